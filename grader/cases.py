@@ -1,0 +1,128 @@
+"""Inputs for every check: shapes, ranges, explicit extremes, dtypes, devices, fixed seeds.
+
+Every random tensor comes from a generator seeded by (course seed, exercise, check, case), and
+is drawn in float64 before the cast, so float32 and float64 cases see the same numbers and a
+submission gets the same inputs on any machine.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .spec import Course, Exercise
+from .spec.checks import CaseSource, CheckBase, LiteralTensor, TensorInput
+
+DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+
+#: dtypes used where a check does not name any; gradients are compared in float64.
+DEFAULT_DTYPES = {"gradient": ["float64"], "derivative": ["float32", "float64"]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: its arguments, on one dtype and device."""
+
+    id: str
+    args: dict[str, torch.Tensor] = field(compare=False)
+    kwargs: dict[str, Any] = field(compare=False)
+    dtype: str
+    device: str
+
+    @property
+    def label(self) -> str:
+        parts = [f"{name}: {describe_tensor(t)}" for name, t in self.args.items()]
+        parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
+        return ", ".join(parts) + f" on {self.device}"
+
+
+def describe_tensor(t: torch.Tensor) -> str:
+    return f"{str(t.dtype).removeprefix('torch.')} {tuple(t.shape)}"
+
+
+def case_source(exercise: Exercise, check: CheckBase) -> CaseSource:
+    """The check's own inputs, or those of the first check in the exercise that has some."""
+    if check.has_own_cases():
+        return check
+    for other in exercise.checks:
+        if other.has_own_cases():
+            return other
+    return check
+
+
+def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Case]:
+    source = case_source(exercise, check)
+    dtypes = check.dtypes or DEFAULT_DTYPES.get(check.kind) or source.dtypes or ["float32", "float64"]
+    kwarg_sets = check.kwargs if check.kwargs is not None else (source.kwargs or [{}])
+    devices = check.devices
+    base_args = list(_base_arguments(source))
+    cases: list[Case] = []
+    for arg_index, (origin, arguments) in enumerate(base_args):
+        for kwargs in kwarg_sets:
+            if not _kwargs_fit(kwargs, arguments):
+                continue
+            for dtype in dtypes:
+                for device in devices:
+                    seed = _seed(course.seed, exercise.id, check.label, arg_index)
+                    args = {name: make(seed, i, dtype) for i, (name, make) in enumerate(arguments.items())}
+                    case_id = f"{origin}-{len(cases)}"
+                    cases.append(Case(case_id, args, dict(kwargs), dtype, device))
+    return cases
+
+
+def _base_arguments(source: CaseSource):
+    """Yield (origin, {name: maker(seed, position, dtype) -> tensor}) for random and explicit cases."""
+    if source.inputs:
+        count = len(next(iter(source.inputs.values())).shapes)
+        for index in range(count):
+            yield "random", {name: _random_maker(spec, index) for name, spec in source.inputs.items()}
+    for literal in source.cases:
+        yield "explicit", {name: _literal_maker(value) for name, value in literal.items()}
+
+
+def _random_maker(spec: TensorInput, index: int):
+    shape = spec.shapes[index]
+
+    def make(seed: int, position: int, dtype: str) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed * 31 + position)
+        if spec.integers is not None:
+            low, high = spec.integers
+            return torch.randint(low, high, shape, generator=generator, dtype=torch.int64)
+        low, high = spec.range
+        values = torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
+        return values.to(DTYPES[dtype])
+
+    return make
+
+
+def _literal_maker(value: Any):
+    def make(seed: int, position: int, dtype: str) -> torch.Tensor:
+        if isinstance(value, LiteralTensor):
+            if value.dtype == "int64":
+                return torch.tensor(value.values, dtype=torch.int64)
+            return torch.tensor(value.values, dtype=torch.float64).to(DTYPES[dtype])
+        return torch.tensor(value, dtype=torch.float64).to(DTYPES[dtype])
+
+    return make
+
+
+def _kwargs_fit(kwargs: dict, arguments: dict) -> bool:
+    """A `dim` keyword only applies to inputs that have that dimension."""
+    if "dim" not in kwargs or not isinstance(kwargs["dim"], int):
+        return True
+    first = next(iter(arguments.values()))
+    ndim = first(0, 0, "float64").dim()
+    return -max(ndim, 1) <= kwargs["dim"] < max(ndim, 1)
+
+
+def _seed(course_seed: int, *parts: Any) -> int:
+    digest = hashlib.sha256(repr((course_seed,) + parts).encode()).digest()
+    return int.from_bytes(digest[:6], "little")
+
+
+def upstream_gradient(case: Case, output_shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+    """A fixed random weighting of the output, so the gradient check sees every element."""
+    generator = torch.Generator().manual_seed(_seed(0, "upstream", case.id) % (2**31))
+    return (torch.rand(output_shape, generator=generator, dtype=torch.float64) + 0.5).to(dtype)

@@ -1,0 +1,65 @@
+"""The data that crosses the sandbox boundary: what to run, under which limits, and what happened."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    step_s: float = 10.0          # wall time of one step before the child is killed
+    total_s: float = 600.0        # wall time of the whole job
+    memory_mb: int = 2048         # address space the child may add to the warm interpreter's
+    file_mb: int = 64             # largest file the child may write
+    output_kb: int = 64           # stdout and stderr kept, each; the rest is read and dropped
+    processes: int = 64           # processes and threads the child may have at once
+    threads: int = 1              # torch intra-op threads in the child
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Job:
+    target: str                   # "package.module:function", called as function(argument, steps)
+    argument: dict[str, Any]      # JSON-able
+    workdir: str                  # the child's cwd, HOME and TMPDIR; the only place it may write
+    limits: Limits = field(default_factory=Limits)
+    readable: tuple[str, ...] = ()  # extra paths the child may read (its submission, the inputs)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "argument": self.argument, "workdir": self.workdir,
+            "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the child ended. `failed_step` is the step it was in when it died or was stopped."""
+
+    exit_code: int | None
+    signal: int | None
+    steps_done: tuple[str, ...]
+    failed_step: str | None
+    reason: str | None            # "timeout", "memory", "cpu", "signal", "exit", "crash", or None
+    stdout: str
+    stderr: str
+    output_truncated: bool
+    wall_s: float
+    confinement: tuple[str, ...] = ()  # what the child was confined by, e.g. ("rlimits", "landlock")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.reason is None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Outcome":
+        return cls(
+            exit_code=data.get("exit_code"), signal=data.get("signal"),
+            steps_done=tuple(data.get("steps_done", ())), failed_step=data.get("failed_step"),
+            reason=data.get("reason"), stdout=data.get("stdout", ""), stderr=data.get("stderr", ""),
+            output_truncated=bool(data.get("output_truncated")), wall_s=float(data.get("wall_s", 0.0)),
+            confinement=tuple(data.get("confinement", ())),
+        )

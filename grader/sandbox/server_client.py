@@ -1,0 +1,83 @@
+"""The grader's handle on one fork server process."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from .api import Job, Outcome
+
+#: The folder that holds the `grader` package, so the server can import it without an install.
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+
+
+class ForkServerError(RuntimeError):
+    pass
+
+
+class ForkServer:
+    """A warm server that forks one child per job. One job at a time; use one per worker."""
+
+    def __init__(self, preload: tuple[str, ...] = (), python: str = sys.executable):
+        self._preload = preload
+        self._python = python
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._home = tempfile.mkdtemp(prefix="torchgrade-server-")
+
+    def start(self) -> "ForkServer":
+        if self._process is not None and self._process.poll() is None:
+            return self
+        env = {
+            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "HOME": self._home,
+            "PYTHONPATH": _PACKAGE_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLCONFIGDIR": os.path.join(self._home, ".mpl"), "OMP_NUM_THREADS": "1",
+        }
+        self._process = subprocess.Popen(
+            [self._python, "-m", "grader.sandbox.server", *self._preload],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=self._home, env=env, text=True, bufsize=1,
+        )
+        ready = self._process.stdout.readline()
+        if not ready or not json.loads(ready).get("ready"):
+            raise ForkServerError("the fork server did not start (is torch installed for this Python?)")
+        return self
+
+    def run(self, job: Job) -> Outcome:
+        with self._lock:
+            self.start()
+            assert self._process and self._process.stdin and self._process.stdout
+            try:
+                self._process.stdin.write(json.dumps(job.to_json()) + "\n")
+                self._process.stdin.flush()
+                line = self._process.stdout.readline()
+            except (BrokenPipeError, OSError):
+                line = ""
+            if not line:
+                self.close()
+                return Outcome(None, None, (), None, "crash", "", "the fork server stopped", False, 0.0)
+            return Outcome.from_json(json.loads(line))
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "ForkServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

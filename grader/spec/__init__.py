@@ -1,0 +1,262 @@
+"""course.yaml and exercise YAML → a validated, typed Course.
+
+Every problem a teacher can make is reported as `file:line: field: message` (SpecError),
+never as a traceback. `load_course` collects all problems across files before raising.
+"""
+from __future__ import annotations
+
+import ast
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .checks import CHECK_MODELS, NEEDS_REFERENCE, CheckBase, LiteralTensor, TensorInput
+from .loader import Located, SpecError, format_path, load_yaml, suggest
+from .models import CourseFile, Exercise, Limits, SandboxPolicy
+from .refs import ReferenceError_, resolve_callable
+
+__all__ = [
+    "Course", "Exercise", "Limits", "SandboxPolicy", "SpecError", "SpecErrors", "load_course",
+    "load_exercise", "resolve_callable", "CheckBase", "TensorInput", "LiteralTensor",
+]
+
+
+class SpecErrors(Exception):
+    """All the problems found in a course, one SpecError each."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+    file: Path
+    name: str
+    seed: int
+    modules: tuple[str, ...]
+    exercises: tuple[Exercise, ...]
+    limits: Limits
+    sandbox: SandboxPolicy
+    exercise_files: dict[str, Path] = field(default_factory=dict, compare=False)
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise KeyError(exercise_id)
+
+    @property
+    def max_score(self) -> float:
+        return sum(exercise.max_score for exercise in self.exercises)
+
+
+def load_course(course_file: Path | str = "course.yaml") -> Course:
+    course_file = Path(course_file)
+    if course_file.is_dir():
+        course_file = course_file / "course.yaml"
+    located = load_yaml(course_file)
+    course_model = _validate(located, CourseFile)
+    root = course_file.parent
+    errors: list[SpecError] = []
+    exercises: list[Exercise] = []
+    files: dict[str, Path] = {}
+    for index, pattern in enumerate(course_model.exercises):
+        matches = sorted(glob.glob(str(root / pattern)))
+        if not matches:
+            errors.append(located.error(("exercises", index), f"no file matches '{pattern}'"))
+        for match in matches:
+            try:
+                exercise = load_exercise(Path(match), root, course_model.modules)
+            except SpecErrors as exc:
+                errors.extend(exc.errors)
+                continue
+            except SpecError as exc:
+                errors.append(exc)
+                continue
+            if exercise.id in files:
+                errors.append(SpecError(match, 1, "id", f"'{exercise.id}' is already the id of {files[exercise.id]}"))
+                continue
+            files[exercise.id] = Path(match)
+            exercises.append(exercise)
+    if errors:
+        raise SpecErrors(errors)
+    return Course(
+        root=root, file=course_file, name=course_model.name, seed=course_model.seed,
+        modules=tuple(course_model.modules), exercises=tuple(exercises), limits=course_model.limits,
+        sandbox=course_model.sandbox, exercise_files=files,
+    )
+
+
+def load_exercise(file: Path, course_root: Path, modules: list[str] | tuple[str, ...]) -> Exercise:
+    located = load_yaml(file)
+    exercise = _validate(located, Exercise)
+    errors = list(_semantic_errors(exercise, located, course_root, modules))
+    if errors:
+        raise SpecErrors(errors)
+    return exercise
+
+
+def _validate(located: Located, model: type) -> Any:
+    if not isinstance(located.data, dict):
+        raise SpecError(located.file, 1, "", "expected a mapping of fields (key: value) at the top level")
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as exc:
+        raise SpecErrors([_explain(located, error) for error in exc.errors()]) from None
+
+
+def _explain(located: Located, error: dict) -> SpecError:
+    """Turn a pydantic error into a sentence a teacher can act on."""
+    path = _data_path(located.data, tuple(error["loc"]))
+    kind = error["type"]
+    value = error.get("input")
+    last = path[-1] if path else ""
+    if kind == "extra_forbidden":
+        known = _known_fields(located.data, path[:-1])
+        message = f"unknown field '{last}'{suggest(str(last), known)}"
+    elif kind == "missing":
+        message = "this required field is missing"
+    elif kind == "union_tag_invalid":
+        kinds = ", ".join(CHECK_MODELS)
+        message = f"unknown check kind '{error['ctx'].get('tag')}'{suggest(str(error['ctx'].get('tag')), CHECK_MODELS)}; known kinds: {kinds}"
+        path = path + ("kind",)
+    elif kind == "union_tag_not_found":
+        message = "every check needs a 'kind' (" + ", ".join(CHECK_MODELS) + ")"
+    else:
+        message = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+        if value is not None and not isinstance(value, (dict, list)):
+            message += f" (got {value!r})"
+    return located.error(path, message)
+
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """pydantic's loc without the discriminator and union-member segments it inserts."""
+    path: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and node.get("kind") == part:
+            continue  # discriminator tag
+        elif isinstance(part, str) and ("[" in part or part in {"list", "float", "int", "LiteralTensor"}):
+            continue  # union member names
+        else:
+            path.append(part)
+            node = None
+    return tuple(path)
+
+
+def _known_fields(data: Any, parent: tuple) -> set[str]:
+    from .checks import CaseSource, Tolerance
+    from .models import Limits as L, SandboxPolicy as S
+    node = data
+    for part in parent:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    if not parent:
+        return set(Exercise.model_fields) | set(CourseFile.model_fields)
+    if isinstance(node, dict) and node.get("kind") in CHECK_MODELS:
+        return set(CHECK_MODELS[node["kind"]].model_fields)
+    names = set()
+    for model in (TensorInput, LiteralTensor, Tolerance, L, S, CaseSource):
+        names |= set(model.model_fields)
+    return names
+
+
+def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, modules) -> list[SpecError]:
+    """What pydantic cannot see: signatures, references, names across fields."""
+    errors: list[SpecError] = []
+    err = lambda path, msg: errors.append(located.error(path, msg))  # noqa: E731
+    if exercise.module not in modules:
+        err(("module",), f"'{exercise.module}' is not one of course.yaml's modules ({', '.join(modules)})")
+    params = _signature_params(exercise, err)
+    if exercise.reference is not None:
+        try:
+            resolve_callable(course_root, exercise.reference)
+        except ReferenceError_ as exc:
+            err(("reference",), str(exc))
+    for index, op in enumerate(exercise.forbid):
+        if not _aten_op_exists(op):
+            err(("forbid", index), f"'{op}' is not an aten operator (write it as aten.sigmoid, aten._softmax …)")
+    names_seen: set[str] = set()
+    first_source = next((c for c in exercise.checks if c.has_own_cases()), None)
+    for index, check in enumerate(exercise.checks):
+        base = ("checks", index)
+        if check.label in names_seen:
+            err(base + ("name",), f"two checks are called '{check.label}'; give each a distinct 'name'")
+        names_seen.add(check.label)
+        if check.kind in NEEDS_REFERENCE and exercise.reference is None:
+            err(("reference",) if "reference" not in located.data else base,
+                f"a '{check.kind}' check needs the exercise's 'reference'")
+        if check.kind == "derivative":
+            try:
+                resolve_callable(course_root, check.of)
+            except ReferenceError_ as exc:
+                err(base + ("of",), str(exc))
+        if check.kind == "forbid":
+            ops = check.ops if check.ops is not None else exercise.forbid
+            if not ops:
+                err(base, "a forbid check needs ops: list them in the exercise's 'forbid' or the check's 'ops'")
+            for op_index, op in enumerate(check.ops or []):
+                if not _aten_op_exists(op):
+                    err(base + ("ops", op_index), f"'{op}' is not an aten operator")
+        if not check.has_own_cases() and first_source is None and _needs_cases(check.kind):
+            err(base, "this check has no 'inputs' or 'cases', and no earlier check has any to reuse")
+        if params is not None:
+            _check_arguments(check, params, base, err)
+    return errors
+
+
+def _needs_cases(kind: str) -> bool:
+    return kind in {"values", "gradient", "derivative", "forbid", "device"}
+
+
+def _signature_params(exercise: Exercise, err) -> list[str] | None:
+    try:
+        tree = ast.parse(f"def {exercise.signature}:\n    pass\n")
+        func = tree.body[0]
+        assert isinstance(func, ast.FunctionDef)
+    except (SyntaxError, AssertionError):
+        err(("signature",), f"'{exercise.signature}' is not a Python signature like 'softmax(x, dim=-1)'")
+        return None
+    if func.name != exercise.function_name:
+        err(("signature",), f"names '{func.name}' but the function is '{exercise.function_name}'")
+    args = func.args
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+def _check_arguments(check: CheckBase, params: list[str], base: tuple, err) -> None:
+    if check.inputs:
+        lengths = {name: len(spec.shapes) for name, spec in check.inputs.items()}
+        if len(set(lengths.values())) > 1:
+            err(base + ("inputs",), f"every input needs the same number of shapes (case i uses shape i of each); got {lengths}")
+        for name in check.inputs:
+            if name not in params:
+                err(base + ("inputs", name), f"'{name}' is not a parameter of the signature ({', '.join(params)})")
+    for case_index, case in enumerate(check.cases):
+        for name in case:
+            if name not in params:
+                err(base + ("cases", case_index, name), f"'{name}' is not a parameter of the signature ({', '.join(params)})")
+    for kw_index, kwargs in enumerate(check.kwargs or []):
+        for name in kwargs:
+            if name not in params:
+                err(base + ("kwargs", kw_index, name), f"'{name}' is not a parameter of the signature ({', '.join(params)})")
+    wrt = getattr(check, "wrt", None) or []
+    for index, name in enumerate(wrt):
+        if name not in params:
+            err(base + ("wrt", index), f"'{name}' is not a parameter of the signature")
+
+
+def _aten_op_exists(op: str) -> bool:
+    import torch
+    if not op.startswith("aten."):
+        return False
+    return hasattr(torch.ops.aten, op.split(".", 1)[1])

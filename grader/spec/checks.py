@@ -1,0 +1,129 @@
+"""The schema of each check kind as it is written in exercise YAML.
+
+One model per kind, discriminated by `kind`. The behaviour of a kind lives in
+`grader/checks/<kind>.py`; here is only what a teacher may write.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, model_validator
+
+DType = Literal["float16", "bfloat16", "float32", "float64"]
+Device = Literal["cpu", "cuda"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TensorInput(Strict):
+    """Random tensors for one argument: one tensor per entry of `shapes`."""
+
+    shapes: list[list[NonNegativeInt]] = Field(min_length=1)
+    range: tuple[float, float] = (-10.0, 10.0)
+    integers: tuple[int, int] | None = Field(
+        default=None, description="[low, high): integer tensors (class indices) instead of floats"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TensorInput":
+        low, high = self.integers if self.integers is not None else self.range
+        if not low < high:
+            which = "integers" if self.integers is not None else "range"
+            raise ValueError(f"{which}: the low end must be below the high end")
+        return self
+
+
+class LiteralTensor(Strict):
+    """An explicit tensor (`values` as nested lists) of floats or int64."""
+
+    values: Any
+    dtype: Literal["float", "int64"] = "float"
+
+
+class Tolerance(Strict):
+    rtol: float = Field(ge=0)
+    atol: float = Field(ge=0)
+
+
+class CaseSource(Strict):
+    """Where a check's cases come from. Leave it all out to reuse the first values check's."""
+
+    inputs: dict[str, TensorInput] | None = None
+    cases: list[dict[str, LiteralTensor | list | float | int]] = Field(
+        default_factory=list, description="explicit cases, e.g. extreme values"
+    )
+    kwargs: list[dict[str, Any]] | None = Field(
+        default=None, description="every case runs once per keyword set; {} means the defaults"
+    )
+    dtypes: list[DType] | None = None
+    devices: list[Device] = Field(default_factory=lambda: ["cpu"])
+
+    def has_own_cases(self) -> bool:
+        return self.inputs is not None or bool(self.cases)
+
+
+class CheckBase(CaseSource):
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    points: PositiveFloat
+    hidden: bool = False
+    hint: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind  # type: ignore[attr-defined]
+
+
+class ValuesCheck(CheckBase):
+    """Student output against the reference's, element by element."""
+
+    kind: Literal["values"]
+    tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
+
+
+class GradientCheck(CheckBase):
+    """Autograd through the student's function against autograd through the reference."""
+
+    kind: Literal["gradient"]
+    wrt: list[str] | None = Field(default=None, description="arguments to differentiate; default every float input")
+    tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
+
+
+class DerivativeCheck(CheckBase):
+    """A hand-written derivative against autograd of `of`."""
+
+    kind: Literal["derivative"]
+    of: str = Field(description="the function whose derivative this is, e.g. torch.sigmoid")
+    form: Literal["elementwise", "jacobian"] = "elementwise"
+    tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
+
+
+class ForbidCheck(CheckBase):
+    """The student's function must not reach the built-in it is asked to write."""
+
+    kind: Literal["forbid"]
+    ops: list[str] | None = Field(default=None, description="aten ops; default: the exercise's forbid list")
+
+
+class DeviceCheck(CheckBase):
+    """Works on CUDA; proxied on the meta device where there is no GPU."""
+
+    kind: Literal["device"]
+
+
+Check = Annotated[
+    Union[ValuesCheck, GradientCheck, DerivativeCheck, ForbidCheck, DeviceCheck],
+    Field(discriminator="kind"),
+]
+
+CHECK_MODELS: dict[str, type[CheckBase]] = {
+    "values": ValuesCheck,
+    "gradient": GradientCheck,
+    "derivative": DerivativeCheck,
+    "forbid": ForbidCheck,
+    "device": DeviceCheck,
+}
+
+#: Kinds whose expected values come from the exercise's `reference`.
+NEEDS_REFERENCE = {"values", "gradient"}

@@ -1,0 +1,65 @@
+"""The schema of course.yaml and of one exercise file."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from .checks import Check, Strict
+
+Identifier = str  # validated by pattern below
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+#: Situations an exercise may give a hint for; the checks pick the one that fits the failure.
+HINT_KEYS = (
+    "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
+    "values", "gradient", "not_tensor",
+)
+HintKey = Literal[
+    "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
+    "values", "gradient", "not_tensor",
+]
+
+
+class Exercise(Strict):
+    id: str = Field(pattern=IDENT)
+    title: str = Field(min_length=1)
+    module: str = Field(pattern=IDENT)
+    function: str | None = Field(default=None, pattern=IDENT, description="defaults to the id")
+    signature: str = Field(min_length=1, description="the def line without 'def', e.g. 'sigmoid(x)'")
+    statement: str = Field(min_length=1)
+    reference: str | None = Field(default=None, description="torch.sigmoid or solutions/activations.py:sigmoid")
+    hints: dict[HintKey, str] = Field(default_factory=dict)
+    forbid: list[str] = Field(default_factory=list, description="aten ops the student may not reach")
+    checks: list[Check] = Field(min_length=1)
+
+    @property
+    def function_name(self) -> str:
+        return self.function or self.id
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(check.points for check in self.checks))
+
+
+class Limits(Strict):
+    """Per-exercise limits for the learner's child process."""
+
+    time_s: PositiveFloat = 10.0
+    memory_mb: PositiveInt = 2048
+    output_kb: PositiveInt = 64
+    processes: PositiveInt = 64
+    file_mb: PositiveInt = 64
+
+
+class SandboxPolicy(Strict):
+    without_landlock: Literal["warn", "refuse"] = "warn"
+
+
+class CourseFile(Strict):
+    name: str = Field(min_length=1)
+    seed: int = 0
+    modules: list[str] = Field(min_length=1)
+    exercises: list[str] = Field(min_length=1, description="files or globs, relative to course.yaml")
+    limits: Limits = Field(default_factory=Limits)
+    sandbox: SandboxPolicy = Field(default_factory=SandboxPolicy)
