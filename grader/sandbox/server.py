@@ -219,7 +219,10 @@ def warm_up(modules: list[str]) -> None:
     import numpy  # noqa: F401
     import torch  # noqa: F401
     for name in modules:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        warm = getattr(module, "warm", None)
+        if callable(warm):
+            warm()  # pay one-time costs (lazy imports, kernel registration) before forking
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,21 @@
+"""Check kinds: each prepares calls and expectations, then judges plain results case by case.
+
+One module per kind; KINDS maps the YAML `kind` to it. A kind module has
+`prepare(ctx, exercise, check) -> Prepared` and `judge_case(prepared, case, result) -> CaseVerdict`.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import derivative, device, forbid, gradient, values
+from .base import CaseVerdict, Context, Prepared, SpecProblem
+
+KINDS: dict[str, ModuleType] = {
+    "values": values,
+    "gradient": gradient,
+    "derivative": derivative,
+    "forbid": forbid,
+    "device": device,
+}
+
+__all__ = ["KINDS", "CaseVerdict", "Context", "Prepared", "SpecProblem"]

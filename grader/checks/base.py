@@ -1,0 +1,107 @@
+"""What every check kind shares: preparing calls and expectations, and judging case by case.
+
+A kind prepares once per course (cases, the calls the child must make, expected values computed
+here with the reference), then judges each submission's plain results against those
+expectations. Nothing here ever imports learner code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..cases import Case
+from ..spec import Course, Exercise
+from ..spec.checks import CheckBase
+
+
+@dataclass(frozen=True)
+class Context:
+    """What preparing a check may depend on besides the spec."""
+
+    course: Course
+    cuda: bool = False
+    feedback_dir: Path | None = None  # where a check may write pictures for a learner
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    case_id: str
+    label: str
+    passed: bool
+    message: str = ""
+    hint_key: str | None = None
+
+
+@dataclass
+class Prepared:
+    """A check ready to run: the calls for the child and, per call key, what to expect."""
+
+    exercise: Exercise
+    check: CheckBase
+    cases: list[Case]
+    calls: list[dict[str, Any]]
+    expected: dict[str, Any] = field(default_factory=dict)
+
+
+class Kind(Protocol):
+    def prepare(self, ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared: ...
+
+    def judge_case(self, prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict: ...
+
+
+def call_key(check: CheckBase, case: Case) -> str:
+    return f"{check.label}/{case.id}"
+
+
+def make_call(exercise: Exercise, check: CheckBase, case: Case, probe: str,
+              args: dict | None = None, **options: Any) -> dict[str, Any]:
+    """A call for the child: positional tensors in signature order, keywords by name."""
+    args = case.args if args is None else args
+    order = signature_order(exercise)
+    names = sorted(args, key=lambda n: order.index(n) if n in order else len(order))
+    return {
+        "key": call_key(check, case), "probe": probe, "arg_names": names,
+        "args": [args[n] for n in names], "kwargs": dict(case.kwargs), "device": case.device,
+        "options": options,
+    }
+
+
+def signature_order(exercise: Exercise) -> list[str]:
+    import ast
+    func = ast.parse(f"def {exercise.signature}:\n    pass\n").body[0]
+    a = func.args  # type: ignore[attr-defined]
+    return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+
+
+def learner_error(result: dict[str, Any]) -> str:
+    """'ZeroDivisionError: … (activations.py, line 12, in sigmoid: `return 1 / x`)'."""
+    error = result["error"]
+    text = f"{error['type']}: {error['message']}".strip().rstrip(":")
+    if error.get("where"):
+        text += f"\n    at {error['where']}"
+        if error.get("line"):
+            text += f": {error['line']}"
+    lowered = (error["type"] + error["message"]).lower()
+    if "can't allocate memory" in lowered or error["type"] == "MemoryError":
+        text += "\n    Your function used more memory than the limit allows."
+    return text
+
+
+def error_verdict(case: Case, result: dict[str, Any]) -> CaseVerdict:
+    return CaseVerdict(case.id, case.label, False, f"Your function raised {learner_error(result)}", "error")
+
+
+def ordered_args(exercise: Exercise, case: Case) -> list[Any]:
+    """The case's tensors in the signature's order, for calling the reference here."""
+    order = signature_order(exercise)
+    return [case.args[n] for n in sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))]
+
+
+def for_this_machine(ctx: Context, cases: list[Case]) -> list[Case]:
+    """CUDA cases run where CUDA is; elsewhere the CPU cases carry the check's points alone."""
+    return [case for case in cases if case.device != "cuda" or ctx.cuda]
+
+
+class SpecProblem(Exception):
+    """The exercise itself is wrong (e.g. the reference raises on a case): for the teacher."""

@@ -1,0 +1,124 @@
+"""Compare a learner's tensor with the expected one and say what is wrong, for a student.
+
+At least what torch.testing.assert_close says (how many elements differ, the greatest absolute
+and relative differences and where, the tolerance), plus the input at the worst element.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+#: Per-dtype tolerances, as torch.testing.assert_close uses by default.
+DEFAULT_TOLERANCE = {
+    "float16": (1e-3, 1e-5),
+    "bfloat16": (1.6e-2, 1e-5),
+    "float32": (1.3e-6, 1e-5),
+    "float64": (1e-7, 1e-7),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    hint_key: str
+
+
+def tolerance_for(check: Any, dtype: str) -> tuple[float, float]:
+    custom = getattr(check, "tolerance", {}) or {}
+    if dtype in custom:
+        return custom[dtype].rtol, custom[dtype].atol
+    return DEFAULT_TOLERANCE.get(dtype, DEFAULT_TOLERANCE["float64"])
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    if record["kind"] == "tensor":
+        return f"a {record['dtype']} tensor of shape {tuple(record['shape'])} on {record['device']}"
+    if record["kind"] == "number":
+        return f"a Python {record.get('type', 'number')} ({record['value']:g})"
+    if record["kind"] == "none":
+        return "None (did you forget `return`?)"
+    return f"a {record.get('type', record['kind'])}"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _index(flat_index: int, shape: torch.Size) -> str:
+    if len(shape) == 0:
+        return ""
+    coords = []
+    for size in reversed(shape):
+        coords.append(flat_index % size)
+        flat_index //= size
+    return "[" + ", ".join(str(c) for c in reversed(coords)) + "]"
+
+
+def compare_tensor(
+    expected: torch.Tensor, record: dict[str, Any], rtol: float, atol: float,
+    inputs: dict[str, torch.Tensor] | None = None, expect_device: str = "cpu",
+) -> Problem | None:
+    """None when the learner's tensor record matches `expected` in type, dtype, shape, device and values."""
+    if record["kind"] != "tensor":
+        return Problem(f"Expected a tensor, but your function returned {describe_record(record)}.", "not_tensor")
+    if record["type"] not in ("Tensor", "Parameter"):
+        return Problem(f"Expected a plain torch.Tensor, but your function returned a {record['type']}.", "not_tensor")
+    want_dtype = str(expected.dtype).removeprefix("torch.")
+    if record["dtype"] != want_dtype:
+        return Problem(
+            f"Expected dtype {want_dtype} (the input's), got {record['dtype']}. "
+            f"Keep the input's dtype: avoid torch.tensor(...) or .float()/.double() on the result.", "dtype")
+    if tuple(record["shape"]) != tuple(expected.shape):
+        return Problem(f"Expected shape {tuple(expected.shape)}, got {tuple(record['shape'])}.", "shape")
+    if not record["device"].startswith(expect_device):
+        return Problem(f"Expected the result on {expect_device} (the input's device), got it on {record['device']}.", "device")
+    got = record["value"]
+    return compare_values(expected, got, rtol, atol, inputs)
+
+
+def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol: float,
+                   inputs: dict[str, torch.Tensor] | None = None) -> Problem | None:
+    if expected.numel() == 0:
+        return None
+    e = expected.to(torch.float64)
+    g = got.to(torch.float64)
+    both_nan = e.isnan() & g.isnan()
+    same_inf = torch.isinf(e) & (e == g)
+    diff = (g - e).abs()
+    allowed = atol + rtol * e.abs()
+    bad = ~(both_nan | same_inf | (diff <= allowed))
+    if not bool(bad.any()):
+        return None
+    count = int(bad.sum())
+    total = e.numel()
+    non_finite = bad & ~torch.isfinite(g) & torch.isfinite(e)
+    hint_key = "nan" if bool(non_finite.any()) else "values"
+    lines = [f"{count} of {total} elements ({100 * count / total:.3g}%) differ from the expected values."]
+    if hint_key == "nan":
+        first = int(non_finite.flatten().nonzero()[0])
+        lines.append(f"Your result has nan or inf where the expected value is finite, e.g. at "
+                     f"{_index(first, e.shape) or '(scalar)'}: expected {_fmt(float(e.flatten()[first]))}, "
+                     f"got {_fmt(float(g.flatten()[first]))}" + _input_at(inputs, expected.shape, first) + ".")
+    finite_bad = bad & torch.isfinite(diff)
+    if bool(finite_bad.any()):
+        zero = torch.zeros_like(diff)
+        worst = int(torch.where(finite_bad, diff, zero).flatten().argmax())
+        rel = diff / e.abs().clamp_min(1e-300)
+        worst_rel = int(torch.where(finite_bad, rel, zero).flatten().argmax())
+        where = _index(worst, e.shape) or "(scalar)"
+        lines.append(f"Worst at index {where}: expected {_fmt(float(e.flatten()[worst]))}, "
+                     f"got {_fmt(float(g.flatten()[worst]))}" + _input_at(inputs, expected.shape, worst) + ".")
+        lines.append(f"Greatest absolute difference {_fmt(float(diff.flatten()[worst]))} at {where}; greatest relative "
+                     f"difference {_fmt(float(rel.flatten()[worst_rel]))} at {_index(worst_rel, e.shape) or '(scalar)'} "
+                     f"(allowed: absolute {atol:g} + relative {rtol:g} × |expected|).")
+    return Problem("\n".join(lines), hint_key)
+
+
+def _input_at(inputs: dict[str, torch.Tensor] | None, shape: torch.Size, flat: int) -> str:
+    """' for x = -104.2' when an input has the output's shape (element-wise functions)."""
+    for name, tensor in (inputs or {}).items():
+        if isinstance(tensor, torch.Tensor) and tuple(tensor.shape) == tuple(shape) and tensor.numel():
+            return f" for {name}{_index(flat, shape)} = {_fmt(float(tensor.flatten()[flat]))}"
+    return ""

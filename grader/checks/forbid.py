@@ -1,0 +1,49 @@
+"""forbid: the learner's function must not reach the built-in it is asked to write.
+
+Detected at the dispatcher, where `torch.sigmoid`, `x.sigmoid()`, `torch.special.expit`,
+`torch.ops.aten.sigmoid` and `getattr(torch, "sig" + "moid")` all arrive as aten.sigmoid.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..cases import Case, build_cases
+from ..spec import Exercise
+from ..spec.checks import CheckBase
+from .base import CaseVerdict, Context, Prepared, error_verdict, make_call
+
+CASES_PER_CHECK = 3
+
+
+def forbidden_ops(exercise: Exercise, check: CheckBase) -> list[str]:
+    ops = getattr(check, "ops", None)
+    return list(ops if ops is not None else exercise.forbid)
+
+
+def _base(op: str) -> str:
+    return op.removeprefix("aten.").split(".")[0].rstrip("_") or op
+
+
+def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
+    cases = [c for c in build_cases(ctx.course, exercise, check) if c.device == "cpu"][:CASES_PER_CHECK]
+    return Prepared(exercise, check, cases, [make_call(exercise, check, case, "forbid") for case in cases])
+
+
+def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+    forbidden = {_base(op): op for op in forbidden_ops(prepared.exercise, prepared.check)}
+    reached = sorted({forbidden[_base(op)] for op in result.get("ops", []) if _base(op) in forbidden})
+    if reached:
+        names = ", ".join(f"torch's built-in {op.removeprefix('aten.')} ({op})" for op in reached)
+        return CaseVerdict(case.id, case.label, False,
+                           f"Your function reached {names}, whichever way it was spelled (torch.f, x.f(), "
+                           f"torch.nn.functional, torch.ops.aten …). This exercise asks you to compute it yourself.",
+                           "forbid")
+    if "error" in result:
+        verdict = error_verdict(case, result)
+        return CaseVerdict(case.id, case.label, False,
+                           verdict.message + "\nIt must run before it can be checked for forbidden calls.", "error")
+    if not result.get("recorder_intact", True):
+        return CaseVerdict(case.id, case.label, False,
+                           "Your function changed PyTorch's dispatch mode stack, so its calls could not be checked.",
+                           "forbid")
+    return CaseVerdict(case.id, case.label, True)

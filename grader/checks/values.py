@@ -1,0 +1,44 @@
+"""values: the learner's output against the reference's, case by case.
+
+Also checks what the contract promises besides the numbers: a tensor of the input's dtype,
+shape and device, no nan where the reference is finite, and inputs left unmodified.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..cases import Case, build_cases
+from ..spec import Exercise, resolve_callable
+from ..spec.checks import CheckBase
+from .base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, for_this_machine,
+                   make_call, ordered_args)
+from .compare import compare_tensor, tolerance_for
+
+
+def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
+    reference = resolve_callable(ctx.course.root, exercise.reference)
+    cases = for_this_machine(ctx, build_cases(ctx.course, exercise, check))
+    prepared = Prepared(exercise, check, cases, [make_call(exercise, check, case, "call") for case in cases])
+    for case in cases:
+        try:
+            prepared.expected[call_key(check, case)] = reference(*ordered_args(exercise, case), **case.kwargs)
+        except Exception as exc:
+            raise SpecProblem(f"{exercise.id}: the reference raised {type(exc).__name__}: {exc} "
+                              f"on the case {case.label}") from None
+    return prepared
+
+
+def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+    if "error" in result:
+        return error_verdict(case, result)
+    expected = prepared.expected[call_key(prepared.check, case)]
+    rtol, atol = tolerance_for(prepared.check, case.dtype)
+    problem = compare_tensor(expected, result["output"], rtol, atol, case.args, expect_device=case.device)
+    if problem is not None:
+        return CaseVerdict(case.id, case.label, False, problem.message, problem.hint_key)
+    if result.get("inputs_changed"):
+        names = ", ".join(result["inputs_changed"])
+        return CaseVerdict(case.id, case.label, False,
+                           f"Your function changed its input {names}; it must leave its arguments as they were.",
+                           "modified_input")
+    return CaseVerdict(case.id, case.label, True)

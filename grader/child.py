@@ -1,0 +1,92 @@
+"""The child side of one grading: import the learner's modules, run the probes, save plain data.
+
+Runs in the sandbox's child process, so nothing here is trusted by the grader: it only
+produces `<exercise>.pt` files (loaded by the grader with weights_only=True). Each module's
+import and each exercise is a sandbox step, so a hang or a crash is blamed on that step alone.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .probes import PROBES
+from .probes.encode import encode_error
+
+
+def _close_figures() -> None:
+    if "matplotlib.pyplot" in sys.modules:
+        try:
+            sys.modules["matplotlib.pyplot"].close("all")
+        except BaseException:
+            pass
+
+
+def _import(module: str, submission_dir: str) -> tuple[Any, dict | None]:
+    if not (Path(submission_dir) / f"{module}.py").is_file():
+        return None, {"status": "missing_module"}
+    try:
+        return importlib.import_module(module), None
+    except BaseException as exc:  # SyntaxError, SystemExit, KeyboardInterrupt …
+        return None, {"status": "import_error", "error": encode_error(exc, submission_dir)}
+    finally:
+        _close_figures()
+
+
+def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict[str, Any]:
+    fn = getattr(module, task["function"], None)
+    if fn is None or not callable(fn):
+        return {"status": "missing_function"}
+    results: dict[str, Any] = {}
+    for call in task["calls"]:
+        call = dict(call, submission_dir=submission_dir)
+        probe = PROBES[call["probe"]]
+        try:
+            results[call["key"]] = probe(fn, call)
+        except BaseException as exc:  # a probe's own step raised on learner output
+            results[call["key"]] = {"error": encode_error(exc, submission_dir)}
+        finally:
+            _close_figures()
+    return {"status": "ok", "results": results}
+
+
+def warm() -> None:
+    """Run every probe once in the fork server, so children inherit torch's lazy imports done."""
+    import io
+    x = torch.linspace(-1, 1, 6, dtype=torch.float64)
+    call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
+            "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "meta"}}
+    for probe in PROBES.values():
+        try:
+            probe(torch.exp, call)
+        except Exception:
+            pass
+    buffer = io.BytesIO()
+    torch.save({"x": x}, buffer)
+    buffer.seek(0)
+    torch.load(buffer, weights_only=True)
+
+
+def main(argument: dict[str, Any], steps) -> None:
+    submission_dir = argument["submission_dir"]
+    out_dir = Path(argument["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, submission_dir)
+    tasks = torch.load(argument["tasks_file"], weights_only=True)
+    imported: dict[str, tuple[Any, dict | None]] = {}
+    for exercise_id in argument["exercises"]:
+        task = tasks[exercise_id]
+        module_name = task["module"]
+        if module_name not in imported:
+            steps.start(f"import:{module_name}")
+            imported[module_name] = _import(module_name, submission_dir)
+            steps.done(f"import:{module_name}")
+        steps.start(exercise_id)
+        module, failure = imported[module_name]
+        record = failure if failure is not None else run_exercise(task, module, submission_dir)
+        torch.save(record, out_dir / f"{exercise_id}.pt")
+        steps.done(exercise_id)
+    sys.stdout.flush()

@@ -1,0 +1,20 @@
+"""What runs inside the learner's child process: call the function as asked, return plain data.
+
+A probe takes the learner's function and one call description (arguments, keywords, device,
+options) and returns a dict of plain values and CPU tensors. Probes observe; they never judge:
+every verdict is made in the grader's process from what they return.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .core import call_probe, device_probe, forbid_probe, grad_probe
+
+Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
+
+PROBES: dict[str, Probe] = {
+    "call": call_probe,
+    "grad": grad_probe,
+    "forbid": forbid_probe,
+    "device": device_probe,
+}

@@ -1,0 +1,109 @@
+"""The four basic probes: call, grad, forbid (with op recording) and device."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from .encode import encode_error, encode_value
+
+
+def _arguments(call: dict[str, Any], device: str | None = None) -> list[torch.Tensor]:
+    target = device or call.get("device", "cpu")
+    return [t.to(target) if isinstance(t, torch.Tensor) else t for t in call["args"]]
+
+
+def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.device.type == "meta":
+        return True
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    same = a == b
+    if a.is_floating_point():
+        same = same | (a.isnan() & b.isnan())
+    return bool(same.all())
+
+
+def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Call fn once; return its output and which inputs it modified."""
+    args = _arguments(call)
+    originals = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
+    try:
+        out = fn(*args, **call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"error": encode_error(exc, call.get("submission_dir"))}
+    changed = [
+        name for name, before, after in zip(call["arg_names"], originals, args)
+        if isinstance(after, torch.Tensor) and not _unchanged(after, before)
+    ]
+    return {"output": encode_value(out), "inputs_changed": changed}
+
+
+def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Back-propagate a fixed upstream gradient through fn; return the input gradients."""
+    wrt = set(call["options"]["wrt"])
+    args = [
+        a.clone().requires_grad_(name in wrt) if isinstance(a, torch.Tensor) and name in wrt else a
+        for name, a in zip(call["arg_names"], _arguments(call))
+    ]
+    try:
+        out = fn(*args, **call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"error": encode_error(exc, call.get("submission_dir"))}
+    if not isinstance(out, torch.Tensor):
+        return {"output": encode_value(out)}
+    if not out.requires_grad:
+        return {"graph_cut": True, "output": encode_value(out)}
+    upstream = call["options"]["upstream"]
+    if tuple(out.shape) != tuple(upstream.shape):
+        return {"output": encode_value(out)}
+    targets = [a for name, a in zip(call["arg_names"], args) if name in wrt]
+    names = [name for name in call["arg_names"] if name in wrt]
+    try:
+        grads = torch.autograd.grad(out, targets, upstream.to(out.dtype), allow_unused=True)
+    except BaseException as exc:
+        return {"error": encode_error(exc, call.get("submission_dir")), "during": "backward"}
+    return {"grads": {name: (None if g is None else encode_value(g)) for name, g in zip(names, grads)}}
+
+
+class RecordOps(TorchDispatchMode):
+    """Records every aten operator that reaches the dispatcher, however it was spelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.add(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Call fn under a dispatcher-level recorder; return the aten ops it reached."""
+    args = _arguments(call)
+    depth_before = torch._C._len_torch_dispatch_stack()
+    recorder = RecordOps()
+    try:
+        with recorder:
+            out = fn(*args, **call.get("kwargs", {}))
+            intact = torch._C._len_torch_dispatch_stack() == depth_before + 1
+    except BaseException as exc:
+        return {"error": encode_error(exc, call.get("submission_dir")), "ops": sorted(recorder.ops)}
+    return {"ops": sorted(recorder.ops), "recorder_intact": intact, "returned": type(out).__name__}
+
+
+def device_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Run on the CPU, then on the accelerator (or the meta device standing in for one)."""
+    device = call["options"]["device"]
+    try:
+        fn(*_arguments(call, "cpu"), **call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"cpu_error": encode_error(exc, call.get("submission_dir"))}
+    if device == "cuda":
+        torch.cuda.init()
+    try:
+        out = fn(*_arguments(call, device), **call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"device": device, "error": encode_error(exc, call.get("submission_dir"))}
+    return {"device": device, "output": encode_value(out)}

@@ -1,0 +1,65 @@
+"""Turn whatever the learner returned or raised into plain data the grader can load safely."""
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+import torch
+
+
+def plain_tensor(t: torch.Tensor) -> torch.Tensor:
+    """A detached, CPU, exact torch.Tensor, whatever subclass or device it came as."""
+    with torch._C.DisableTorchFunction():
+        t = torch.Tensor.detach(t)
+        if t.device.type != "cpu":
+            t = torch.Tensor.cpu(t)
+        t = torch.Tensor.clone(t)
+    return t.as_subclass(torch.Tensor)
+
+
+def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        record = {
+            "kind": "tensor", "type": type(value).__name__,
+            "device": str(value.device), "dtype": str(value.dtype).removeprefix("torch."),
+            "shape": list(value.shape), "requires_grad": bool(value.requires_grad),
+            "has_grad_fn": value.grad_fn is not None,
+        }
+        if value.device.type != "meta":
+            record["value"] = plain_tensor(value)
+        return record
+    if isinstance(value, bool):
+        return {"kind": "bool", "value": value}
+    if isinstance(value, (int, float)):
+        return {"kind": "number", "value": float(value), "type": type(value).__name__}
+    if isinstance(value, str):
+        return {"kind": "str", "value": value[:10_000]}
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, (list, tuple)) and depth < 3:
+        return {"kind": "sequence", "type": type(value).__name__,
+                "items": [encode_value(item, depth + 1) for item in list(value)[:1000]]}
+    if isinstance(value, dict) and depth < 3:
+        return {"kind": "dict", "items": {str(k): encode_value(v, depth + 1) for k, v in list(value.items())[:1000]}}
+    return {"kind": "other", "type": type(value).__name__}
+
+
+def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[str, Any]:
+    """The exception, and the last line of learner code it passed through."""
+    where = ""
+    line = ""
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [f for f in frames if submission_dir and os.path.abspath(f.filename).startswith(submission_dir)]
+        frame = own[-1] if own else (frames[-1] if frames else None)
+        if frame is not None:
+            where = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
+            line = (frame.line or "").strip()
+    except BaseException:
+        pass
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<the exception could not be printed>"
+    return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300]}

@@ -1,0 +1,190 @@
+"""One grading: plan → sandbox → checks → scores. The only module where the stages meet.
+
+A Plan is built once per course (cases, the child's calls, expected values from the
+reference) and reused for every submission; grading a submission is then one sandboxed child
+(more only if something in it crashes or hangs) plus judging plain data.
+"""
+from __future__ import annotations
+
+import shutil
+import signal as signals
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checks import KINDS, CaseVerdict, Context, Prepared
+from .intake import Submission, stage_submission
+from .sandbox import ForkServer, Job, Limits, Outcome
+from .scoring import ExerciseResult, SubmissionResult, score_check, whole_exercise
+from .spec import Course, Exercise
+
+CHILD_TARGET = "grader.child:main"
+PRELOAD = ("grader.child",)
+
+
+@dataclass
+class Plan:
+    course: Course
+    context: Context
+    hidden: bool
+    prepared: dict[str, list[Prepared]]
+    tasks_file: Path
+    workdir: Path
+    exercises: tuple[Exercise, ...] = field(default=())
+
+    def limits(self, threads: int = 1) -> Limits:
+        lim = self.course.limits
+        return Limits(step_s=lim.time_s, total_s=max(60.0, lim.time_s * (len(self.exercises) + 4)),
+                      memory_mb=lim.memory_mb, file_mb=lim.file_mb, output_kb=lim.output_kb,
+                      processes=lim.processes, threads=threads)
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = None,
+               cuda: bool | None = None, workdir: Path | None = None) -> Plan:
+    """Prepare every check of the chosen exercises; hidden checks only when `hidden`."""
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="torchgrade-plan-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    context = Context(course=course, cuda=cuda_available() if cuda is None else cuda, feedback_dir=None)
+    chosen = tuple(e for e in course.exercises if exercises is None or e.id in exercises)
+    prepared: dict[str, list[Prepared]] = {}
+    tasks: dict[str, Any] = {}
+    for exercise in chosen:
+        items = [KINDS[check.kind].prepare(context, exercise, check)
+                 for check in exercise.checks if hidden or not check.hidden]
+        prepared[exercise.id] = items
+        tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
+                              "calls": [call for item in items for call in item.calls]}
+    tasks_file = workdir / "tasks.pt"
+    torch.save(tasks, tasks_file)
+    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen)
+
+
+def _checks(plan: Plan, exercise: Exercise) -> list:
+    return [p.check for p in plan.prepared[exercise.id]]
+
+
+def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
+    """Why the child stopped, in a student's words."""
+    subject = f"Importing {step.split(':', 1)[1]}.py" if step.startswith("import:") else "Your function"
+    if outcome.reason == "timeout":
+        return (f"{subject} ran for more than {limits.step_s:g} s and was stopped. Look for an endless loop, "
+                f"or for work that grows much faster than the input.")
+    if outcome.reason == "cpu":
+        return f"{subject} used more CPU time than the limit allows and was stopped."
+    if outcome.reason == "signal":
+        name = signals.Signals(outcome.signal).name if outcome.signal else "a signal"
+        extra = {"SIGKILL": " (killed: it may have used more memory than allowed, or killed itself)",
+                 "SIGSEGV": " (a crash: segmentation fault)", "SIGABRT": " (aborted)"}.get(name, "")
+        return f"{subject} stopped the process running it with {name}{extra}."
+    if outcome.reason == "exit":
+        code = outcome.exit_code
+        return (f"{subject} ended the process (exit code {code}) — sys.exit, os._exit or exit() in your code? "
+                f"Remove it: return a value instead.")
+    return "The grader's sandbox failed while running your code; this is not your fault — tell your teacher."
+
+
+def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServer, scratch: Path,
+                     threads: int = 1) -> SubmissionResult:
+    submission = submission if isinstance(submission, Submission) else Submission.from_path(Path(submission))
+    home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
+    try:
+        staged = stage_submission(submission, home / "submission")
+        records, failures, details = _run_children(plan, staged, home, server, threads)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    results = [_exercise_result(plan, exercise, records.get(exercise.id), failures.get(exercise.id))
+               for exercise in plan.exercises]
+    return SubmissionResult(submission.name, tuple(results), details)
+
+
+def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int):
+    limits = plan.limits(threads)
+    remaining = [e.id for e in plan.exercises]
+    records: dict[str, dict] = {}
+    failures: dict[str, tuple[str, str]] = {}
+    details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
+    by_module = {e.id: e.module for e in plan.exercises}
+    attempt = 0
+    while remaining:
+        attempt += 1
+        work = home / f"work{attempt}"
+        work.mkdir()
+        out_dir = work / "out"
+        job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
+                                 "out_dir": str(out_dir), "exercises": remaining},
+                  workdir=str(work), limits=limits, readable=(str(staged), str(plan.tasks_file)))
+        outcome = server.run(job)
+        details["children"] += 1
+        details["wall_s"] += outcome.wall_s
+        details["output_truncated"] |= outcome.output_truncated
+        details["confinement"] = list(outcome.confinement)
+        for exercise_id in remaining:
+            file = out_dir / f"{exercise_id}.pt"
+            if file.is_file():
+                try:
+                    records[exercise_id] = torch.load(file, weights_only=True)
+                except Exception:
+                    failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
+                                                      "(did your code write into the grader's files?).")
+        before = len(remaining)
+        remaining = [e for e in remaining if e not in records and e not in failures]
+        if outcome.ok or not remaining:
+            for exercise_id in remaining:
+                failures[exercise_id] = ("error", "Your code stopped the grading before this exercise ran.")
+            break
+        step = outcome.failed_step or remaining[0]
+        message = describe_stop(outcome, limits, step)
+        details["stopped"].append({"step": step, "reason": outcome.reason})
+        if step.startswith("import:"):
+            module = step.split(":", 1)[1]
+            for exercise_id in remaining:
+                if by_module[exercise_id] == module:
+                    failures[exercise_id] = ("error", message)
+        elif step in remaining:
+            failures[step] = ("error", message)
+        remaining = [e for e in remaining if e not in records and e not in failures]
+        if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
+            failures[remaining[0]] = ("error", message)
+            remaining = remaining[1:]
+    return records, failures, details
+
+
+def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
+                     failure: tuple[str, str] | None) -> ExerciseResult:
+    checks = _checks(plan, exercise)
+    if failure is not None:
+        return whole_exercise(exercise, checks, failure[0], failure[1])  # type: ignore[arg-type]
+    assert record is not None
+    status = record.get("status")
+    if status == "missing_module":
+        return whole_exercise(exercise, checks, "failed",
+                              f"Not submitted: there is no {exercise.module}.py in the submission.")
+    if status == "missing_function":
+        return whole_exercise(exercise, checks, "failed",
+                              f"Not submitted: {exercise.module}.py defines no function {exercise.function_name}.")
+    if status == "import_error":
+        error = record["error"]
+        where = f" ({error['where']}: {error['line']})" if error.get("where") else ""
+        return whole_exercise(exercise, checks, "error",
+                              f"Importing {exercise.module}.py raised {error['type']}: {error['message']}{where}. "
+                              f"Every exercise in {exercise.module}.py scores 0 until it imports.")
+    results = record.get("results", {})
+    out = []
+    for prepared in plan.prepared[exercise.id]:
+        kind = KINDS[prepared.check.kind]
+        verdicts = []
+        for case, call in zip(prepared.cases, prepared.calls):  # one call per case, in order
+            result = results.get(call["key"])
+            if not isinstance(result, dict):
+                verdicts.append(CaseVerdict(case.id, case.label, False, "No result came back for this case.", "error"))
+                continue
+            verdicts.append(kind.judge_case(prepared, case, result))
+        out.append(score_check(exercise, prepared.check, verdicts))
+    return ExerciseResult(exercise.id, exercise.title, tuple(out))

@@ -1,0 +1,125 @@
+"""Verdicts → points, and the result objects every reporter reads.
+
+A check earns its points only when every one of its cases passes: each check is one promise
+(right values, stable at extremes, right gradient …), so its feedback names the first case
+that breaks it. Exercise and submission scores are sums.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .checks.base import CaseVerdict
+from .spec import Exercise
+from .spec.checks import CheckBase
+
+Status = Literal["passed", "failed", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    kind: str
+    status: Status
+    score: float
+    max_score: float
+    feedback: str
+    hidden: bool = False
+    cases_passed: int = 0
+    cases_total: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
+                "feedback": self.feedback}
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    @property
+    def first_failure(self) -> CheckResult | None:
+        return next((c for c in self.checks if c.status in ("failed", "error")), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "score": self.score, "max_score": self.max_score,
+                "checks": [c.to_json() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    submission: str
+    exercises: tuple[ExerciseResult, ...]
+    details: dict[str, Any] = field(default_factory=dict)  # timings, limits hit, confinement
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises), 6)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of results.json in DESIGN.md."""
+        return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
+                "exercises": [e.to_json() for e in self.exercises]}
+
+
+def hint_for(exercise: Exercise, check: CheckBase, key: str | None) -> str | None:
+    if key and key in exercise.hints:
+        return exercise.hints[key]  # type: ignore[index]
+    return check.hint or exercise.hints.get("default")  # type: ignore[call-overload]
+
+
+def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict]) -> CheckResult:
+    points = float(check.points)
+    total = len(verdicts)
+    passed = sum(v.passed for v in verdicts)
+    if total == 0:
+        return CheckResult(check.label, check.kind, "skipped", 0.0, points,
+                           "No case of this check runs on this machine.", check.hidden)
+    if passed == total:
+        notes = [v.message for v in verdicts if v.message]
+        text = f"All {total} case{'s' if total > 1 else ''} passed."
+        if notes:
+            text += " " + notes[0]
+        return CheckResult(check.label, check.kind, "passed", points, points, text, check.hidden, passed, total)
+    first = next(v for v in verdicts if not v.passed)
+    lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
+    hint = hint_for(exercise, check, first.hint_key)
+    if hint:
+        lines.append(f"Hint: {hint.strip()}")
+    status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"
+    return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total)
+
+
+def whole_exercise(exercise: Exercise, checks: list[CheckBase], status: Status, message: str) -> ExerciseResult:
+    """Every check of the exercise gets the same outcome (not submitted, import error, timeout …)."""
+    return ExerciseResult(exercise.id, exercise.title, tuple(
+        CheckResult(c.label, c.kind, status, 0.0, float(c.points), message, c.hidden) for c in checks))
+
+
+def result_from_json(data: dict[str, Any]) -> SubmissionResult:
+    """Read back a results.json (for reports and merging shards)."""
+    exercises = tuple(
+        ExerciseResult(e["id"], e.get("title", e["id"]), tuple(
+            CheckResult(c["name"], c.get("kind", c["name"]), c["status"], float(c["score"]), float(c["max_score"]),
+                        c.get("feedback", ""), bool(c.get("hidden", False)))
+            for c in e["checks"]))
+        for e in data["exercises"])
+    return SubmissionResult(data["submission"], exercises, dict(data.get("details", {})))
+
+
+def as_dict(result: SubmissionResult) -> dict[str, Any]:
+    return asdict(result)
