@@ -1,0 +1,25 @@
+"""Gradescope's results.json: one test per check; hidden checks show only after publication."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..scoring import SubmissionResult
+
+
+def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
+    tests = []
+    for exercise in result.exercises:
+        for check in exercise.checks:
+            tests.append({
+                "name": f"{exercise.id}::{check.name}",
+                "name_format": "text",
+                "score": check.score,
+                "max_score": check.max_score,
+                "status": "passed" if check.status == "passed" else "failed",
+                "output": check.feedback,
+                "output_format": "text",
+                "visibility": "after_published" if check.hidden else "visible",
+                "tags": [exercise.id, check.kind],
+            })
+    return {"score": result.score, "output": f"{result.submission}: {result.score:g} / {result.max_score:g}",
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}

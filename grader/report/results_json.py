@@ -1,0 +1,18 @@
+"""results.json: the native result, in exactly the shape DESIGN.md gives."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..scoring import SubmissionResult
+from .files import write_atomic
+
+
+def results_path(out_dir: Path, submission: str) -> Path:
+    return Path(out_dir) / submission / "results.json"
+
+
+def write_results(result: SubmissionResult, out_dir: Path) -> Path:
+    path = results_path(out_dir, result.submission)
+    write_atomic(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    return path
