@@ -27,6 +27,7 @@ class CheckResult:
     hidden: bool = False
     cases_passed: int = 0
     cases_total: int = 0
+    attachments: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
@@ -94,14 +95,18 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
         text = f"All {total} case{'s' if total > 1 else ''} passed."
         if notes:
             text += " " + notes[0]
-        return CheckResult(check.label, check.kind, "passed", points, points, text, check.hidden, passed, total)
+        attachments = {name: data for v in verdicts for name, data in v.attachments.items()}
+        return CheckResult(check.label, check.kind, "passed", points, points, text, check.hidden, passed, total,
+                           attachments)
+    attachments = {name: data for v in verdicts for name, data in v.attachments.items()}
     first = next(v for v in verdicts if not v.passed)
     lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
     hint = hint_for(exercise, check, first.hint_key)
     if hint:
         lines.append(f"Hint: {hint.strip()}")
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"
-    return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total)
+    return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total,
+                       attachments)
 
 
 def whole_exercise(exercise: Exercise, checks: list[CheckBase], status: Status, message: str) -> ExerciseResult:

@@ -31,6 +31,9 @@ class CaseVerdict:
     passed: bool
     message: str = ""
     hint_key: str | None = None
+    #: files for the learner to look at (e.g. their plot beside the reference's), name → bytes;
+    #: written to OUT/<submission>/feedback/ and named in the feedback by the check itself.
+    attachments: dict[str, bytes] = field(default_factory=dict, compare=False)
 
 
 @dataclass
