@@ -23,6 +23,10 @@ DEVICE_MISMATCH = re.compile(
     r"found at least two devices|cpu.*(meta|cuda)|(meta|cuda).*cpu)", re.IGNORECASE)
 
 
+def is_device_error(error: dict[str, Any]) -> bool:
+    return bool(DEVICE_MISMATCH.search(f"{error['type']}: {error['message']}"))
+
+
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     device = "cuda" if ctx.cuda else "meta"
     cases = [c for c in build_cases(ctx.course, exercise, check) if c.device == "cpu"][:CASES_PER_CHECK]
@@ -38,8 +42,7 @@ def judge_case(prepared: Prepared, case, result: dict[str, Any]) -> CaseVerdict:
                            f"It must run on the CPU before it can be checked on {where}.", "error")
     if "error" in result:
         error = result["error"]
-        text = f"{error['type']}: {error['message']}"
-        if DEVICE_MISMATCH.search(text) or device == "cuda":
+        if is_device_error(error) or device == "cuda":
             return CaseVerdict(case.id, case.label, False,
                                f"With the input on {where}, your function raised {learner_error(result)}\n"
                                f"A tensor made inside your function stays on the CPU. Create new tensors like "

@@ -1,0 +1,104 @@
+"""A function that crashes, exits, hangs or kills itself costs only its own exercise."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import check_of, scores
+
+GOOD_RELU = """
+def relu(x):
+    return x.clamp(min=0)
+"""
+
+EXERCISES = ["sigmoid", "relu", "tanh"]
+
+GOOD_TANH = """
+def tanh(x):
+    return 2 * torch.sigmoid(2 * x) - 1 if False else _tanh(x)
+
+def _tanh(x):
+    e = torch.exp(-2 * x.abs())
+    return torch.sign(x) * (1 - e) / (1 + e)
+"""
+
+
+@pytest.fixture(scope="module")
+def honest(plans, server, tmp_path_factory):
+    """Scores of a submission whose sigmoid is simply missing (the honest zero)."""
+    from grader.run import grade_submission
+    folder = tmp_path_factory.mktemp("honest")
+    (folder / "activations.py").write_text("import torch\n" + GOOD_RELU + GOOD_TANH)
+    scratch = tmp_path_factory.mktemp("scratch")
+    return scores(grade_submission(plans(tuple(EXERCISES), True), folder, server, scratch))
+
+
+ATTACKS = {
+    "os._exit": ("import os", "os._exit(3)", "ended the process (exit code 3)"),
+    "sys.exit": ("import sys", "sys.exit(4)", "raised SystemExit"),
+    "KeyboardInterrupt": ("", "raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+    "SIGKILL to itself": ("import os, signal", "os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
+    "endless loop ignoring SIGTERM": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)",
+                                      "while True: pass", "ran for more than"),
+    "segfault": ("import ctypes", "ctypes.string_at(0)", "SIGSEGV"),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_a_dying_function_costs_only_its_own_exercise(grade_files, honest, attack):
+    setup, body, words = ATTACKS[attack]
+    result = grade_files({"activations.py": f"""
+import torch
+{setup}
+
+def sigmoid(x):
+    {body}
+{GOOD_RELU}
+{GOOD_TANH}
+"""}, exercises=EXERCISES, name=attack.replace(" ", "_").replace(".", "_"))
+    got = scores(result)
+    assert got["sigmoid"] == 0
+    assert got["relu"] == honest["relu"] > 0
+    assert got["tanh"] == honest["tanh"] > 0
+    feedback = check_of(result, "sigmoid", "values").feedback
+    assert words in feedback, feedback
+
+
+def test_a_syntax_error_costs_only_that_modules_exercises(grade_files):
+    result = grade_files({
+        "activations.py": "import torch\ndef sigmoid(x)\n    return x\n",
+        "losses.py": """
+            import torch
+            def bce_loss(p, target):
+                logs = target * torch.log(p).clamp_min(-100) + (1 - target) * torch.log(1 - p).clamp_min(-100)
+                return -logs.mean()
+        """,
+    }, exercises=["sigmoid", "relu", "bce_loss"])
+    got = scores(result)
+    assert got["sigmoid"] == got["relu"] == 0
+    assert got["bce_loss"] == next(e for e in result.exercises if e.id == "bce_loss").max_score
+    feedback = check_of(result, "relu", "values").feedback
+    assert "SyntaxError" in feedback and "activations.py" in feedback
+
+
+def test_an_import_that_exits_costs_only_that_module(grade_files):
+    result = grade_files({
+        "activations.py": "import os\nos._exit(0)\n",
+        "losses.py": "import torch\ndef bce_loss(p, target):\n    return torch.zeros((), dtype=p.dtype)\n",
+    }, exercises=["sigmoid", "relu", "bce_loss"])
+    assert "Importing activations.py ended the process" in check_of(result, "sigmoid", "values").feedback
+    assert check_of(result, "bce_loss", "forbid").status == "passed"
+
+
+def test_a_missing_module_or_function_is_not_submitted(grade_files):
+    result = grade_files({"activations.py": "import torch\n" + GOOD_RELU}, exercises=["sigmoid", "relu", "bce_loss"])
+    assert "Not submitted: activations.py defines no function sigmoid" in check_of(result, "sigmoid", "values").feedback
+    assert "Not submitted: there is no losses.py" in check_of(result, "bce_loss", "values").feedback
+    assert scores(result)["relu"] > 0
+
+
+def test_a_raising_function_names_the_line(grade_files):
+    result = grade_files({"activations.py": "import torch\n\ndef sigmoid(x):\n    return 1 / undefined_name\n"},
+                         exercises=["sigmoid"])
+    feedback = check_of(result, "sigmoid", "values").feedback
+    assert "NameError" in feedback and "activations.py, line 4, in sigmoid" in feedback
+    assert check_of(result, "sigmoid", "values").status == "error"
