@@ -7,25 +7,27 @@ from __future__ import annotations
 
 import torch
 
-from ..cases import build_cases
+from ..cases import Case, build_cases
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
-from .base import Context, Prepared, SpecProblem, call_key, for_this_machine, make_call
+from .base import Context, Prepared, for_this_machine, make_call
+from .expected import expected_by_case
 from .values import judge_case  # same promises as values: dtype, shape, device, numbers, inputs kept
 
 __all__ = ["prepare", "judge_case"]
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    function = resolve_callable(ctx.course.root, check.of)  # type: ignore[attr-defined]
     cases = for_this_machine(ctx, build_cases(ctx.course, exercise, check))
     prepared = Prepared(exercise, check, cases, [make_call(exercise, check, case, "call") for case in cases])
-    for case in cases:
+
+    def derivative(case: Case) -> torch.Tensor:
+        function = resolve_callable(ctx.course.root, check.of)  # type: ignore[attr-defined]
         (x,) = case.args.values()
-        try:
-            prepared.expected[call_key(check, case)] = autograd_derivative(function, x, case.kwargs, check.form)  # type: ignore[attr-defined]
-        except Exception as exc:
-            raise SpecProblem(f"{exercise.id}: autograd of {check.of} failed on {case.label}: {exc}") from None  # type: ignore[attr-defined]
+        return autograd_derivative(function, x, case.kwargs, check.form)  # type: ignore[attr-defined]
+
+    prepared.expected.update(expected_by_case(ctx, exercise, check, cases, derivative,
+                                              f"autograd of {check.of}"))  # type: ignore[attr-defined]
     return prepared
 
 

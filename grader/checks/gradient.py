@@ -12,9 +12,10 @@ import torch
 from ..cases import Case, build_cases, upstream_gradient
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
-from .base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, for_this_machine,
-                   make_call, signature_order)
+from .base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
+                   signature_order)
 from .compare import compare_tensor, describe_record, tolerance_for
+from .expected import expected_by_case
 
 GRAPH_CUT = ("The result of your function is not connected to its inputs in the autograd graph, so no "
              "gradient can flow back through it. Did you use .detach(), .item(), .numpy(), torch.tensor(...) "
@@ -28,27 +29,26 @@ def differentiable(exercise: Exercise, check: CheckBase, case: Case) -> list[str
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    reference = resolve_callable(ctx.course.root, exercise.reference)
     cases = for_this_machine(ctx, build_cases(ctx.course, exercise, check))
     order = signature_order(exercise)
-    prepared = Prepared(exercise, check, cases, [])
-    for case in cases:
+
+    def reference_gradient(case: Case) -> dict[str, Any]:
+        """{"upstream": the fixed upstream gradient, "grads": {input name: its gradient}}."""
+        reference = resolve_callable(ctx.course.root, exercise.reference)
         wrt = differentiable(exercise, check, case)
         names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
         args = [case.args[n].clone().requires_grad_(n in wrt) for n in names]
-        try:
-            out = reference(*args, **case.kwargs)
-            upstream = upstream_gradient(case, out.shape, out.dtype)
-            grads = torch.autograd.grad(out, [a for n, a in zip(names, args) if n in wrt], upstream, allow_unused=True)
-        except Exception as exc:
-            raise SpecProblem(f"{exercise.id}: the reference's gradient failed ({type(exc).__name__}: {exc}) "
-                              f"on {case.label}") from None
-        prepared.expected[call_key(check, case)] = {
+        out = reference(*args, **case.kwargs)
+        upstream = upstream_gradient(case, out.shape, out.dtype)
+        grads = torch.autograd.grad(out, [a for n, a in zip(names, args) if n in wrt], upstream, allow_unused=True)
+        return {"upstream": upstream.detach(), "grads": {
             n: (torch.zeros_like(case.args[n]) if g is None else g.detach())
-            for n, g in zip([n for n in names if n in wrt], grads)
-        }
-        prepared.calls.append(make_call(exercise, check, case, "grad", wrt=wrt, upstream=upstream.detach()))
-    return prepared
+            for n, g in zip([n for n in names if n in wrt], grads)}}
+
+    expected = expected_by_case(ctx, exercise, check, cases, reference_gradient, "the reference's gradient")
+    calls = [make_call(exercise, check, case, "grad", wrt=differentiable(exercise, check, case),
+                       upstream=expected[call_key(check, case)]["upstream"]) for case in cases]
+    return Prepared(exercise, check, cases, calls, expected)
 
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
@@ -66,7 +66,7 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
                            f"The gradient could not be checked: your function returned {describe_record(result['output'])}, "
                            f"not a tensor of the expected shape.", "not_tensor")
     rtol, atol = tolerance_for(prepared.check, case.dtype)
-    for name, expected in prepared.expected[call_key(prepared.check, case)].items():
+    for name, expected in prepared.expected[call_key(prepared.check, case)]["grads"].items():
         record = result["grads"].get(name)
         if record is None:
             return CaseVerdict(case.id, case.label, False,

@@ -10,21 +10,21 @@ from typing import Any
 from ..cases import Case, build_cases
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
-from .base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, for_this_machine,
-                   make_call, ordered_args)
+from .base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
+                   ordered_args)
 from .compare import compare_tensor, tolerance_for
+from .expected import expected_by_case
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    reference = resolve_callable(ctx.course.root, exercise.reference)
     cases = for_this_machine(ctx, build_cases(ctx.course, exercise, check))
     prepared = Prepared(exercise, check, cases, [make_call(exercise, check, case, "call") for case in cases])
-    for case in cases:
-        try:
-            prepared.expected[call_key(check, case)] = reference(*ordered_args(exercise, case), **case.kwargs)
-        except Exception as exc:
-            raise SpecProblem(f"{exercise.id}: the reference raised {type(exc).__name__}: {exc} "
-                              f"on the case {case.label}") from None
+
+    def reference_output(case: Case) -> Any:
+        reference = resolve_callable(ctx.course.root, exercise.reference)
+        return reference(*ordered_args(exercise, case), **case.kwargs)
+
+    prepared.expected.update(expected_by_case(ctx, exercise, check, cases, reference_output, "the reference"))
     return prepared
 
 

@@ -183,6 +183,8 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
             resolve_callable(course_root, exercise.reference)
         except ReferenceError_ as exc:
             err(("reference",), str(exc))
+    if exercise.expected is not None and not (Path(course_root) / exercise.expected).is_file():
+        err(("expected",), f"'{exercise.expected}' does not exist next to course.yaml")
     for index, op in enumerate(exercise.forbid):
         if not _aten_op_exists(op):
             err(("forbid", index), f"'{op}' is not an aten operator (write it as aten.sigmoid, aten._softmax …)")
@@ -193,14 +195,16 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
         if check.label in names_seen:
             err(base + ("name",), f"two checks are called '{check.label}'; give each a distinct 'name'")
         names_seen.add(check.label)
-        if check.kind in NEEDS_REFERENCE and exercise.reference is None:
+        if check.kind in NEEDS_REFERENCE and exercise.reference is None and exercise.expected is None:
             err(("reference",) if "reference" not in located.data else base,
                 f"a '{check.kind}' check needs the exercise's 'reference'")
-        if check.kind == "derivative":
+        if check.kind == "derivative" and check.of is not None:
             try:
                 resolve_callable(course_root, check.of)
             except ReferenceError_ as exc:
                 err(base + ("of",), str(exc))
+        elif check.kind == "derivative" and exercise.expected is None:
+            err(base, "a derivative check needs 'of': the function whose derivative this is, e.g. torch.sigmoid")
         if check.kind == "forbid":
             ops = check.ops if check.ops is not None else exercise.forbid
             if not ops:

@@ -94,7 +94,8 @@ class DerivativeCheck(CheckBase):
     """A hand-written derivative against autograd of `of`."""
 
     kind: Literal["derivative"]
-    of: str = Field(description="the function whose derivative this is, e.g. torch.sigmoid")
+    of: str | None = Field(default=None, description="the function whose derivative this is, e.g. torch.sigmoid; "
+                                                     "left out only in a student bundle, whose `expected` file holds the values")
     form: Literal["elementwise", "jacobian"] = "elementwise"
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
 

@@ -29,6 +29,9 @@ class Exercise(Strict):
     signature: str = Field(min_length=1, description="the def line without 'def', e.g. 'sigmoid(x)'")
     statement: str = Field(min_length=1)
     reference: str | None = Field(default=None, description="torch.sigmoid or solutions/activations.py:sigmoid")
+    expected: str | None = Field(
+        default=None, description="a student bundle's precomputed expected values (expected/<id>.pt next to "
+                                  "course.yaml), read instead of calling teacher code; written by `torchgrade release`")
     hints: dict[HintKey, str] = Field(default_factory=dict)
     forbid: list[str] = Field(default_factory=list, description="aten ops the student may not reach")
     checks: list[Check] = Field(min_length=1)
