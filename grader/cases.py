@@ -77,18 +77,27 @@ def _base_arguments(source: CaseSource):
     if source.inputs:
         count = len(next(iter(source.inputs.values())).shapes)
         for index in range(count):
-            yield "random", {name: _random_maker(spec, index) for name, spec in source.inputs.items()}
+            yield "random", {name: _random_maker(spec, index, _classes(source, spec, index))
+                             for name, spec in source.inputs.items()}
     for literal in source.cases:
         yield "explicit", {name: _literal_maker(value) for name, value in literal.items()}
 
 
-def _random_maker(spec: TensorInput, index: int):
+def _classes(source: CaseSource, spec: TensorInput, index: int) -> int | None:
+    """C for an input of class indices: the last dimension of the input it indexes."""
+    if spec.classes_of is None:
+        return None
+    other = source.inputs[spec.classes_of].shapes[index]  # type: ignore[index]
+    return other[-1] if other else 1
+
+
+def _random_maker(spec: TensorInput, index: int, classes: int | None = None):
     shape = spec.shapes[index]
 
     def make(seed: int, position: int, dtype: str) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed * 31 + position)
-        if spec.integers is not None:
-            low, high = spec.integers
+        if classes is not None or spec.integers is not None:
+            low, high = (0, classes) if classes is not None else spec.integers
             return torch.randint(low, high, shape, generator=generator, dtype=torch.int64)
         low, high = spec.range
         values = torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
