@@ -242,9 +242,11 @@ def _check_arguments(check: CheckBase, params: list[str], base: tuple, err) -> N
         lengths = {name: len(spec.shapes) for name, spec in check.inputs.items()}
         if len(set(lengths.values())) > 1:
             err(base + ("inputs",), f"every input needs the same number of shapes (case i uses shape i of each); got {lengths}")
-        for name in check.inputs:
+        for name, spec in check.inputs.items():
             if name not in params:
                 err(base + ("inputs", name), f"'{name}' is not a parameter of the signature ({', '.join(params)})")
+            if spec.classes_of is not None and spec.classes_of not in check.inputs:
+                err(base + ("inputs", name, "classes_of"), f"'{spec.classes_of}' is not another input of this check")
     for case_index, case in enumerate(check.cases):
         for name in case:
             if name not in params:
