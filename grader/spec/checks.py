@@ -176,8 +176,165 @@ def _importable(dotted: str) -> bool:
     return True
 
 
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class NumberTolerance(Strict):
+    """|answer − expected| ≤ max(abs, rel × |expected|), as math.isclose."""
+
+    abs: float = Field(default=0.0, ge=0)
+    rel: float = Field(default=1e-9, ge=0)
+
+
+class QuestionCheck(CheckBase):
+    """A question answered in ANSWERS: choice (options), number (tolerance) or text (accepted forms)."""
+
+    kind: Literal["question"]
+    options: list[str] | None = Field(default=None, description="choice: the options, A, B, C … in this order")
+    answer: Any = Field(description="choice: a letter or a list of letters; number: a number; text: the canonical answer")
+    accept: list[str] = Field(default_factory=list, description="text: other accepted forms (synonyms)")
+    tolerance: NumberTolerance | None = Field(default=None, description="number: how close counts as right")
+    shuffle: bool = Field(default=False, description="choice: options in an order of each student's own")
+    reveal: Literal["always", "after_grading", "never"] = "after_grading"
+    explanation: str | None = None
+
+    @property
+    def answer_type(self) -> str:
+        if self.options is not None:
+            return "choice"
+        return "number" if isinstance(self.answer, (int, float)) else "text"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "QuestionCheck":
+        if self.inputs is not None or self.cases or self.kwargs is not None or self.dtypes is not None \
+                or self.devices != ["cpu"]:
+            raise ValueError("a question takes no inputs, cases, kwargs, dtypes or devices")
+        if isinstance(self.answer, bool) or self.answer is None:
+            raise ValueError("answer: give the right letter(s), number or text")
+        kind = self.answer_type
+        if kind != "choice" and self.shuffle:
+            raise ValueError("shuffle applies to questions with options only")
+        if kind != "text" and self.accept:
+            raise ValueError("accept (other accepted forms) applies to text answers only")
+        if kind != "number" and self.tolerance is not None:
+            raise ValueError("tolerance applies to number answers only")
+        if kind == "choice":
+            _check_options(self.options or [], self.answer)
+            if self.shuffle and self.hidden:
+                raise ValueError("a shuffled question must be public (hidden: false): students see their own "
+                                 "order of the options in `torchgrade check`")
+        elif kind == "number":
+            if self.answer != self.answer or self.answer in (float("inf"), float("-inf")):
+                raise ValueError("answer: a number question needs a finite answer")
+        elif not isinstance(self.answer, str) or not self.answer.strip():
+            raise ValueError("answer: write the right letter(s) (with options), a number, or a text answer")
+        return self
+
+
+def _check_options(options: list[str], answer: Any) -> None:
+    if not 2 <= len(options) <= len(LETTERS):
+        raise ValueError(f"options: give between 2 and {len(LETTERS)} options")
+    if len(set(options)) != len(options):
+        raise ValueError("options: two options have the same text")
+    letters = answer if isinstance(answer, list) else [answer]
+    valid = LETTERS[:len(options)]
+    if not letters or not all(isinstance(a, str) and len(a) == 1 and a.upper() in valid for a in letters):
+        raise ValueError(f"answer: with {len(options)} options, the answer is a letter {valid[0]}–{valid[-1]} "
+                         f"(or a list of letters when several are right), in the order the options are written")
+    if len({a.upper() for a in letters}) != len(letters):
+        raise ValueError("answer: a letter appears twice")
+
+
+#: How a property names one element of the returned sequence: first, last, min, max, or an index.
+Selector = Union[Literal["first", "last", "min", "max"], int]
+
+
+class RatioProperty(Strict):
+    """selected numerator / selected denominator, bounded."""
+
+    numerator: Selector
+    denominator: Selector
+    below: PositiveFloat | None = None
+    above: PositiveFloat | None = None
+    within_factor: float | None = Field(default=None, gt=1, description="1/f ≤ ratio ≤ f")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "RatioProperty":
+        if self.below is None and self.above is None and self.within_factor is None:
+            raise ValueError("ratio: give below, above or within_factor")
+        if self.within_factor is not None and (self.below is not None or self.above is not None):
+            raise ValueError("ratio: within_factor already bounds both sides; leave out below and above")
+        if self.below is not None and self.above is not None and not self.above < self.below:
+            raise ValueError("ratio: above must be less than below")
+        return self
+
+
+class CloseToReference(Strict):
+    rtol: float = Field(default=1e-5, ge=0)
+    atol: float = Field(default=0.0, ge=0)
+
+
+class Property(Strict):
+    """One property of the returned numbers; written as a bare name (all_finite) or a one-key mapping."""
+
+    length_equals: int | str | None = Field(default=None, description="a number, or the name of an argument")
+    all_finite: Literal[True] | None = None
+    all_positive: Literal[True] | None = None
+    deterministic: Literal[True] | None = None
+    changes_with: dict[str, Any] | None = Field(default=None, description="keyword overrides that must change the result")
+    ratio: RatioProperty | None = None
+    close_to_reference: CloseToReference | None = None
+    distinct_layers: Literal[True] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_name(cls, data: Any) -> Any:
+        return {data: True} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Property":
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"each property is one of {', '.join(type(self).model_fields)}; "
+                             f"write one per list item (got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def name(self) -> str:
+        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+
+class PlotSpec(Strict):
+    """Draw every case's numbers, the reference's beside the student's, into a feedback picture."""
+
+    file: str = Field(pattern=r"^[A-Za-z0-9_.-]+\.png$")
+    title: str = "Per-layer values"
+    xlabel: str = "layer"
+    ylabel: str = "value"
+    log: bool = True
+
+
+class PropertiesCheck(CheckBase):
+    """Call the function with each keyword set; the numbers it returns must have every property."""
+
+    kind: Literal["properties"]
+    properties: list[Property] = Field(min_length=1)
+    plot: PlotSpec | None = None
+
+    @model_validator(mode="after")
+    def _keyword_cases(self) -> "PropertiesCheck":
+        if self.inputs is not None or self.cases or self.dtypes is not None or self.devices != ["cpu"]:
+            raise ValueError("a properties check runs keyword sets only: give 'kwargs', not inputs, cases, "
+                             "dtypes or devices")
+        if not self.kwargs:
+            raise ValueError("kwargs: list the keyword sets to call the function with, e.g. "
+                             "[{activation: sigmoid, depth: 10}]")
+        return self
+
+
 Check = Annotated[
-    Union[ValuesCheck, GradientCheck, DerivativeCheck, ForbidCheck, DeviceCheck, PlotCheck],
+    Union[ValuesCheck, GradientCheck, DerivativeCheck, ForbidCheck, DeviceCheck, PlotCheck, QuestionCheck,
+          PropertiesCheck],
     Field(discriminator="kind"),
 ]
 
@@ -188,7 +345,9 @@ CHECK_MODELS: dict[str, type[CheckBase]] = {
     "forbid": ForbidCheck,
     "device": DeviceCheck,
     "plot": PlotCheck,
+    "question": QuestionCheck,
+    "properties": PropertiesCheck,
 }
 
 #: Kinds whose expected values come from the exercise's `reference`.
-NEEDS_REFERENCE = {"values", "gradient"}
+NEEDS_REFERENCE = {"values", "gradient", "properties"}

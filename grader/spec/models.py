@@ -1,9 +1,9 @@
 """The schema of course.yaml and of one exercise file."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from .checks import Check, Strict
 
@@ -20,6 +20,10 @@ HintKey = Literal[
     "values", "gradient", "not_tensor",
 ]
 
+#: What the child looks up in a question's module. It hands probes only a callable it found there,
+#: and every module has its class; the answer probe then reads the module's ANSWERS dict itself.
+QUESTION_TARGET = "__class__"
+
 
 class Exercise(Strict):
     id: str = Field(pattern=IDENT)
@@ -35,6 +39,22 @@ class Exercise(Strict):
     hints: dict[HintKey, str] = Field(default_factory=dict)
     forbid: list[str] = Field(default_factory=list, description="aten ops the student may not reach")
     checks: list[Check] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _question_defaults(cls, data: Any) -> Any:
+        """A question (one check, of kind question) is answered in ANSWERS, not by a function."""
+        if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+            return data
+        kinds = [c.get("kind") if isinstance(c, dict) else None for c in data["checks"]]
+        if "question" not in kinds:
+            return data
+        if kinds != ["question"]:
+            raise ValueError("checks: a question exercise has exactly one check, of kind question")
+        extra = [key for key in ("function", "signature", "reference") if key in data]
+        if extra:
+            raise ValueError(f"a question is answered in ANSWERS, not by a function: leave out {', '.join(extra)}")
+        return {"module": "answers", **data, "function": QUESTION_TARGET, "signature": f"{QUESTION_TARGET}()"}
 
     @property
     def function_name(self) -> str:
