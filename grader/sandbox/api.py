@@ -27,11 +27,13 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     readable: tuple[str, ...] = ()  # extra paths the child may read (its submission, the inputs)
     env: dict[str, str] = field(default_factory=dict)
+    require: tuple[str, ...] = ()  # confinements without which the child refuses to run, e.g. ("landlock",)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "argument": self.argument, "workdir": self.workdir,
             "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
+            "require": list(self.require),
         }
 
 
@@ -43,12 +45,12 @@ class Outcome:
     signal: int | None
     steps_done: tuple[str, ...]
     failed_step: str | None
-    reason: str | None            # "timeout", "memory", "cpu", "signal", "exit", "crash", or None
+    reason: str | None            # "timeout", "cpu", "processes", "signal", "exit", "refused", "crash", or None
     stdout: str
     stderr: str
     output_truncated: bool
     wall_s: float
-    confinement: tuple[str, ...] = ()  # what the child was confined by, e.g. ("rlimits", "landlock")
+    confinement: tuple[str, ...] = ()  # what the child was confined by, e.g. ("rlimits", "landlock-fs")
 
     @property
     def ok(self) -> bool:

@@ -1,13 +1,20 @@
 """What a freshly forked child does to itself before it runs untrusted code.
 
-Order matters: limits and the clean environment first, then the working directory, then
-stdio. Everything here is irreversible for the child, which is the point.
+Order matters: the clean environment, the working directory, stdio and rlimits first, then
+`confine`: a user and network namespace, no capabilities, Landlock, the seccomp socket filter.
+Everything here is irreversible for the child, which is the point.
 """
 from __future__ import annotations
 
 import os
 import resource
 from typing import Any
+
+from . import landlock, namespaces, paths, seccomp
+
+
+class Refused(Exception):
+    """The job requires a confinement this kernel cannot give (e.g. Landlock under `refuse`)."""
 
 SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -31,10 +38,12 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
     cap(resource.RLIMIT_AS, vm_size_bytes() + int(limits["memory_mb"]) * 1024 * 1024)
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_now = int(used.ru_utime + used.ru_stime)
-    cap(resource.RLIMIT_CPU, cpu_now + int(limits["total_s"]) + 1)
+    soft = cpu_now + int(limits["total_s"]) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or hard > soft:  # SIGXCPU at soft; SIGKILL a second later if ignored
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1 if hard == resource.RLIM_INFINITY else min(hard, soft + 1)))
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 1024 * 1024)
     cap(resource.RLIMIT_CORE, 0)
-    cap(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
 def clean_environment(workdir: str, extra: dict[str, str]) -> None:
@@ -59,11 +68,29 @@ def redirect_stdio(stdout_fd: int, stderr_fd: int) -> None:
     os.close(stderr_fd)
 
 
-def confine(request: dict[str, Any]) -> list[str]:
-    """Kernel confinement of the child (file access, network). Returns what was applied."""
-    return []
+def confine(request: dict[str, Any], read_only: list[str]) -> list[str]:
+    """Kernel confinement of this child; returns what was applied, e.g. ["landlock-fs", …].
+
+    Reads: `read_only` (Python, grader, system libraries) and the job's `readable`; writes: its
+    `workdir` only. Raises Refused when the job `require`s something that could not be applied.
+    """
+    applied = namespaces.enter_user_and_network_namespace()
+    if "user-namespace" in applied and os.geteuid() != 0:
+        # Counted per user namespace, so this is a limit on this job's processes, not on the user's.
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(request["limits"]["processes"]),) * 2)
+        applied.append("nproc-per-namespace")
+    if namespaces.drop_capabilities():
+        applied.append("no-capabilities")
+    try:
+        applied += landlock.restrict(read=list(read_only) + list(request.get("readable") or ()),
+                                     write=[request["workdir"]], read_write_files=list(paths.READ_WRITE_FILES))
+    except landlock.LandlockError as exc:
+        if "landlock" in (request.get("require") or ()):
+            raise Refused(f"Landlock is required (course.yaml sandbox.without_landlock: refuse) but {exc.strerror}")
+    if seccomp.deny_sockets():
+        applied.append("seccomp-no-sockets")
+    return applied
 
 
-def describe(request: dict[str, Any]) -> list[str]:
-    """What every child of this server is confined by, for the grading report."""
-    return ["process-group", "subreaper", "rlimits", "clean-environment"]
+#: What every child of a fork server is confined by, whatever its kernel: listed before the rest.
+BASE = ("process-group", "subreaper", "rlimits", "clean-environment")

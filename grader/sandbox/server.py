@@ -1,9 +1,14 @@
-"""The fork server: a clean, warm Python that forks one confined child per job.
+"""The fork server: a clean, warm Python that starts one confined child per job.
 
-Run as `python -m grader.sandbox.server [MODULE ...]`: it imports torch, matplotlib (Agg) and the
-named modules once, becomes a child subreaper (so a double-forked grandchild is still ours to
-kill), then answers one JSON request per line on stdin with one JSON reply per line on stdout.
-It never initialises CUDA; a child that needs CUDA initialises it after the fork.
+Run as `python -m grader.sandbox.server [--spawn] [MODULE ...]`: it imports torch, matplotlib
+(Agg) and the named modules once, becomes a child subreaper (so a double-forked grandchild is
+still ours to kill), makes a pids cgroup where it may, then answers one JSON request per line on
+stdin with one JSON reply per line on stdout. It never initialises CUDA; a child that needs
+CUDA initialises it after the fork.
+
+With `--spawn` (where fork is unavailable or unsafe) each job runs instead in a fresh
+`python -m grader.sandbox.server --once`, which reads the request on stdin and confines itself
+the same way: slower (an interpreter start per job), same results.
 """
 from __future__ import annotations
 
@@ -13,14 +18,24 @@ import json
 import os
 import selectors
 import signal
+import subprocess
 import sys
 import time
 import traceback
 from typing import Any
 
-from . import confine
+from . import confine, paths, processes
 
 PR_SET_CHILD_SUBREAPER = 36
+REFUSED_EXIT = 75
+#: How often the server counts a job's processes itself, where neither a pids cgroup nor a
+#: per-namespace RLIMIT_NPROC limits them.
+WATCH_PROCESSES_S = 0.05
+
+#: Set once per server by main(): the paths every child may read, and the pids cgroup if any.
+READ_ONLY: list[str] = []
+CGROUP: processes.PidsCgroup | None = None
+SPAWN = False
 
 
 class Steps:
@@ -44,11 +59,17 @@ def _become_subreaper() -> None:
         pass  # not Linux: process groups still apply
 
 
-def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep: set[int]) -> None:
-    """In the forked child. Never returns."""
+def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep: set[int],
+           read_only: list[str], cgroup: processes.PidsCgroup | None) -> None:
+    """In the child (forked, or a fresh `--once` process). Never returns."""
     code = 70
     try:
-        os.setpgid(0, 0)
+        try:
+            os.setpgid(0, 0)
+        except PermissionError:
+            pass  # a spawned child already leads its own session and group
+        if cgroup is not None:
+            cgroup.enter()
         for fd in range(3, 256):
             if fd not in keep:
                 try:
@@ -59,11 +80,18 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         workdir = request["workdir"]
         confine.clean_environment(workdir, request.get("env") or {})
         os.chdir(workdir)
-        confine.redirect_stdio(out_w, err_w)
+        if (out_w, err_w) != (1, 2):
+            confine.redirect_stdio(out_w, err_w)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
-        confinement = confine.confine(request)
         confine.apply_rlimits(limits)
+        try:
+            confinement = (["pids-cgroup"] if cgroup is not None else []) + confine.confine(request, read_only)
+        except confine.Refused as refusal:
+            os.write(events_w, f"R {refusal}\n".encode())
+            code = REFUSED_EXIT
+            raise SystemExit(REFUSED_EXIT)
+        os.write(events_w, f"C {','.join(confinement)}\n".encode())
         import torch
         torch.set_num_threads(int(limits.get("threads", 1)))
         module_name, _, function_name = request["target"].partition(":")
@@ -87,47 +115,64 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         os._exit(code)
 
 
-def _kill_descendants() -> None:
-    """SIGKILL every process whose parent is this server (orphans are re-parented to us)."""
-    me = str(os.getpid())
-    for _ in range(50):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == me:
-                found = True
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-        if not found:
-            return
-        time.sleep(0.005)
+def _signal_job(pid: int) -> None:
+    """SIGKILL the job's child, its process group and every other process it started; reap none."""
+    victims = set(CGROUP.members()) if CGROUP is not None else set()
+    victims |= set(processes.descendants(os.getpid()))
+    for target in [pid, *(victims - {pid})]:
+        try:
+            os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_leftovers() -> None:
+    """After a job has been reaped: everything it left behind, detached or not, is killed and reaped."""
+    if CGROUP is not None:
+        CGROUP.kill_all()
+    processes.kill_descendants()
+
+
+def _start(request: dict[str, Any], out_w: int, err_w: int, events_w: int) -> int:
+    """Fork (or spawn) the job's child; return its pid, which is also its process group."""
+    if not SPAWN:
+        pid = os.fork()
+        if pid == 0:
+            _child(request, out_w, err_w, events_w, {out_w, err_w, events_w}, READ_ONLY, CGROUP)
+        return pid
+    once = dict(request, _events_fd=events_w, _read_only=READ_ONLY,
+                _cgroup=str(CGROUP.path) if CGROUP is not None else None)
+    child = subprocess.Popen([sys.executable, "-m", "grader.sandbox.server", "--once"], stdin=subprocess.PIPE,
+                             stdout=out_w, stderr=err_w, pass_fds=(events_w,), start_new_session=True)
+    assert child.stdin is not None
+    child.stdin.write(json.dumps(once).encode())
+    child.stdin.close()
+    child.returncode = 0  # the server's own waitpid reaps it; keep Popen from trying again
+    return child.pid
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when pid ends (Linux ≥ 5.3), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def run_job(request: dict[str, Any]) -> dict[str, Any]:
     limits = request["limits"]
     cap = int(limits["output_kb"]) * 1024
+    if CGROUP is not None:
+        CGROUP.set_max(int(limits["processes"]))
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     events_r, events_w = os.pipe()
     started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        _child(request, out_w, err_w, events_w, keep={out_w, err_w, events_w})
+    pid = _start(request, out_w, err_w, events_w)
     for fd in (out_w, err_w, events_w):
         os.close(fd)
 
@@ -138,22 +183,41 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     event_buffer = b""
     step_deadline = started + float(limits["step_s"])
     total_deadline = started + float(limits["total_s"])
-    timed_out = False
+    stopped: str | None = None
+    confinement: list[str] | None = None
+    refusal: str | None = None
+    watch = False
     selector = selectors.DefaultSelector()
     for fd in (out_r, err_r, events_r):
         selector.register(fd, selectors.EVENT_READ)
     open_fds = {out_r, err_r, events_r}
+    pidfd = _pidfd(pid)
+    if pidfd is not None:
+        selector.register(pidfd, selectors.EVENT_READ)
+    ended_at: float | None = None  # when the child itself ended; its leftovers are killed from then on
     while open_fds:
         timeout = min(step_deadline, total_deadline) - time.monotonic()
-        if timeout <= 0:
-            timed_out = True
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            break
-        for key, _ in selector.select(timeout):
+        if ended_at is None:
+            if timeout <= 0:
+                stopped = "timeout"
+            elif watch and len(processes.descendants(os.getpid())) > int(limits["processes"]):
+                stopped = "processes"
+            if stopped:
+                _signal_job(pid)
+                break
+            wait = min(timeout, WATCH_PROCESSES_S) if watch else timeout
+        else:
+            _signal_job(pid)  # whatever still holds the output pipes open goes too
+            if time.monotonic() - ended_at > 5:
+                break
+            wait = 0.01
+        for key, _ in selector.select(wait):
             fd = key.fd
+            if fd == pidfd:
+                selector.unregister(pidfd)
+                ended_at = time.monotonic()
+                _signal_job(pid)
+                continue
             chunk = os.read(fd, 65536)
             if not chunk:
                 selector.unregister(fd)
@@ -163,7 +227,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                 event_buffer += chunk
                 *lines, event_buffer = event_buffer.split(b"\n")
                 for line in lines:
-                    kind, _, name = line.decode().partition(" ")
+                    kind, _, name = line.decode("utf-8", "replace").partition(" ")
                     if kind == "S":
                         current = name
                         step_deadline = time.monotonic() + float(limits["step_s"])
@@ -171,6 +235,11 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                         steps_done.append(name)
                         current = None
                         step_deadline = time.monotonic() + float(limits["step_s"])
+                    elif kind == "C" and confinement is None and not steps_done and current is None:
+                        confinement = [c for c in name.split(",") if c]  # only before the target runs
+                        watch = not {"pids-cgroup", "nproc-per-namespace"} & set(confinement)
+                    elif kind == "R" and confinement is None:
+                        refusal = name
             else:
                 room = cap - len(kept[fd])
                 if room > 0:
@@ -178,25 +247,23 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                 if len(chunk) > room:
                     truncated = True
     selector.close()
-    for fd in open_fds:
-        os.close(fd)
-    for fd in (out_r, err_r, events_r):
+    for fd in (out_r, err_r, events_r) if pidfd is None else (out_r, err_r, events_r, pidfd):
         try:
             os.close(fd)
         except OSError:
             pass
-    _, status = os.waitpid(pid, 0)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    _kill_descendants()
+    _, status, usage = os.wait4(pid, 0)
+    _signal_job(pid)
+    _kill_leftovers()
     exit_code = os.waitstatus_to_exitcode(status)
     sig = -exit_code if exit_code < 0 else None
+    cpu_s = usage.ru_utime + usage.ru_stime
     reason = None
-    if timed_out:
-        reason = "timeout"
-    elif sig == signal.SIGXCPU:
+    if stopped:
+        reason = stopped
+    elif refusal is not None and exit_code == REFUSED_EXIT:
+        reason = "refused"
+    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= float(limits["total_s"])):
         reason = "cpu"
     elif sig is not None:
         reason = "signal"
@@ -205,9 +272,10 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     return {
         "exit_code": None if sig else exit_code, "signal": sig, "steps_done": steps_done,
         "failed_step": current, "reason": reason,
-        "stdout": kept[out_r].decode("utf-8", "replace"), "stderr": kept[err_r].decode("utf-8", "replace"),
+        "stdout": kept[out_r].decode("utf-8", "replace"),
+        "stderr": refusal if refusal is not None else kept[err_r].decode("utf-8", "replace"),
         "output_truncated": truncated, "wall_s": time.monotonic() - started,
-        "confinement": confine.describe(request),
+        "confinement": list(confine.BASE) + (confinement or []),
     }
 
 
@@ -225,23 +293,45 @@ def warm_up(modules: list[str]) -> None:
             warm()  # pay one-time costs (lazy imports, kernel registration) before forking
 
 
+def run_once() -> None:
+    """`--once`: this process is the job's child; the request comes on stdin."""
+    request = json.loads(sys.stdin.read())
+    warm_up([])
+    cgroup = processes.PidsCgroup(__import__("pathlib").Path(request["_cgroup"])) if request.get("_cgroup") else None
+    events = int(request["_events_fd"])
+    _child(request, 1, 2, events, {events}, request["_read_only"], cgroup)
+
+
 def main(argv: list[str]) -> None:
+    global READ_ONLY, CGROUP, SPAWN
+    if argv[:1] == ["--once"]:
+        run_once()
+        return
+    SPAWN = argv[:1] == ["--spawn"]
+    modules = argv[1:] if SPAWN else argv
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # nothing but replies on the reply channel
-    warm_up(argv)
+    if not SPAWN:
+        warm_up(modules)
     _become_subreaper()
+    READ_ONLY = paths.read_only()
+    CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    replies.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            reply = run_job(json.loads(line))
-        except Exception as exc:  # a broken request; the server keeps serving
-            reply = {"exit_code": None, "signal": None, "steps_done": [], "failed_step": None,
-                     "reason": "crash", "stdout": "", "stderr": f"fork server: {exc!r}",
-                     "output_truncated": False, "wall_s": 0.0}
-        replies.write(json.dumps(reply) + "\n")
+    replies.write(json.dumps({"ready": True, "mode": "spawn" if SPAWN else "fork"}) + "\n")
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                reply = run_job(json.loads(line))
+            except Exception as exc:  # a broken request; the server keeps serving
+                reply = {"exit_code": None, "signal": None, "steps_done": [], "failed_step": None,
+                         "reason": "crash", "stdout": "", "stderr": f"fork server: {exc!r}",
+                         "output_truncated": False, "wall_s": 0.0}
+            replies.write(json.dumps(reply) + "\n")
+    finally:
+        if CGROUP is not None:
+            CGROUP.remove()
 
 
 if __name__ == "__main__":

@@ -13,18 +13,36 @@ from .api import Job, Outcome
 
 #: The folder that holds the `grader` package, so the server can import it without an install.
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+#: The only variables of the grader's environment a server sees: switches for trying the fallbacks
+#: (no Landlock, no cgroup, no user namespace) on a machine that has them.
+PASSED_ON = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS")
 
 
 class ForkServerError(RuntimeError):
     pass
 
 
-class ForkServer:
-    """A warm server that forks one child per job. One job at a time; use one per worker."""
+def default_mode() -> str:
+    """"fork" where the OS has fork; "spawn" elsewhere or when TORCHGRADE_START=spawn."""
+    chosen = os.environ.get("TORCHGRADE_START", "")
+    if chosen in ("fork", "spawn"):
+        return chosen
+    return "fork" if hasattr(os, "fork") and sys.platform.startswith("linux") else "spawn"
 
-    def __init__(self, preload: tuple[str, ...] = (), python: str = sys.executable):
+
+class ForkServer:
+    """A warm server that forks one child per job. One job at a time; use one per worker.
+
+    `mode="spawn"` runs each job in a fresh interpreter instead of a fork (for systems without
+    a safe fork); the child is confined the same way and the results are the same, only slower.
+    """
+
+    def __init__(self, preload: tuple[str, ...] = (), python: str = sys.executable, mode: str | None = None):
         self._preload = preload
         self._python = python
+        self.mode = mode or default_mode()
+        if self.mode not in ("fork", "spawn"):
+            raise ValueError(f"mode must be 'fork' or 'spawn', not {self.mode!r}")
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._home = tempfile.mkdtemp(prefix="torchgrade-server-")
@@ -37,8 +55,10 @@ class ForkServer:
             "PYTHONPATH": _PACKAGE_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
             "MPLCONFIGDIR": os.path.join(self._home, ".mpl"), "OMP_NUM_THREADS": "1",
         }
+        env.update({k: v for k, v in os.environ.items() if k in PASSED_ON})
+        mode = ["--spawn"] if self.mode == "spawn" else []
         self._process = subprocess.Popen(
-            [self._python, "-m", "grader.sandbox.server", *self._preload],
+            [self._python, "-m", "grader.sandbox.server", *mode, *self._preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self._home, env=env, text=True, bufsize=1,
         )

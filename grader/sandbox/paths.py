@@ -1,0 +1,62 @@
+"""Which paths a confined child may read: Python, the `grader` package, system libraries, a few devices.
+
+Worked out once in the fork server, from its own interpreter. Deliberately not here: the folder
+that holds `grader` (a source checkout keeps `solutions/` and `exercises/` beside it), the current
+directory, HOME, /etc, /proc (but the child's own /proc/self), /tmp. A job adds its own staged
+submission and inputs (`Job.readable`) and its private work folder (`Job.workdir`, writable).
+"""
+from __future__ import annotations
+
+import os
+import site
+import sys
+import sysconfig
+from pathlib import Path
+
+#: Shared libraries that torch, numpy or matplotlib may load lazily, the loader's cache, CPU topology.
+SYSTEM_READ = (
+    "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
+    "/sys/devices/system/cpu", "/proc/cpuinfo", "/usr/share/zoneinfo", "/etc/localtime",
+    "/dev/urandom", "/dev/random", "/dev/zero",
+)
+READ_WRITE_FILES = ("/dev/null",)
+_SITE_NAMES = ("site-packages", "dist-packages")
+
+
+def python_roots() -> list[str]:
+    """The interpreter's prefixes, its standard library and every site-packages folder on sys.path."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots |= {value for key, value in sysconfig.get_paths().items() if key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    try:
+        roots |= set(site.getsitepackages())
+    except AttributeError:
+        pass
+    for entry in sys.path:
+        if entry and Path(entry).name in _SITE_NAMES:
+            roots.add(entry)
+    resolved = {str(Path(r).resolve()) for r in roots if r and os.path.exists(r)}
+    return sorted(r for r in resolved if not _too_wide(r))
+
+
+def _too_wide(root: str) -> bool:
+    """A prefix that would also expose a source checkout of the course (e.g. Python installed in it)."""
+    checkout = Path(grader_package()).parent
+    return root == "/" or (checkout.name not in _SITE_NAMES and (Path(root) == checkout or Path(root) in checkout.parents))
+
+
+def grader_package() -> str:
+    import grader
+    return str(Path(grader.__file__).resolve().parent)
+
+
+def read_only() -> list[str]:
+    """Every path a child of this server may read, apart from its job's own."""
+    paths = python_roots() + [grader_package(), str(Path(sys.executable).resolve().parent)]
+    paths += [p for p in SYSTEM_READ if os.path.exists(p)]
+    return sorted(set(paths))
+
+
+def covers(roots: list[str], path: str | Path) -> bool:
+    """Whether path lies in (or is) one of roots — e.g. to warn that a course folder would be readable."""
+    target = Path(path).resolve()
+    return any(target == Path(r) or Path(r) in target.parents for r in roots)

@@ -1,0 +1,178 @@
+"""Every process a job started, found and killed; and how many it may have at once.
+
+Two ways to find a job's processes. A pids cgroup (where this server may create one: root, or a
+delegated cgroup v2 subtree) holds every process the job forks, however detached, and its
+`pids.max` caps how many there are — for root too, whom RLIMIT_NPROC does not bind. Without one,
+the fork server is a child subreaper, so orphans (double forks, `start_new_session=True`) are
+re-parented to it and found by walking its descendants through /proc.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def _children_of(pid: int) -> list[int]:
+    """Direct children of pid, all threads; falls back to a full /proc scan without CONFIG_PROC_CHILDREN."""
+    kids: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+        for tid in tids:
+            with open(f"/proc/{pid}/task/{tid}/children") as children:
+                kids += [int(k) for k in children.read().split()]
+        return kids
+    except FileNotFoundError:
+        if not os.path.exists(f"/proc/{pid}"):
+            return []
+    except OSError:
+        return []
+    return [child for child, parent in _parent_map().items() if parent == pid]
+
+
+def _parent_map() -> dict[int, int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of pid (children first)."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        kids = [k for parent in frontier for k in _children_of(parent)]
+        found += kids
+        frontier = kids
+    return found
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_descendants(pid: int | None = None, rounds: int = 200) -> int:
+    """SIGKILL all descendants of pid (default: this process) until none is left; return how many."""
+    pid = os.getpid() if pid is None else pid
+    killed = 0
+    for _ in range(rounds):
+        found = descendants(pid)
+        if not found:
+            return killed
+        for victim in found:  # all of them at once, so none is left to fork between rounds
+            try:
+                os.kill(victim, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap()
+        time.sleep(0.002)
+    return killed
+
+
+class PidsCgroup:
+    """A pids cgroup owned by one fork server, reused by its jobs one after another."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, name: str) -> "PidsCgroup | None":
+        """A fresh cgroup below this process's own, or None where the pids controller is not ours to use."""
+        if os.environ.get("TORCHGRADE_NO_CGROUP") == "1":
+            return None
+        for parent in _own_pids_cgroups():
+            path = parent / name
+            try:
+                path.mkdir(exist_ok=True)
+                (path / "pids.max").write_text("max")
+                (path / "cgroup.procs").read_text()
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+                continue
+            return cls(path)
+        return None
+
+    def set_max(self, processes: int) -> None:
+        (self.path / "pids.max").write_text(str(int(processes)))
+
+    def enter(self) -> None:
+        """Called in the job's child: it and everything it forks from now on belong here."""
+        with open(self.path / "cgroup.procs", "w") as procs:
+            procs.write(str(os.getpid()))
+
+    def members(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def kill_all(self, rounds: int = 400) -> int:
+        killed = 0
+        for _ in range(rounds):
+            found = self.members()
+            if not found:
+                return killed
+            for victim in found:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+            _reap()
+            time.sleep(0.001)
+        return killed
+
+    def remove(self) -> None:
+        self.kill_all()
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+def _own_pids_cgroups() -> list[Path]:
+    """Folders where a pids cgroup below this process's own could be made: v1 first, then v2."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    v1_mount = v2_mount = None
+    for line in mounts:
+        left, _, right = line.partition(" - ")
+        fstype, _, options = (right.split() + ["", "", ""])[:3]
+        mount_point = left.split()[4]
+        if fstype == "cgroup" and "pids" in options.split(","):
+            v1_mount = mount_point
+        elif fstype == "cgroup2" and v2_mount is None:
+            v2_mount = mount_point
+    found: list[Path] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if v1_mount and "pids" in controllers.split(","):
+            found.append(Path(v1_mount) / path.lstrip("/"))
+        elif controllers == "" and v2_mount:
+            own = Path(v2_mount) / path.lstrip("/")
+            try:
+                if "pids" in (own / "cgroup.subtree_control").read_text().split():
+                    found.append(own)
+            except OSError:
+                pass
+    return found
