@@ -1,50 +1,213 @@
-"""Grade many submissions: one warm fork server per worker, results written as each finishes."""
+"""Grade many submissions: one warm fork server per worker, results written as each finishes.
+
+Each worker owns one ForkServer (a Python that imported torch and matplotlib once and never
+initialised CUDA) and forks one sandboxed child per submission, with torch's intra-op threads
+set to cores // jobs so that N workers do not oversubscribe the machine; memory stays bounded by
+N × the per-child limit. `grade_class` adds what a teacher's run needs: a shard of the list,
+skipping what is already graded under the same key, writing each result atomically as soon as
+it is done, and a progress bar.
+"""
 from __future__ import annotations
 
 import os
 import queue
 import shutil
 import tempfile
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .intake import Submission
-from .run import PRELOAD, Plan, grade_submission
+from .progress import Progress
+from .report import write_gradebook, write_results
+from .resume import Done, course_key, grading_key, load_done, submission_key, write_sidecar
+from .run import PRELOAD, Plan, cuda_available, grade_submission
 from .sandbox import ForkServer
 from .scoring import SubmissionResult
+from .shard import Shard, select
+from .spec import Course
 
 
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+def threads_per_child(jobs: int) -> int:
+    """torch intra-op threads for each child, so that `jobs` children share the cores."""
+    return max(1, default_jobs() // max(1, jobs))
+
+
+class WorkerPool:
+    """`jobs` warm fork servers, started in the background the moment the pool is made.
+
+    Make the pool before building the plan: the servers import torch while the grader
+    prepares the checks, instead of after."""
+
+    def __init__(self, jobs: int, preload: tuple[str, ...] = PRELOAD):
+        self.jobs = max(1, jobs)
+        self._servers = [ForkServer(preload) for _ in range(self.jobs)]
+        self._idle: queue.Queue[ForkServer] = queue.Queue()
+        self._errors: list[BaseException] = []
+        self._starting = [threading.Thread(target=self._start, args=(server,), daemon=True)
+                          for server in self._servers]
+        for thread in self._starting:
+            thread.start()
+
+    def _start(self, server: ForkServer) -> None:
+        try:
+            server.start()
+        except BaseException as exc:  # reported when a worker asks for a server
+            self._errors.append(exc)
+        self._idle.put(server)
+
+    def get(self) -> ForkServer:
+        server = self._idle.get()
+        if self._errors:
+            self._idle.put(server)
+            raise self._errors[0]
+        return server
+
+    def put(self, server: ForkServer) -> None:
+        self._idle.put(server)
+
+    def close(self) -> None:
+        for thread in self._starting:
+            thread.join()
+        for server in self._servers:
+            server.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
-               on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
-    """Grade in parallel; `on_result` is called (in a worker thread) as soon as each is done."""
+               on_result: Callable[[SubmissionResult], None] | None = None,
+               pool: WorkerPool | None = None) -> list[SubmissionResult]:
+    """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
+    as each is done. `details["grade_s"]` is each submission's time from staging to its scores."""
     submissions = list(submissions)
-    jobs = max(1, min(jobs, len(submissions) or 1))
-    threads = max(1, default_jobs() // jobs)
-    servers: queue.Queue[ForkServer] = queue.Queue()
-    started = [ForkServer(PRELOAD) for _ in range(jobs)]
+    if not submissions:
+        return []
+    own_pool = pool is None
+    if pool is None:
+        pool = WorkerPool(min(jobs, len(submissions)))
+    workers = min(pool.jobs, len(submissions))
+    threads = threads_per_child(workers)
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
-    for server in started:
-        servers.put(server)
 
     def work(submission: Submission) -> SubmissionResult:
-        server = servers.get()
+        server = pool.get()
         try:
+            started = time.monotonic()
             result = grade_submission(plan, submission, server, scratch, threads=threads)
+            result.details["grade_s"] = round(time.monotonic() - started, 3)
         finally:
-            servers.put(server)
+            pool.put(server)
         if on_result is not None:
             on_result(result)
         return result
 
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(work, submissions))
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            return list(executor.map(work, submissions))
     finally:
-        for server in started:
-            server.close()
+        if own_pool:
+            pool.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class Pending:
+    """A class (or one shard of it) split into what is graded already under the current key and the rest."""
+
+    chosen: list[Submission]                 # this shard's submissions, in the order given
+    todo: list[Submission]
+    done: dict[str, Done]
+    keys: dict[str, str]                     # submission name → grading key
+    course_hash: str
+
+
+@dataclass
+class ClassRun:
+    """One `grade` run over a class (or one shard of it)."""
+
+    results: list[SubmissionResult]          # every submission of the shard, graded now or before
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+class DuplicateNames(ValueError):
+    """Two submissions would write to the same DIR/<name>; the message is for a teacher."""
+
+
+def grading_options(course: Course, *, hidden: bool, exercises: list[str] | None = None,
+                    cuda: bool | None = None) -> dict:
+    """What, besides the course's files, changes a grading: part of every submission's key."""
+    import torch
+    ids = [e.id for e in course.exercises if exercises is None or e.id in exercises]
+    return {"hidden": hidden, "exercises": ids, "cuda": cuda_available() if cuda is None else cuda,
+            "torch": torch.__version__}
+
+
+def find_pending(course: Course, submissions: Iterable[Submission], out_dir: Path, *, options: dict,
+                 force: bool = False, shard: Shard | None = None, extra_files: tuple[str, ...] = ()) -> Pending:
+    """This shard's submissions; those with results under the current key (and every extra file) are done."""
+    out_dir = Path(out_dir)
+    chosen = select(submissions, shard)
+    _refuse_duplicates(chosen)
+    course_hash = course_key(course, options)
+    keys = {s.name: grading_key(course_hash, submission_key(s)) for s in chosen}
+    required = ("results.json", *extra_files)
+    done: dict[str, Done] = {}
+    if not force:
+        for submission in chosen:
+            finished = load_done(out_dir / submission.name, keys[submission.name], required)
+            if finished is not None:
+                done[submission.name] = finished
+    todo = [s for s in chosen if s.name not in done]
+    return Pending(chosen, todo, done, keys, course_hash)
+
+
+def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
+                write_extra: Callable[[SubmissionResult, Path], None] | None = None,
+                pool: WorkerPool | None = None, quiet: bool = False, bar: bool | None = None) -> ClassRun:
+    """Grade what is pending; write results.json, the extra files and then the sidecar for each
+    submission as soon as it is done (the sidecar marks it done); then DIR/gradebook.csv."""
+    started = time.monotonic()
+    out_dir = Path(out_dir)
+    progress = Progress(len(pending.todo), skipped=len(pending.done), quiet=quiet, bar=bar)
+
+    def save(result: SubmissionResult) -> None:
+        folder = out_dir / result.submission
+        write_results(result, out_dir)
+        if write_extra is not None:
+            write_extra(result, folder)
+        write_sidecar(folder, pending.keys[result.submission], pending.course_hash, result.details)
+        progress.advance(result)
+
+    try:
+        graded = grade_many(plan, pending.todo, jobs=jobs, on_result=save, pool=pool)
+    finally:
+        progress.close()
+    by_name = {r.submission: r for r in graded}
+    for name, finished in pending.done.items():
+        by_name[name] = finished.result
+    results = [by_name[s.name] for s in pending.chosen]
+    write_gradebook(results, [e.id for e in plan.exercises], out_dir / "gradebook.csv")
+    return ClassRun(results, [s.name for s in pending.todo], sorted(pending.done), time.monotonic() - started)
+
+
+def _refuse_duplicates(submissions: list[Submission]) -> None:
+    seen: dict[str, Path] = {}
+    for submission in submissions:
+        if submission.name in seen:
+            raise DuplicateNames(f"{seen[submission.name]} and {submission.path} are both named "
+                                 f"'{submission.name}': their results would overwrite each other; rename one")
+        seen[submission.name] = submission.path

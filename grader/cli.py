@@ -8,11 +8,14 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .batch import default_jobs, grade_many
+from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grade_many, grading_options
 from .intake import Submission, SubmissionError
 from .report import (gradescope_json, junit_xml, render_feedback, render_summary, render_table, write_atomic,
                      write_gradebook, write_results)
+from .report.class_report import render_text, summarise, write_class_report
+from .resume import load_all
 from .run import build_plan
+from .shard import ShardError, merge as merge_shards, parse_shard
 from .spec import Course, SpecError, SpecErrors, load_course
 
 COURSE_OPTION = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
@@ -63,8 +66,10 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
     unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
     if unknown:
         raise click.UsageError(f"no exercise called {', '.join(unknown)}")
-    plan = build_plan(course, hidden=False, exercises=list(exercise_ids) or None)
-    (result,) = grade_many(plan, _submissions((submission,)), jobs=1)
+    subs = _submissions((submission,))
+    with WorkerPool(1) as pool:  # the server warms up while the plan is built
+        plan = build_plan(course, hidden=False, exercises=list(exercise_ids) or None)
+        (result,) = grade_many(plan, subs, jobs=1, pool=pool)
     click.echo(render_table(result))
     feedback = render_feedback(result)
     if feedback:
@@ -75,30 +80,91 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
 @main.command()
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="where results go")
-@click.option("--jobs", "-j", type=int, default=None, help="parallel workers (default: the number of cores)")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="parallel workers (default: the number of cores)")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["gradescope", "junit"]),
               help="also write Gradescope results or JUnit XML (repeatable)")
 @click.option("--public-only", is_flag=True, help="leave out hidden checks")
+@click.option("--force", is_flag=True, help="regrade every submission, even those already graded under the same "
+                                            "course and files")
+@click.option("--shard", "shard_spec", default=None, metavar="K/N",
+              help="grade only the K-th of N deterministic slices of the submissions (K from 1); join with merge")
+@click.option("--progress/--no-progress", "bar", default=None,
+              help="a progress bar (default: when stderr is a terminal; plain lines otherwise)")
 @COURSE_OPTION
 def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, formats: tuple[str, ...],
-          public_only: bool, course_path: Path | None) -> None:
-    """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv."""
-    course = _load(course_path)
-    subs = _submissions(submissions)
-    plan = build_plan(course, hidden=not public_only)
+          public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, course_path: Path | None) -> None:
+    """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
-    def save(result) -> None:
-        write_results(result, out_dir)
-        folder = out_dir / result.submission
+    A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
+    course = _load(course_path)
+    try:
+        shard = parse_shard(shard_spec) if shard_spec else None
+    except ShardError as exc:
+        raise click.UsageError(str(exc)) from None
+    subs = _submissions(submissions)
+    extra = tuple({"gradescope": "gradescope.json", "junit": "junit.xml"}[f] for f in formats)
+    options = grading_options(course, hidden=not public_only)
+    try:
+        pending = find_pending(course, subs, out_dir, options=options, force=force, shard=shard, extra_files=extra)
+    except DuplicateNames as exc:
+        raise click.UsageError(str(exc)) from None
+    jobs = min(jobs or default_jobs(), max(1, len(pending.todo)))
+
+    def write_extra(result, folder: Path) -> None:
         if "gradescope" in formats:
             write_atomic(folder / "gradescope.json", json.dumps(gradescope_json(result), indent=2, ensure_ascii=False))
         if "junit" in formats:
             write_atomic(folder / "junit.xml", junit_xml(result))
 
-    results = grade_many(plan, subs, jobs=jobs or default_jobs(), on_result=save)
-    write_gradebook(results, [e.id for e in course.exercises], out_dir / "gradebook.csv")
+    pool = WorkerPool(jobs) if pending.todo else None  # servers warm up while the plan is built
+    try:
+        plan = build_plan(course, hidden=not public_only, cuda=options["cuda"])
+        run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
+    finally:
+        if pool is not None:
+            pool.close()
+    results = run.results
     if len(results) <= 5:
         click.echo("\n\n".join(render_table(r) for r in results))
     else:
         click.echo(render_summary(results))
-    click.echo(f"\nResults in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+    click.echo("\n" + render_text(summarise(results)))
+    where = f" (shard {shard}: {len(results)} of {len(subs)})" if shard else ""
+    click.echo(f"\nGraded {len(run.graded)}, skipped {len(run.skipped)} already graded{where}, "
+               f"in {run.wall_s:.1f} s with {jobs} worker{'s' if jobs > 1 else ''}.")
+    click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+
+
+@main.command()
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True,
+              help="the class report's format")
+def report(out_dir: Path, fmt: str) -> None:
+    """Write DIR/gradebook.csv, a class report (report.md or report.html) and DIR/histogram.png."""
+    results = load_all(out_dir)
+    if not results:
+        raise click.UsageError(f"{out_dir} holds no <submission>/results.json; run torchgrade grade --out {out_dir}")
+    for path in write_class_report(results, out_dir, fmt):
+        click.echo(f"wrote {path}")
+    click.echo("\n" + render_text(summarise(results)))
+
+
+@main.command()
+@click.argument("dirs", metavar="DIR...", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="where the joined results and gradebook.csv go")
+def merge(dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Join the outputs of grade --shard runs into one folder and one gradebook.csv."""
+    try:
+        merged = merge_shards(dirs, out_dir)
+    except ShardError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Merged {len(merged.results)} submissions from {len(dirs)} folders into {out_dir}; "
+               f"gradebook in {merged.gradebook}")
+
+
+from .integrations.nbgrader.cli import nbgrader as _nbgrader  # noqa: E402  (torchgrade nbgrader build|autograde)
+
+main.add_command(_nbgrader)
