@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import derivative, device, forbid, gradient, values
+from . import properties, question
 from .base import CaseVerdict, Context, Prepared, SpecProblem
 
 KINDS: dict[str, ModuleType] = {
@@ -16,6 +17,8 @@ KINDS: dict[str, ModuleType] = {
     "derivative": derivative,
     "forbid": forbid,
     "device": device,
+    "question": question,
+    "properties": properties,
 }
 
 __all__ = ["KINDS", "CaseVerdict", "Context", "Prepared", "SpecProblem"]

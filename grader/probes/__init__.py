@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .answers import answer_probe
 from .core import call_probe, device_probe, forbid_probe, grad_probe
+from .experiment import experiment_probe
 
 Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
 
@@ -17,4 +19,6 @@ PROBES: dict[str, Probe] = {
     "grad": grad_probe,
     "forbid": forbid_probe,
     "device": device_probe,
+    "answer": answer_probe,
+    "experiment": experiment_probe,
 }

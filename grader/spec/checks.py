@@ -285,6 +285,7 @@ class Property(Strict):
     ratio: RatioProperty | None = None
     close_to_reference: CloseToReference | None = None
     distinct_layers: Literal[True] | None = None
+    hint: str | None = Field(default=None, description="shown when this property fails")
 
     @model_validator(mode="before")
     @classmethod
@@ -293,15 +294,19 @@ class Property(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Property":
-        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        given = [name for name in self.kinds() if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"each property is one of {', '.join(type(self).model_fields)}; "
+            raise ValueError(f"each property is one of {', '.join(self.kinds())} (and an optional hint); "
                              f"write one per list item (got {', '.join(given) or 'none'})")
         return self
 
+    @classmethod
+    def kinds(cls) -> list[str]:
+        return [name for name in cls.model_fields if name != "hint"]
+
     @property
     def name(self) -> str:
-        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+        return next(name for name in self.kinds() if getattr(self, name) is not None)
 
 
 class PlotSpec(Strict):
@@ -332,9 +337,93 @@ class PropertiesCheck(CheckBase):
         return self
 
 
+class InitCheckBase(CheckBase):
+    """Initialiser cases: a fresh tensor per shape (the first argument) × each keyword set × dtype × device.
+
+    The child makes the tensor itself, so these kinds take 'shapes' and 'kwargs', never 'inputs'
+    or 'cases'; keyword values are plain numbers, strings or null (generators are the checks' own).
+    """
+
+    shapes: list[list[NonNegativeInt]] | None = Field(
+        default=None, min_length=1, description="one tensor per shape, passed first; left out: no tensor argument")
+
+    @model_validator(mode="after")
+    def _own_cases(self) -> "InitCheckBase":
+        if self.inputs is not None or self.cases:
+            raise ValueError(f"a {self.kind} check makes its own tensors: give 'shapes' (and 'kwargs'), "  # type: ignore[attr-defined]
+                             f"not 'inputs' or 'cases'")
+        for index, kwargs in enumerate(self.kwargs or []):
+            for name, value in kwargs.items():
+                if name == "generator":
+                    raise ValueError(f"kwargs[{index}]: 'generator' is the checks' own to pass; leave it out")
+                if value is not None and not isinstance(value, (str, int, float, bool)):
+                    raise ValueError(f"kwargs[{index}].{name}: must be a number, a string or null")
+        return self
+
+
+class DistributionCheck(InitCheckBase):
+    """A random initialiser's values against the reference's: two-sample KS, repeats, and (uniform) exact bounds."""
+
+    kind: Literal["distribution"]
+    shapes: list[list[NonNegativeInt]] = Field(default_factory=lambda: [[256, 512], [64, 16, 3, 3]], min_length=1)
+    bounds: bool = Field(default=False, description="uniform routines: inside the exact interval of the reference's "
+                                                    "Tensor.uniform_(low, high) call, reaching near both ends")
+
+    @model_validator(mode="after")
+    def _big_enough(self) -> "DistributionCheck":
+        import math
+        for shape in self.shapes:
+            if math.prod(shape) < 1000:
+                raise ValueError(f"shapes: {shape} has {math.prod(shape)} elements; a distribution needs at least "
+                                 f"1000 (the course uses 256 × 512 and 64 × 16 × 3 × 3)")
+        return self
+
+
+class InPlaceCheck(InitCheckBase):
+    """Fills the nn.Parameter it is given in place, returns it, no autograd history; any dtype and device."""
+
+    kind: Literal["in_place"]
+    shapes: list[list[NonNegativeInt]] = Field(default_factory=lambda: [[32, 16], [8, 4, 3, 3]], min_length=1)
+    parameter: bool = Field(default=True, description="hand over an nn.Parameter that requires grad")
+
+
+class GeneratorCheck(InitCheckBase):
+    """Honours `generator`: equal seeds, equal values; other seeds, other values; the global RNG untouched."""
+
+    kind: Literal["generator"]
+    shapes: list[list[NonNegativeInt]] = Field(default_factory=lambda: [[64, 32]], min_length=1)
+
+
+class ExactCheck(InitCheckBase):
+    """Deterministic routines against the reference exactly: filled values, ints, floats, or the same exception."""
+
+    kind: Literal["exact"]
+
+
+class ForbidFunctionCheck(InitCheckBase):
+    """The function must not run the named Python functions (torch.nn.init's routine it is asked to write)."""
+
+    kind: Literal["forbid_function"]
+    functions: list[str] = Field(min_length=1, description="dotted names, e.g. torch.nn.init.kaiming_normal_")
+
+    @model_validator(mode="after")
+    def _python_functions(self) -> "ForbidFunctionCheck":
+        import inspect
+        from .refs import ReferenceError_, resolve_callable
+        for index, name in enumerate(self.functions):
+            try:
+                function = inspect.unwrap(resolve_callable(".", name))
+            except ReferenceError_:
+                raise ValueError(f"functions[{index}]: cannot import '{name}' (e.g. torch.nn.init.zeros_)") from None
+            if not hasattr(function, "__code__"):
+                raise ValueError(f"functions[{index}]: '{name}' is not a Python function; forbid aten operators "
+                                 f"with the 'forbid' kind")
+        return self
+
+
 Check = Annotated[
     Union[ValuesCheck, GradientCheck, DerivativeCheck, ForbidCheck, DeviceCheck, PlotCheck, QuestionCheck,
-          PropertiesCheck],
+          PropertiesCheck, DistributionCheck, InPlaceCheck, GeneratorCheck, ExactCheck, ForbidFunctionCheck],
     Field(discriminator="kind"),
 ]
 
@@ -347,7 +436,12 @@ CHECK_MODELS: dict[str, type[CheckBase]] = {
     "plot": PlotCheck,
     "question": QuestionCheck,
     "properties": PropertiesCheck,
+    "distribution": DistributionCheck,
+    "in_place": InPlaceCheck,
+    "generator": GeneratorCheck,
+    "exact": ExactCheck,
+    "forbid_function": ForbidFunctionCheck,
 }
 
 #: Kinds whose expected values come from the exercise's `reference`.
-NEEDS_REFERENCE = {"values", "gradient", "properties"}
+NEEDS_REFERENCE = {"values", "gradient", "properties", "distribution", "exact"}
