@@ -35,6 +35,18 @@ def _load(course_path: Path | None) -> Course:
         sys.exit(2)
 
 
+def _sandbox_policy(course: Course) -> None:
+    """Without Landlock: one warning (warn), or a refusal with exit 2 (refuse), before anything is graded."""
+    from .sandbox import SandboxRefused, policy
+    try:
+        warning = policy.check(course.sandbox.without_landlock)
+    except SandboxRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if warning:
+        click.echo(warning, err=True)
+
+
 def _submissions(paths: tuple[Path, ...]) -> list[Submission]:
     try:
         return [Submission.from_path(p) for p in paths]
@@ -63,6 +75,7 @@ def validate(course_path: Path | None) -> None:
 def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None) -> None:
     """Self-check: the public checks on one submission; exit 1 if any fails."""
     course = _load(course_path)
+    _sandbox_policy(course)
     unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
     if unknown:
         raise click.UsageError(f"no exercise called {', '.join(unknown)}")
@@ -98,6 +111,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
     course = _load(course_path)
+    _sandbox_policy(course)
     try:
         shard = parse_shard(shard_spec) if shard_spec else None
     except ShardError as exc:

@@ -17,7 +17,8 @@ import torch
 
 from .checks import KINDS, CaseVerdict, Context, Prepared
 from .intake import Submission, stage_submission
-from .sandbox import ForkServer, Job, Limits, Outcome
+from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused
+from .sandbox.policy import required
 from .scoring import ExerciseResult, SubmissionResult, score_check, whole_exercise
 from .spec import Course, Exercise
 
@@ -119,8 +120,11 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         out_dir = work / "out"
         job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
                                  "out_dir": str(out_dir), "exercises": remaining},
-                  workdir=str(work), limits=limits, readable=(str(staged), str(plan.tasks_file)))
+                  workdir=str(work), limits=limits, readable=(str(staged), str(plan.tasks_file)),
+                  require=required(plan.course.sandbox.without_landlock))
         outcome = server.run(job)
+        if outcome.reason == "refused":
+            raise SandboxRefused(outcome.stderr)
         details["children"] += 1
         details["wall_s"] += outcome.wall_s
         details["output_truncated"] |= outcome.output_truncated

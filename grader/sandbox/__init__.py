@@ -14,6 +14,7 @@ blamed on the step it was in.
 from __future__ import annotations
 
 from .api import Job, Limits, Outcome
+from .policy import SandboxRefused
 from .server_client import ForkServer
 
-__all__ = ["ForkServer", "Job", "Limits", "Outcome"]
+__all__ = ["ForkServer", "Job", "Limits", "Outcome", "SandboxRefused"]
