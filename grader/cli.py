@@ -47,9 +47,10 @@ def _sandbox_policy(course: Course) -> None:
         click.echo(warning, err=True)
 
 
-def _submissions(paths: tuple[Path, ...]) -> list[Submission]:
+def _submissions(paths: tuple[Path, ...], course: Course) -> list[Submission]:
+    """Folders, .py modules and .ipynb notebooks (split into the course's modules)."""
     try:
-        return [Submission.from_path(p) for p in paths]
+        return [Submission.from_path(p, modules=course.modules) for p in paths]
     except SubmissionError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -73,13 +74,13 @@ def validate(course_path: Path | None) -> None:
 @click.option("-k", "exercise_ids", multiple=True, help="only this exercise (repeatable)")
 @COURSE_OPTION
 def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None) -> None:
-    """Self-check: the public checks on one submission; exit 1 if any fails."""
+    """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
     course = _load(course_path)
     _sandbox_policy(course)
     unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
     if unknown:
         raise click.UsageError(f"no exercise called {', '.join(unknown)}")
-    subs = _submissions((submission,))
+    subs = _submissions((submission,), course)
     with WorkerPool(1) as pool:  # the server warms up while the plan is built
         plan = build_plan(course, hidden=False, exercises=list(exercise_ids) or None)
         (result,) = grade_many(plan, subs, jobs=1, pool=pool)
@@ -116,7 +117,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         shard = parse_shard(shard_spec) if shard_spec else None
     except ShardError as exc:
         raise click.UsageError(str(exc)) from None
-    subs = _submissions(submissions)
+    subs = _submissions(submissions, course)
     extra = tuple({"gradescope": "gradescope.json", "junit": "junit.xml"}[f] for f in formats)
     options = grading_options(course, hidden=not public_only)
     try:
@@ -148,6 +149,22 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     click.echo(f"\nGraded {len(run.graded)}, skipped {len(run.skipped)} already graded{where}, "
                f"in {run.wall_s:.1f} s with {jobs} worker{'s' if jobs > 1 else ''}.")
     click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="a new (or empty) folder for the student bundle")
+@COURSE_OPTION
+def release(out_dir: Path, course_path: Path | None) -> None:
+    """Write the student bundle: public exercises, starters, a notebook, expected values; no solutions."""
+    from .release import ReleaseError, write_bundle
+    course = _load(course_path)
+    try:
+        bundle = write_bundle(course, out_dir)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote the student bundle of {course.name} to {out_dir} ({len(bundle.files)} files, no solutions, "
+               f"no hidden checks).\nStudents check their work there with: pytest  (or: torchgrade check)")
 
 
 @main.command()
