@@ -1,0 +1,194 @@
+"""The plot probe: call a plotting function in the child, inspect its Figure there, return plain data.
+
+What comes back is numbers, strings and tensors only: per axes its position, titles, grid, the
+lines' (x, y) and the bars; the saved PNG's bytes as a uint8 tensor; what the function returned;
+the warnings it caused, counted. Never a Figure. `make_headless()` runs once in the fork server,
+so desktop code (matplotlib.use('TkAgg'), plt.show(), fonts this machine lacks) runs unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from typing import Any, Callable
+
+import torch
+
+from .encode import encode_error
+from .plot_figure import describe_figure
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+#: observations already made in this child, by the grader's `share` key: checks that judge the same
+#: call (the figure, the file, the titles) share one call of the student's function.
+_SEEN: dict[str, dict[str, Any]] = {}
+
+
+def make_headless() -> None:
+    """Keep matplotlib on Agg whatever the learner asks, and let missing font files fall back."""
+    import matplotlib
+    import matplotlib.font_manager as font_manager
+    import matplotlib.pyplot as pyplot
+    if getattr(matplotlib, "_torchgrade_headless", False):
+        return
+    matplotlib.use("Agg")
+    original_switch = pyplot.switch_backend
+
+    def use(backend: Any, *args: Any, **kwargs: Any) -> None:
+        """Ignored by the grader: every figure is drawn with Agg (no window here)."""
+
+    def switch_backend(newbackend: Any) -> None:
+        if isinstance(newbackend, str) and newbackend.lower() == "agg":
+            original_switch(newbackend)
+
+    original_set_file = font_manager.FontProperties.set_file
+
+    def set_file(self: Any, file: Any) -> None:
+        if file is not None and isinstance(file, (str, os.PathLike)) and not os.path.isfile(file):
+            logging.getLogger("matplotlib.font_manager").warning("font file %s not found", os.fspath(file))
+            file = None
+        original_set_file(self, file)
+
+    matplotlib.use = use
+    pyplot.switch_backend = switch_backend
+    font_manager.FontProperties.set_file = set_file
+    matplotlib._torchgrade_headless = True
+
+
+def warm_plots() -> None:
+    """Render one tiny figure in the fork server: children inherit the font cache and Agg."""
+    import io
+
+    import matplotlib.pyplot as pyplot
+    make_headless()
+    figure, axes = pyplot.subplots(1, 2, figsize=(2, 1))
+    axes[0].plot([0.0, 1.0], [0.0, 1.0])
+    axes[0].set_title("warm")
+    axes[0].grid(True)
+    axes[1].bar([0, 1], [0.5, 0.5])
+    describe_figure(figure)
+    figure.savefig(io.BytesIO(), format="png", dpi=20)
+    pyplot.close("all")
+
+
+def plot_path(filename: str) -> str:
+    """An absolute path in the child's private temporary folder (set before learner code ran)."""
+    folder = os.path.join(tempfile.gettempdir(), "plots")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, os.path.basename(filename))
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        try:
+            message = record.getMessage()[:300]
+        except BaseException:
+            return
+        if message not in self.messages and len(self.messages) < 10:
+            self.messages.append(message)
+
+
+def _quietly(fn: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    """Run fn with matplotlib's log and Python warnings collected (counted), not printed."""
+    logger = logging.getLogger("matplotlib")
+    collect = _Collect()
+    propagate = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn()
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = propagate
+    unique: list[str] = []
+    for item in caught:
+        text = f"{item.category.__name__}: {item.message}"[:300]
+        if text not in unique and len(unique) < 10:
+            unique.append(text)
+    return result, {"log": collect.messages, "log_count": collect.count,
+                    "warnings": unique, "warning_count": len(caught)}
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        return {"exists": False}
+    size = os.path.getsize(path)
+    if size > MAX_FILE_BYTES:
+        return {"exists": True, "size": size, "too_large": True}
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES)
+    return {"exists": True, "size": size, "bytes": torch.frombuffer(bytearray(data), dtype=torch.uint8).clone()
+            if data else torch.zeros(0, dtype=torch.uint8)}
+
+
+def _images_in(folder: str) -> set[str]:
+    try:
+        return {name for name in os.listdir(folder) if name.lower().endswith(IMAGE_SUFFIXES)}
+    except OSError:
+        return set()
+
+
+def _figure_of(out: Any) -> tuple[Any, str | None]:
+    """The returned Figure; else one inside a returned tuple; else pyplot's current one."""
+    import matplotlib.pyplot as pyplot
+    from matplotlib.figure import Figure
+    if isinstance(out, Figure):
+        return out, "returned"
+    if isinstance(out, (tuple, list)):
+        for item in out:
+            if isinstance(item, Figure):
+                return item, "returned_in_sequence"
+    if pyplot.get_fignums():
+        return pyplot.gcf(), "pyplot"
+    return None, None
+
+
+def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Call fn(*args, path); describe the figure it made and read the file it saved at path."""
+    share = call.get("options", {}).get("share")
+    if share is not None and share in _SEEN:
+        return _SEEN[share]
+    import matplotlib
+    make_headless()
+    path = plot_path(call["options"]["filename"])
+    if os.path.lexists(path):
+        os.remove(path)
+    folder = os.path.dirname(path)
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = folder
+    before = _images_in(cwd) | {f"plots/{n}" for n in _images_in(folder)}
+    args = [a for a in call["args"]] + [path]
+
+    def run() -> dict[str, Any]:
+        with matplotlib.rc_context():  # rcParams a case sets do not leak into the next one
+            try:
+                out = fn(*args, **call.get("kwargs", {}))
+            except BaseException as exc:
+                return {"error": encode_error(exc, call.get("submission_dir"))}
+            figure, source = _figure_of(out)
+            return {"returned": {"type": type(out).__name__, "module": type(out).__module__,
+                                 "is_figure": source == "returned"},
+                    "figure_source": source,
+                    "figure": describe_figure(figure) if figure is not None else None}
+
+    observation, noise = _quietly(run)
+    observation["noise"] = noise
+    observation["path"] = path
+    observation["file"] = _read_file(path)
+    after = _images_in(cwd) | {f"plots/{n}" for n in _images_in(folder)}
+    observation["other_images"] = sorted(after - before - {f"plots/{os.path.basename(path)}"})[:10]
+    if share is not None:
+        _SEEN[share] = observation
+    return observation
