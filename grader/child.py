@@ -66,6 +66,8 @@ def warm() -> None:
             pass
     from .probes.plot import warm_plots
     warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
+    from .probes.init import warm as warm_init
+    warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
     buffer = io.BytesIO()
     torch.save({"x": x}, buffer)
     buffer.seek(0)

@@ -9,6 +9,7 @@ from types import ModuleType
 
 from . import derivative, device, forbid, gradient, plot, values
 from . import properties, question
+from . import distribution, exact, forbid_function, generator, in_place
 from .base import CaseVerdict, Context, Prepared, SpecProblem
 
 KINDS: dict[str, ModuleType] = {
@@ -20,6 +21,11 @@ KINDS: dict[str, ModuleType] = {
     "question": question,
     "properties": properties,
     "plot": plot,
+    "distribution": distribution,
+    "in_place": in_place,
+    "generator": generator,
+    "exact": exact,
+    "forbid_function": forbid_function,
 }
 
 __all__ = ["KINDS", "CaseVerdict", "Context", "Prepared", "SpecProblem"]

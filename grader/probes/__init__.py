@@ -11,6 +11,7 @@ from typing import Any, Callable
 from .answers import answer_probe
 from .core import call_probe, device_probe, forbid_probe, grad_probe
 from .experiment import experiment_probe
+from .init import calls_probe, exact_probe, generator_probe, in_place_probe, sample_probe
 from .plot import plot_probe
 
 Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
@@ -23,4 +24,9 @@ PROBES: dict[str, Probe] = {
     "answer": answer_probe,
     "experiment": experiment_probe,
     "plot": plot_probe,
+    "init_sample": sample_probe,
+    "init_in_place": in_place_probe,
+    "init_generator": generator_probe,
+    "init_exact": exact_probe,
+    "init_calls": calls_probe,
 }
