@@ -68,6 +68,8 @@ def warm() -> None:
     warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
+    from .probes.experiment import warm_experiments
+    warm_experiments()  # torch.nn, autograd and the F.linear recorder: children inherit them warm
     buffer = io.BytesIO()
     torch.save({"x": x}, buffer)
     buffer.seek(0)

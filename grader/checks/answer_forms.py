@@ -17,7 +17,8 @@ from typing import Any
 from ..spec.checks import LETTERS
 
 #: Prefixes that name where a PyTorch object lives; "nn.BCELoss" and "BCELoss" are the same answer.
-QUALIFIERS = ("torch.nn.functional.", "torch.nn.", "torch.", "nn.functional.", "nn.", "f.")
+QUALIFIERS = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.", "torch.", "nn.functional.", "nn.init.", "nn.",
+              "f.", "init.")
 _SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015]+")
 _LETTER_SPLIT = re.compile(r"\s*(?:,|;|/|\band\b|&|\+|\s)\s*", re.IGNORECASE)
 
@@ -123,7 +124,7 @@ def read_text(answer: Any) -> Reading:
 
 
 def normal_form(text: str) -> str:
-    """Case, spacing, hyphens, underscores, quotes, a trailing "()" and torch./nn./F. prefixes ignored."""
+    """Case, spacing, hyphens, underscores, quotes, a trailing "()" and torch./nn./F./init. prefixes ignored."""
     text = unicodedata.normalize("NFKC", text).casefold().strip().strip("'\"`.!;:,").strip()
     if text.endswith("()"):
         text = text[:-2]

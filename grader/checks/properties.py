@@ -20,7 +20,7 @@ from ..cases import Case
 from ..probes.experiment import experiment_probe
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase, PropertiesCheck
-from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict
+from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, signature_order
 from .expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key
 from .series_plot import Panel, render_panels
@@ -137,7 +137,8 @@ def _plot(prepared: Prepared, result: dict[str, Any]) -> dict[str, bytes]:
     assert check.plot is not None
     defaults = signature_defaults(prepared.exercise.signature)
     calls = [{**defaults, **case.kwargs} for case in prepared.cases]
-    varying = [k for k in dict.fromkeys(k for c in calls for k in c) if len({repr(c.get(k)) for c in calls}) > 1]
+    names = signature_order(prepared.exercise) + [k for c in calls for k in c]
+    varying = [k for k in dict.fromkeys(names) if len({repr(c.get(k)) for c in calls}) > 1]
     labels = [", ".join(f"{k}={c.get(k)}" for k in varying) or prepared.cases[i].label for i, c in enumerate(calls)]
     reference = [numbers_of(prepared.expected[call_key(check, case)]["output"])[0] for case in prepared.cases]
     runs = result.get("plot") or []

@@ -73,3 +73,20 @@ def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     if options.get("plot"):
         record["plot"] = [_run(fn, dict(more), where) for more in options["plot"]]
     return record
+
+
+def warm_experiments() -> None:
+    """Build, run and back-propagate a tiny MLP under the recorder, so forked children start warm."""
+    def tiny(depth: int = 2, seed: int = 0) -> list[float]:
+        torch.manual_seed(seed)
+        linears = [torch.nn.Linear(4, 4) for _ in range(depth)]
+        torch.nn.init.kaiming_normal_(linears[0].weight, nonlinearity="relu")
+        torch.nn.init.xavier_normal_(linears[-1].weight)
+        x = torch.randn(3, 4)
+        for linear in linears:
+            x = torch.sigmoid(torch.tanh(torch.relu(linear(x))))
+        x.pow(2).mean().backward()
+        return [linear.weight.grad.norm().item() for linear in linears]
+
+    experiment_probe(tiny, {"kwargs": {"depth": 2}, "options": {"observe": True, "rerun": True,
+                                                                "changes": [{"seed": 1}], "plot": [{}]}})
