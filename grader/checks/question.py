@@ -38,13 +38,14 @@ class QuestionCase(Case):
         return f'ANSWERS["{self.id}"]'
 
 
-def grading_run(ctx: Context) -> bool:
-    """True when the plan grades hidden checks too (`torchgrade grade`), False for `torchgrade check`."""
-    return bool(getattr(ctx, "hidden", False))
+def grading_run(ctx: Context, check: CheckBase) -> bool:
+    """True in the teacher's grading (`torchgrade grade`: the plan has hidden checks too, and a hidden
+    check runs nowhere else), False in a student's `torchgrade check`. Reads `Context.hidden`."""
+    return bool(getattr(ctx, "hidden", False)) or check.hidden
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading_run(ctx))
+    case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading_run(ctx, check))
     call = {"key": call_key(check, case), "probe": "answer", "arg_names": [], "args": [], "kwargs": {},
             "device": "cpu", "options": {"module": exercise.module, "question": exercise.id}}
     return Prepared(exercise, check, [case], [call])
@@ -67,7 +68,7 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
     if reading.problem is not None:
         return view.wrong(f"Your answer {reading.problem}.")
     if not right:
-        return view.wrong(f"Your answer {view.shown(reading.value, result['answer'])} is not right.")
+        return view.wrong(view.not_right(reading.value, result["answer"]))
     return CaseVerdict(case.id, case.label, True, " ".join(filter(None, ["Right.", _explanation(check)])))
 
 
@@ -125,10 +126,16 @@ class StudentView:
         letters = self.check.answer if isinstance(self.check.answer, list) else [self.check.answer]
         return {LETTERS.index(letter.upper()) for letter in letters}
 
-    def shown(self, value: Any, raw: Any) -> str:
-        if self.check.answer_type == "choice":
-            return _letters_text(sorted(value))
-        return describe(raw)
+    def not_right(self, value: Any, raw: Any) -> str:
+        if self.check.answer_type != "choice":
+            return f"Your answer {describe(raw)} is not right."
+        several = isinstance(self.check.answer, list)
+        chosen = " and ".join(sorted(value))
+        if several:
+            return f"You chose {chosen}: not the right set of options (every right one, and no other)."
+        if len(value) > 1:
+            return f"You chose {chosen}, but exactly one option is right."
+        return f"You chose {chosen}: not the right option."
 
     def wrong(self, what: str, options: bool = True) -> CaseVerdict:
         lines = [what]
@@ -164,7 +171,3 @@ class StudentView:
             return f"{check.answer:g}" + (f" ({', '.join(slack)})" if slack else "")
         also = f" (also accepted: {', '.join(check.accept)})" if check.accept else ""
         return f'"{check.answer}"{also}'
-
-
-def _letters_text(letters: list[str]) -> str:
-    return " and ".join(letters)
