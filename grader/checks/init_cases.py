@@ -34,6 +34,12 @@ class InitCase:
     seed: int
 
     @property
+    def args(self) -> dict[str, torch.Tensor]:
+        """What the child's tensor is made from, as tensors (for checks.expected.fingerprint): shape and seed."""
+        shape = torch.tensor([-1] if self.shape is None else list(self.shape), dtype=torch.int64)
+        return {"shape": shape, "seed": torch.tensor([self.seed], dtype=torch.int64)}
+
+    @property
     def label(self) -> str:
         parts = [] if self.shape is None else [f"a {self.dtype} tensor of shape {self.shape}"]
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
