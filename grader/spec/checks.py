@@ -319,17 +319,17 @@ class PlotSpec(Strict):
     log: bool = True
 
 
-class PropertiesCheck(CheckBase):
+class ExperimentCheck(CheckBase):
     """Call the function with each keyword set; the numbers it returns must have every property."""
 
-    kind: Literal["properties"]
+    kind: Literal["experiment"]
     properties: list[Property] = Field(min_length=1)
     plot: PlotSpec | None = None
 
     @model_validator(mode="after")
-    def _keyword_cases(self) -> "PropertiesCheck":
+    def _keyword_cases(self) -> "ExperimentCheck":
         if self.inputs is not None or self.cases or self.dtypes is not None or self.devices != ["cpu"]:
-            raise ValueError("a properties check runs keyword sets only: give 'kwargs', not inputs, cases, "
+            raise ValueError("an experiment check runs keyword sets only: give 'kwargs', not inputs, cases, "
                              "dtypes or devices")
         if not self.kwargs:
             raise ValueError("kwargs: list the keyword sets to call the function with, e.g. "
@@ -423,7 +423,7 @@ class ForbidFunctionCheck(InitCheckBase):
 
 Check = Annotated[
     Union[ValuesCheck, GradientCheck, DerivativeCheck, ForbidCheck, DeviceCheck, PlotCheck, QuestionCheck,
-          PropertiesCheck, DistributionCheck, InPlaceCheck, GeneratorCheck, ExactCheck, ForbidFunctionCheck],
+          ExperimentCheck, DistributionCheck, InPlaceCheck, GeneratorCheck, ExactCheck, ForbidFunctionCheck],
     Field(discriminator="kind"),
 ]
 
@@ -435,7 +435,7 @@ CHECK_MODELS: dict[str, type[CheckBase]] = {
     "device": DeviceCheck,
     "plot": PlotCheck,
     "question": QuestionCheck,
-    "properties": PropertiesCheck,
+    "experiment": ExperimentCheck,
     "distribution": DistributionCheck,
     "in_place": InPlaceCheck,
     "generator": GeneratorCheck,

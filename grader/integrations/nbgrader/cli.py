@@ -1,0 +1,80 @@
+"""`torchgrade nbgrader build | autograde`: parse, call, print (registered in grader/cli.py)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ...spec import Course, SpecError, SpecErrors, load_course
+
+COURSE_DIR = click.option("--course-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+                          show_default=True, help="the nbgrader course directory (where nbgrader_config.py is)")
+
+
+def _load(path: Path) -> Course:
+    try:
+        return load_course(path)
+    except SpecErrors as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        sys.exit(2)
+    except SpecError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def nbgrader() -> None:
+    """Use the course in nbgrader: build its course directory, autograde into its gradebook."""
+
+
+@nbgrader.command()
+@COURSE_DIR
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=Path("course.yaml"),
+              show_default=True, help="course.yaml")
+@click.option("--force", is_flag=True, help="overwrite files that differ from what would be written")
+def build(course_dir: Path, course_path: Path, force: bool) -> None:
+    """Write nbgrader_config.py and source/<module>/<module>.ipynb, one assignment per module."""
+    from .build import BuildError, assignments, build_course_dir
+
+    course = _load(course_path)
+    try:
+        written = build_course_dir(course, course_dir, force=force)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+    names = " ".join(a.name for a in assignments(course))
+    click.echo(f"\nNext, in {course_dir}: nbgrader generate_assignment <one of: {names}>")
+
+
+@nbgrader.command()
+@click.argument("assignment")
+@COURSE_DIR
+@click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
+              help="course.yaml (default: the one nbgrader_config.py names, else ./course.yaml)")
+@click.option("--student", "students", multiple=True, help="only this student (repeatable)")
+@click.option("--jobs", "-j", type=int, default=None, help="parallel workers (default: the number of cores)")
+def autograde(assignment: str, course_dir: Path, course_path: Path | None, students: tuple[str, ...],
+              jobs: int | None) -> None:
+    """Grade submitted/<student>/ASSIGNMENT/*.ipynb in the sandbox (no kernels); write nbgrader's gradebook."""
+    try:
+        import nbgrader as _installed  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(f"nbgrader is not installed ({exc}); pip install 'torchgrade[nbgrader]'") from None
+    from ...batch import default_jobs
+    from .autograde import AutogradeError, autograde as run_autograde, configured_course_file
+
+    course = _load(course_path or configured_course_file(course_dir) or Path("course.yaml"))
+
+    def show(result) -> None:
+        click.echo(f"{result.student:<24} {result.score:g}")
+
+    try:
+        results = run_autograde(course, course_dir, assignment, students=list(students) or None,
+                                jobs=jobs or default_jobs(), on_result=show)
+    except AutogradeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"\n{len(results)} submissions of {assignment} graded into nbgrader's gradebook; "
+               f"`nbgrader export` or formgrader shows them.")

@@ -1,0 +1,94 @@
+"""A warm grader for one notebook kernel: `python -m grader.integrations.nbgrader.session COURSE_YAML`.
+
+The kernel (see kernel.py) starts it at its first test cell and sends one JSON line per test
+cell: {"exercise": id, "hidden": bool, "cells": [source, ...]} — the code the kernel has run.
+It answers one JSON line: {"score", "max_score", "text"} or {"error"}. It keeps torch imported,
+a fork server warm and one plan per (exercise, hidden), so only the first cell pays for them.
+The learner's code runs in the sandbox, never here. It ends when its stdin closes.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from ...intake import Submission
+from ...run import PRELOAD, Plan, build_plan, grade_submission
+from ...sandbox import ForkServer
+from ...spec import Course, load_course
+from . import cells
+from .feedback import exercise_feedback
+
+
+class KernelGrader:
+    def __init__(self, course: Course):
+        self.course = course
+        self.server = ForkServer(PRELOAD)
+        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-kernel-"))
+        self.plans: dict[tuple[str, bool], Plan] = {}
+        # The server imports torch while this process builds the first plan: two cores, half the wait.
+        self._starting = threading.Thread(target=self.server.start, daemon=True)
+        self._starting.start()
+
+    def grade(self, exercise_id: str, hidden: bool, sources: list[str]) -> dict[str, Any]:
+        try:
+            exercise = self.course.exercise(exercise_id)
+        except KeyError:
+            return {"error": f"the course {self.course.file} has no exercise '{exercise_id}'"}
+        key = (exercise_id, hidden)
+        if key not in self.plans:
+            self.plans[key] = build_plan(self.course, hidden=hidden, exercises=[exercise_id],
+                                         workdir=self.scratch / f"plan-{exercise_id}-{int(hidden)}")
+        self._starting.join()
+        folder = Path(tempfile.mkdtemp(prefix="cells-", dir=self.scratch))
+        try:
+            notebook = folder / "kernel" / f"{exercise.module}.ipynb"
+            notebook.parent.mkdir()
+            notebook.write_text(json.dumps(kernel_notebook(sources)))
+            submission = Submission.from_path(notebook, modules=self.course.modules)
+            result = grade_submission(self.plans[key], submission, self.server, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        (exercise_result,) = result.exercises
+        return {"score": exercise_result.score, "max_score": exercise_result.max_score,
+                "text": exercise_feedback(exercise_result)}
+
+    def close(self) -> None:
+        self.server.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def kernel_notebook(sources: list[str]) -> dict[str, Any]:
+    """The cells the kernel ran, in order, as a notebook (test cells left out)."""
+    return cells.notebook([cells.code_cell(s) for s in sources if s.strip() and not is_test_source(s)])
+
+
+def is_test_source(source: str) -> bool:
+    return source.lstrip().startswith(cells.TEST_MARKER)
+
+
+def serve(course_file: str) -> None:
+    try:
+        grader = KernelGrader(load_course(course_file))
+    except Exception as exc:  # a broken course.yaml, torch missing …: the test cell says so
+        print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return
+    print(json.dumps({"ready": True}), flush=True)
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                reply = grader.grade(request["exercise"], bool(request.get("hidden")), list(request["cells"]))
+            except Exception as exc:  # the cell shows it; the kernel scores 0
+                reply = {"error": f"{type(exc).__name__}: {exc}"}
+            print(json.dumps(reply), flush=True)
+    finally:
+        grader.close()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

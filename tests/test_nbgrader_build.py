@@ -1,0 +1,105 @@
+"""`torchgrade nbgrader build`: the nbgrader course directory made from course.yaml."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.integrations.nbgrader import cells
+from grader.integrations.nbgrader.build import BuildError, assignments, build_course_dir
+from grader.intake import Submission
+from grader.run import grade_submission
+
+
+@pytest.fixture(scope="module")
+def course_dir(course, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("nbgrader-course")
+    build_course_dir(course, folder)
+    return folder
+
+
+def _cells(course_dir: Path, module: str) -> list[dict]:
+    return json.loads((course_dir / "source" / module / f"{module}.ipynb").read_text())["cells"]
+
+
+def _by_id(course_dir: Path, module: str) -> dict[str, dict]:
+    return {c["metadata"]["nbgrader"]["grade_id"]: c for c in _cells(course_dir, module) if "nbgrader" in c["metadata"]}
+
+
+def test_one_source_notebook_per_module_and_a_config(course, course_dir):
+    assert (course_dir / "nbgrader_config.py").is_file()
+    config = (course_dir / "nbgrader_config.py").read_text()
+    assert str(course.file.resolve()) in config and "TORCHGRADE_COURSE" in config
+    modules = {e.module for e in course.exercises}
+    assert {a.name for a in assignments(course)} == modules
+    for module in modules:
+        assert (course_dir / "source" / module / f"{module}.ipynb").is_file()
+
+
+def test_notebooks_are_valid_nbformat(course, course_dir):
+    nbformat = pytest.importorskip("nbformat")
+    for assignment in assignments(course):
+        nbformat.validate(nbformat.read(str(course_dir / "source" / assignment.name / assignment.notebook), 4))
+
+
+def test_each_exercise_has_locked_statement_solution_and_test_cell_with_its_points(course, course_dir):
+    for exercise in course.exercises:
+        found = _by_id(course_dir, exercise.module)
+        statement = found[f"{exercise.id}_statement"]
+        assert statement["cell_type"] == "markdown" and statement["metadata"]["nbgrader"]["locked"]
+        assert exercise.title in statement["source"]
+        solution = found[exercise.id]["metadata"]["nbgrader"]
+        assert solution["solution"] and not solution["grade"]
+        test = found[cells.test_grade_id(exercise.id)]["metadata"]["nbgrader"]
+        assert test["grade"] and test["locked"] and not test["solution"] and test["schema_version"] == 3
+        assert test["points"] == pytest.approx(exercise.max_score)
+
+
+def test_solution_cell_holds_the_reference_body_between_the_markers(course_dir, repo):
+    source = _by_id(course_dir, "activations")["sigmoid"]["source"]
+    head, _, rest = source.partition(cells.BEGIN_SOLUTION)
+    body, _, tail = rest.partition(cells.END_SOLUTION)
+    assert head.startswith("def sigmoid(x):")
+    assert "torch.exp" in body and "torch.exp" not in head  # the answer is only between the markers
+    assert body.strip().splitlines()[-1].strip() in (repo / "solutions" / "activations.py").read_text()
+    assert tail.strip() == ""
+
+
+def test_hidden_checks_are_switched_on_between_hidden_test_markers(course, course_dir):
+    for exercise in course.exercises:
+        source = _by_id(course_dir, exercise.module)[cells.test_grade_id(exercise.id)]["source"]
+        has_hidden = any(c.hidden for c in exercise.checks)
+        assert (cells.BEGIN_HIDDEN in source) == has_hidden
+        assert source.startswith(cells.TEST_MARKER) and f"grade_in_kernel({exercise.id!r}" in source
+        if has_hidden:
+            hidden_part = source.split(cells.BEGIN_HIDDEN)[1].split(cells.END_HIDDEN)[0]
+            assert "_torchgrade_hidden = True" in hidden_part
+
+
+def test_a_function_comes_after_the_exercise_functions_its_solution_calls(course_dir):
+    order = [c["metadata"]["nbgrader"]["grade_id"] for c in _cells(course_dir, "activations")
+             if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert order.index("sigmoid") < order.index("neuron")
+    assert order.index("softmax") < order.index("softmax_jacobian")
+
+
+def test_build_refuses_to_overwrite_a_hand_edited_notebook_unless_forced(course, tmp_path):
+    build_course_dir(course, tmp_path)
+    notebook = tmp_path / "source" / "losses" / "losses.ipynb"
+    notebook.write_text(notebook.read_text().replace("Binary", "Edited"))
+    build_course_dir(course, tmp_path / "other")  # another folder is fine
+    with pytest.raises(BuildError, match="--force"):
+        build_course_dir(course, tmp_path)
+    build_course_dir(course, tmp_path, force=True)
+    assert "Edited" not in notebook.read_text()
+
+
+def test_the_teachers_source_notebooks_score_full_marks(course, course_dir, plans, server, tmp_path):
+    plan = plans(None, True)
+    for assignment in assignments(course):
+        notebook = course_dir / "source" / assignment.name / assignment.notebook
+        result = grade_submission(plan, Submission.from_path(notebook, modules=course.modules), server, tmp_path)
+        wanted = {e.id for e in assignment.exercises}
+        graded = {e.id: (e.score, e.max_score) for e in result.exercises if e.id in wanted}
+        assert graded and all(score == top for score, top in graded.values()), graded
