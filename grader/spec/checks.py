@@ -444,4 +444,4 @@ CHECK_MODELS: dict[str, type[CheckBase]] = {
 }
 
 #: Kinds whose expected values come from the exercise's `reference`.
-NEEDS_REFERENCE = {"values", "gradient", "properties", "distribution", "exact"}
+NEEDS_REFERENCE = {"values", "gradient", "experiment", "distribution", "exact"}
