@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import derivative, device, forbid, gradient, plot, values
-from . import properties, question
+from . import experiment, question
 from . import distribution, exact, forbid_function, generator, in_place
 from .base import CaseVerdict, Context, Prepared, SpecProblem
 
@@ -19,7 +19,7 @@ KINDS: dict[str, ModuleType] = {
     "forbid": forbid,
     "device": device,
     "question": question,
-    "properties": properties,
+    "experiment": experiment,
     "plot": plot,
     "distribution": distribution,
     "in_place": in_place,

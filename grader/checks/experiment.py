@@ -1,4 +1,4 @@
-"""properties: call the function with each keyword set; the numbers it returns must have every property.
+"""experiment: call the function with each keyword set; the numbers it returns must have every property.
 
 For experiments whose exact numbers are not the point (gradient norms per layer): each case is one
 keyword set from the check's `kwargs`; the child calls the learner's function (and again, as
@@ -19,7 +19,7 @@ from typing import Any
 from ..cases import Case
 from ..probes.experiment import experiment_probe
 from ..spec import Exercise, resolve_callable
-from ..spec.checks import CheckBase, PropertiesCheck
+from ..spec.checks import CheckBase, ExperimentCheck
 from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, signature_order
 from .expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key
@@ -38,7 +38,7 @@ class KeywordCase(Case):
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    assert isinstance(check, PropertiesCheck)
+    assert isinstance(check, ExperimentCheck)
     defaults = signature_defaults(exercise.signature)
     _check_names(exercise, check, defaults)
     cases = [KeywordCase(f"call-{i}", {}, dict(kw), "float32", "cpu", function=exercise.function_name)
@@ -70,7 +70,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
-    check: PropertiesCheck = prepared.check  # type: ignore[assignment]
+    check: ExperimentCheck = prepared.check  # type: ignore[assignment]
     call = prepared.calls[prepared.cases.index(case)]
     attachments = _plot(prepared, result) if call["options"].get("plot") else {}
     note = (f"\nSee feedback/{check.plot.file}: your numbers beside the reference's, one line per call."
@@ -123,7 +123,7 @@ def _literal(node: ast.expr) -> Any:
         return ast.unparse(node)
 
 
-def _check_names(exercise: Exercise, check: PropertiesCheck, defaults: dict[str, Any]) -> None:
+def _check_names(exercise: Exercise, check: ExperimentCheck, defaults: dict[str, Any]) -> None:
     """length_equals names an argument every call gives or defaults."""
     for prop in check.properties:
         name = prop.length_equals
@@ -133,7 +133,7 @@ def _check_names(exercise: Exercise, check: PropertiesCheck, defaults: dict[str,
 
 
 def _plot(prepared: Prepared, result: dict[str, Any]) -> dict[str, bytes]:
-    check: PropertiesCheck = prepared.check  # type: ignore[assignment]
+    check: ExperimentCheck = prepared.check  # type: ignore[assignment]
     assert check.plot is not None
     defaults = signature_defaults(prepared.exercise.signature)
     calls = [{**defaults, **case.kwargs} for case in prepared.cases]
