@@ -99,7 +99,7 @@ def fit_curve(curve: dict[str, Any], function: Callable, derivative: bool, kinks
         short = (x[b] - x[a]).abs() <= EDGE_SLACK * width
         for kink in kinks:
             crosses |= (torch.minimum(x[a], x[b]) <= kink) & (kink <= torch.maximum(x[a], x[b])) & short
-        keep = segment & ~crosses & ~near_kink[a] & ~near_kink[b]
+        keep = segment & ~crosses & ~(short & (near_kink[a] | near_kink[b]))  # long segments always count
         points_x.append(((x[a] + x[b]) / 2)[keep])
         points_y.append(((y[a] + y[b]) / 2)[keep])
     px, py = torch.cat(points_x), torch.cat(points_y)
