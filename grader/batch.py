@@ -46,15 +46,21 @@ class WorkerPool:
     Make the pool before building the plan: the servers import torch while the grader
     prepares the checks, instead of after."""
 
-    def __init__(self, jobs: int, preload: tuple[str, ...] = PRELOAD):
-        self.jobs = max(1, jobs)
-        self._servers = [ForkServer(preload) for _ in range(self.jobs)]
+    def __init__(self, jobs: int, preload: tuple[str, ...] = PRELOAD, servers: list[ForkServer] | None = None):
+        self._own = servers is None
+        self._servers = servers if servers is not None else [ForkServer(preload) for _ in range(max(1, jobs))]
+        self.jobs = len(self._servers)
         self._idle: queue.Queue[ForkServer] = queue.Queue()
         self._errors: list[BaseException] = []
         self._starting = [threading.Thread(target=self._start, args=(server,), daemon=True)
                           for server in self._servers]
         for thread in self._starting:
             thread.start()
+
+    @classmethod
+    def of(cls, servers: list[ForkServer]) -> "WorkerPool":
+        """A pool over servers someone else owns (and closes): one worker per entry."""
+        return cls(len(servers), servers=list(servers))
 
     def _start(self, server: ForkServer) -> None:
         try:
@@ -76,8 +82,9 @@ class WorkerPool:
     def close(self) -> None:
         for thread in self._starting:
             thread.join()
-        for server in self._servers:
-            server.close()
+        if self._own:
+            for server in self._servers:
+                server.close()
 
     def __enter__(self) -> "WorkerPool":
         return self

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Grade one shard of a class: the driver that a Slurm array task or a Kubernetes Indexed Job pod runs.
+#
+# The shard number comes from the engine, 1-based here:
+#   Slurm array (--array=1-N):  SLURM_ARRAY_TASK_ID (1 … N) and SLURM_ARRAY_TASK_COUNT (N)
+#   Kubernetes Indexed Job:     JOB_COMPLETION_INDEX (0 … N-1) and SHARD_COUNT (N, set in the Job spec)
+#   by hand:                    SHARD_INDEX (1 … N) and SHARD_COUNT (N)
+# Settings (environment): SUBMISSIONS (a folder of submission folders), OUT (results; each shard
+# writes OUT/shard-K), COURSE (course.yaml), JOBS (workers, default: the CPUs given to this task),
+# TORCHGRADE (the command, default: torchgrade).
+#
+# Rerunning a shard (a requeued or preempted task) grades only what it has not finished.
+# When every shard is done:  torchgrade merge "$OUT"/shard-* --out "$OUT/class"
+set -euo pipefail
+
+if [[ -n "${SLURM_ARRAY_TASK_ID:-}" ]]; then
+  index=$SLURM_ARRAY_TASK_ID
+  count=${SLURM_ARRAY_TASK_COUNT:?SLURM_ARRAY_TASK_COUNT is not set}
+elif [[ -n "${JOB_COMPLETION_INDEX:-}" ]]; then
+  index=$((JOB_COMPLETION_INDEX + 1))
+  count=${SHARD_COUNT:?set SHARD_COUNT to the Job completions}
+else
+  index=${SHARD_INDEX:?set SHARD_INDEX (1-based) or run as a Slurm array task / Indexed Job pod}
+  count=${SHARD_COUNT:?set SHARD_COUNT}
+fi
+
+submissions=${SUBMISSIONS:?set SUBMISSIONS to the folder holding one folder per submission}
+out=${OUT:?set OUT to the results folder}
+course=${COURSE:-course.yaml}
+jobs=${JOBS:-${SLURM_CPUS_PER_TASK:-$(nproc)}}
+read -r -a torchgrade <<< "${TORCHGRADE:-torchgrade}"
+
+shopt -s nullglob
+folders=("$submissions"/*/)
+if (( ${#folders[@]} == 0 )); then
+  echo "no submission folders in $submissions" >&2
+  exit 2
+fi
+
+exec "${torchgrade[@]}" grade "${folders[@]}" --course "$course" --out "$out/shard-$index" \
+  --shard "$index/$count" --jobs "$jobs" --no-progress
