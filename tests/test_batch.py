@@ -1,0 +1,82 @@
+"""Batch grading: children share the cores, CUDA untouched before the fork, progress, name clashes."""
+from __future__ import annotations
+
+import io
+import textwrap
+
+import pytest
+
+from grader.batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_many, threads_per_child
+from grader.intake import Submission
+from grader.progress import Progress
+from grader.scoring import SubmissionResult
+
+#: A sigmoid that reports, in its error message, what its process looks like from the inside.
+INSPECT = textwrap.dedent("""
+    import torch
+
+    def sigmoid(x):
+        cuda = getattr(torch.cuda, "_initialized", None)
+        raise RuntimeError(f"threads={torch.get_num_threads()} cuda_initialized={cuda}")
+""")
+
+
+def inspect_children(tmp_path, plans, pool: WorkerPool, count: int) -> list[str]:
+    subs = []
+    for i in range(count):
+        folder = tmp_path / f"student{i}"
+        folder.mkdir()
+        (folder / "activations.py").write_text(INSPECT)
+        subs.append(Submission.from_path(folder))
+    results = grade_many(plans(("sigmoid",), False), subs, pool=pool)
+    return [next(e for e in r.exercises if e.id == "sigmoid").checks[0].feedback for r in results]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_child_gets_cores_per_worker_threads_and_finds_cuda_uninitialised(tmp_path, plans, server, workers):
+    feedback = inspect_children(tmp_path, plans, WorkerPool.of([server] * workers), count=workers)
+    expected = f"threads={max(1, default_jobs() // workers)} cuda_initialized=False"
+    assert all(expected in text for text in feedback), feedback
+
+
+def test_threads_per_child_never_oversubscribe_the_cores():
+    cores = default_jobs()
+    for jobs in range(1, 2 * cores + 1):
+        assert threads_per_child(jobs) >= 1
+        assert threads_per_child(jobs) * jobs <= max(cores, jobs)
+
+
+def test_two_submissions_with_one_name_are_refused(tmp_path, course):
+    for parent in ("a", "b"):
+        (tmp_path / parent / "ann").mkdir(parents=True)
+    subs = [Submission.from_path(tmp_path / p / "ann") for p in ("a", "b")]
+    with pytest.raises(DuplicateNames, match="both named 'ann'"):
+        find_pending(course, subs, tmp_path / "out", options={})
+
+
+def fake(name: str) -> SubmissionResult:
+    return SubmissionResult(name, ())
+
+
+def test_progress_writes_plain_lines_with_rate_and_time_left_when_not_a_terminal():
+    stream = io.StringIO()
+    with Progress(3, skipped=2, stream=stream) as progress:
+        progress.advance(fake("ann"))
+        progress.advance(fake("ben"))
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("2 already graded") and "--force" in lines[0]
+    assert lines[1].startswith("[1/3] ann: 0/0") and "/s" in lines[1] and "left" in lines[1]
+    assert lines[2].startswith("[2/3] ben")
+
+
+def test_progress_draws_a_bar_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    with Progress(4, stream=stream) as progress:
+        for name in ("ann", "ben"):
+            progress.advance(fake(name))
+    text = stream.getvalue()
+    assert "grading" in text and "2/4" in text and "submission/s" in text and "[1/4]" not in text
