@@ -9,6 +9,7 @@ from typing import Any
 class Limits:
     step_s: float = 10.0          # wall time of one step before the child is killed
     total_s: float = 600.0        # wall time of the whole job
+    cpu_s: float | None = None    # CPU time of the child (SIGXCPU, then SIGKILL a second later); None: total_s + 1
     memory_mb: int = 2048         # address space the child may add to the warm interpreter's
     file_mb: int = 64             # largest file the child may write
     output_kb: int = 64           # stdout and stderr kept, each; the rest is read and dropped

@@ -38,12 +38,18 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
     cap(resource.RLIMIT_AS, vm_size_bytes() + int(limits["memory_mb"]) * 1024 * 1024)
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_now = int(used.ru_utime + used.ru_stime)
-    soft = cpu_now + int(limits["total_s"]) + 1
+    soft = cpu_now + cpu_seconds(limits)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     if hard == resource.RLIM_INFINITY or hard > soft:  # SIGXCPU at soft; SIGKILL a second later if ignored
         resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1 if hard == resource.RLIM_INFINITY else min(hard, soft + 1)))
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 1024 * 1024)
     cap(resource.RLIMIT_CORE, 0)
+
+
+def cpu_seconds(limits: dict[str, Any]) -> int:
+    """The CPU time a job's child may use, in whole seconds (at least 1)."""
+    chosen = limits.get("cpu_s")
+    return max(1, int(chosen) if chosen is not None else int(limits["total_s"]) + 1)
 
 
 def clean_environment(workdir: str, extra: dict[str, str]) -> None:

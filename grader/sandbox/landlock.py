@@ -12,6 +12,8 @@ import os
 import platform
 import stat
 
+from . import switches
+
 # Syscall numbers are the same on every architecture that has Landlock (asm-generic and x86_64).
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
 CREATE_RULESET_VERSION = 1 << 0
@@ -59,7 +61,7 @@ def abi() -> int:
 
     `TORCHGRADE_PRETEND_NO_LANDLOCK=1` makes it 0, to see what a kernel without Landlock does.
     """
-    if os.environ.get("TORCHGRADE_PRETEND_NO_LANDLOCK") == "1":
+    if switches.on("TORCHGRADE_PRETEND_NO_LANDLOCK"):
         return 0
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "aarch64", "riscv64", "arm64"):
         return 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from . import switches
+
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_SET_SECUREBITS = 24, 47, 4, 28
 SECBITS_LOCKED_NOROOT = 0x2F  # NOROOT, NO_SETUID_FIXUP, KEEP_CAPS_LOCKED, with their locks
@@ -33,7 +35,7 @@ def _libc() -> ctypes.CDLL:
 
 def enter_user_and_network_namespace() -> list[str]:
     """unshare(CLONE_NEWUSER | CLONE_NEWNET), ids mapped to themselves; [] where not allowed."""
-    if os.environ.get("TORCHGRADE_NO_USERNS") == "1":
+    if switches.on("TORCHGRADE_NO_USERNS"):
         return []
     uid, gid = os.geteuid(), os.getegid()
     try:

@@ -13,6 +13,8 @@ import signal
 import time
 from pathlib import Path
 
+from . import switches
+
 
 def _children_of(pid: int) -> list[int]:
     """Direct children of pid, all threads; falls back to a full /proc scan without CONFIG_PROC_CHILDREN."""
@@ -92,7 +94,7 @@ class PidsCgroup:
     @classmethod
     def create(cls, name: str) -> "PidsCgroup | None":
         """A fresh cgroup below this process's own, or None where the pids controller is not ours to use."""
-        if os.environ.get("TORCHGRADE_NO_CGROUP") == "1":
+        if switches.on("TORCHGRADE_NO_CGROUP"):
             return None
         for parent in _own_pids_cgroups():
             path = parent / name

@@ -263,7 +263,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
         reason = stopped
     elif refusal is not None and exit_code == REFUSED_EXIT:
         reason = "refused"
-    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= float(limits["total_s"])):
+    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= confine.cpu_seconds(limits)):
         reason = "cpu"
     elif sig is not None:
         reason = "signal"

@@ -9,13 +9,14 @@ import tempfile
 import threading
 from pathlib import Path
 
+from . import switches
 from .api import Job, Outcome
 
 #: The folder that holds the `grader` package, so the server can import it without an install.
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 #: The only variables of the grader's environment a server sees: switches for trying the fallbacks
 #: (no Landlock, no cgroup, no user namespace) on a machine that has them.
-PASSED_ON = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS")
+PASSED_ON = switches.NAMES
 
 
 class ForkServerError(RuntimeError):
