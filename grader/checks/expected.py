@@ -12,6 +12,7 @@ different inputs (its values would fail right work), which is refused instead.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -55,14 +56,42 @@ def stored_form(prepared: list[Prepared]) -> dict[str, Any]:
     return {"format": FORMAT, "cases": cases}
 
 
-def fingerprint(case: Case) -> str:
-    """A digest of a case's inputs (names, dtypes, shapes, bytes), keywords, dtype and device."""
-    digest = hashlib.sha256(repr((sorted(case.kwargs.items()), case.dtype, case.device)).encode())
-    for name in sorted(case.args):
-        tensor = case.args[name].detach().cpu().contiguous()
-        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+def fingerprint(case: Any) -> str:
+    """A digest of everything a case is made of (inputs, keywords, dtype, device …), for any kind's case."""
+    digest = hashlib.sha256()
+    _feed(digest, case)
     return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor:{tensor.dtype}:{tuple(tensor.shape)}:".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif type(value).__module__ == "numpy" and hasattr(value, "tobytes"):
+        digest.update(f"array:{getattr(value, 'dtype', '')}:{getattr(value, 'shape', '')}:".encode())
+        digest.update(value.tobytes())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        digest.update(f"{type(value).__name__}(".encode())
+        for item in dataclasses.fields(value):
+            digest.update(f"{item.name}=".encode())
+            _feed(digest, getattr(value, item.name))
+        digest.update(b")")
+    elif isinstance(value, dict):
+        digest.update(b"{")
+        for key in sorted(value, key=repr):
+            _feed(digest, key)
+            _feed(digest, value[key])
+        digest.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _feed(digest, item)
+        digest.update(b"]")
+    elif callable(value):  # a function a case refers to: its name (a teacher file's module name varies)
+        digest.update(f"function:{getattr(value, '__qualname__', type(value).__name__)}".encode())
+    else:
+        digest.update(repr(value).encode())
 
 
 def _stored(ctx: Context, exercise: Exercise, check: CheckBase, case: Case) -> Any:

@@ -24,6 +24,7 @@ from ..spec.checks import LETTERS, CheckBase, NumberTolerance, QuestionCheck
 from .answer_forms import (Reading, describe, number_matches, option_order, read_letters, read_number, read_text,
                            text_matches)
 from .base import CaseVerdict, Context, Prepared, call_key, error_verdict
+from .expected import expected_by_case
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,25 @@ def grading_run(ctx: Context, check: CheckBase) -> bool:
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading_run(ctx, check))
-    call = {"key": call_key(check, case), "probe": "answer", "arg_names": [], "args": [], "kwargs": {},
+    key = call_key(check, case)
+    call = {"key": key, "probe": "answer", "arg_names": [], "args": [], "kwargs": {},
             "device": "cpu", "options": {"module": exercise.module, "question": exercise.id}}
-    return Prepared(exercise, check, [case], [call])
+    # The answer is what a question expects: a student bundle keeps it out of its YAML (expected file).
+    answer = expected_by_case(ctx, exercise, check, [case], lambda _: answer_of(check), "the answer")
+    return Prepared(exercise, with_answer(check, answer[key]), [case], [call], answer)
+
+
+def answer_of(check: CheckBase) -> dict[str, Any]:
+    """The fields of a question that give its answer away, as plain data."""
+    tolerance = getattr(check, "tolerance", None)
+    return {"answer": getattr(check, "answer", None), "accept": list(getattr(check, "accept", [])),
+            "tolerance": tolerance.model_dump() if tolerance is not None else None,
+            "explanation": getattr(check, "explanation", None)}
+
+
+def with_answer(check: CheckBase, answer: dict[str, Any]) -> CheckBase:
+    tolerance = answer.get("tolerance")
+    return check.model_copy(update={**answer, "tolerance": NumberTolerance(**tolerance) if tolerance else None})
 
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
@@ -62,8 +79,9 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
                           'student id>" in answers.py, next to ANSWERS; then `torchgrade check` lists your options.',
                           options=False)
     problem = _no_answer(case.id, result, prepared.exercise.module)
-    if problem is not None:
-        return view.wrong(problem)
+    if problem is not None:  # the question itself, and no answer given away before a first try
+        asked = f"The question: {_one_line(prepared.exercise.statement)}"
+        return view.wrong(f"{problem}\n{asked}", attempted=False)
     reading, right = view.judge(result["answer"])
     if reading.problem is not None:
         return view.wrong(f"Your answer {reading.problem}.")
@@ -85,6 +103,11 @@ def _no_answer(question: str, result: dict[str, Any], module: str) -> str | None
     if result.get("answer", None) is None:
         return f'Not answered yet: ANSWERS["{question}"] is None.'
     return None
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _explanation(check: QuestionCheck) -> str:
@@ -137,11 +160,12 @@ class StudentView:
             return f"You chose {chosen}, but exactly one option is right."
         return f"You chose {chosen}: not the right option."
 
-    def wrong(self, what: str, options: bool = True) -> CaseVerdict:
+    def wrong(self, what: str, options: bool = True, attempted: bool = True) -> CaseVerdict:
+        """A failed verdict; an unanswered question reveals its answer only in the teacher's grading."""
         lines = [what]
         if options and self.check.options:
             lines.append(self.options_text())
-        if self.reveals:
+        if self.reveals and (attempted or self.case.grading):
             lines.append(f"The right answer: {self.expected_text()}.")
             if self.check.explanation:
                 lines.append(_explanation(self.check))

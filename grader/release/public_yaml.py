@@ -1,10 +1,11 @@
 """The student's copy of the course's YAML: hidden checks removed, teacher code replaced by data.
 
 An exercise keeps everything a student may read (statement, signature, hints, public checks
-and their inputs). A reference that is teacher code (`solutions/…:name`), and a derivative's
-`of` that is, are left out; the exercise names instead its file of precomputed expected values
-(`expected: expected/<id>.pt`), which every check kind that needs the reference reads
-(grader.checks.expected). References that are torch built-ins stay names.
+and their inputs). A reference that is teacher code (`solutions/…:name`), a derivative's `of`
+that is, and a question's answer (answer, accept, tolerance, explanation) are left out; the
+exercise names instead its file of precomputed expected values (`expected: expected/<id>.pt`),
+which every check kind that needs them reads (grader.checks.expected). References that are torch
+built-ins stay names.
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class ReleaseError(Exception):
     """The course cannot be released as it is; the message is for the teacher."""
 
 
+#: Fields of a check kind that give the answer away: in the bundle they live in the expected file.
+SECRET_FIELDS = {"question": ("answer", "accept", "tolerance", "explanation")}
+
+
 def is_teacher_code(ref: str | None) -> bool:
     """`solutions/activations.py:sigmoid` is; `torch.sigmoid` is not (see spec.refs)."""
     return ref is not None and ":" in ref
@@ -31,7 +36,8 @@ def is_teacher_code(ref: str | None) -> bool:
 def needs_expected(exercise: Exercise) -> bool:
     """Whether a public check of the exercise computes its expected values with teacher code."""
     public = [c for c in exercise.checks if not c.hidden]
-    return is_teacher_code(exercise.reference) or any(is_teacher_code(getattr(c, "of", None)) for c in public)
+    return is_teacher_code(exercise.reference) or any(
+        is_teacher_code(getattr(c, "of", None)) or c.kind in SECRET_FIELDS for c in public)
 
 
 def expected_file(exercise: Exercise) -> str:
@@ -49,6 +55,8 @@ def public_exercise(raw: dict[str, Any], exercise: Exercise, file: Path) -> dict
         for check in checks:
             if is_teacher_code(check.get("of")):
                 del check["of"]
+            for secret in SECRET_FIELDS.get(check.get("kind", ""), ()):
+                check.pop(secret, None)
         data = _insert_after(data, "reference" if "reference" in data else "signature", "expected",
                              expected_file(exercise))
     data["checks"] = checks

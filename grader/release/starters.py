@@ -2,7 +2,8 @@
 
 Each function the course asks for becomes a stub: its signature, its exercise's statement as the
 docstring, and `raise NotImplementedError`. The notebook holds the same functions: one markdown
-cell with the statement and one code cell per function, so either can be handed in.
+cell with the statement and one code cell per function, so either can be handed in. Questions
+become an ANSWERS dict (release/answers.py) in their module and in the notebook's last cells.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..spec import Course, Exercise
+from .answers import answers_help, answers_source, question_text, questions
 
 NOTEBOOK = "notebook.ipynb"
 IMPORTS = "import torch\n"
@@ -40,8 +42,10 @@ class Function:
 def functions(course: Course) -> list[Function]:
     """The course's functions in exercise order; exercises grading one function share it."""
     grouped: dict[tuple[str, str], list[Exercise]] = {}
+    asked = {e.id for e in questions(course)}
     for exercise in course.exercises:
-        grouped.setdefault((exercise.module, exercise.function_name), []).append(exercise)
+        if exercise.id not in asked:
+            grouped.setdefault((exercise.module, exercise.function_name), []).append(exercise)
     return [Function(module, name, found[0].signature, tuple(found)) for (module, name), found in grouped.items()]
 
 
@@ -49,7 +53,8 @@ def stub(function: Function, docstring: bool = True) -> str:
     """`def sigmoid(x):` + the statement as docstring + `raise NotImplementedError(...)`."""
     lines = [f"def {function.signature}:"]
     if docstring:
-        lines.append(_docstring(f"{function.title}.\n\n{function.statement}").rstrip("\n"))
+        title = function.title if function.title[-1:] in ".?!" else f"{function.title}."
+        lines.append(_docstring(f"{title}\n\n{function.statement}").rstrip("\n"))
     lines.append(f'    raise NotImplementedError("{function.name} is not written yet")')
     return "\n".join(lines) + "\n"
 
@@ -59,7 +64,11 @@ def starter_modules(course: Course) -> dict[str, str]:
     by_module: dict[str, list[Function]] = {module: [] for module in course.modules}
     for function in functions(course):
         by_module.setdefault(function.module, []).append(function)
-    return {module: _module_source(course, module, found) for module, found in by_module.items()}
+    asked: dict[str, list[Exercise]] = {}
+    for exercise in questions(course):
+        asked.setdefault(exercise.module, []).append(exercise)
+    return {module: _module_source(course, module, found, asked.get(module, []))
+            for module, found in {**by_module, **{m: by_module.get(m, []) for m in asked}}.items()}
 
 
 def starter_notebook(course: Course) -> dict[str, Any]:
@@ -80,6 +89,14 @@ def starter_notebook(course: Course) -> dict[str, Any]:
             cells.append(_cell("markdown", f"module-{module}", f"## {module}"))
         cells.append(_cell("markdown", f"{function.name}-statement", f"### {function.title}\n\n{function.statement}"))
         cells.append(_cell("code", f"{function.name}-code", stub(function, docstring=False).strip()))
+    asked = questions(course)
+    if asked:
+        shuffled = any(getattr(e.checks[0], "shuffle", False) for e in asked)
+        cells.append(_cell("markdown", "questions", f"## Questions\n\n{answers_help(shuffled)}"))
+        for exercise in asked:
+            cells.append(_cell("markdown", f"{exercise.id}-question", f"### {exercise.title}\n\n"
+                                                                      f"{question_text(exercise)}"))
+        cells.append(_cell("code", "answers", answers_source(course, asked).strip()))
     return {"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}}}
@@ -97,13 +114,19 @@ def _cell(kind: str, cell_id: str, text: str) -> dict[str, Any]:
     return cell
 
 
-def _module_source(course: Course, module: str, found: list[Function]) -> str:
+def _module_source(course: Course, module: str, found: list[Function], asked: list[Exercise]) -> str:
+    if asked and not found:
+        shuffled = any(getattr(e.checks[0], "shuffle", False) for e in asked)
+        head = _docstring(f"{module}.py — {course.name}: your answers to the questions.\n\n"
+                          + textwrap.fill(answers_help(shuffled), 96), indent="")
+        return head + "\n" + answers_source(course, asked)
     names = textwrap.fill(", ".join(f.name for f in found) or "nothing yet", 96)
     head = _docstring(f"{module}.py — {course.name}.\n\n{names}.\n\n"
                       f"Write each function below in place of `raise NotImplementedError`; its docstring is\n"
                       f"the exercise. Check your work with `pytest` (or `torchgrade check`) in this folder.",
                       indent="")
-    return head + "\n" + IMPORTS + "".join(f"\n\n{stub(f)}" for f in found)
+    tail = f"\n\n{answers_source(course, asked)}" if asked else ""
+    return head + "\n" + IMPORTS + "".join(f"\n\n{stub(f)}" for f in found) + tail
 
 
 def _docstring(text: str, indent: str = "    ") -> str:

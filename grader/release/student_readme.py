@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from ..spec import Course
-from .starters import NOTEBOOK, functions
+from .answers import questions
+from .starters import NOTEBOOK
 
 
 def student_readme(course: Course) -> str:
     modules = ", ".join(f"`{m}.py`" for m in course.modules)
     first = course.exercises[0].id if course.exercises else "sigmoid"
+    asked = {e.id for e in questions(course)}
     rows = "\n".join(
-        f"| `{e.id}` | `{e.module}.py` | `{e.signature}` | {sum(c.points for c in e.checks if not c.hidden):g} |"
-        for e in course.exercises)
+        f"| `{e.id}` | `{e.module}.py` | `{'ANSWERS[' + repr(e.id) + ']' if e.id in asked else e.signature}` | "
+        f"{sum(c.points for c in e.checks if not c.hidden):g} |" for e in course.exercises)
     return f"""# {course.name}
 
 Your exercises, with everything you need to check your own work offline.
@@ -58,7 +60,7 @@ defines.
 
 ## Exercises
 
-| exercise | module | function | points checked here |
+| exercise | module | function or answer | points checked here |
 | --- | --- | --- | --- |
 {rows}
 """

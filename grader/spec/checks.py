@@ -191,7 +191,9 @@ class QuestionCheck(CheckBase):
 
     kind: Literal["question"]
     options: list[str] | None = Field(default=None, description="choice: the options, A, B, C … in this order")
-    answer: Any = Field(description="choice: a letter or a list of letters; number: a number; text: the canonical answer")
+    answer: Any = Field(default=None, description="choice: a letter or a list of letters; number: a number; text: the "
+                                                  "canonical answer. Left out only in a student bundle, whose "
+                                                  "`expected` file holds it (with accept, tolerance, explanation)")
     accept: list[str] = Field(default_factory=list, description="text: other accepted forms (synonyms)")
     tolerance: NumberTolerance | None = Field(default=None, description="number: how close counts as right")
     shuffle: bool = Field(default=False, description="choice: options in an order of each student's own")
@@ -209,7 +211,9 @@ class QuestionCheck(CheckBase):
         if self.inputs is not None or self.cases or self.kwargs is not None or self.dtypes is not None \
                 or self.devices != ["cpu"]:
             raise ValueError("a question takes no inputs, cases, kwargs, dtypes or devices")
-        if isinstance(self.answer, bool) or self.answer is None:
+        if self.answer is None:
+            return self  # a student bundle: the answer is in its expected file (spec checks that it has one)
+        if isinstance(self.answer, bool):
             raise ValueError("answer: give the right letter(s), number or text")
         kind = self.answer_type
         if kind != "choice" and self.shuffle:
