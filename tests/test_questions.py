@@ -281,3 +281,10 @@ def test_a_question_has_no_function_and_one_check(tmp_path, course):
                     "  - {kind: question, points: 1, answer: y}\n")
     with pytest.raises(SpecErrors, match="exactly one check, of kind question"):
         load_exercise(file, course.root, course.modules)
+
+
+def test_an_unanswered_question_shows_itself_but_not_its_answer_before_grading(course):
+    exercise = make_question(reveal="always", **EXPLAINED)
+    checking = judge(course, exercise, None, grading=False).message
+    assert "Not answered yet" in checking and "The question: ?" in checking and "The right answer" not in checking
+    assert 'The right answer: B ("tanh")' in judge(course, exercise, None, grading=True).message
