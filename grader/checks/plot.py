@@ -19,6 +19,7 @@ from .plot_cases import PlotCase, build_cases, share_key
 from .plot_images import overlay, read_png, side_by_side
 
 _PICTURES: dict[str, dict[str, bytes]] = {}  # a case that fails several checks is drawn once
+_FIRST_FAILED: dict[tuple[str, str, str], str] = {}  # (child, exercise, check) → its first failing case
 _PICTURES_LOCK = threading.Lock()
 CJK_NOTE = ("Some of your text uses characters the grader's fonts cannot draw (they show as boxes in the "
             "pictures); titles are graded by their text, so this costs nothing.")
@@ -49,7 +50,7 @@ def judge_case(prepared: Prepared, case: PlotCase, result: dict[str, Any]) -> Ca
             problems.append(problem)
     if not problems:
         return CaseVerdict(case.id, case.label, True, _note(result) if "titles" in check.requires else "")
-    attachments = _pictures(prepared.exercise, case, result, check)
+    attachments = _pictures(prepared.exercise, case, result, check) if _first_failure(prepared, case, result) else {}
     message = "\n".join(problems)
     if attachments:
         what = {"side-by-side.png": "your plot beside the reference",
@@ -58,6 +59,16 @@ def judge_case(prepared: Prepared, case: PlotCase, result: dict[str, Any]) -> Ca
                  for name in attachments if name.endswith(ending)]
         message += "\nSee " + " and ".join(parts) + "."
     return CaseVerdict(case.id, case.label, False, message, None, attachments)
+
+
+def _first_failure(prepared: Prepared, case: PlotCase, result: dict[str, Any]) -> bool:
+    """Whether this is the first failing case of its check in this grading (the one the feedback
+    names): only it gets pictures, which cost about 0.2 s each to draw."""
+    key = (str(result.get("child")), prepared.exercise.id, prepared.check.label)
+    with _PICTURES_LOCK:
+        if len(_FIRST_FAILED) > 10_000:
+            _FIRST_FAILED.clear()
+        return _FIRST_FAILED.setdefault(key, case.id) == case.id
 
 
 def _note(result: dict[str, Any]) -> str:
