@@ -97,6 +97,7 @@ class PidsCgroup:
         if switches.on("TORCHGRADE_NO_CGROUP"):
             return None
         for parent in _own_pids_cgroups():
+            _remove_stale(parent)
             path = parent / name
             try:
                 path.mkdir(exist_ok=True)
@@ -147,6 +148,20 @@ class PidsCgroup:
             self.path.rmdir()
         except OSError:
             pass
+
+
+def _remove_stale(parent: Path) -> None:
+    """Empty cgroups of servers that died without cleaning up (named torchgrade-<pid>)."""
+    try:
+        for stale in parent.glob("torchgrade-*"):
+            pid = stale.name.rpartition("-")[2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    stale.rmdir()
+                except OSError:
+                    pass
+    except OSError:
+        pass
 
 
 def _own_pids_cgroups() -> list[Path]:

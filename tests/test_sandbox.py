@@ -1,0 +1,511 @@
+"""The sandbox itself, one promise per test: what a job's child can read, write, reach and leave behind.
+
+Most tests run a snippet in a confined child through ForkServer + Job directly
+(`grader.sandbox.selftest:run_source`), print what happened as JSON, and assert on it; the
+grading-level promises (scores) are in test_attacks.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import ForkServer, Job, Limits, SandboxRefused
+from grader.sandbox import landlock, policy, processes
+from test_sandbox_course import EXERCISES, submission, summary, write_course
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET = "grader.sandbox.selftest:run_source"
+HAS_LANDLOCK = landlock.abi() >= 1
+needs_landlock = pytest.mark.skipif(not HAS_LANDLOCK, reason="this kernel has no Landlock")
+
+
+def run(server: ForkServer, source: str, tmp_path: Path, limits: Limits = Limits(), readable=(), **argument):
+    """Run source in a confined child; return (outcome, the JSON it printed last, or None)."""
+    work = Path(tmp_path) / f"job{time.monotonic_ns()}"
+    work.mkdir()
+    outcome = server.run(Job(TARGET, {"source": textwrap.dedent(source), **argument}, workdir=str(work),
+                             limits=limits, readable=tuple(str(r) for r in readable)))
+    lines = [line for line in outcome.stdout.splitlines() if line.startswith("{")]
+    return outcome, (json.loads(lines[-1]) if lines else None)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_course(tmp_path_factory.mktemp("course"))
+
+
+def _server_with(**switches: str) -> ForkServer:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in switches.items():
+            patch.setenv(name, value)
+        return ForkServer(("grader.child",)).start()
+
+
+@pytest.fixture(scope="module")
+def bare_server():
+    """A server with none of the optional confinements: no Landlock, no cgroup, no user namespace."""
+    server = _server_with(TORCHGRADE_PRETEND_NO_LANDLOCK="1", TORCHGRADE_NO_CGROUP="1", TORCHGRADE_NO_USERNS="1")
+    yield server
+    server.close()
+
+
+def test_the_grader_never_imports_learner_code_in_its_own_process(plans, server, tiny, tmp_path):
+    """Graded (the wrong sigmoid is caught), yet this process never imported, compiled or ran it."""
+    import builtins
+    from grader.run import grade_submission
+    seen: list[tuple] = []
+    watching = [True]
+    folder = tmp_path / "student"
+    folder.mkdir()
+
+    def hook(event: str, args: tuple) -> None:
+        if watching and event in ("import", "compile", "exec"):
+            text = repr(args[:2])
+            if "activations" in text or "extras" in text or str(tmp_path) in text:
+                seen.append((event, text[:200]))
+
+    sys.addaudithook(hook)  # audit hooks cannot be removed; this one goes quiet after the test
+    files = submission("import builtins\nbuiltins.TORCHGRADE_LEARNER_RAN_HERE = True\n")
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    try:
+        result = grade_submission(plans(tuple(EXERCISES), True, tiny), folder, server, tmp_path)
+    finally:
+        watching.clear()
+    assert summary(result)["sigmoid"][0] == ("values", "failed", 0.0)  # the learner's code did run, elsewhere
+    assert seen == []
+    assert not hasattr(builtins, "TORCHGRADE_LEARNER_RAN_HERE")
+    assert not {"activations", "extras"} & set(sys.modules)
+    assert not [m for m in list(sys.modules.values()) if str(tmp_path) in str(getattr(m, "__file__", "") or "")]
+
+
+@needs_landlock
+def test_the_outcome_reports_every_confinement_applied(server, tmp_path):
+    outcome, _ = run(server, "pass", tmp_path)
+    assert outcome.ok
+    assert {"process-group", "subreaper", "rlimits", "clean-environment", "no-capabilities", "landlock-fs",
+            "seccomp-no-sockets"} <= set(outcome.confinement)
+    if landlock.abi() >= 4:
+        assert "landlock-tcp" in outcome.confinement
+    if landlock.abi() >= 6:
+        assert "landlock-scope" in outcome.confinement
+
+
+READS = """
+import json, os
+def can_read(path):
+    try:
+        if os.path.isdir(path):
+            os.listdir(path)
+        else:
+            open(path, "rb").read(1)
+        return True
+    except OSError:
+        return False
+print(json.dumps({path: can_read(path) for path in argument["paths"]}))
+"""
+
+
+@needs_landlock
+def test_the_child_reads_python_grader_and_its_own_inputs_only(server, tmp_path):
+    import torch
+    import grader
+    secret_dir = tmp_path / "another_student"
+    secret_dir.mkdir()
+    (secret_dir / "activations.py").write_text("def sigmoid(x): ...\n")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "activations.py").write_text("x = 1\n")
+    allowed = [os.__file__, torch.__file__, grader.__file__, str(Path(grader.__file__).parent / "sandbox"),
+               str(mine / "activations.py"), "/dev/urandom"]
+    denied = [str(REPO / "solutions"), str(REPO / "exercises"), str(REPO / "course.yaml"), str(REPO),
+              str(secret_dir / "activations.py"), str(tmp_path), os.path.expanduser("~"), "/etc/passwd",
+              "/etc", "/", "/tmp", f"/proc/{os.getpid()}/cwd", f"/proc/{os.getpid()}/environ",
+              f"/proc/{os.getpid()}/cmdline", "/proc/1/environ", "/proc"]
+    outcome, seen = run(server, READS, tmp_path, readable=[mine], paths=allowed + denied)
+    assert outcome.ok, outcome.stderr
+    assert {p: seen[p] for p in allowed} == {p: True for p in allowed}
+    assert {p: seen[p] for p in denied} == {p: False for p in denied}
+
+
+WRITES = """
+import json, os
+def attempt(action):
+    try:
+        action()
+        return True
+    except OSError:
+        return False
+paths = argument["paths"]
+print(json.dumps({
+    "own folder": attempt(lambda: open("mine.txt", "w").write("ok")),
+    "own folder, nested": attempt(lambda: (os.makedirs("a/b"), open("a/b/c.txt", "w").write("ok"))),
+    "/dev/null": attempt(lambda: open("/dev/null", "w").write("ok")),
+    "beside its folder": attempt(lambda: open(paths["beside"], "w").write("no")),
+    "its own submission": attempt(lambda: open(paths["submission"], "w").write("no")),
+    "the grader package": attempt(lambda: open(paths["grader"], "a").write("")),
+    "/tmp": attempt(lambda: open("/tmp/torchgrade-sandbox-test", "w").write("no")),
+    "a FIFO": attempt(lambda: os.mkfifo("fifo")),
+    "a symlink": attempt(lambda: os.symlink(paths["beside"], "link")),
+    "a hard link out": attempt(lambda: os.link(paths["submission"], "hard")),
+}))
+"""
+
+
+@needs_landlock
+def test_the_child_writes_only_inside_its_own_folder(server, tmp_path):
+    import grader
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "activations.py").write_text("x = 1\n")
+    paths = {"beside": str(tmp_path / "beside.txt"), "submission": str(mine / "activations.py"),
+             "grader": str(Path(grader.__file__).parent / "__init__.py")}
+    outcome, wrote = run(server, WRITES, tmp_path, readable=[mine], paths=paths)
+    assert outcome.ok, outcome.stderr
+    assert wrote == {"own folder": True, "own folder, nested": True, "/dev/null": True, "beside its folder": False,
+                     "its own submission": False, "the grader package": False, "/tmp": False, "a FIFO": False,
+                     "a symlink": False, "a hard link out": False}
+    assert not (tmp_path / "beside.txt").exists()
+    assert (mine / "activations.py").read_text() == "x = 1\n"
+    assert not Path("/tmp/torchgrade-sandbox-test").exists()
+
+
+NETWORK = """
+import json, socket
+def attempt(family, kind, address):
+    try:
+        with socket.socket(family, kind) as s:
+            s.settimeout(1)
+            s.connect(address)
+            s.sendall(b"leak")
+        return True
+    except OSError as exc:
+        return False
+port, unix = argument["port"], argument["unix"]
+print(json.dumps({
+    "tcp": attempt(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", port)),
+    "udp": attempt(socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", port)),
+    "tcp6": attempt(socket.AF_INET6, socket.SOCK_STREAM, ("::1", port)),
+    "unix": attempt(socket.AF_UNIX, socket.SOCK_STREAM, unix),
+    "dns": attempt(socket.AF_INET, socket.SOCK_DGRAM, ("8.8.8.8", 53)),
+}))
+"""
+
+
+def test_the_child_has_no_network(server, tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(tmp_path / "sock"))
+    unix.listen()
+    unix.settimeout(0.2)
+    try:
+        outcome, reached = run(server, NETWORK, tmp_path, readable=[tmp_path], port=listener.getsockname()[1],
+                               unix=str(tmp_path / "sock"))
+        assert outcome.ok, outcome.stderr
+        assert reached == {"tcp": False, "udp": False, "tcp6": False, "unix": False, "dns": False}
+        for sock in (listener, unix):
+            with pytest.raises(socket.timeout):
+                sock.accept()
+    finally:
+        listener.close()
+        unix.close()
+
+
+SIGNALS = """
+import json, os, signal, ctypes
+def attempt(pid, sig):
+    try:
+        os.kill(pid, sig)
+        return True
+    except OSError:
+        return False
+grader = argument["grader"]
+child = os.fork()
+if child == 0:
+    import time
+    time.sleep(30)
+    os._exit(0)
+print(json.dumps({
+    "its own child": attempt(child, signal.SIGKILL),
+    "the fork server": attempt(os.getppid(), signal.SIGURG),
+    "the grader": attempt(grader, signal.SIGURG),
+    "ptrace the fork server": ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0) == 0,
+}))
+"""
+
+
+@needs_landlock
+def test_the_child_signals_and_traces_nothing_outside_its_job(server, tmp_path):
+    outcome, done = run(server, SIGNALS, tmp_path, grader=os.getpid())
+    assert outcome.ok, outcome.stderr
+    assert done == {"its own child": True, "the fork server": False, "the grader": False,
+                    "ptrace the fork server": False}
+
+
+DETACHED = """
+import os, time, subprocess, sys
+if os.fork() == 0:                      # a double fork, the grandchild in a new session
+    os.setsid()
+    if os.fork() == 0:
+        open("grandchild.pid", "w").write(str(os.getpid()))
+        time.sleep(1.0)
+        open("touched", "w").write("still alive")
+    os._exit(0)
+try:                                     # and the way a student would write it (exec is not allowed)
+    subprocess.Popen(["/bin/sh", "-c", "sleep 1; touch touched-by-sh"], start_new_session=True)
+    print("exec allowed")
+except OSError:
+    print("exec denied")
+while not os.path.exists("grandchild.pid"):
+    time.sleep(0.01)
+"""
+
+
+@pytest.mark.parametrize("which", ["warm server", "bare server"])
+def test_a_detached_process_dies_when_its_job_ends(which, server, bare_server, tmp_path):
+    """`setsid()` + double fork, `sleep 1; touch FILE`: gone when the job ends, never touches."""
+    chosen = server if which == "warm server" else bare_server  # pids cgroup, or the subreaper alone
+    work_before = set(tmp_path.iterdir())
+    outcome, _ = run(chosen, DETACHED, tmp_path)
+    assert outcome.ok, outcome.stderr
+    (work,) = set(tmp_path.iterdir()) - work_before
+    pid = int((work / "grandchild.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    time.sleep(1.3)
+    assert not (work / "touched").exists()
+    assert not (work / "touched-by-sh").exists()
+    assert processes.descendants(chosen._process.pid) == []
+
+
+BOMB = """
+import os, time
+refused = 0
+until = time.monotonic() + 1.5
+while time.monotonic() < until:
+    try:
+        os.fork()                        # every copy goes on forking
+    except OSError:
+        refused += 1
+        time.sleep(0.005)
+print('{"refused": %d}' % refused)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and not Path("/sys/fs/cgroup").exists(), reason="needs a pids cgroup")
+def test_a_fork_bomb_is_held_to_the_process_limit_and_the_server_survives(server, tmp_path):
+    if "pids-cgroup" not in run(server, "pass", tmp_path)[0].confinement:
+        pytest.skip("no pids cgroup on this machine")
+    started = time.monotonic()
+    outcome, _ = run(server, BOMB, tmp_path, limits=Limits(processes=16, step_s=20))
+    assert time.monotonic() - started < 15
+    assert "refused" in outcome.stdout and '"refused": 0}' not in outcome.stdout  # forks were refused at the limit
+    assert processes.descendants(server._process.pid) == []
+    again, _ = run(server, "print('{\"alive\": 1}')", tmp_path)
+    assert again.ok and '"alive": 1' in again.stdout
+
+
+def test_without_cgroup_or_user_namespace_a_fork_bomb_is_stopped_by_count(bare_server, tmp_path):
+    outcome, _ = run(bare_server, BOMB, tmp_path, limits=Limits(processes=16, step_s=20))
+    assert outcome.reason == "processes"
+    assert processes.descendants(bare_server._process.pid) == []
+    again, _ = run(bare_server, "print('{\"alive\": 1}')", tmp_path)
+    assert again.ok
+
+
+NPROC = """
+import json, os, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from grader.sandbox import confine
+applied = confine.confine({"limits": {"processes": 5}, "workdir": sys.argv[2], "readable": []}, [sys.prefix, "/usr/lib"])
+forked = 0
+for _ in range(10):
+    try:
+        if os.fork() == 0:
+            time.sleep(2)
+            os._exit(0)
+        forked += 1
+    except OSError:
+        pass
+print(json.dumps({"applied": applied, "forked": forked}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become another user")
+def test_without_root_the_process_limit_counts_the_jobs_processes_only():
+    """As a plain user (nobody, already running 20 processes) in its own user namespace, a job may
+    fork exactly limit − 1 more: RLIMIT_NPROC counts that namespace, not the user's other processes."""
+    python = "/usr/bin/python3"
+    if not os.access(python, os.X_OK):
+        pytest.skip("no system python3 that another user can run")
+    base = Path(tempfile.mkdtemp(prefix="torchgrade-nproc-"))  # pytest's tmp_path is private to root
+    try:
+        os.chmod(base, 0o755)
+        work = base / "work"
+        work.mkdir(mode=0o777)
+        os.chmod(work, 0o777)
+        (base / "nproc.py").write_text(NPROC)
+        os.chmod(base / "nproc.py", 0o644)
+        command = (f"for i in $(seq 20); do sleep 5 & done; {python} {base / 'nproc.py'} {REPO} {work}; "
+                   f"kill $(jobs -p) 2>/dev/null")
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", command],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert done.stdout.strip(), done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if "user-namespace" not in report["applied"]:
+        pytest.skip("user namespaces are disabled here")
+    assert "nproc-per-namespace" in report["applied"]
+    assert report["forked"] == 4
+
+
+def test_memory_beyond_the_limit_cannot_be_allocated(server, tmp_path):
+    source = """
+    import torch
+    small = torch.ones(64 * 1024 ** 2, dtype=torch.uint8)
+    try:
+        big = torch.ones(768 * 1024 ** 2, dtype=torch.uint8)
+        print('{"big": "allocated"}')
+    except (MemoryError, RuntimeError) as exc:
+        print('{"big": "refused"}')
+    """
+    outcome, seen = run(server, source, tmp_path, limits=Limits(memory_mb=512))
+    assert outcome.ok, outcome.stderr
+    assert seen == {"big": "refused"}
+
+
+@pytest.mark.parametrize("ignore_sigxcpu", [False, True])
+def test_cpu_time_beyond_the_limit_stops_the_child(ignore_sigxcpu, server, tmp_path):
+    source = ("import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n" if ignore_sigxcpu else "") + \
+        "while True:\n    pass\n"
+    outcome, _ = run(server, source, tmp_path, limits=Limits(cpu_s=1, step_s=30, total_s=30))
+    assert outcome.reason == "cpu"
+    assert outcome.wall_s < 10
+
+
+def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, tmp_path):
+    source = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)\n"
+    outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=1))
+    assert outcome.reason == "timeout"
+    assert outcome.failed_step == "source"
+    assert outcome.wall_s < 4
+
+
+def test_a_file_cannot_grow_beyond_the_limit(server, tmp_path):
+    source = """
+    import errno
+    try:
+        with open("big.bin", "wb") as f:
+            for _ in range(4):
+                f.write(b"x" * (1 << 20))
+        print('{"wrote": "all"}')
+    except OSError as exc:
+        print('{"wrote": "%s"}' % errno.errorcode[exc.errno])
+    """
+    outcome, seen = run(server, source, tmp_path, limits=Limits(file_mb=1))
+    assert outcome.ok, outcome.stderr
+    assert seen == {"wrote": "EFBIG"}
+
+
+def test_twenty_megabytes_of_output_are_read_and_capped(server, tmp_path):
+    source = "import sys\nfor _ in range(20):\n    sys.stdout.write('x' * (1 << 20) + '\\n')\nprint('{\"end\": 1}')\n"
+    outcome, _ = run(server, source, tmp_path, limits=Limits(output_kb=64))
+    assert outcome.ok
+    assert outcome.output_truncated
+    assert len(outcome.stdout) == 64 * 1024
+    assert outcome.wall_s < 10
+
+
+def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEACHER_TOKEN", "s3cret")
+    source = """
+    import json, os, tempfile
+    print(json.dumps({"env": dict(os.environ), "cwd": os.getcwd(), "tmp": tempfile.gettempdir()}))
+    """
+    outcome, seen = run(server, source, tmp_path)
+    assert outcome.ok
+    work = seen["cwd"]
+    assert Path(work).parent == tmp_path
+    assert seen["env"] == {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+                           "PYTHONDONTWRITEBYTECODE": "1", "HOME": work, "TMPDIR": f"{work}/tmp",
+                           "MPLCONFIGDIR": f"{work}/.mpl"}
+    assert seen["tmp"] == f"{work}/tmp"
+
+
+def test_spawn_mode_gives_the_same_results_as_fork(plans, server, tiny, tmp_path):
+    from grader.run import PRELOAD, grade_submission
+    folder = tmp_path / "student"
+    folder.mkdir()
+    for name, text in submission().items():
+        (folder / name).write_text(text)
+    plan = plans(tuple(EXERCISES), True, tiny)
+    forked = grade_submission(plan, folder, server, tmp_path)
+    with ForkServer(PRELOAD, mode="spawn") as spawner:
+        spawned = grade_submission(plan, folder, spawner, tmp_path)
+    assert spawned.to_json() == forked.to_json()
+    assert spawned.details["confinement"] == forked.details["confinement"]
+
+
+def test_the_start_method_can_be_chosen_by_environment(monkeypatch):
+    monkeypatch.setenv("TORCHGRADE_START", "spawn")
+    assert ForkServer().mode == "spawn"
+    monkeypatch.setenv("TORCHGRADE_START", "fork")
+    assert ForkServer().mode == "fork"
+
+
+def test_without_landlock_warn_grades_with_the_same_scores(plans, server, bare_server, tiny, tmp_path):
+    from grader.run import grade_submission
+    folder = tmp_path / "student"
+    folder.mkdir()
+    for name, text in submission().items():
+        (folder / name).write_text(text)
+    plan = plans(tuple(EXERCISES), True, tiny)
+    confined = grade_submission(plan, folder, server, tmp_path)
+    bare = grade_submission(plan, folder, bare_server, tmp_path)
+    assert bare.to_json() == confined.to_json()
+    assert not [c for c in bare.details["confinement"] if c.startswith("landlock")]
+
+
+def test_without_landlock_refuse_refuses_in_the_child_too(plans, bare_server, tmp_path):
+    from grader.run import grade_submission
+    refusing = write_course(tmp_path / "course", policy="refuse")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    for name, text in submission().items():
+        (folder / name).write_text(text)
+    with pytest.raises(SandboxRefused, match="Landlock is required"):
+        grade_submission(plans(tuple(EXERCISES), True, refusing), folder, bare_server, tmp_path)
+
+
+def test_without_landlock_the_command_line_warns_once_or_refuses(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from grader.cli import main
+    monkeypatch.setenv("TORCHGRADE_PRETEND_NO_LANDLOCK", "1")
+    for policy_name in ("warn", "refuse"):
+        write_course(tmp_path / policy_name, policy=policy_name)
+    student = tmp_path / "student"
+    student.mkdir()
+    for name, text in submission().items():
+        (student / name).write_text(text)
+    runner = CliRunner()
+    refused = runner.invoke(main, ["grade", str(student), "--out", str(tmp_path / "out"),
+                                   "--course", str(tmp_path / "refuse" / "course.yaml")])
+    assert refused.exit_code == 2
+    assert policy.REFUSAL in refused.output
+    assert not (tmp_path / "out").exists()
+    warned = runner.invoke(main, ["check", str(student), "--course", str(tmp_path / "warn" / "course.yaml")])
+    assert warned.exit_code == 1  # graded: the wrong sigmoid fails
+    assert warned.output.count(policy.WARNING) == 1
+    assert "sigmoid" in warned.output
