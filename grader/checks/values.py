@@ -13,6 +13,7 @@ from ..spec.checks import CheckBase
 from .base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
                    ordered_args)
 from .compare import compare_tensor, tolerance_for
+from .device import is_device_error
 from .expected import expected_by_case
 
 
@@ -30,10 +31,14 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
     if "error" in result:
+        if case.device == "cuda" and is_device_error(result["error"]):
+            return _left_to_device_check(case)
         return error_verdict(case, result)
     expected = prepared.expected[call_key(prepared.check, case)]
     rtol, atol = tolerance_for(prepared.check, case.dtype)
     problem = compare_tensor(expected, result["output"], rtol, atol, case.args, expect_device=case.device)
+    if problem is not None and problem.hint_key == "device" and case.device == "cuda":
+        return _left_to_device_check(case)
     if problem is not None:
         return CaseVerdict(case.id, case.label, False, problem.message, problem.hint_key)
     if result.get("inputs_changed"):
@@ -42,3 +47,9 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
                            f"Your function changed its input {names}; it must leave its arguments as they were.",
                            "modified_input")
     return CaseVerdict(case.id, case.label, True)
+
+
+def _left_to_device_check(case: Case) -> CaseVerdict:
+    """Device mistakes cost the device check alone, on a GPU machine as on a CPU-only one (where the
+    device check proxies CUDA on meta), so a submission scores the same on both."""
+    return CaseVerdict(case.id, case.label, True, "A device problem on CUDA is graded by the device check.")
