@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from grader.integrations.nbgrader import cells
-from grader.integrations.nbgrader.build import BuildError, assignments, build_course_dir
+from grader.integrations.nbgrader.build import (ANSWERS_CELL, BuildError, assignments, build_course_dir,
+                                                solution_cell_id, statement_cell_id)
 from grader.intake import Submission
+from grader.release.answers import questions
 from grader.run import grade_submission
 
 
@@ -44,12 +46,13 @@ def test_notebooks_are_valid_nbformat(course, course_dir):
 
 
 def test_each_exercise_has_locked_statement_solution_and_test_cell_with_its_points(course, course_dir):
+    asked = {e.id for e in questions(course)}
     for exercise in course.exercises:
         found = _by_id(course_dir, exercise.module)
-        statement = found[f"{exercise.id}_statement"]
+        statement = found[statement_cell_id(exercise, asked)]
         assert statement["cell_type"] == "markdown" and statement["metadata"]["nbgrader"]["locked"]
         assert exercise.title in statement["source"]
-        solution = found[exercise.id]["metadata"]["nbgrader"]
+        solution = found[solution_cell_id(exercise, asked)]["metadata"]["nbgrader"]
         assert solution["solution"] and not solution["grade"]
         test = found[cells.test_grade_id(exercise.id)]["metadata"]["nbgrader"]
         assert test["grade"] and test["locked"] and not test["solution"] and test["schema_version"] == 3
@@ -64,6 +67,26 @@ def test_solution_cell_holds_the_reference_body_between_the_markers(course_dir, 
     assert "torch.exp" in body and "torch.exp" not in head  # the answer is only between the markers
     assert body.strip().splitlines()[-1].strip() in (repo / "solutions" / "activations.py").read_text()
     assert tail.strip() == ""
+
+
+def test_a_helper_of_the_solution_is_hidden_inside_the_function_that_uses_it(course_dir, repo):
+    if not (repo / "solutions" / "initializers.py").is_file():
+        pytest.skip("the course has no initializers")
+    source = _by_id(course_dir, "initializers")["kaiming_normal_"]["source"]
+    hidden = source.split(cells.BEGIN_SOLUTION)[1]
+    assert "def _fan(" in hidden and "def _fan(" not in source.split(cells.BEGIN_SOLUTION)[0]
+
+
+def test_questions_share_one_answers_cell_after_their_statements(course, course_dir):
+    asked = questions(course)
+    if not asked:
+        pytest.skip("the course asks no questions")
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in _cells(course_dir, asked[0].module)]
+    answers = ids.index(ANSWERS_CELL)
+    assert all(ids.index(f"{e.id}_statement") < answers < ids.index(cells.test_grade_id(e.id)) for e in asked)
+    source = _by_id(course_dir, asked[0].module)[ANSWERS_CELL]["source"]
+    assert "ANSWERS = {" in source.split(cells.BEGIN_SOLUTION)[1]
+    assert all(line.startswith("#") or not line for line in source.split(cells.BEGIN_SOLUTION)[0].splitlines())
 
 
 def test_hidden_checks_are_switched_on_between_hidden_test_markers(course, course_dir):
@@ -103,3 +126,11 @@ def test_the_teachers_source_notebooks_score_full_marks(course, course_dir, plan
         wanted = {e.id for e in assignment.exercises}
         graded = {e.id: (e.score, e.max_score) for e in result.exercises if e.id in wanted}
         assert graded and all(score == top for score, top in graded.values()), graded
+
+
+def test_a_test_cell_run_outside_a_kernel_does_nothing():
+    # Code extracted from a notebook never contains test cells, but a module that imports and calls
+    # the test cell's function outside Jupyter must still import cleanly.
+    from grader.integrations.nbgrader.kernel import grade_in_kernel
+
+    assert grade_in_kernel("sigmoid", hidden=True) is None

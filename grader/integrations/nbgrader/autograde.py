@@ -16,9 +16,11 @@ from typing import Callable
 
 from ...batch import grade_many
 from ...intake import Submission
+from ...release.answers import questions
 from ...run import build_plan
 from ...scoring import SubmissionResult
 from ...spec import Course
+from .build import solution_cell_id
 from .gradebook import (NotebookLayout, assignment_layout, copy_submission_files, record_scores, record_submission,
                         write_autograded_notebook)
 from .kernel import COURSE_ENV
@@ -102,11 +104,13 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
     for layout in layouts:
         _grade_notebook(course, coursedir, assignment, layout, chosen, jobs, results)
     out = [StudentResult(student, results[student]) for student in chosen]
+    asked = {e.id for e in questions(course)}
+    solution_cells = {e.id: solution_cell_id(e, asked) for e in course.exercises}
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy's autoflush warning (its own autograde prints it too)
         warnings.filterwarnings("ignore", message=".*not in session.*")
         for student_result in out:
-            _record(gb, coursedir, assignment, layouts, student_result)
+            _record(gb, coursedir, assignment, layouts, solution_cells, student_result)
             if on_result is not None:
                 on_result(student_result)
     return out
@@ -127,7 +131,8 @@ def _grade_notebook(course: Course, coursedir, assignment: str, layout: Notebook
         results[result.submission][layout.name] = result
 
 
-def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], student_result: StudentResult) -> None:
+def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], solution_cells: dict[str, str],
+            student_result: StudentResult) -> None:
     student = student_result.student
     submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
     autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
@@ -136,7 +141,7 @@ def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], stude
     for layout in layouts:
         result = student_result.notebooks.get(layout.name)
         by_exercise = {e.id: e for e in result.exercises} if result is not None else None
-        record_scores(gb, assignment, student, layout, by_exercise,
+        record_scores(gb, assignment, student, layout, solution_cells, by_exercise,
                       missing_message=f"No submitted file: {layout.name}.ipynb")
         if by_exercise is not None:
             target = autograded / f"{layout.name}.ipynb"

@@ -1,10 +1,10 @@
 """course.yaml → an nbgrader course directory: nbgrader_config.py and one source notebook per module.
 
-Each course module becomes one assignment, `source/<module>/<module>.ipynb`. Per exercise: a
-read-only statement cell, a solution cell (the def line and docstring from
-`solutions/<module>.py`, its body between the solution markers) and a locked autograder test
-cell worth the exercise's points, which grades the kernel's code with torchgrade (hidden checks
-only between the hidden-test markers). The directory is the teacher's: it holds the solutions;
+Each course module becomes one assignment, `source/<module>/<module>.ipynb`. Per function: a
+read-only statement cell and a solution cell (the def line from `solutions/<module>.py`, its body
+between the solution markers), then per exercise a locked autograder test cell worth the
+exercise's points, which grades the kernel's code with torchgrade (hidden checks only between
+the hidden-test markers). Questions share one solution cell, the ANSWERS dict. The directory is the teacher's: it holds the solutions;
 `nbgrader generate_assignment` strips them from what students get.
 """
 from __future__ import annotations
@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...release.answers import answers_help, answers_source, question_text, questions
+from ...release.starters import Function, functions
 from ...spec import Course, Exercise
 from . import cells
+from .kernel import COURSE_ENV  # how test cells find course.yaml; nbgrader_config.py sets it
 from .solution_source import FunctionSource, ModuleSource, SolutionSourceError, read_module_source
-
-#: Environment variable through which test cells find course.yaml (set by nbgrader_config.py).
-from .kernel import COURSE_ENV
 
 
 class BuildError(Exception):
@@ -90,34 +90,56 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 '''
 
 
+#: grade_id of the one solution cell that answers every question of a module (its ANSWERS dict).
+ANSWERS_CELL = "answers"
+
+
+def solution_cell_id(exercise: Exercise, asked: set[str]) -> str:
+    """The grade_id of the solution cell where the exercise is answered: its function, or ANSWERS."""
+    return ANSWERS_CELL if exercise.id in asked else exercise.function_name
+
+
+def statement_cell_id(exercise: Exercise, asked: set[str]) -> str:
+    """The grade_id of the read-only cell that states the exercise (one per function, one per question)."""
+    return f"{exercise.id if exercise.id in asked else exercise.function_name}_statement"
+
+
 def assignment_notebook(course: Course, assignment: Assignment) -> dict:
     source = _solution_module(course, assignment)
-    ordered = order_by_use(assignment.exercises, source.functions)
-    out = [cells.markdown_cell(_header(course, assignment), f"{assignment.name}_header")]
-    setup = source.imports or "import torch"
-    if source.helpers:
-        setup += f"\n\n{cells.BEGIN_SOLUTION}\n{source.helpers}\n{cells.END_SOLUTION}"
-    out.append(cells.code_cell(setup))
-    for exercise in ordered:
-        out.append(cells.markdown_cell(_statement(exercise), f"{exercise.id}_statement"))
-        out.append(cells.solution_cell(exercise.id, _solution(exercise, source)))
-        has_hidden = any(check.hidden for check in exercise.checks)
-        out.append(cells.test_cell(exercise.id, exercise.max_score, has_hidden))
+    chosen = {e.id for e in assignment.exercises}
+    groups = [f for f in functions(course) if f.module == assignment.module]
+    asked = [e for e in questions(course) if e.id in chosen]
+    out = [cells.markdown_cell(_header(course, assignment, asked), f"{assignment.name}_header"),
+           cells.code_cell(source.imports or "import torch")]
+    for function in order_by_use(groups, source.functions):
+        out.append(cells.markdown_cell(_statement(function.exercises, function.signature),
+                                       statement_cell_id(function.exercises[0], set())))
+        out.append(cells.solution_cell(function.name, _solution(function, source)))
+        out += [_test_cell(exercise) for exercise in function.exercises]
+    if asked:
+        out += [cells.markdown_cell(_statement((e,), None, question_text(e)), statement_cell_id(e, chosen))
+                for e in asked]
+        out.append(cells.solution_cell(ANSWERS_CELL, _answers(course, asked, source)))
+        out += [_test_cell(exercise) for exercise in asked]
     return cells.notebook(out)
+
+
+def _test_cell(exercise: Exercise) -> dict:
+    return cells.test_cell(exercise.id, exercise.max_score, any(check.hidden for check in exercise.checks))
 
 
 def _solution_module(course: Course, assignment: Assignment) -> ModuleSource:
     path = course.root / "solutions" / f"{assignment.module}.py"
     names = {e.function_name for e in assignment.exercises}
     if not path.is_file():
-        return ModuleSource(path, "", "", {})
+        return ModuleSource(path, "", (), {})
     try:
         return read_module_source(path, names)
     except SolutionSourceError as exc:
         raise BuildError(str(exc)) from None
 
 
-def order_by_use(exercises: tuple[Exercise, ...], functions: dict[str, FunctionSource]) -> list[Exercise]:
+def order_by_use(groups: list[Function], functions: dict[str, FunctionSource]) -> list[Function]:
     """The solution file's order (the teacher's reading order; course order for the rest), except
     that a function comes after the exercise functions its solution calls.
 
@@ -125,54 +147,73 @@ def order_by_use(exercises: tuple[Exercise, ...], functions: dict[str, FunctionS
     come after `sigmoid`.
     """
     in_file = list(functions)
-    exercises = tuple(sorted(exercises, key=lambda e: in_file.index(e.function_name)
-                             if e.function_name in in_file else len(in_file)))
-    done: list[Exercise] = []
+    groups = sorted(groups, key=lambda f: in_file.index(f.name) if f.name in in_file else len(in_file))
+    done: list[Function] = []
     visiting: set[str] = set()
 
-    def visit(exercise: Exercise) -> None:
-        if exercise in done or exercise.function_name in visiting:
+    def visit(function: Function) -> None:
+        if function in done or function.name in visiting:
             return
-        visiting.add(exercise.function_name)
-        source = functions.get(exercise.function_name)
-        used = source.names_used if source else frozenset()
-        for other in exercises:
-            if other.function_name in used and other is not exercise:
+        visiting.add(function.name)
+        source = functions.get(function.name)
+        used = source.uses if source else frozenset()
+        for other in groups:
+            if other.name in used and other is not function:
                 visit(other)
-        done.append(exercise)
+        done.append(function)
 
-    for exercise in exercises:
-        visit(exercise)
+    for function in groups:
+        visit(function)
     return done
 
 
-def _solution(exercise: Exercise, source: ModuleSource) -> str:
-    """The solution's def line, the exercise's title as docstring (the teacher's docstring may give
-    the answer away), then the solution's body."""
-    function = source.functions.get(exercise.function_name)
-    if function is None or not function.body:
-        head, body, indent = f"def {exercise.signature}:", "    raise NotImplementedError()", "    "
+def _solution(function: Function, source: ModuleSource) -> str:
+    """The solution's def line, the title as docstring (the teacher's docstring may give the answer
+    away), then the solution's body with the helpers it needs."""
+    found = source.functions.get(function.name)
+    if found is None or not found.body:
+        head, body, indent = f"def {function.signature}:", "    raise NotImplementedError()", "    "
     else:
-        head, body, indent = function.head, function.body, function.indent
-    return cells.solution_function_source(f'{head}\n{indent}"""{exercise.title}."""', body, indent)
+        head, body, indent = found.head, source.solution_body(function.name), found.indent
+    title = function.title if function.title[-1:] in ".?!" else f"{function.title}."
+    return cells.solution_function_source(f'{head}\n{indent}"""{title}"""', body, indent)
 
 
-def _header(course: Course, assignment: Assignment) -> str:
+def _answers(course: Course, asked: list[Exercise], source: ModuleSource) -> str:
+    """The form of ANSWERS as comments, then the teacher's answers between the solution markers."""
+    template = "".join(f"# {line}".rstrip() + "\n" for line in answers_source(course, asked).splitlines())
+    solution = source.helper_source or "ANSWERS = {}"
+    return f"{template}{cells.BEGIN_SOLUTION}\n{solution}\n{cells.END_SOLUTION}"
+
+
+def _header(course: Course, assignment: Assignment, asked: list[Exercise]) -> str:
     points = sum(e.max_score for e in assignment.exercises)
     hidden = any(c.hidden for e in assignment.exercises for c in e.checks)
-    return (f"# {course.name}: `{assignment.module}.py`\n\n"
-            f"{len(assignment.exercises)} exercises, {points:g} points. Write each function in the cell under its "
-            f"statement, replacing `raise NotImplementedError()`; keep its name and arguments. Run the cells in "
-            f"order: the cell after each exercise grades the code this notebook has run so far with torchgrade "
-            f"and shows your score and feedback."
-            + (" Your teacher also runs hidden checks." if hidden else ""))
-
-
-def _statement(exercise: Exercise) -> str:
-    hidden = sum(c.points for c in exercise.checks if c.hidden)
-    lines = [f"## {exercise.title} ({exercise.max_score:g} points)", "", f"`{exercise.signature}`", "",
-             exercise.statement.rstrip()]
+    text = (f"# {course.name}: `{assignment.module}.py`\n\n"
+            f"{len(assignment.exercises)} exercises, {points:g} points. Run the cells in order: the cell after each "
+            f"exercise grades the code this notebook has run so far with torchgrade and shows your score and "
+            f"feedback. Only imports and definitions are graded.")
+    if len(asked) < len(assignment.exercises):
+        text += (" Write each function in the cell under its statement, replacing `raise NotImplementedError()`; "
+                 "keep its name and arguments.")
+    if asked:
+        shuffled = any(getattr(e.checks[0], "shuffle", False) for e in asked)
+        text += f"\n\n{answers_help(shuffled)} Write your ANSWERS dict in the cell after the questions."
     if hidden:
-        lines += ["", f"*{hidden:g} of the {exercise.max_score:g} points come from hidden checks, "
-                      f"run when your teacher grades.*"]
-    return "\n".join(lines)
+        text += " Your teacher also runs hidden checks."
+    return text
+
+
+def _statement(exercises: tuple[Exercise, ...], signature: str | None, text: str | None = None) -> str:
+    lines = []
+    for exercise in exercises:
+        hidden = sum(c.points for c in exercise.checks if c.hidden)
+        lines += [f"## {exercise.title} ({exercise.max_score:g} points)", ""]
+        if signature:
+            lines += [f"`{signature}`", ""]
+        lines.append((text or exercise.statement).rstrip())
+        if hidden:
+            lines += ["", f"*{hidden:g} of the {exercise.max_score:g} points come from hidden checks, "
+                          f"run when your teacher grades.*"]
+        lines.append("")
+    return "\n".join(lines).rstrip()

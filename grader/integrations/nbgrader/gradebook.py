@@ -46,17 +46,24 @@ def record_submission(gb, assignment: str, student: str, timestamp: datetime.dat
         gb.update_or_create_submission(assignment, student)
 
 
-def record_scores(gb, assignment: str, student: str, layout: NotebookLayout,
+def record_scores(gb, assignment: str, student: str, layout: NotebookLayout, solution_cell: dict[str, str],
                   results: dict[str, ExerciseResult] | None, missing_message: str = "") -> None:
-    """Scores and comments of one submitted notebook; `results` None: the notebook was not submitted."""
+    """Scores and comments of one submitted notebook; `results` None: the notebook was not submitted.
+
+    `solution_cell` maps an exercise to the solution cell that answers it: that cell's comment is
+    the feedback of its exercises."""
+    comments: dict[str, list[str]] = {}
     for exercise_id in layout.exercises:
         grade = gb.find_grade(cells.test_grade_id(exercise_id), layout.name, assignment, student)
         result = (results or {}).get(exercise_id)
         grade.auto_score = result.score if result is not None else 0.0
         grade.needs_manual_grade = grade.manual_score is not None  # a human's score is reviewed, never replaced
-        if exercise_id in layout.solution_cells:
-            comment = gb.find_comment(exercise_id, layout.name, assignment, student)
-            comment.auto_comment = exercise_feedback(result) if result is not None else missing_message
+        cell = solution_cell.get(exercise_id)
+        if cell in layout.solution_cells:
+            comments.setdefault(cell, []).append(exercise_feedback(result) if result is not None else missing_message)
+    for cell, texts in comments.items():
+        comment = gb.find_comment(cell, layout.name, assignment, student)
+        comment.auto_comment = "\n\n".join(dict.fromkeys(texts))
     gb.db.commit()
 
 

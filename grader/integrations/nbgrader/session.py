@@ -16,25 +16,31 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ...intake import Submission
-from ...run import PRELOAD, Plan, build_plan, grade_submission
 from ...sandbox import ForkServer
-from ...spec import Course, load_course
 from . import cells
-from .feedback import exercise_feedback
+
+#: grader.run.PRELOAD, named here so that the fork server starts (and imports torch) while this
+#: process imports torch too: on two cores that halves the first cell's wait. Were they ever to
+#: differ, the children would import the rest themselves: slower, never different.
+SERVER_PRELOAD = ("grader.child",)
 
 
 class KernelGrader:
-    def __init__(self, course: Course):
-        self.course = course
-        self.server = ForkServer(PRELOAD)
-        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-kernel-"))
-        self.plans: dict[tuple[str, bool], Plan] = {}
-        # The server imports torch while this process builds the first plan: two cores, half the wait.
+    def __init__(self, course_file: str):
+        self.server = ForkServer(SERVER_PRELOAD)
         self._starting = threading.Thread(target=self.server.start, daemon=True)
         self._starting.start()
+        from ...spec import load_course
+
+        self.course = load_course(course_file)
+        self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-kernel-"))
+        self.plans: dict[tuple[str, bool], Any] = {}
 
     def grade(self, exercise_id: str, hidden: bool, sources: list[str]) -> dict[str, Any]:
+        from ...intake import Submission
+        from ...run import build_plan, grade_submission
+        from .feedback import exercise_feedback
+
         try:
             exercise = self.course.exercise(exercise_id)
         except KeyError:
@@ -58,6 +64,7 @@ class KernelGrader:
                 "text": exercise_feedback(exercise_result)}
 
     def close(self) -> None:
+        self._starting.join()
         self.server.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -73,7 +80,7 @@ def is_test_source(source: str) -> bool:
 
 def serve(course_file: str) -> None:
     try:
-        grader = KernelGrader(load_course(course_file))
+        grader = KernelGrader(course_file)
     except Exception as exc:  # a broken course.yaml, torch missing …: the test cell says so
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return
