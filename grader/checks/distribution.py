@@ -57,12 +57,19 @@ class UniformCalls(TorchDispatchMode):
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    reference = resolve_callable(ctx.course.root, exercise.reference)
     cases = build_init_cases(ctx.course, exercise, check, DEFAULT_DTYPES, devices=["cpu"])
-    prepared = Prepared(exercise, check, cases, [init_call(check, case, "init_sample", sample=SAMPLE) for case in cases])
+    prepared = Prepared(exercise, check, cases, [])
     for case in cases:
-        prepared.expected[call_key(check, case)] = reference_sample(exercise, check, reference, case)
+        call, expected = prepare_case(ctx, exercise, check, case)
+        prepared.calls.append(call)
+        prepared.expected[call["key"]] = expected
     return prepared
+
+
+def prepare_case(ctx: Context, exercise: Exercise, check: CheckBase, case: InitCase) -> tuple[dict, dict]:
+    """One case's call for the child and its expectation (the reference's sample)."""
+    reference = resolve_callable(ctx.course.root, exercise.reference)
+    return init_call(check, case, "init_sample", sample=SAMPLE), reference_sample(exercise, check, reference, case)
 
 
 def reference_sample(exercise: Exercise, check: CheckBase, reference, case: InitCase) -> dict[str, Any]:
@@ -71,7 +78,7 @@ def reference_sample(exercise: Exercise, check: CheckBase, reference, case: Init
     recorder = UniformCalls()
     try:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(case_seed(case.seed, "reference"))
+            torch.default_generator.manual_seed(case_seed(case.seed, "reference"))
             with recorder if check.bounds else nullcontext():  # type: ignore[attr-defined]
                 reference(tensor, **case.kwargs)
     except Exception as exc:
@@ -83,8 +90,15 @@ def reference_sample(exercise: Exercise, check: CheckBase, reference, case: Init
                               f"high) exactly once; {exercise.reference} made {len(recorder.intervals)} such calls "
                               f"on {case.label}")
         bounds = recorder.intervals[0]
-    values = torch.sort(sample_of(tensor, SAMPLE).to(torch.float64)).values
+    values = torch.from_numpy(sorted_float64(sample_of(tensor, SAMPLE)))
     return {"sorted": values, "bounds": bounds, "repeats": repeats(values.numpy())}
+
+
+def sorted_float64(values: torch.Tensor) -> np.ndarray:
+    """Sorted in the sample's own precision (numpy's sort of float32 is fast), then widened exactly."""
+    if values.dtype in (torch.float16, torch.bfloat16):
+        values = values.to(torch.float32)
+    return np.sort(values.numpy()).astype(np.float64)
 
 
 def repeats(sorted_values: np.ndarray) -> int:
@@ -97,11 +111,10 @@ def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> Ca
     values, problem = produced_values(case, result)
     if problem is not None:
         return fail(case, problem, "values")
-    sample = values.to(torch.float64).numpy()
+    sample = sorted_float64(values)
     if not np.isfinite(sample).all():
         bad = int(np.count_nonzero(~np.isfinite(sample)))
         return fail(case, f"{bad} of {sample.size} sampled values are nan or inf.", "nan")
-    sample = np.sort(sample)
     expected = prepared.expected[call_key(prepared.check, case)]
     reference = expected["sorted"].numpy()
     bounds = expected["bounds"]

@@ -42,13 +42,12 @@ def fresh_tensor(call: dict[str, Any], device: str | None = None) -> torch.Tenso
 
 def sample_of(tensor: torch.Tensor, size: int | None) -> torch.Tensor:
     """A plain CPU copy: every k-th element of the flattened tensor (k = numel // size), at most size of them."""
-    plain = plain_tensor(tensor)
     if size is None:
-        return plain
+        return plain_tensor(tensor)
     with torch._C.DisableTorchFunction():
-        flat = torch.Tensor.reshape(plain, (-1,))
+        flat = torch.Tensor.reshape(tensor, (-1,))
         step = max(1, flat.numel() // size)
-        return torch.Tensor.clone(flat[::step][:size])
+        return plain_tensor(flat[::step][:size])
 
 
 def raised(exc: BaseException, submission_dir: str | None) -> dict[str, Any]:
