@@ -101,9 +101,8 @@ def produced_values(case: InitCase, result: dict[str, Any]) -> tuple[torch.Tenso
     if not untouched:
         left = int((filled == sentinel(dtype)).sum())
         if left:
-            return None, (f"{left} of {filled.numel()} sampled elements of the tensor were never written: they "
-                          f"still hold {sentinel(dtype):.4g}, the value the tensor had before your call. "
-                          f"Fill every element.")
+            return None, (f"{left} of the {filled.numel()} elements checked were never written: they still hold "
+                          f"{sentinel(dtype):.4g}, the value the tensor had before your call. Fill every element.")
         return filled, None
     record = result.get("output", {"kind": "none"}) if not result.get("same_object") else {"kind": "none"}
     if record["kind"] != "tensor":
