@@ -7,8 +7,9 @@ notebook; it takes what a module would hold, so importing it is quick and has no
   nbgrader's test cells (`grade` without `solution`) are tests, not the student's code;
 - of each cell, only definitions: imports, `def`, `class`, and assignments whose value is cheap
   to compute (literals, names and attributes, operators, and calls with such arguments to
-  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`), plus `if`/`try`
-  blocks made only of those; an assignment that uses a name nothing kept defines is dropped;
+  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`), settings of
+  something imported (`plt.rcParams["font.size"] = 12`), and `if`/`try` blocks made only of
+  those; an assignment that uses a name nothing kept defines is dropped;
 - everything else at the top level is dropped: loops that train, calls that plot or print,
   `plt.show()`, `if __name__ == "__main__":`. Inside a function everything is kept;
 - IPython syntax (`%matplotlib inline`, `!pip install …`, `x = !ls`, `obj?`) is dropped from a
@@ -142,7 +143,8 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, ast.Assign):
-        return all(_is_name_target(t) for t in node.targets) and _cheap(node.value, defined, imported)
+        return all(_is_name_target(t) or _is_setting(t, imported) for t in node.targets) and _cheap(
+            node.value, defined, imported)
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and (node.value is None or _cheap(node.value, defined, imported))
     if isinstance(node, ast.If):
@@ -170,6 +172,15 @@ def _is_name_target(target: ast.expr) -> bool:
     if isinstance(target, ast.Name):
         return True
     return isinstance(target, (ast.Tuple, ast.List)) and all(_is_name_target(e) for e in target.elts)
+
+
+def _is_setting(target: ast.expr, imported: set[str]) -> bool:
+    """`plt.rcParams["font.size"] = 12`, `torch.backends.cudnn.benchmark = False`: configuring an import."""
+    root = target
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    return root is not target and isinstance(root, ast.Name) and root.id in imported and all(
+        isinstance(s.slice, ast.Constant) for s in ast.walk(target) if isinstance(s, ast.Subscript))
 
 
 def _cheap(node: ast.expr, defined: set[str], imported: set[str]) -> bool:

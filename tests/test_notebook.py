@@ -59,7 +59,8 @@ def test_definitions_and_imports_are_kept_and_top_level_work_is_dropped(tmp_path
 
 def test_ipython_magics_shell_lines_and_plt_show_are_handled(tmp_path):
     nb = write_notebook(tmp_path / "work.ipynb", [
-        "%matplotlib inline\n!pip install torch\nfiles = !ls\nimport torch\nimport matplotlib.pyplot as plt\ntorch.sigmoid?\n",
+        "%matplotlib inline\n!pip install torch\nfiles = !ls\nimport torch\nimport matplotlib.pyplot as plt\ntorch.sigmoid?\n"
+        "plt.rcParams['axes.grid'] = True\n",
         "%%time\n" + SIGMOID,
         "%%bash\necho this is not python\n",
         "def plot(x):\n    plt.plot(x)\n    plt.show()\n    return x\nplot([1, 2])\nplt.show()\n",
@@ -67,6 +68,7 @@ def test_ipython_magics_shell_lines_and_plt_show_are_handled(tmp_path):
     names = namespace(notebook_modules(nb, ["activations"])["activations"])
     assert callable(names["sigmoid"]) and callable(names["plot"])
     assert "files" not in names
+    assert "plt.rcParams['axes.grid'] = True" in notebook_modules(nb, ["activations"])["activations"]  # a setting
 
 
 def test_a_cell_with_a_syntax_error_costs_only_the_functions_it_defines(tmp_path):
