@@ -51,11 +51,14 @@ def enter_user_and_network_namespace() -> list[str]:
 
 def drop_capabilities() -> bool:
     """No capability now or after any exec; True if the kernel agreed."""
-    libc = _libc()
-    for cap in range(LAST_CAP + 1):
-        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails quietly for caps this kernel lacks
-    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    libc.prctl(PR_SET_SECUREBITS, SECBITS_LOCKED_NOROOT, 0, 0, 0)
-    header = _CapHeader(CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
-    return libc.capset(ctypes.byref(header), data) == 0
+    try:
+        libc = _libc()
+        for cap in range(LAST_CAP + 1):
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails quietly for caps this kernel lacks
+        libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+        libc.prctl(PR_SET_SECUREBITS, SECBITS_LOCKED_NOROOT, 0, 0, 0)
+        header = _CapHeader(CAPABILITY_VERSION_3, 0)
+        data = (_CapData * 2)()
+        return libc.capset(ctypes.byref(header), data) == 0
+    except (OSError, AttributeError):  # not Linux
+        return False

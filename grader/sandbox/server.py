@@ -60,7 +60,7 @@ def _become_subreaper() -> None:
 
 
 def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep: set[int],
-           read_only: list[str], cgroup: processes.PidsCgroup | None) -> None:
+           read_only: list[str], in_cgroup: bool) -> None:
     """In the child (forked, or a fresh `--once` process). Never returns."""
     code = 70
     try:
@@ -68,8 +68,6 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
             os.setpgid(0, 0)
         except PermissionError:
             pass  # a spawned child already leads its own session and group
-        if cgroup is not None:
-            cgroup.enter()
         for fd in range(3, 256):
             if fd not in keep:
                 try:
@@ -86,7 +84,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
         confine.apply_rlimits(limits)
         try:
-            confinement = (["pids-cgroup"] if cgroup is not None else []) + confine.confine(request, read_only)
+            confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only)
         except confine.Refused as refusal:
             os.write(events_w, f"R {refusal}\n".encode())
             code = REFUSED_EXIT
@@ -142,10 +140,9 @@ def _start(request: dict[str, Any], out_w: int, err_w: int, events_w: int) -> in
     if not SPAWN:
         pid = os.fork()
         if pid == 0:
-            _child(request, out_w, err_w, events_w, {out_w, err_w, events_w}, READ_ONLY, CGROUP)
+            _child(request, out_w, err_w, events_w, {out_w, err_w, events_w}, READ_ONLY, CGROUP is not None)
         return pid
-    once = dict(request, _events_fd=events_w, _read_only=READ_ONLY,
-                _cgroup=str(CGROUP.path) if CGROUP is not None else None)
+    once = dict(request, _events_fd=events_w, _read_only=READ_ONLY, _cgroup=CGROUP is not None)
     child = subprocess.Popen([sys.executable, "-m", "grader.sandbox.server", "--once"], stdin=subprocess.PIPE,
                              stdout=out_w, stderr=err_w, pass_fds=(events_w,), start_new_session=True)
     assert child.stdin is not None
@@ -297,9 +294,8 @@ def run_once() -> None:
     """`--once`: this process is the job's child; the request comes on stdin."""
     request = json.loads(sys.stdin.read())
     warm_up([])
-    cgroup = processes.PidsCgroup(__import__("pathlib").Path(request["_cgroup"])) if request.get("_cgroup") else None
     events = int(request["_events_fd"])
-    _child(request, 1, 2, events, {events}, request["_read_only"], cgroup)
+    _child(request, 1, 2, events, {events}, request["_read_only"], bool(request.get("_cgroup")))
 
 
 def main(argv: list[str]) -> None:
