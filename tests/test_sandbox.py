@@ -509,3 +509,17 @@ def test_without_landlock_the_command_line_warns_once_or_refuses(tmp_path, monke
     assert warned.exit_code == 1  # graded: the wrong sigmoid fails
     assert warned.output.count(policy.WARNING) == 1
     assert "sigmoid" in warned.output
+
+
+@pytest.mark.cuda
+def test_cuda_works_inside_the_sandbox(server, tmp_path):
+    """The device nodes are let through Landlock, and the memory limit is one CUDA can live with."""
+    source = """
+    import torch
+    x = torch.arange(4.0, device="cuda")
+    print('{"sum": %g, "device": "%s"}' % ((x * 2).sum().item(), x.device.type))
+    """
+    outcome, seen = run(server, source, tmp_path)
+    assert outcome.ok, outcome.stderr
+    assert seen == {"sum": 12.0, "device": "cuda"}
+    assert "landlock-fs" in outcome.confinement or not HAS_LANDLOCK

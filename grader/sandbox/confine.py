@@ -19,23 +19,30 @@ class Refused(Exception):
 SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def vm_size_bytes() -> int:
+def status_bytes(field: str = "VmSize:") -> int:
+    """A size from /proc/self/status (VmSize: the address space; VmData: private writable memory)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmSize:"):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     return 0
 
 
 def apply_rlimits(limits: dict[str, Any]) -> None:
-    """Memory on top of what the warm interpreter already maps; CPU; file size; core dumps off."""
+    """Memory on top of what the warm interpreter already has; CPU; file size; core dumps off."""
     def cap(which: int, value: int) -> None:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(which, (value, value))
 
-    cap(resource.RLIMIT_AS, vm_size_bytes() + int(limits["memory_mb"]) * 1024 * 1024)
+    extra = int(limits["memory_mb"]) * 1024 * 1024
+    if paths.gpu_devices():
+        # CUDA reserves tens of GB of address space up front and fails under RLIMIT_AS; RLIMIT_DATA
+        # counts only private writable memory (every tensor on the CPU), not those reservations.
+        cap(resource.RLIMIT_DATA, status_bytes("VmData:") + extra)
+    else:
+        cap(resource.RLIMIT_AS, status_bytes("VmSize:") + extra)
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_now = int(used.ru_utime + used.ru_stime)
     soft = cpu_now + cpu_seconds(limits)
@@ -89,7 +96,7 @@ def confine(request: dict[str, Any], read_only: list[str]) -> list[str]:
         applied.append("no-capabilities")
     try:
         applied += landlock.restrict(read=list(read_only) + list(request.get("readable") or ()),
-                                     write=[request["workdir"]], read_write_files=list(paths.READ_WRITE_FILES))
+                                     write=[request["workdir"]], read_write_files=paths.read_write_files())
     except landlock.LandlockError as exc:
         if "landlock" in (request.get("require") or ()):
             raise Refused(f"Landlock is required (course.yaml sandbox.without_landlock: refuse) but {exc.strerror}")

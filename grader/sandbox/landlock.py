@@ -83,7 +83,7 @@ def restrict(read: list[str], write: list[str], read_write_files: list[str] = ()
     """Confine this process for good; return what was applied, e.g. ["landlock-fs", "landlock-tcp"].
 
     `read`: folders or files it may read; `write`: folders it may read and change;
-    `read_write_files`: single files it may read and write (such as /dev/null). Paths that do
+    `read_write_files`: device files it may read, write and ioctl (/dev/null, a GPU's). Paths that do
     not exist are skipped. Raises LandlockError where the kernel has no Landlock.
     """
     version = abi()
@@ -97,7 +97,7 @@ def restrict(read: list[str], write: list[str], read_write_files: list[str] = ()
                                   ctypes.c_uint32(0)), "create_ruleset")
     try:
         rules = [(p, READ) for p in read] + [(p, WRITE) for p in write] + \
-                [(p, READ_FILE | WRITE_FILE) for p in read_write_files]
+                [(p, READ_FILE | WRITE_FILE | IOCTL_DEV) for p in read_write_files]
         for path, rights in rules:
             _add_path_rule(libc, ruleset, path, rights & handled_fs)
         _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")

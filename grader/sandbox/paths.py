@@ -7,6 +7,7 @@ submission and inputs (`Job.readable`) and its private work folder (`Job.workdir
 """
 from __future__ import annotations
 
+import glob
 import os
 import site
 import sys
@@ -20,6 +21,9 @@ SYSTEM_READ = (
     "/dev/urandom", "/dev/random", "/dev/zero",
 )
 READ_WRITE_FILES = ("/dev/null",)
+#: What a CUDA child needs besides its device nodes (the driver reads PCI, NUMA and its own /proc files).
+GPU_READ = ("/proc/driver/nvidia", "/proc/devices", "/proc/meminfo", "/proc/sys/vm", "/sys/devices", "/sys/bus/pci",
+            "/sys/module/nvidia", "/etc/nvidia", "/usr/share/nvidia")
 _SITE_NAMES = ("site-packages", "dist-packages")
 
 
@@ -49,11 +53,23 @@ def grader_package() -> str:
     return str(Path(grader.__file__).resolve().parent)
 
 
+def gpu_devices() -> list[str]:
+    """NVIDIA device nodes (/dev/nvidiactl, /dev/nvidia0, /dev/nvidia-uvm, MIG caps …), if any."""
+    return sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/nvidia-caps/*"))
+
+
 def read_only() -> list[str]:
     """Every path a child of this server may read, apart from its job's own."""
     paths = python_roots() + [grader_package(), str(Path(sys.executable).resolve().parent)]
     paths += [p for p in SYSTEM_READ if os.path.exists(p)]
+    if gpu_devices():
+        paths += [p for p in GPU_READ if os.path.exists(p)] + ["/proc/self"]
     return sorted(set(paths))
+
+
+def read_write_files() -> list[str]:
+    """Device files a child may open for reading, writing and ioctl: /dev/null, and the GPU's."""
+    return [p for p in READ_WRITE_FILES if os.path.exists(p)] + [p for p in gpu_devices() if not os.path.isdir(p)]
 
 
 def covers(roots: list[str], path: str | Path) -> bool:

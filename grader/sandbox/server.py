@@ -28,6 +28,8 @@ from . import confine, paths, processes
 
 PR_SET_CHILD_SUBREAPER = 36
 REFUSED_EXIT = 75
+#: How long a child may take to start and confine itself before the job's own clock starts.
+STARTUP_S = 120.0
 #: How often the server counts a job's processes itself, where neither a pids cgroup nor a
 #: per-namespace RLIMIT_NPROC limits them.
 WATCH_PROCESSES_S = 0.05
@@ -178,8 +180,9 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     steps_done: list[str] = []
     current: str | None = None
     event_buffer = b""
-    step_deadline = started + float(limits["step_s"])
-    total_deadline = started + float(limits["total_s"])
+    # Until the child says it is confined (a fork: milliseconds; a spawned interpreter: seconds of
+    # importing torch), it runs only the sandbox's own code: the learner's clock starts after.
+    step_deadline = total_deadline = started + STARTUP_S
     stopped: str | None = None
     confinement: list[str] | None = None
     refusal: str | None = None
@@ -235,6 +238,8 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                     elif kind == "C" and confinement is None and not steps_done and current is None:
                         confinement = [c for c in name.split(",") if c]  # only before the target runs
                         watch = not {"pids-cgroup", "nproc-per-namespace"} & set(confinement)
+                        now = time.monotonic()
+                        step_deadline, total_deadline = now + float(limits["step_s"]), now + float(limits["total_s"])
                     elif kind == "R" and confinement is None:
                         refusal = name
             else:
