@@ -6,8 +6,8 @@ Per submission the child calls plot_activation 4 times and plot_softmax 3 times 
 shared by the checks that judge it) and describes each figure; the grader loads that data,
 judges it, and for each failed case draws two pictures. Child and grader work are measured as
 CPU time (time.process_time) in this process, on the submission's own module without the
-sandbox, so other processes on the machine do not count. "probe overhead" is the child's CPU
-beyond the student's own calls (describing the figure, reading the PNG). Then one real
+sandbox, so other processes on the machine count less; the probe's own work per call (describing
+the figure, reading the PNG) is timed on its own. Then one real
 sandboxed grading per submission gives the wall time, fork and IPC included.
 """
 from __future__ import annotations
@@ -65,6 +65,20 @@ def student_calls_only(tasks, module) -> float:
     return time.process_time() - start
 
 
+def probe_work(module, repeat: int) -> float:
+    """CPU seconds per call of the probe's own work: describing the figure and reading the PNG."""
+    import matplotlib.pyplot as plt
+    from grader.probes.plot_figure import describe_figure
+    path = os.path.join(tempfile.mkdtemp(), "sigmoid.png")
+    figure = module.plot_activation("sigmoid", path)
+    start = time.process_time()
+    for _ in range(repeat):
+        describe_figure(figure)
+        plot_probe._read_file(path)
+    plt.close("all")
+    return (time.process_time() - start) / repeat
+
+
 def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
     """(child CPU s, grader CPU s): probes + saving, then loading + judging + pictures."""
     plot_probe._SEEN.clear()  # a fresh child has seen nothing
@@ -101,6 +115,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, torch {torch.__version__}, "
           f"1 thread; load average {os.getloadavg()[0]:.1f}; {calls} plot cases, {shared} calls per submission")
     print(f"plan (once per course): {plan_cpu:.2f} s CPU")
+    print(f"probe's own work (describe the solution's figure, read its PNG): "
+          f"{1000 * probe_work(load_module(SUBMISSIONS['solutions']), 20):.1f} ms CPU per call")
     with ForkServer(PRELOAD) as server:
         for name, folder in SUBMISSIONS.items():
             module = load_module(folder)
@@ -117,8 +133,7 @@ def main() -> None:
                 result = grade_submission(plan, folder, server, scratch)
                 walls.append(time.perf_counter() - t)
                 child_walls.append(result.details["wall_s"])
-            print(f"{name:10s} child {child:.3f} s CPU (the student's own calls {own:.3f}, probe overhead "
-                  f"{child - own:.3f}) + grader {grader:.3f} s CPU = {child + grader:.3f} s CPU per submission "
+            print(f"{name:10s} child {child:.3f} s CPU (the student's own calls alone: {own:.3f}) + grader {grader:.3f} s CPU = {child + grader:.3f} s CPU per submission "
                   f"(median of {args.repeat}); sandboxed grading {statistics.median(walls):.2f} s wall "
                   f"(its child {statistics.median(child_walls):.2f} s); score {result.score:g}/{result.max_score:g}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

@@ -189,11 +189,22 @@ def overlay(axes: list[dict[str, Any]], case: PlotCase, tolerance: float, x_rang
                 _curve_over(ax, data, panel, tolerance, x_range)
             ax.grid(True)
             ax.set_title(f"{side}: {panel.title}", fontsize=9)
-        figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8,
-                      frameon=False)
+        figure.legend(handles=_legend(case), loc="lower center", ncol=4, fontsize=8, frameon=False)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=figure.dpi)
         return buffer.getvalue()
+
+
+def _legend(case: PlotCase) -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    if case.panels[0].bars is not None:
+        return [Patch(color="tab:green", alpha=0.4, label="reference"), Patch(color="tab:blue", label="your bars"),
+                Patch(color="red", label="off")]
+    return [Line2D([], [], color="tab:green", lw=4, alpha=0.4, label="reference"),
+            Line2D([], [], color="tab:blue", marker=".", ls="", label="your line"),
+            Line2D([], [], color="red", marker="x", ls="", label="off"),
+            Patch(color="red", alpha=0.12, label="not drawn")]
 
 
 def _curve_over(ax: Any, data: dict[str, Any], panel: Panel, tolerance: float, x_range) -> None:
@@ -209,17 +220,21 @@ def _curve_over(ax: Any, data: dict[str, Any], panel: Panel, tolerance: float, x
     if fit is None or not fit.x.numel():
         ax.text(0.5, 0.5, "no line to compare", transform=ax.transAxes, ha="center", color="red")
         return
+    if fit.span[0] > x_range[0]:
+        ax.axvspan(x_range[0], fit.span[0], color="red", alpha=0.12)
+    if fit.span[1] < x_range[1]:
+        ax.axvspan(fit.span[1], x_range[1], color="red", alpha=0.12)
     good = ~fit.bad
-    ax.plot(fit.x[good].numpy(), fit.y[good].numpy(), ".", ms=2, color="tab:blue", label="your line")
-    ax.plot(fit.x[fit.bad].numpy(), fit.y[fit.bad].numpy(), "x", ms=4, color="red", label="off")
+    ax.plot(fit.x[good].numpy(), fit.y[good].numpy(), ".", ms=2, color="tab:blue")
+    ax.plot(fit.x[fit.bad].numpy(), fit.y[fit.bad].numpy(), "x", ms=4, color="red")
 
 
 def _bars_over(ax: Any, data: dict[str, Any], panel: Panel, tolerance: float) -> None:
     expected = panel.bars
-    ax.bar(range(expected.numel()), expected.numpy(), width=0.8, color="tab:green", alpha=0.4, label="reference")
+    ax.bar(range(expected.numel()), expected.numpy(), width=0.8, color="tab:green", alpha=0.4)
     fit = best_bars(data, expected, tolerance)
     if fit is None:
         ax.text(0.5, 0.5, "no bars to compare", transform=ax.transAxes, ha="center", color="red")
         return
     colours = ["red" if bad else "tab:blue" for bad in fit.bad.tolist()]
-    ax.bar(range(fit.count), fit.values.numpy(), width=0.35, color=colours, label="your bars")
+    ax.bar(range(fit.count), fit.values.numpy(), width=0.35, color=colours)
