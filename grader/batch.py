@@ -108,24 +108,37 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
     threads = threads_per_child(workers)
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
-    def work(submission: Submission) -> SubmissionResult:
+    stopping = threading.Event()  # set when the run is interrupted: nothing more is started or reported
+
+    def work(submission: Submission) -> SubmissionResult | None:
+        if stopping.is_set():
+            return None
         server = pool.get()
         try:
             started = time.monotonic()
             result = grade_submission(plan, submission, server, scratch, threads=threads)
             result.details["grade_s"] = round(time.monotonic() - started, 3)
+        except BaseException:
+            stopping.set()
+            raise
         finally:
             pool.put(server)
-        if on_result is not None:
+        if on_result is not None and not stopping.is_set():
             on_result(result)
         return result
 
+    executor = ThreadPoolExecutor(max_workers=workers)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            return list(executor.map(work, submissions))
+        futures = [executor.submit(work, submission) for submission in submissions]
+        return [future.result() for future in futures]
+    except BaseException:  # Ctrl-C, or a grading that raised: stop soon, and report nothing half-done
+        stopping.set()
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         if own_pool:
             pool.close()
+        executor.shutdown(wait=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -147,6 +160,7 @@ class ClassRun:
     results: list[SubmissionResult]          # every submission of the shard, graded now or before
     graded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)  # the sandbox itself failed: not marked done
     wall_s: float = 0.0
 
 
@@ -191,12 +205,17 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
     out_dir = Path(out_dir)
     progress = Progress(len(pending.todo), skipped=len(pending.done), quiet=quiet, bar=bar)
 
+    retry: list[str] = []
+
     def save(result: SubmissionResult) -> None:
         folder = out_dir / result.submission
         write_results(result, out_dir)
         if write_extra is not None:
             write_extra(result, folder)
-        write_sidecar(folder, pending.keys[result.submission], pending.course_hash, result.details)
+        if sandbox_failed(result):
+            retry.append(result.submission)  # not the student's doing: no key, so the next run grades it again
+        else:
+            write_sidecar(folder, pending.keys[result.submission], pending.course_hash, result.details)
         progress.advance(result)
 
     try:
@@ -208,7 +227,13 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
         by_name[name] = finished.result
     results = [by_name[s.name] for s in pending.chosen]
     write_gradebook(results, [e.id for e in plan.exercises], out_dir / "gradebook.csv")
-    return ClassRun(results, [s.name for s in pending.todo], sorted(pending.done), time.monotonic() - started)
+    return ClassRun(results, [s.name for s in pending.todo], sorted(pending.done), sorted(retry),
+                    time.monotonic() - started)
+
+
+def sandbox_failed(result: SubmissionResult) -> bool:
+    """The grader's sandbox (not the learner's code) failed while grading this submission."""
+    return any(stop.get("reason") == "crash" for stop in result.details.get("stopped") or ())
 
 
 def _refuse_duplicates(submissions: list[Submission]) -> None:

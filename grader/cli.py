@@ -148,6 +148,9 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     where = f" (shard {shard}: {len(results)} of {len(subs)})" if shard else ""
     click.echo(f"\nGraded {len(run.graded)}, skipped {len(run.skipped)} already graded{where}, "
                f"in {run.wall_s:.1f} s with {jobs} worker{'s' if jobs > 1 else ''}.")
+    if run.retry:
+        click.echo(f"The sandbox itself failed on {', '.join(run.retry)} (not the students' doing): "
+                   f"run the same command again to grade {'them' if len(run.retry) > 1 else 'it'} again.", err=True)
     click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
 
 

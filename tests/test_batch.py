@@ -80,3 +80,48 @@ def test_progress_draws_a_bar_on_a_terminal():
             progress.advance(fake(name))
     text = stream.getvalue()
     assert "grading" in text and "2/4" in text and "submission/s" in text and "[1/4]" not in text
+
+
+def stub_grading(monkeypatch, outcomes: dict[str, object]) -> list[str]:
+    """grade_submission replaced: each name gives a result (or raises); returns the names started."""
+    started: list[str] = []
+
+    def fake_grade(plan, submission, server, scratch, threads=1):
+        started.append(submission.name)
+        outcome = outcomes[submission.name]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    monkeypatch.setattr("grader.batch.grade_submission", fake_grade)
+    return started
+
+
+def folders(tmp_path, names) -> list[Submission]:
+    for name in names:
+        (tmp_path / "subs" / name).mkdir(parents=True)
+    return [Submission.from_path(tmp_path / "subs" / name) for name in names]
+
+
+def test_an_interrupted_run_reports_nothing_after_the_interruption(tmp_path, plans, server, monkeypatch):
+    subs = folders(tmp_path, ["ann", "ben", "cat"])
+    started = stub_grading(monkeypatch, {"ann": fake("ann"), "ben": KeyboardInterrupt(), "cat": fake("cat")})
+    reported: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        grade_many(plans(("sigmoid",), True), subs, pool=WorkerPool.of([server]),
+                   on_result=lambda r: reported.append(r.submission))
+    assert reported == ["ann"] and "cat" not in started
+
+
+def test_a_sandbox_failure_is_written_but_not_marked_done(tmp_path, plans, server, monkeypatch, course):
+    from grader.batch import grade_class, grading_options
+    subs = folders(tmp_path, ["ann", "ben"])
+    crashed = SubmissionResult("ben", (), {"stopped": [{"step": "sigmoid", "reason": "crash"}]})
+    stub_grading(monkeypatch, {"ann": fake("ann"), "ben": crashed})
+    options = grading_options(course, hidden=True, exercises=["sigmoid"])
+    pending = find_pending(course, subs, tmp_path / "out", options=options)
+    run = grade_class(plans(("sigmoid",), True), pending, tmp_path / "out", jobs=1,
+                      pool=WorkerPool.of([server]), quiet=True)
+    assert run.retry == ["ben"] and (tmp_path / "out" / "ben" / "results.json").is_file()
+    again = find_pending(course, subs, tmp_path / "out", options=options)
+    assert [s.name for s in again.todo] == ["ben"]
