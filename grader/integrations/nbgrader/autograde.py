@@ -99,7 +99,12 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
         if unknown:
             raise AutogradeError(f"{layout.name}.ipynb tests {', '.join(unknown)}, which {course.file} does not "
                                  f"define: rebuild the course directory or pass the right --course")
-    chosen = students if students is not None else submitted_students(coursedir, assignment)
+    submitted = submitted_students(coursedir, assignment)
+    missing = [s for s in students or () if s not in submitted]
+    if missing:
+        raise AutogradeError(f"no submission of {assignment} by {', '.join(missing)} under "
+                             f"{Path(coursedir.root) / coursedir.submitted_directory}")
+    chosen = list(students) if students is not None else submitted
     results = {student: {} for student in chosen}  # type: dict[str, dict[str, SubmissionResult | None]]
     for layout in layouts:
         _grade_notebook(course, coursedir, assignment, layout, chosen, jobs, results)
