@@ -171,3 +171,16 @@ def test_a_function_that_does_not_import_is_a_spec_error(tmp_path):
         """)
     with pytest.raises(SpecErrors, match="cannot import 'torch.sigmod'"):
         load_course(course)
+
+
+def test_a_line_of_a_million_points_is_thinned_evenly_not_cut_short():
+    from matplotlib.figure import Figure
+
+    from grader.probes.plot_figure import MAX_POINTS, describe_figure
+    figure = Figure()
+    x = np.linspace(-10, 10, 1_000_001)
+    figure.subplots().plot(x, np.tanh(x))
+    (curve,) = describe_figure(figure)["axes"][0]["curves"]
+    assert curve["x"].numel() <= MAX_POINTS
+    assert (curve["x"][0], curve["x"][-1]) == (-10.0, 10.0)
+    assert fit(curve, torch.tanh).ok

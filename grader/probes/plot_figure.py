@@ -17,11 +17,16 @@ NO_LINE = {"None", "none", "", " "}
 
 
 def _floats(values: Any) -> torch.Tensor | None:
+    """float64 values; beyond MAX_POINTS every k-th (and the last), so x and y stay paired."""
     try:
         array = np.asarray(values, dtype=np.float64).reshape(-1)
     except Exception:
         return None
-    return torch.from_numpy(array[:MAX_POINTS].copy())
+    if array.size > MAX_POINTS:
+        step = -(-array.size // MAX_POINTS)
+        kept = array[::step]
+        array = kept if (array.size - 1) % step == 0 else np.append(kept, array[-1])
+    return torch.from_numpy(array.copy())
 
 
 def _text(value: Any, limit: int = 300) -> str:
