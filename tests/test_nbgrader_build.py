@@ -134,3 +134,28 @@ def test_a_test_cell_run_outside_a_kernel_does_nothing():
     from grader.integrations.nbgrader.kernel import grade_in_kernel
 
     assert grade_in_kernel("sigmoid", hidden=True) is None
+
+
+def test_cli_build_writes_the_course_dir_and_names_the_next_step(repo, tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner().invoke(main, ["nbgrader", "build", "--course-dir", str(tmp_path / "nb"),
+                                       "--course", str(repo / "course.yaml")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "nb" / "source" / "losses" / "losses.ipynb").is_file()
+    assert "nbgrader generate_assignment" in result.output
+
+
+def test_cli_autograde_before_generate_assignment_tells_the_teacher_what_to_run(course, repo, tmp_path):
+    pytest.importorskip("nbgrader")
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    build_course_dir(course, tmp_path)
+    result = CliRunner().invoke(main, ["nbgrader", "autograde", "losses", "--course-dir", str(tmp_path),
+                                       "--course", str(repo / "course.yaml")])
+    assert result.exit_code == 1
+    assert "nbgrader generate_assignment losses" in result.output

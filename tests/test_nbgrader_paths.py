@@ -26,7 +26,7 @@ from grader.intake import Submission  # noqa: E402
 from grader.run import grade_submission  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
-pytestmark = pytest.mark.slow  # kernels: about a minute on an idle two-core machine
+pytestmark = pytest.mark.slow  # real nbgrader and a Jupyter kernel per stock-path notebook
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "losses"
