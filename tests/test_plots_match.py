@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.checks.plot_images import read_png
+from grader.checks.plot_png import read_png
 from grader.checks.plot_match import bar_values, best_curve, fit_bars, fit_curve
 from grader.spec import SpecErrors, load_course
 

@@ -16,7 +16,8 @@ from ..spec.checks import PlotCheck
 from .base import CaseVerdict, Context, Prepared, call_key, error_verdict
 from .plot_aspects import ASPECTS, two_axes
 from .plot_cases import PlotCase, build_cases, share_key
-from .plot_images import overlay, read_png, side_by_side
+from .plot_images import overlay, side_by_side
+from .plot_png import read_png
 
 _PICTURES: dict[str, dict[str, bytes]] = {}  # a case that fails several checks is drawn once
 _FIRST_FAILED: dict[tuple[str, str, str], str] = {}  # (child, exercise, check) → its first failing case

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .plot_cases import Panel, PlotCase
-from .plot_images import read_png
+from .plot_png import read_png
 from .plot_match import CurveFit, best_bars, best_curve
 
 SIDES = ("left", "right")

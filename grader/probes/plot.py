@@ -2,8 +2,7 @@
 
 What comes back is numbers, strings and tensors only: per axes its position, titles, grid, the
 lines' (x, y) and the bars; the saved PNG's bytes as a uint8 tensor; what the function returned;
-the warnings it caused, counted. Never a Figure. `make_headless()` runs once in the fork server,
-so desktop code (matplotlib.use('TkAgg'), plt.show(), fonts this machine lacks) runs unchanged.
+the warnings it caused, counted. Never a Figure. Matplotlib is made headless first (plot_headless).
 """
 from __future__ import annotations
 
@@ -17,6 +16,9 @@ import torch
 
 from .encode import encode_error
 from .plot_figure import describe_figure
+from .plot_headless import make_headless, warm_plots
+
+__all__ = ["plot_probe", "plot_path", "make_headless", "warm_plots"]
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
@@ -34,53 +36,6 @@ def child_token() -> str:
     if _TOKEN is None or _TOKEN[0] != os.getpid():
         _TOKEN = (os.getpid(), os.urandom(8).hex())
     return _TOKEN[1]
-
-
-def make_headless() -> None:
-    """Keep matplotlib on Agg whatever the learner asks, and let missing font files fall back."""
-    import matplotlib
-    import matplotlib.font_manager as font_manager
-    import matplotlib.pyplot as pyplot
-    if getattr(matplotlib, "_torchgrade_headless", False):
-        return
-    matplotlib.use("Agg")
-    original_switch = pyplot.switch_backend
-
-    def use(backend: Any, *args: Any, **kwargs: Any) -> None:
-        """Ignored by the grader: every figure is drawn with Agg (no window here)."""
-
-    def switch_backend(newbackend: Any) -> None:
-        if isinstance(newbackend, str) and newbackend.lower() == "agg":
-            original_switch(newbackend)
-
-    original_set_file = font_manager.FontProperties.set_file
-
-    def set_file(self: Any, file: Any) -> None:
-        if file is not None and isinstance(file, (str, os.PathLike)) and not os.path.isfile(file):
-            logging.getLogger("matplotlib.font_manager").warning("font file %s not found", os.fspath(file))
-            file = None
-        original_set_file(self, file)
-
-    matplotlib.use = use
-    pyplot.switch_backend = switch_backend
-    font_manager.FontProperties.set_file = set_file
-    matplotlib._torchgrade_headless = True
-
-
-def warm_plots() -> None:
-    """Render one tiny figure in the fork server: children inherit the font cache and Agg."""
-    import io
-
-    import matplotlib.pyplot as pyplot
-    make_headless()
-    figure, axes = pyplot.subplots(1, 2, figsize=(2, 1))
-    axes[0].plot([0.0, 1.0], [0.0, 1.0])
-    axes[0].set_title("warm")
-    axes[0].grid(True)
-    axes[1].bar([0, 1], [0.5, 0.5])
-    describe_figure(figure)
-    figure.savefig(io.BytesIO(), format="png", dpi=20)
-    pyplot.close("all")
 
 
 def plot_path(filename: str) -> str:

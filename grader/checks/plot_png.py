@@ -1,0 +1,69 @@
+"""The saved file of a plot check, read in the grader: a real PNG, of a sensible size, not blank.
+
+Only the bytes come from the learner's child; they are checked (signature, IHDR size) before
+Pillow decodes them, and every problem is a sentence for the student.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MIN_SIDE, MAX_SIDE, MAX_PIXELS = 100, 8000, 40_000_000
+BLANK_SHARE = 0.001   # below this share of pixels off the background colour, the image is blank
+
+
+@dataclass(frozen=True)
+class Png:
+    width: int
+    height: int
+    rgb: np.ndarray
+
+
+def _looks_like(data: bytes) -> str:
+    for prefix, name in ((b"\xff\xd8", "a JPEG"), (b"%PDF", "a PDF"), (b"<?xml", "an SVG"), (b"<svg", "an SVG"),
+                         (b"%!PS", "a PostScript file"), (b"GIF8", "a GIF")):
+        if data.startswith(prefix):
+            return f" (it is {name})"
+    return ""
+
+
+def read_png(data: bytes) -> tuple[Png | None, str | None]:
+    """The decoded image, or what is wrong with the file, in a student's words."""
+    if not data:
+        return None, "The file at path is empty."
+    if not data.startswith(PNG_SIGNATURE):
+        return None, (f"The file at path is not a PNG{_looks_like(data)}: save it with fig.savefig(path), "
+                      f"without format=... (the path ends in .png).")
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None, "The file at path starts like a PNG but is damaged."
+    width, height = struct.unpack(">II", data[16:24])
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        return None, f"The PNG is {width} × {height} pixels; keep it under {MAX_SIDE} pixels each way (a lower dpi)."
+    if min(width, height) < MIN_SIDE:
+        return None, f"The PNG is only {width} × {height} pixels; make it at least {MIN_SIDE} pixels each way."
+    try:
+        from PIL import Image
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+    except Exception:
+        return None, "The file at path starts like a PNG but could not be decoded: it is damaged."
+    alpha = rgba[..., 3:4] / 255.0
+    rgb = (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)  # over white
+    png = Png(width, height, rgb)
+    if _blank(rgb):
+        return png, ("The PNG at path is blank (all one colour): save the figure after drawing on it, "
+                     "and before plt.close().")
+    return png, None
+
+
+def _blank(rgb: np.ndarray) -> bool:
+    pixels = rgb.reshape(-1, 3)
+    step = max(1, pixels.shape[0] // 1_000_000)
+    packed = pixels[::step].astype(np.int32) @ np.array([65536, 256, 1], dtype=np.int32)
+    _, counts = np.unique(packed, return_counts=True)
+    return 1.0 - counts.max() / packed.size < BLANK_SHARE
