@@ -52,7 +52,8 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
     """Prepare every check of the chosen exercises; hidden checks only when `hidden`."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="torchgrade-plan-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    context = Context(course=course, cuda=cuda_available() if cuda is None else cuda, feedback_dir=None)
+    context = Context(course=course, cuda=cuda_available() if cuda is None else cuda, feedback_dir=None,
+                      hidden=hidden)
     chosen = tuple(e for e in course.exercises if exercises is None or e.id in exercises)
     prepared: dict[str, list[Prepared]] = {}
     tasks: dict[str, Any] = {}

@@ -22,6 +22,7 @@ class Context:
     course: Course
     cuda: bool = False
     feedback_dir: Path | None = None  # where a check may write pictures for a learner
+    hidden: bool = False  # a teacher's grading (hidden checks included), not a student's self-check
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class QuestionCase(Case):
 def grading_run(ctx: Context, check: CheckBase) -> bool:
     """True in the teacher's grading (`torchgrade grade`: the plan has hidden checks too, and a hidden
     check runs nowhere else), False in a student's `torchgrade check`. Reads `Context.hidden`."""
-    return bool(getattr(ctx, "hidden", False)) or check.hidden
+    return ctx.hidden or check.hidden
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:

@@ -135,18 +135,26 @@ def _explain(located: Located, error: dict) -> SpecError:
 
 
 def _data_path(data: Any, loc: tuple) -> tuple:
-    """pydantic's loc without the discriminator and union-member segments it inserts."""
+    """pydantic's loc without the discriminator and union-member segments it inserts.
+
+    A discriminated union puts the tag right after the check's index (checks, 0, <kind>, field);
+    it is consumed first, so a kind that shares its name with one of its fields still maps right.
+    """
     path: list = []
     node = data
+    tag_pending = False
     for part in loc:
+        if tag_pending and isinstance(node, dict) and node.get("kind") == part:
+            tag_pending = False
+            continue  # discriminator tag
+        tag_pending = False
         if isinstance(node, dict) and part in node:
             path.append(part)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
-        elif isinstance(node, dict) and node.get("kind") == part:
-            continue  # discriminator tag
+            tag_pending = isinstance(node, dict) and "kind" in node
         elif isinstance(part, str) and ("[" in part or part in {"list", "float", "int", "LiteralTensor"}):
             continue  # union member names
         else:
