@@ -6,9 +6,11 @@ In this process, warmed exactly as a fork server is (torch, matplotlib, grader.c
 probes), one job that does nothing (`grader.sandbox.selftest:nothing`) is run two ways, alternately:
   * plain: os.fork(); the child imports the target, calls it and exits; the parent waits;
   * sandboxed: the fork server's own `run_job` — pipes for output and steps, a process group,
-    the pids cgroup, a clean environment, rlimits, a user and network namespace, no capabilities,
-    Landlock, the seccomp filter, the supervising loop, and the kill of leftovers afterwards.
-The overhead is the difference of the medians. Then each confinement step alone, timed inside
+    the pids cgroup's limit, a clean environment, rlimits, a user and network namespace (only
+    where there is no pids cgroup or no seccomp), no capabilities, Landlock, the seccomp filter,
+    the supervising loop, and the kill of leftovers afterwards.
+The overhead is the difference of the medians, in wall time (what a grading waits) and in CPU
+time of this process and its children (what other load on a shared machine barely moves). Then each confinement step alone, timed inside
 forked children, and a whole job through a ForkServer (JSON over pipes included).
 Writes benchmarks/results/sandbox_overhead.json.
 """
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -32,8 +35,14 @@ from grader.sandbox import server as fork_server  # noqa: E402
 TARGET = "grader.sandbox.selftest:nothing"
 
 
-def plain_fork() -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and of its reaped children: unlike wall time, barely moved by other load."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def plain_fork() -> tuple[float, float]:
+    started, cpu = time.perf_counter(), _cpu()
     pid = os.fork()
     if pid == 0:
         import importlib
@@ -41,7 +50,7 @@ def plain_fork() -> float:
         getattr(importlib.import_module(module), name)({}, _NoSteps())
         os._exit(0)
     os.waitpid(pid, 0)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu() - cpu
 
 
 class _NoSteps:
@@ -50,18 +59,18 @@ class _NoSteps:
     def done(self, name: str) -> None: ...
 
 
-def sandboxed(work: Path) -> tuple[float, dict]:
+def sandboxed(work: Path) -> tuple[float, float, dict]:
     request = Job(TARGET, {}, str(work), Limits()).to_json()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     reply = fork_server.run_job(request)
-    return time.perf_counter() - started, reply
+    return time.perf_counter() - started, _cpu() - cpu, reply
 
 
 def step_times(work: Path, runs: int) -> dict[str, float]:
     """Median ms of each confinement step, each timed in a fresh forked child."""
     read_only = paths.read_only()
     steps = {
-        "user+network namespace": lambda: namespaces.enter_user_and_network_namespace(),
+        "user+network namespace (only where needed)": lambda: namespaces.enter_user_and_network_namespace(),
         "drop capabilities": lambda: namespaces.drop_capabilities(),
         "landlock": lambda: landlock.restrict(read_only, [str(work)], ["/dev/null"]) if landlock.abi() else None,
         "seccomp": lambda: seccomp.deny_sockets(),
@@ -108,16 +117,18 @@ def main() -> None:
     fork_server.CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
     try:
         scratch = Path(tempfile.mkdtemp(prefix="torchgrade-bench-"))
-        plain, full, confinement = [], [], []
+        plain, full, plain_cpu, full_cpu, confinement = [], [], [], [], []
         for index in range(args.runs + 3):  # alternate, so drift on a shared machine hits both alike
-            plain_s = plain_fork()
+            plain_s, plain_cpu_s = plain_fork()
             work = scratch / f"job{index}"
             work.mkdir()
-            full_s, reply = sandboxed(work)
+            full_s, full_cpu_s, reply = sandboxed(work)
             assert reply["reason"] is None, reply
             if index >= 3:  # the first runs warm caches
                 plain.append(plain_s)
                 full.append(full_s)
+                plain_cpu.append(plain_cpu_s)
+                full_cpu.append(full_cpu_s)
                 confinement = reply["confinement"]
         steps = step_times(scratch, max(10, args.runs // 3))
     finally:
@@ -133,6 +144,8 @@ def main() -> None:
         "plain_fork_ms": ms(plain), "plain_fork_quartiles_ms": quartiles(plain),
         "sandboxed_ms": ms(full), "sandboxed_quartiles_ms": quartiles(full),
         "overhead_ms": round(ms(full) - ms(plain), 2),
+        "plain_fork_cpu_ms": ms(plain_cpu), "sandboxed_cpu_ms": ms(full_cpu),
+        "overhead_cpu_ms": round(ms(full_cpu) - ms(plain_cpu), 2),
         "confinement": confinement,
         "steps_ms": steps,
         "whole_job_through_fork_server_ms": round(server_s * 1000, 2),

@@ -81,13 +81,17 @@ def redirect_stdio(stdout_fd: int, stderr_fd: int) -> None:
     os.close(stderr_fd)
 
 
-def confine(request: dict[str, Any], read_only: list[str]) -> list[str]:
+def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool = False) -> list[str]:
     """Kernel confinement of this child; returns what was applied, e.g. ["landlock-fs", …].
 
     Reads: `read_only` (Python, grader, system libraries) and the job's `readable`; writes: its
     `workdir` only. Raises Refused when the job `require`s something that could not be applied.
+    A user (and network) namespace is made only where it adds something: a per-job process
+    limit for a user without a pids cgroup, or no network where seccomp is not available.
     """
-    applied = namespaces.enter_user_and_network_namespace()
+    applied: list[str] = []
+    if (os.geteuid() != 0 and not in_pids_cgroup) or not seccomp.supported():
+        applied += namespaces.enter_user_and_network_namespace()
     if "user-namespace" in applied and os.geteuid() != 0:
         # Counted per user namespace, so this is a limit on this job's processes, not on the user's.
         resource.setrlimit(resource.RLIMIT_NPROC, (int(request["limits"]["processes"]),) * 2)

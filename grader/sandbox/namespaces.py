@@ -1,9 +1,11 @@
-"""A new user and network namespace for the child, and no capabilities left.
+"""A new user and network namespace for the child, where it helps; and no capabilities left.
 
 In its own user namespace (uid and gid mapped to themselves) the child counts its processes
 apart from the rest of the user's, so RLIMIT_NPROC becomes a per-job limit for a grader that does
-not run as root; its own network namespace has nothing but a loopback that is down. Both are
-optional: where user namespaces are disabled the seccomp filter still denies every socket.
+not run as root and has no pids cgroup; its own network namespace (made in the same call) has
+nothing but a loopback that is down, which matters where the seccomp filter is unavailable.
+Elsewhere both are skipped (they cost milliseconds per job and add nothing there); where user
+namespaces are disabled, the server counts the job's processes itself.
 Dropping every capability afterwards matters most for a grader run as root: the child is then
 root without root's powers (no mount, reboot, module loading, raw sockets, killing others).
 """

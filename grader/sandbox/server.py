@@ -13,6 +13,7 @@ the same way: slower (an interpreter start per job), same results.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -86,7 +87,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
         confine.apply_rlimits(limits)
         try:
-            confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only)
+            confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only, in_cgroup)
         except confine.Refused as refusal:
             os.write(events_w, f"R {refusal}\n".encode())
             code = REFUSED_EXIT
@@ -314,6 +315,7 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)  # nothing but replies on the reply channel
     if not SPAWN:
         warm_up(modules)
+        gc.freeze()  # children's collections leave the warm objects (and their pages) alone: fewer copies on write
     _become_subreaper()
     READ_ONLY = paths.read_only()
     CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
