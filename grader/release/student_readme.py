@@ -10,6 +10,13 @@ def student_readme(course: Course) -> str:
     modules = ", ".join(f"`{m}.py`" for m in course.modules)
     first = course.exercises[0].id if course.exercises else "sigmoid"
     asked = {e.id for e in questions(course)}
+    commands = "\n".join(f"{command:<36}# {what}" for command, what in (
+        ("pytest", "every check of every exercise: one test per exercise, check and device"),
+        (f"pytest -k {first}", "one exercise (an exact exercise name selects only that exercise)"),
+        ("pytest -x", "stop at the first failure"),
+        (f"pytest --submission {NOTEBOOK}", "check the notebook instead of the modules"),
+        ("torchgrade check", "the same checks, as a table of scores"),
+        (f"torchgrade check {NOTEBOOK}", "the same, for the notebook")))
     rows = "\n".join(
         f"| `{e.id}` | `{e.module}.py` | `{'ANSWERS[' + repr(e.id) + ']' if e.id in asked else e.signature}` | "
         f"{sum(c.points for c in e.checks if not c.hidden):g} |" for e in course.exercises)
@@ -19,7 +26,7 @@ Your exercises, with everything you need to check your own work offline.
 
 | file | what it is |
 | --- | --- |
-| {modules} | the modules you write: every function is a stub whose docstring is its exercise |
+| {modules} | the modules you write: every function is a stub whose docstring is its exercise (questions: `ANSWERS`) |
 | `{NOTEBOOK}` | the same functions as a notebook, if you prefer to work there (hand in one or the other) |
 | `exercises/` | each exercise in YAML: statement, hints, and the checks you can run here |
 | `expected/` | expected results for those checks, where they come from your teacher's own code |
@@ -30,12 +37,7 @@ Your exercises, with everything you need to check your own work offline.
 From a terminal in this folder, with `torchgrade` installed (your teacher says from where):
 
 ```bash
-pytest                          # every check of every exercise: one test per exercise, check and device
-pytest -k {first}               # one exercise (an exact exercise name selects only that exercise)
-pytest -x                       # stop at the first failure
-pytest --submission {NOTEBOOK}  # check the notebook instead of the modules
-torchgrade check                # the same checks, as a table of scores
-torchgrade check {NOTEBOOK}
+{commands}
 ```
 
 Each test is named `exercise::check[device]`, e.g. `{first}::values[cpu]`. A failure shows what the
