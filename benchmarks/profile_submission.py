@@ -40,8 +40,17 @@ from grader.spec import load_course  # noqa: E402
 CPU = collections.Counter
 
 
+def forget_child_state() -> None:
+    """Per-child memos (the plot probe's shared observations) start empty, as in a fresh fork."""
+    for module in list(sys.modules.values()):
+        seen = getattr(module, "_SEEN", None) if getattr(module, "__name__", "").startswith("grader.probes") else None
+        if isinstance(seen, dict):
+            seen.clear()
+
+
 def import_modules(folder: Path, modules: list[str]) -> dict[str, object]:
     """The learner's modules, imported fresh (as a forked child would)."""
+    forget_child_state()
     for name in modules:
         sys.modules.pop(name, None)
     sys.path.insert(0, str(folder))
