@@ -148,9 +148,9 @@ def test_driver_shards_as_plain_processes_merge_into_the_unsharded_gradebook(tmp
     for k in (1, 2):
         graded = {p.parent.name for p in (tmp_path / "out" / f"shard-{k}").glob("*/results.json")}
         assert graded == {n for n in sources if shard_of(n, 2) == k}
-    merged = subprocess.run([*torchgrade.split(), "merge", *(str(tmp_path / "out" / f"shard-{k}") for k in (1, 2)),
-                             "--out", str(tmp_path / "out" / "class")], capture_output=True, text=True, timeout=120)
-    assert merged.returncode == 0, merged.stderr
+    merged = CliRunner().invoke(main, ["merge", *(str(tmp_path / "out" / f"shard-{k}") for k in (1, 2)),
+                                       "--out", str(tmp_path / "out" / "class")])
+    assert merged.exit_code == 0, merged.output
 
     plan = plans(None, True, course)
     scratch = tmp_path / "scratch"
