@@ -138,16 +138,31 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def stopped_calm(out: Path, manifest: dict[str, str]) -> dict[str, list[str]]:
+    """Non-hostile submissions that a limit stopped anyway (a loaded machine makes wall-clock limits bite)."""
+    found = {}
+    for sidecar in sorted(out.glob("*/.grading.json")):
+        name = sidecar.parent.name
+        stops = json.loads(sidecar.read_text())["details"].get("stopped") or []
+        if stops and manifest.get(name) not in ("hang", "exit", "print"):
+            found[name] = [f"{s['step']}: {s['reason']}" for s in stops]
+    return found
+
+
 def per(run: dict, key: str = "wall_s") -> float:
     return run[key] / run["n"]
 
 
-def compare(label: str, course_file: Path, folders: list[Path], sample: list[Path], out: Path, jobs: int) -> dict:
+def compare(label: str, course_file: Path, folders: list[Path], sample: list[Path], out: Path, jobs: int,
+            manifest: dict[str, str]) -> dict:
     exercises = len(load_course(course_file).exercises)
     print(f"\n{label}: {exercises} exercises", flush=True)
     fork = fork_server_run(course_file, folders, out / "fork", jobs)
     print(f"  fork server, {fork['n']} submissions: {fork['wall_s']:.1f} s wall, {fork['cpu_s']:.1f} s CPU → "
           f"{per(fork):.2f} s/submission wall, {per(fork, 'cpu_s'):.2f} CPU s/submission", flush=True)
+    stopped = stopped_calm(out / "fork", manifest)
+    print(f"  non-hostile submissions stopped by a limit (should be none): {len(stopped)}"
+          + "".join(f"\n    {name}: {', '.join(what)}" for name, what in list(stopped.items())[:10]), flush=True)
     fork_sample = fork_server_run(course_file, sample, out / "fork-sample", jobs)
     print(f"  fork server, the {len(sample)} of the sample alone: {per(fork_sample):.2f} s/submission wall "
           f"(start-up amortised over {len(sample)} only)", flush=True)
@@ -163,7 +178,7 @@ def compare(label: str, course_file: Path, folders: list[Path], sample: list[Pat
     print(f"  fork server faster per submission: {ratio['wall']:.1f}× wall, {ratio['cpu']:.1f}× CPU "
           f"({ratio['wall_same_sample']:.1f}× wall on the same {len(sample)} submissions)", flush=True)
     return {"exercises": exercises, "fork": fork, "fork_sample": fork_sample, "naive": naive,
-            "naive_results_differing": differ, "ratio": ratio}
+            "naive_results_differing": differ, "ratio": ratio, "calm_but_stopped": stopped}
 
 
 def main() -> None:
@@ -195,11 +210,12 @@ def main() -> None:
     report: dict = {"machine": {"arch": platform.machine(), "cores": cores, "torch": torch.__version__,
                                 "python": platform.python_version(), "load_before": load_before},
                     "count": len(folders), "jobs": args.jobs, "mix": mix}
-    report["full"] = compare("full course", args.course.resolve(), folders, sample, out / "full", args.jobs)
+    report["full"] = compare("full course", args.course.resolve(), folders, sample, out / "full", args.jobs,
+                             manifest)
     if not args.skip_subset:
         subset = subset_course(args.course.resolve(), SUBSET, out / "course-activations-losses")
         report["activations_losses"] = compare("activations and losses alone", subset, folders, sample,
-                                               out / "activations-losses", args.jobs)
+                                               out / "activations-losses", args.jobs, manifest)
 
     correct = next(f for f in folders if manifest[f.name] == "correct")
     floor_cmd = [PYTHON, "-c", "import torch, matplotlib.pyplot"]
