@@ -11,7 +11,7 @@ from . import __version__
 from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grade_many, grading_options
 from .intake import Submission, SubmissionError
 from .report import (gradescope_json, junit_xml, render_feedback, render_summary, render_table, write_atomic,
-                     write_gradebook, write_results)
+                     write_attachments, write_gradebook, write_results)
 from .report.class_report import render_text, summarise, write_class_report
 from .resume import load_all
 from .run import build_plan
@@ -88,6 +88,9 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
     feedback = render_feedback(result)
     if feedback:
         click.echo("\n" + feedback)
+    pictures = write_attachments(result, Path("."))
+    if pictures:
+        click.echo(f"\nPictures for the feedback above are in {pictures[0].parent}/")
     sys.exit(0 if result.score == result.max_score else 1)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -122,3 +123,12 @@ def test_check_rejects_an_unknown_exercise(repo, monkeypatch):
     monkeypatch.chdir(repo)
     result = CliRunner().invoke(main, ["check", "solutions", "-k", "sigmod"])
     assert result.exit_code == 2 and "no exercise called sigmod" in result.output
+
+
+def test_check_writes_the_pictures_its_feedback_names(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["check", str(repo / "examples" / "bob"), "--course", str(repo / "course.yaml"),
+                                       "-k", "plot_activation"])
+    assert result.exit_code == 1
+    named = set(re.findall(r"feedback/([\w.-]+\.png)", result.output))
+    assert named and all((tmp_path / "feedback" / name).is_file() for name in named)

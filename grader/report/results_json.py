@@ -12,15 +12,22 @@ def results_path(out_dir: Path, submission: str) -> Path:
     return Path(out_dir) / submission / "results.json"
 
 
-def write_results(result: SubmissionResult, out_dir: Path) -> Path:
-    """results.json, after the feedback files it may name (so a finished results.json is complete)."""
-    folder = Path(out_dir) / result.submission
+def write_attachments(result: SubmissionResult, folder: Path) -> list[Path]:
+    """The pictures the feedback names (`feedback/<file>`), written under `folder`."""
+    written = []
     for exercise in result.exercises:
         for check in exercise.checks:
             for name, data in check.attachments.items():
-                target = folder / "feedback" / Path(name).name
+                target = Path(folder) / "feedback" / Path(name).name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+                written.append(target)
+    return written
+
+
+def write_results(result: SubmissionResult, out_dir: Path) -> Path:
+    """results.json, after the feedback files it may name (so a finished results.json is complete)."""
+    write_attachments(result, Path(out_dir) / result.submission)
     path = results_path(out_dir, result.submission)
     write_atomic(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     return path
