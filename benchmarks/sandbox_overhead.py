@@ -17,6 +17,7 @@ Writes benchmarks/results/sandbox_overhead.json.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args()
     fork_server.warm_up(["grader.child"])
+    gc.freeze()  # as the server does
     fork_server._become_subreaper()
     fork_server.READ_ONLY = paths.read_only()
     fork_server.CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
