@@ -97,7 +97,7 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     submission = submission if isinstance(submission, Submission) else Submission.from_path(Path(submission))
     home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
     try:
-        staged = stage_submission(submission, home / "submission")
+        staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
         records, failures, details = _run_children(plan, staged, home, server, threads)
     finally:
         shutil.rmtree(home, ignore_errors=True)
