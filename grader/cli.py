@@ -43,8 +43,9 @@ def _sandbox_policy(course: Course) -> None:
     except SandboxRefused as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    if warning:
-        click.echo(warning, err=True)
+    for text in (warning, policy.exposure(course.root)):
+        if text:
+            click.echo(text, err=True)
 
 
 def _submissions(paths: tuple[Path, ...], course: Course) -> list[Submission]:

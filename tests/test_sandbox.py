@@ -498,3 +498,10 @@ def test_cuda_works_inside_the_sandbox(server, tmp_path):
     assert outcome.ok, outcome.stderr
     assert seen == {"sum": 12.0, "device": "cuda"}
     assert "landlock-fs" in outcome.confinement or not HAS_LANDLOCK
+
+
+def test_a_course_inside_a_readable_folder_is_pointed_out(tmp_path):
+    import grader
+    assert policy.exposure(tmp_path) is None
+    inside = Path(grader.__file__).resolve().parent / "sandbox"
+    assert "lies inside" in policy.exposure(inside)

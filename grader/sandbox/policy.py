@@ -6,7 +6,9 @@ to `require` Landlock refuses on its own as well, so no code path grades unconfi
 """
 from __future__ import annotations
 
-from . import landlock
+from pathlib import Path
+
+from . import landlock, paths
 
 WARNING = ("warning: this kernel has no Landlock (Linux ≥ 5.13 with CONFIG_SECURITY_LANDLOCK and "
            "'landlock' in the lsm= boot list), so the graded code can READ any file this user can "
@@ -34,3 +36,14 @@ def check(without_landlock: str) -> str | None:
     if without_landlock == "refuse":
         raise SandboxRefused(REFUSAL)
     return WARNING
+
+
+def exposure(course_root: Path) -> str | None:
+    """A warning when the course folder lies inside a folder graded code may read (e.g. site-packages)."""
+    roots = paths.read_only()
+    if paths.covers(roots, course_root):
+        inside = next(r for r in roots if paths.covers([r], course_root))
+        return (f"warning: the course folder {course_root} lies inside {inside}, which graded code may read "
+                f"(it holds Python or the grader), so it could read solutions/ and the exercises. "
+                f"Move the course elsewhere.")
+    return None
