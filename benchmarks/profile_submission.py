@@ -121,6 +121,12 @@ def one_run(plan, tasks, modules, folder: Path) -> tuple[CPU, CPU, CPU, CPU]:
     return child_ex, per_probe, grader_ex, per_kind
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and of the children it has reaped (/proc/PID/stat: utime … cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def median_counter(runs: list[CPU]) -> CPU:
     keys = {k for run in runs for k in run}
     return CPU({k: statistics.median(run.get(k, 0.0) for run in runs) for k in keys})
@@ -190,15 +196,21 @@ def main() -> None:
         table("grader, by exercise (load + judge)", grader_ex, top=12)
         table("grader, by check kind", per_kind)
         with ForkServer(PRELOAD) as server:
-            walls, child_walls = [], []
+            walls, child_walls, child_cpus, grader_cpus = [], [], [], []
+            server_pid = server._process.pid  # its reaped children's CPU is the sandboxed child's
             for _ in range(args.repeat):
                 scratch = Path(tempfile.mkdtemp(prefix="profile-"))
-                t = time.perf_counter()
+                t, own, tree = time.perf_counter(), time.process_time(), tree_cpu(server_pid)
                 result = grade_submission(plan, folder, server, scratch, threads=1)
                 walls.append(time.perf_counter() - t)
+                grader_cpus.append(time.process_time() - own)
+                child_cpus.append(tree_cpu(server_pid) - tree)
                 child_walls.append(result.details["wall_s"])
+        child_cpu, grader_cpu = statistics.median(child_cpus), statistics.median(grader_cpus)
         print(f"\nsandboxed grading: {statistics.median(walls):.2f} s wall (its child {statistics.median(child_walls):.2f}"
-              f" s), score {result.score:g}/{result.max_score:g}")
+              f" s); CPU: sandboxed child and server {child_cpu:.2f} s + grader {grader_cpu:.2f} s = "
+              f"{child_cpu + grader_cpu:.2f} s (in-process above: {sum(child_ex.values()) + tasks_cpu:.2f} + "
+              f"{sum(grader_ex.values()):.2f} s); score {result.score:g}/{result.max_score:g}")
         if args.top:
             modules = import_modules(folder, list(course.modules))
             profile_top("child side", lambda: [child.run_exercise(tasks[e.id], modules[e.module], str(folder))
