@@ -78,6 +78,9 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
     if outcome.reason == "timeout":
         return (f"{subject} ran for more than {limits.step_s:g} s and was stopped. Look for an endless loop, "
                 f"or for work that grows much faster than the input.")
+    if outcome.reason == "processes":
+        return (f"{subject} started more processes than the limit allows ({limits.processes}) and was stopped. "
+                f"Grading needs no subprocesses or multiprocessing: compute in the function itself.")
     if outcome.reason == "cpu":
         return f"{subject} used more CPU time than the limit allows and was stopped."
     if outcome.reason == "signal":
@@ -132,7 +135,7 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         details["confinement"] = list(outcome.confinement)
         for exercise_id in remaining:
             file = out_dir / f"{exercise_id}.pt"
-            if file.is_file():
+            if file.is_file() and not file.is_symlink():
                 try:
                     records[exercise_id] = torch.load(file, weights_only=True)
                 except Exception:

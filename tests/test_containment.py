@@ -102,3 +102,17 @@ def test_a_raising_function_names_the_line(grade_files):
     feedback = check_of(result, "sigmoid", "values").feedback
     assert "NameError" in feedback and "activations.py, line 4, in sigmoid" in feedback
     assert check_of(result, "sigmoid", "values").status == "error"
+
+
+@pytest.mark.parametrize("reason,words", [
+    ("timeout", "ran for more than 10 s and was stopped"),
+    ("cpu", "more CPU time than the limit allows"),
+    ("processes", "started more processes than the limit allows (64)"),
+    ("exit", "ended the process (exit code 3)"),
+    ("crash", "this is not your fault"),
+])
+def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
+    from grader.run import describe_stop
+    from grader.sandbox import Limits, Outcome
+    outcome = Outcome(3 if reason == "exit" else None, None, (), "sigmoid", reason, "", "", False, 1.0)
+    assert words in describe_stop(outcome, Limits(step_s=10, processes=64), "sigmoid")
