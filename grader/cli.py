@@ -9,6 +9,7 @@ import click
 
 from . import __version__
 from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grade_many, grading_options
+from .course_or_exit import load_course_or_exit
 from .intake import Submission, SubmissionError
 from .report import (gradescope_json, junit_xml, render_feedback, render_summary, render_table, write_atomic,
                      write_attachments, write_gradebook, write_results)
@@ -16,23 +17,14 @@ from .report.class_report import render_text, summarise, write_class_report
 from .resume import load_all
 from .run import build_plan
 from .shard import ShardError, merge as merge_shards, parse_shard
-from .spec import Course, SpecError, SpecErrors, load_course
+from .spec import Course
 
 COURSE_OPTION = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
                              help="course.yaml (default: ./course.yaml)")
 
 
 def _load(course_path: Path | None) -> Course:
-    path = course_path or Path("course.yaml")
-    try:
-        return load_course(path)
-    except SpecErrors as exc:
-        for error in exc.errors:
-            click.echo(str(error), err=True)
-        sys.exit(2)
-    except SpecError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    return load_course_or_exit(course_path or Path("course.yaml"))
 
 
 def _sandbox_policy(course: Course) -> None:

@@ -1,27 +1,19 @@
 """`torchgrade nbgrader build | autograde`: parse, call, print (registered in grader/cli.py)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ...spec import Course, SpecError, SpecErrors, load_course
+from ...course_or_exit import load_course_or_exit
+from ...spec import Course
 
 COURSE_DIR = click.option("--course-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
                           show_default=True, help="the nbgrader course directory (where nbgrader_config.py is)")
 
 
 def _load(path: Path) -> Course:
-    try:
-        return load_course(path)
-    except SpecErrors as exc:
-        for error in exc.errors:
-            click.echo(str(error), err=True)
-        sys.exit(2)
-    except SpecError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    return load_course_or_exit(path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
