@@ -109,3 +109,15 @@ def for_this_machine(ctx: Context, cases: list[Case]) -> list[Case]:
 
 class SpecProblem(Exception):
     """The exercise itself is wrong (e.g. the reference raises on a case): for the teacher."""
+
+
+def unrecorded_verdict(case: Any, result: dict[str, Any], tampered: str) -> CaseVerdict:
+    """The end of a forbid-style judgement once no forbidden call was seen: the function must have
+    run (else its calls prove nothing), and the recorder must still have been in place."""
+    if "error" in result:
+        verdict = error_verdict(case, result)
+        return CaseVerdict(case.id, case.label, False,
+                           verdict.message + "\nIt must run before it can be checked for forbidden calls.", "error")
+    if not result.get("recorder_intact", True):
+        return CaseVerdict(case.id, case.label, False, tampered, "forbid")
+    return CaseVerdict(case.id, case.label, True)

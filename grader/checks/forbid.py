@@ -10,7 +10,7 @@ from typing import Any
 from ..cases import Case, build_cases
 from ..spec import Exercise
 from ..spec.checks import CheckBase
-from .base import CaseVerdict, Context, Prepared, error_verdict, make_call
+from .base import CaseVerdict, Context, Prepared, make_call, unrecorded_verdict
 
 CASES_PER_CHECK = 3
 
@@ -38,12 +38,5 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
                            f"Your function reached {names}, whichever way it was spelled (torch.f, x.f(), "
                            f"torch.nn.functional, torch.ops.aten …). This exercise asks you to compute it yourself.",
                            "forbid")
-    if "error" in result:
-        verdict = error_verdict(case, result)
-        return CaseVerdict(case.id, case.label, False,
-                           verdict.message + "\nIt must run before it can be checked for forbidden calls.", "error")
-    if not result.get("recorder_intact", True):
-        return CaseVerdict(case.id, case.label, False,
-                           "Your function changed PyTorch's dispatch mode stack, so its calls could not be checked.",
-                           "forbid")
-    return CaseVerdict(case.id, case.label, True)
+    return unrecorded_verdict(case, result,
+                              "Your function changed PyTorch's dispatch mode stack, so its calls could not be checked.")

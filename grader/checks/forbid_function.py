@@ -15,7 +15,7 @@ from typing import Any
 from ..probes.init import code_identity
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
-from .base import CaseVerdict, Context, Prepared, SpecProblem, error_verdict
+from .base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict
 from .init_cases import InitCase, build_init_cases, init_call
 
 DEFAULT_DTYPES = ["float32"]
@@ -48,12 +48,5 @@ def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> Ca
                            f"Your function called {', '.join(reached)}, the routine this exercise asks you to "
                            f"write (however it was spelled or imported). Write it yourself from tensor operations.",
                            "forbid")
-    if "error" in result:
-        verdict = error_verdict(case, result)
-        return CaseVerdict(case.id, case.label, False,
-                           verdict.message + "\nIt must run before it can be checked for forbidden calls.", "error")
-    if not result.get("recorder_intact", True):
-        return CaseVerdict(case.id, case.label, False,
-                           "Your function replaced Python's profiler (sys.setprofile), so its calls could not be "
-                           "checked.", "forbid")
-    return CaseVerdict(case.id, case.label, True)
+    return unrecorded_verdict(case, result, "Your function replaced Python's profiler (sys.setprofile), so its "
+                                            "calls could not be checked.")
