@@ -6,8 +6,11 @@ reference) and reused for every submission; grading a submission is then one san
 """
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import signal as signals
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,7 @@ import torch
 
 from .checks import KINDS, CaseVerdict, Context, Prepared
 from .intake import Submission, stage_submission
-from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused
+from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
 from .scoring import ExerciseResult, SubmissionResult, score_check, whole_exercise
 from .spec import Course, Exercise
@@ -43,8 +46,24 @@ class Plan:
                       processes=lim.processes, threads=threads)
 
 
+@functools.cache
 def cuda_available() -> bool:
-    return torch.cuda.is_available()
+    """Whether CUDA cases run: torch sees a GPU, and a sandboxed child can use it (checked once per run).
+
+    Where the child cannot, grading goes on as on a machine without a GPU (CUDA cases left out, the
+    device check on the meta device), so no learner loses points to the machine; the teacher is told.
+    TORCHGRADE_NO_CUDA=1 grades without the GPU on purpose.
+    """
+    if os.environ.get("TORCHGRADE_NO_CUDA") == "1" or not torch.cuda.is_available():
+        return False
+    problem = gpu.problem_in_sandbox(PRELOAD)
+    if problem:
+        print(f"torchgrade: this machine has a GPU, but CUDA does not work inside the grader's sandbox "
+              f"({problem}). Grading as on a machine without a GPU: the CUDA cases are left out and the "
+              f"device checks run on the meta device, so every score is what a CPU-only machine gives. "
+              f"See the README, section GPU.", file=sys.stderr)
+        return False
+    return True
 
 
 def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = None,

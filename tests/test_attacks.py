@@ -342,11 +342,23 @@ def test_the_grader_never_imports_learner_code_in_its_own_process(plans, server,
     folder = tmp_path / "student"
     folder.mkdir()
 
+    learner = ("activations", "extras")
+
     def hook(event: str, args: tuple) -> None:
-        if watching and event in ("import", "compile", "exec"):
-            text = repr(args[:2])
-            if "activations" in text or "extras" in text or str(tmp_path) in text:
-                seen.append((event, text[:200]))
+        # Matched on module names, file names and the marker only: a library compiling its own source
+        # (sympy does, lazily, under some torch builds) is not the learner's code.
+        if not watching:
+            return
+        if event == "import" and str(args[0]).split(".")[0] in learner:
+            seen.append((event, str(args[0])))
+        elif event == "compile":
+            source, filename = repr(args[0]), str(args[1])
+            if "TORCHGRADE_LEARNER_RAN_HERE" in source or str(tmp_path) in filename or Path(filename).stem in learner:
+                seen.append((event, filename))
+        elif event == "exec":
+            filename = str(getattr(args[0], "co_filename", ""))
+            if str(tmp_path) in filename or Path(filename).stem in learner:
+                seen.append((event, filename))
 
     sys.addaudithook(hook)  # audit hooks cannot be removed; this one goes quiet after the test
     files = submission("import builtins\nbuiltins.TORCHGRADE_LEARNER_RAN_HERE = True\n")

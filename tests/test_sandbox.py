@@ -63,8 +63,10 @@ def bare_server():
 def test_the_outcome_reports_every_confinement_applied(server, tmp_path):
     outcome, _ = run(server, "pass", tmp_path)
     assert outcome.ok
+    from grader.sandbox import paths
+    sockets = "seccomp-unix-listen-only" if paths.gpu_devices() else "seccomp-no-sockets"
     assert {"process-group", "subreaper", "rlimits", "clean-environment", "no-capabilities", "landlock-fs",
-            "seccomp-no-sockets"} <= set(outcome.confinement)
+            sockets} <= set(outcome.confinement)
     if landlock.abi() >= 4:
         assert "landlock-tcp" in outcome.confinement
     if landlock.abi() >= 6:
@@ -411,10 +413,30 @@ def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path,
     assert outcome.ok
     work = seen["cwd"]
     assert Path(work).parent == tmp_path
+    from grader.sandbox.switches import GPU_ENVIRONMENT
+    gpu = {name: os.environ[name] for name in GPU_ENVIRONMENT if name in os.environ}  # as the server started
     assert seen["env"] == {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
                            "PYTHONDONTWRITEBYTECODE": "1", "HOME": work, "TMPDIR": f"{work}/tmp",
-                           "MPLCONFIGDIR": f"{work}/.mpl"}
+                           "MPLCONFIGDIR": f"{work}/.mpl", **gpu}
     assert seen["tmp"] == f"{work}/tmp"
+
+
+def test_the_gpu_drivers_whereabouts_reach_the_child_and_nothing_else_does(tmp_path, monkeypatch):
+    """On a GPU machine LD_LIBRARY_PATH names the driver and CUDA_VISIBLE_DEVICES the teacher's choice of
+    GPUs: a child without them fails to start CUDA, or uses GPUs it was not given."""
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/usr/local/nvidia/lib64")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    monkeypatch.setenv("TEACHER_TOKEN", "s3cret")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    source = """
+    import json, os
+    print(json.dumps(dict(os.environ)))
+    """
+    with ForkServer() as fresh:
+        outcome, env = run(fresh, source, tmp_path)
+    assert outcome.ok, outcome.stderr
+    assert env["LD_LIBRARY_PATH"] == "/usr/local/nvidia/lib64" and env["CUDA_VISIBLE_DEVICES"] == "1"
+    assert "TEACHER_TOKEN" not in env and "PYTHONPATH" not in env
 
 
 def test_spawn_mode_gives_the_same_results_as_fork(plans, server, tiny, tmp_path):
@@ -508,3 +530,43 @@ def test_a_course_inside_a_readable_folder_is_pointed_out(tmp_path):
     assert policy.exposure(tmp_path) is None
     inside = Path(grader.__file__).resolve().parent / "sandbox"
     assert "lies inside" in policy.exposure(inside)
+
+
+def test_on_a_gpu_machine_a_child_may_listen_on_a_unix_socket_but_connect_to_nothing():
+    """What the CUDA driver needs (its own abstract socket), and no more: no network, no other process's socket."""
+    from grader.sandbox import seccomp
+    if not seccomp.supported():
+        pytest.skip("seccomp filters are Linux x86_64/aarch64 only")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(f"\0torchgrade-test-{os.getpid()}")
+    listening.listen()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        seen = []
+        try:
+            seccomp.deny_sockets(allow_local=True)
+            own = socket.socket(socket.AF_UNIX)
+            own.bind(f"\0torchgrade-child-{os.getpid()}")
+            own.listen()
+            seen.append("listen")
+            for family, address in ((socket.AF_UNIX, f"\0torchgrade-test-{os.getppid()}"),):
+                try:
+                    socket.socket(family).connect(address)
+                    seen.append("connect")
+                except OSError:
+                    pass
+            for family in (socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK):
+                try:
+                    socket.socket(family, socket.SOCK_RAW if family == socket.AF_NETLINK else socket.SOCK_STREAM)
+                    seen.append(f"socket {family.name}")
+                except OSError:
+                    pass
+        finally:
+            os.write(write_fd, json.dumps(seen).encode())
+            os._exit(0)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    seen = json.loads(os.read(read_fd, 4096))
+    listening.close()
+    assert seen == ["listen"]

@@ -10,7 +10,7 @@ import os
 import resource
 from typing import Any
 
-from . import landlock, namespaces, paths, seccomp
+from . import landlock, namespaces, paths, seccomp, switches
 
 
 class Refused(Exception):
@@ -63,8 +63,10 @@ def clean_environment(workdir: str, extra: dict[str, str]) -> None:
     """No teacher variables, tokens or paths leak into the child; HOME and TMPDIR are its own."""
     tmp = os.path.join(workdir, "tmp")
     os.makedirs(tmp, exist_ok=True)
+    gpu = {name: os.environ[name] for name in switches.GPU_ENVIRONMENT if name in os.environ}
     os.environ.clear()
     os.environ.update(SAFE_ENV)
+    os.environ.update(gpu)  # CUDA reads CUDA_VISIBLE_DEVICES when the child first uses it
     os.environ.update({"HOME": workdir, "TMPDIR": tmp, "MPLCONFIGDIR": os.path.join(workdir, ".mpl")})
     os.environ.update(extra)
     import tempfile
@@ -98,14 +100,19 @@ def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool 
         applied.append("nproc-per-namespace")
     if namespaces.drop_capabilities():
         applied.append("no-capabilities")
+    # The CUDA driver, on its first use in the child, names its threads under /proc/self and listens on
+    # an abstract Unix socket of its own (tested on an H200, benchmarks/gpu_diagnose.py): a GPU machine's
+    # children may write their own /proc files and make Unix sockets, but connect to none.
+    gpu = bool(paths.gpu_devices())
     try:
         applied += landlock.restrict(read=list(read_only) + list(request.get("readable") or ()),
-                                     write=[request["workdir"]], read_write_files=paths.read_write_files())
+                                     write=[request["workdir"]], read_write_files=paths.read_write_files(),
+                                     write_in_place=["/proc/self"] if gpu else [])
     except landlock.LandlockError as exc:
         if "landlock" in (request.get("require") or ()):
             raise Refused(f"Landlock is required (course.yaml sandbox.without_landlock: refuse) but {exc.strerror}")
-    if seccomp.deny_sockets():
-        applied.append("seccomp-no-sockets")
+    if seccomp.deny_sockets(allow_local=gpu):
+        applied.append("seccomp-unix-listen-only" if gpu else "seccomp-no-sockets")
     return applied
 
 

@@ -79,25 +79,30 @@ def _check(result: int, what: str) -> int:
     return result
 
 
-def restrict(read: list[str], write: list[str], read_write_files: list[str] = ()) -> list[str]:
+def restrict(read: list[str], write: list[str], read_write_files: list[str] = (), *,
+             write_in_place: list[str] = (), network: bool = True, scopes: bool = True) -> list[str]:
     """Confine this process for good; return what was applied, e.g. ["landlock-fs", "landlock-tcp"].
 
     `read`: folders or files it may read; `write`: folders it may read and change;
-    `read_write_files`: device files it may read, write and ioctl (/dev/null, a GPU's). Paths that do
-    not exist are skipped. Raises LandlockError where the kernel has no Landlock.
+    `read_write_files`: device files it may read, write and ioctl (/dev/null, a GPU's);
+    `write_in_place`: folders whose existing files it may read and write, but not create, remove or
+    execute (/proc/self for CUDA, which names its threads there). Paths that do not exist are skipped. Raises LandlockError where the kernel has no Landlock.
     """
     version = abi()
     if version < 1:
         raise LandlockError(38, "landlock: not supported by this kernel")
     handled_fs = _FS_BY_ABI.get(version, _FS_BY_ABI[5])
-    attr = _RulesetAttr(handled_fs, NET_BIND_TCP | NET_CONNECT_TCP if version >= 4 else 0,
-                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if version >= 6 else 0)
+    network = network and version >= 4
+    scopes = scopes and version >= 6
+    attr = _RulesetAttr(handled_fs, NET_BIND_TCP | NET_CONNECT_TCP if network else 0,
+                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if scopes else 0)
     libc = _libc()
     ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
                                   ctypes.c_uint32(0)), "create_ruleset")
     try:
         rules = [(p, READ) for p in read] + [(p, WRITE) for p in write] + \
-                [(p, READ_FILE | WRITE_FILE | IOCTL_DEV) for p in read_write_files]
+                [(p, READ_FILE | WRITE_FILE | IOCTL_DEV) for p in read_write_files] + \
+                [(p, READ | WRITE_FILE | TRUNCATE) for p in write_in_place]
         for path, rights in rules:
             _add_path_rule(libc, ruleset, path, rights & handled_fs)
         _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
@@ -105,9 +110,9 @@ def restrict(read: list[str], write: list[str], read_write_files: list[str] = ()
     finally:
         os.close(ruleset)
     applied = ["landlock-fs"]
-    if version >= 4:
+    if network:
         applied.append("landlock-tcp")
-    if version >= 6:
+    if scopes:
         applied.append("landlock-scope")
     return applied
 

@@ -7,6 +7,7 @@ submission and inputs (`Job.readable`) and its private work folder (`Job.workdir
 """
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import site
@@ -58,12 +59,32 @@ def gpu_devices() -> list[str]:
     return sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/nvidia-caps/*"))
 
 
+def gpu_library_dirs() -> list[str]:
+    """Folders of the NVIDIA driver's libraries (libcuda.so and the libnvidia-* it loads beside it).
+
+    The driver opens them when a child first uses CUDA, after Landlock is in force, and they often
+    live outside the system folders (e.g. /usr/local/nvidia/lib64). Loading libcuda here does not
+    initialise CUDA, so forking after it stays safe.
+    """
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return []
+    found: set[str] = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if "/libcuda" in path or "/libnvidia" in path:
+                found |= {os.path.dirname(path), os.path.dirname(os.path.realpath(path))}
+    return sorted(d for d in found if not _too_wide(d))
+
+
 def read_only() -> list[str]:
     """Every path a child of this server may read, apart from its job's own."""
     paths = python_roots() + [grader_package(), str(Path(sys.executable).resolve().parent)]
     paths += [p for p in SYSTEM_READ if os.path.exists(p)]
     if gpu_devices():
-        paths += [p for p in GPU_READ if os.path.exists(p)] + ["/proc/self"]
+        paths += [p for p in GPU_READ if os.path.exists(p)] + ["/proc/self"] + gpu_library_dirs()
     return sorted(set(paths))
 
 

@@ -16,12 +16,15 @@ PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
 LD_W_ABS, JEQ_K, JGE_K, RET_K = 0x20, 0x15, 0x35, 0x06
 X32_BIT = 0x40000000
+AF_UNIX = 1
 
 #: machine → (AUDIT_ARCH_*, {syscall: number}) for the calls denied.
 ARCHES = {
     "x86_64": (0xC000003E, {"socket": 41, "io_uring_setup": 425}),
     "aarch64": (0xC00000B7, {"socket": 198, "io_uring_setup": 425}),
 }
+#: connect(), denied where Unix sockets are allowed: a socket of one's own, never someone else's.
+CONNECT = {"x86_64": 42, "aarch64": 203}
 
 
 class _Filter(ctypes.Structure):
@@ -53,12 +56,36 @@ def _program(arch: int, numbers: list[int], x86: bool) -> list[tuple[int, int, i
     return head + body
 
 
-def deny_sockets() -> bool:
-    """Install the filter on this process (inherited by its children); False where unsupported."""
+def _program_local_sockets(arch: int, calls: dict[str, int], x86: bool,
+                           deny_connect: int | None) -> list[tuple[int, int, int, int]]:
+    """BPF: as _program, but socket(AF_UNIX, …) is allowed (the CUDA driver needs one)."""
+    deny = RET_ERRNO | errno.EACCES
+    code: list[tuple[int, int | str, int | str, int]] = [(LD_W_ABS, 0, 0, 4), (JEQ_K, 0, "deny", arch),
+                                                         (LD_W_ABS, 0, 0, 0)]
+    if x86:
+        code.append((JGE_K, "deny", 0, X32_BIT))
+    code += [(JEQ_K, "deny", 0, n) for name, n in calls.items() if name != "socket"]
+    if deny_connect is not None:
+        code.append((JEQ_K, "deny", 0, deny_connect))
+    code += [(JEQ_K, 0, "allow", calls["socket"]),
+             (LD_W_ABS, 0, 0, 16),  # seccomp_data.args[0], low word: the address family
+             (JEQ_K, "allow", "deny", AF_UNIX),
+             (RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, deny)]
+    labels = {"allow": len(code) - 2, "deny": len(code) - 1}
+    return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
+            for i, (op, jt, jf, k) in enumerate(code)]
+
+
+def deny_sockets(allow_local: bool = False, deny_connect: bool = True) -> bool:
+    """Install the filter on this process (inherited by its children); False where unsupported.
+
+    `allow_local`: Unix sockets stay allowed (what a CUDA child needs; the network stays closed)."""
     if not supported():
         return False
     arch, calls = ARCHES[platform.machine()]
-    code = _program(arch, list(calls.values()), platform.machine() == "x86_64")
+    x86 = platform.machine() == "x86_64"
+    connect = CONNECT[platform.machine()] if deny_connect else None
+    code = _program_local_sockets(arch, calls, x86, connect) if allow_local else _program(arch, list(calls.values()), x86)
     filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
     program = _Program(len(code), filters)
     libc = ctypes.CDLL(None, use_errno=True)

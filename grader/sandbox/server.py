@@ -311,6 +311,9 @@ def main(argv: list[str]) -> None:
         return
     SPAWN = argv[:1] == ["--spawn"]
     modules = argv[1:] if SPAWN else argv
+    # torch.cuda.is_available() (which libraries call while warming up) must not initialise the driver
+    # here: a child forked after that cannot use CUDA ("initialization error"). NVML answers instead.
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # nothing but replies on the reply channel
     if not SPAWN:

@@ -15,8 +15,8 @@ from .api import Job, Outcome
 #: The folder that holds the `grader` package, so the server can import it without an install.
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 #: The only variables of the grader's environment a server sees: switches for trying the fallbacks
-#: (no Landlock, no cgroup, no user namespace) on a machine that has them.
-PASSED_ON = switches.NAMES
+#: (no Landlock, no cgroup, no user namespace) on a machine that has them, and where the GPU driver is.
+PASSED_ON = switches.NAMES + switches.GPU_ENVIRONMENT
 
 
 class ForkServerError(RuntimeError):
