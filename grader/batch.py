@@ -95,7 +95,7 @@ class WorkerPool:
 
 def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
-               pool: WorkerPool | None = None) -> list[SubmissionResult]:
+               pool: WorkerPool | None = None, pictures_of_passing_work: bool = True) -> list[SubmissionResult]:
     """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
     as each is done. `details["grade_s"]` is each submission's time from staging to its scores."""
     submissions = list(submissions)
@@ -116,7 +116,8 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         server = pool.get()
         try:
             started = time.monotonic()
-            result = grade_submission(plan, submission, server, scratch, threads=threads)
+            result = grade_submission(plan, submission, server, scratch, threads=threads,
+                                      pictures_of_passing_work=pictures_of_passing_work)
             result.details["grade_s"] = round(time.monotonic() - started, 3)
         except BaseException:
             stopping.set()
@@ -200,7 +201,10 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
                 write_extra: Callable[[SubmissionResult, Path], None] | None = None,
                 pool: WorkerPool | None = None, quiet: bool = False, bar: bool | None = None) -> ClassRun:
     """Grade what is pending; write results.json, the extra files and then the sidecar for each
-    submission as soon as it is done (the sidecar marks it done); then DIR/gradebook.csv."""
+    submission as soon as it is done (the sidecar marks it done); then DIR/gradebook.csv.
+
+    Feedback pictures are drawn for failing checks only (a learner's passing gradient-norm plot costs
+    about a sixth of a submission's grading); `torchgrade check` draws them for passing work too."""
     started = time.monotonic()
     out_dir = Path(out_dir)
     progress = Progress(len(pending.todo), skipped=len(pending.done), quiet=quiet, bar=bar)
@@ -219,7 +223,7 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
         progress.advance(result)
 
     try:
-        graded = grade_many(plan, pending.todo, jobs=jobs, on_result=save, pool=pool)
+        graded = grade_many(plan, pending.todo, jobs=jobs, on_result=save, pool=pool, pictures_of_passing_work=False)
     finally:
         progress.close()
     by_name = {r.submission: r for r in graded}

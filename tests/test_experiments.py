@@ -249,3 +249,20 @@ def test_experiment_check_needs_keyword_sets(tmp_path, course):
                     "checks:\n  - {kind: experiment, points: 1, properties: [all_finite]}\n")
     with pytest.raises(SpecErrors, match="kwargs: list the keyword sets"):
         load_exercise(file, course.root, course.modules)
+
+
+def test_class_grading_draws_the_picture_for_wrong_work_only(plans, server, tmp_path):
+    """Drawing is a large share of a class's grading time; a failing check still gets its picture."""
+    from grader.run import grade_submission
+    plan = plans(("gradient_norms",), True)
+    results = {}
+    for name, source in (("right", variant()), ("wrong", variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"))):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "experiments.py").write_text(source)
+        results[name] = grade_submission(plan, folder, server, tmp_path, pictures_of_passing_work=False)
+    right = check_of(results["right"], "gradient_norms", "same_recipe")
+    wrong = check_of(results["wrong"], "gradient_norms", "same_recipe")
+    assert right.status == "passed" and right.attachments == {} and "feedback/" not in right.feedback
+    assert wrong.status == "failed" and wrong.attachments["gradient_norms.png"].startswith(b"\x89PNG")
+    assert "feedback/gradient_norms.png" in wrong.feedback

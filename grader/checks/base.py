@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ..cases import Case
 from ..spec import Course, Exercise
@@ -32,9 +32,11 @@ class CaseVerdict:
     passed: bool
     message: str = ""
     hint_key: str | None = None
-    #: files for the learner to look at (e.g. their plot beside the reference's), name → bytes;
-    #: written to OUT/<submission>/feedback/ and named in the feedback by the check itself.
-    attachments: dict[str, bytes] = field(default_factory=dict, compare=False)
+    #: files for the learner to look at (e.g. their plot beside the reference's), name → bytes, or a
+    #: function returning them (drawn only if the picture is kept: class grading keeps none for passing
+    #: checks, see run.grade_submission); written to OUT/<submission>/feedback/ and named in the feedback
+    #: by the check itself. A passing case's message, if any, only points at its pictures.
+    attachments: dict[str, bytes | Callable[[], bytes]] = field(default_factory=dict, compare=False)
 
 
 @dataclass
