@@ -39,6 +39,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.make_submissions import generate  # noqa: E402
+from grader import wire  # noqa: E402
 from grader.resume import course_files  # noqa: E402
 from grader.run import _exercise_result, build_plan  # noqa: E402
 from grader.scoring import SubmissionResult  # noqa: E402
@@ -102,8 +103,8 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
                        stderr=subprocess.DEVNULL, timeout=limit)
         results = []
         for exercise in plan.exercises:
-            file = work / "out" / f"{exercise.id}.pt"
-            record = torch.load(file, weights_only=True) if file.is_file() else None
+            file = work / "out" / f"{exercise.id}{wire.SUFFIX}"
+            record = wire.load(file) if file.is_file() else None
             failure = None if record is not None else ("error", "Your code stopped the grading before this exercise ran.")
             results.append(_exercise_result(plan, exercise, record, failure))
         return SubmissionResult(folder.name, tuple(results))

@@ -28,6 +28,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from grader import wire  # noqa: E402
 from grader.checks import KINDS  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
 from grader.run import PRELOAD, build_plan, grade_submission  # noqa: E402
@@ -77,7 +78,7 @@ def main() -> None:
         print(f"gradient_norms({', '.join(f'{k}={v!r}' for k, v in config.items())}): {seconds * 1e3:.1f} ms CPU")
 
     load(REPO / "solutions", "answers")
-    tasks = torch.load(plan.tasks_file, weights_only=True)
+    tasks = wire.load(plan.tasks_file)
     for exercise_id in ("gradient_norms", "dead_relu_fraction", "binary_loss"):
         task = tasks[exercise_id]
         module = sys.modules[task["module"]]

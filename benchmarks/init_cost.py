@@ -26,6 +26,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from grader import wire  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
 from grader.run import PRELOAD, _exercise_result, build_plan, grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
@@ -47,13 +48,11 @@ def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
     files = {}
     for exercise in plan.exercises:
         record = run_exercise(tasks[exercise.id], module, str(folder))
-        buffer = io.BytesIO()
-        torch.save(record, buffer)
-        files[exercise.id] = buffer.getvalue()
+        files[exercise.id] = wire.dumps(record)
     child = time.process_time() - start
     start = time.process_time()
     for exercise in plan.exercises:
-        record = torch.load(io.BytesIO(files[exercise.id]), weights_only=True)
+        record = wire.loads(files[exercise.id])
         result = _exercise_result(plan, exercise, record, None)
         assert result.max_score > 0
     return child, time.process_time() - start
@@ -70,7 +69,7 @@ def main() -> None:
     start = time.process_time()
     plan = build_plan(course, hidden=True, exercises=ids, cuda=False, workdir=work / "plan")
     plan_cpu = time.process_time() - start
-    tasks = torch.load(plan.tasks_file, weights_only=True)
+    tasks = wire.load(plan.tasks_file)
     calls = sum(len(t["calls"]) for t in tasks.values())
     print(f"machine: {platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, torch {torch.__version__}, "
           f"1 thread; {len(ids)} init exercises, {calls} calls per submission")

@@ -28,6 +28,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from grader import wire  # noqa: E402
 from grader.checks import plot as plot_check  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
 from grader.probes import plot as plot_probe  # noqa: E402
@@ -87,13 +88,11 @@ def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
     files = {}
     for exercise in plan.exercises:
         record = run_exercise(tasks[exercise.id], module, str(folder))
-        buffer = io.BytesIO()
-        torch.save(record, buffer)
-        files[exercise.id] = buffer.getvalue()
+        files[exercise.id] = wire.dumps(record)
     child = time.process_time() - start
     start = time.process_time()
     for exercise in plan.exercises:
-        record = torch.load(io.BytesIO(files[exercise.id]), weights_only=True)
+        record = wire.loads(files[exercise.id])
         _exercise_result(plan, exercise, record, None)
     return child, time.process_time() - start
 
@@ -109,7 +108,7 @@ def main() -> None:
     start = time.process_time()
     plan = build_plan(course, hidden=True, exercises=EXERCISES, cuda=False, workdir=work / "plan")
     plan_cpu = time.process_time() - start
-    tasks = torch.load(plan.tasks_file, weights_only=True)
+    tasks = wire.load(plan.tasks_file)
     calls = sum(len(t["calls"]) for t in tasks.values())
     shared = len({c["options"]["share"] for t in tasks.values() for c in t["calls"]})
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, torch {torch.__version__}, "

@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 import grader.child as child  # noqa: E402
+from grader import wire  # noqa: E402
 from grader.probes import PROBES  # noqa: E402
 from grader.run import _exercise_result, build_plan, grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
@@ -94,21 +95,19 @@ def one_run(plan, tasks, modules, folder: Path) -> tuple[CPU, CPU, CPU, CPU]:
             module = modules.get(exercise.module)
             record = (child.run_exercise(tasks[exercise.id], module, str(folder)) if module is not None
                       else {"status": "missing_module"})
-            buffer = io.BytesIO()
-            torch.save(record, buffer)
-            files[exercise.id] = buffer.getvalue()
+            files[exercise.id] = wire.dumps(record)
             child_ex[exercise.id] = time.process_time() - start
     finally:
         PROBES.clear()
         PROBES.update(original)
     for exercise in plan.exercises:
         start = time.process_time()
-        record = torch.load(io.BytesIO(files[exercise.id]), weights_only=True)
+        record = wire.loads(files[exercise.id])
         per_kind["(load results)"] += time.process_time() - start
         result = _exercise_result(plan, exercise, record, None)
         grader_ex[exercise.id] = time.process_time() - start
     for exercise in plan.exercises:  # per check kind: judge each prepared check alone
-        record = torch.load(io.BytesIO(files[exercise.id]), weights_only=True)
+        record = wire.loads(files[exercise.id])
         for prepared in plan.prepared[exercise.id]:
             start = time.process_time()
             results = record.get("results", {}) if isinstance(record, dict) else {}
@@ -166,7 +165,7 @@ def main() -> None:
     plan = build_plan(course, hidden=True, cuda=False, workdir=Path(tempfile.mkdtemp(prefix="profile-plan-")))
     plan_cpu, plan_wall = time.process_time() - start, time.perf_counter() - wall
     start = time.process_time()
-    tasks = torch.load(plan.tasks_file, weights_only=True)
+    tasks = wire.load(plan.tasks_file)
     tasks_cpu = time.process_time() - start
     calls = {e.id: len(tasks[e.id]["calls"]) for e in plan.exercises}
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, load average "

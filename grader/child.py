@@ -1,7 +1,8 @@
 """The child side of one grading: import the learner's modules, run the probes, save plain data.
 
 Runs in the sandbox's child process, so nothing here is trusted by the grader: it only
-produces `<exercise>.pt` files (loaded by the grader with weights_only=True). Each module's
+produces `<exercise>.data` files of plain data (grader.wire, read by the grader with an unpickler that builds
+nothing but builtins and tensors). Each module's
 import and each exercise is a sandbox step, so a hang or a crash is blamed on that step alone.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from . import wire
 from .probes import PROBES
 from .probes.encode import encode_error
 
@@ -55,7 +57,6 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
 
 def warm() -> None:
     """Run every probe once in the fork server, so children inherit torch's lazy imports done."""
-    import io
     x = torch.linspace(-1, 1, 6, dtype=torch.float64)
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
             "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "meta"}}
@@ -70,10 +71,7 @@ def warm() -> None:
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
     from .probes.experiment import warm_experiments
     warm_experiments()  # torch.nn, autograd and the F.linear recorder: children inherit them warm
-    buffer = io.BytesIO()
-    torch.save({"x": x}, buffer)
-    buffer.seek(0)
-    torch.load(buffer, weights_only=True)
+    wire.loads(wire.dumps({"x": x}))
 
 
 def main(argument: dict[str, Any], steps) -> None:
@@ -81,7 +79,7 @@ def main(argument: dict[str, Any], steps) -> None:
     out_dir = Path(argument["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, submission_dir)
-    tasks = torch.load(argument["tasks_file"], weights_only=True)
+    tasks = wire.load(argument["tasks_file"])
     imported: dict[str, tuple[Any, dict | None]] = {}
     for exercise_id in argument["exercises"]:
         task = tasks[exercise_id]
@@ -93,6 +91,6 @@ def main(argument: dict[str, Any], steps) -> None:
         steps.start(exercise_id)
         module, failure = imported[module_name]
         record = failure if failure is not None else run_exercise(task, module, submission_dir)
-        torch.save(record, out_dir / f"{exercise_id}.pt")
+        wire.dump(record, out_dir / f"{exercise_id}{wire.SUFFIX}")
         steps.done(exercise_id)
     sys.stdout.flush()

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from . import wire
 from .checks import KINDS, CaseVerdict, Context, Prepared
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
@@ -83,8 +84,8 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
         prepared[exercise.id] = items
         tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
                               "calls": [call for item in items for call in item.calls]}
-    tasks_file = workdir / "tasks.pt"
-    torch.save(tasks, tasks_file)
+    tasks_file = workdir / f"tasks{wire.SUFFIX}"
+    wire.dump(tasks, tasks_file)
     return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen)
 
 
@@ -156,10 +157,10 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         details["output_truncated"] |= outcome.output_truncated
         details["confinement"] = list(outcome.confinement)
         for exercise_id in remaining:
-            file = out_dir / f"{exercise_id}.pt"
+            file = out_dir / f"{exercise_id}{wire.SUFFIX}"
             if file.is_file() and not file.is_symlink():
                 try:
-                    records[exercise_id] = torch.load(file, weights_only=True)
+                    records[exercise_id] = wire.load(file)
                 except Exception:
                     failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
                                                       "(did your code write into the grader's files?).")

@@ -113,13 +113,14 @@ grader.checks.values.judge_case = grader.checks.gradient.judge_case = _pass
 grader.checks.compare.compare_tensor = lambda *a, **k: None
 grader.scoring.score_check = lambda exercise, check, verdicts: None
 """,
-    "forge the saved record (torch.save) with scores and verdicts": """
-_save = torch.save
-def _forged(obj, f, *a, **k):
+    "forge the saved record (grader.wire.dump) with scores and verdicts": """
+import grader.wire
+_dump = grader.wire.dump
+def _forged(obj, path):
     if isinstance(obj, dict):
         obj = dict(obj, passed=True, score=1000.0, status=obj.get("status", "ok"), verdict="passed")
-    return _save(obj, f, *a, **k)
-torch.save = _forged
+    return _dump(obj, path)
+grader.wire.dump = _forged
 """,
     "walk the stack to the harness and read the tasks for expected values": """
 import sys
@@ -127,7 +128,8 @@ _frame = sys._getframe()
 while _frame is not None:
     _argument = _frame.f_locals.get("argument")
     if isinstance(_argument, dict) and "tasks_file" in _argument:
-        _tasks = torch.load(_argument["tasks_file"], weights_only=True)
+        from grader import wire
+        _tasks = wire.load(_argument["tasks_file"])
         _text = repr(_tasks)
         if "expected" in _text or "reference" in _text:
             _won.append("found expected values in the tasks")
@@ -229,14 +231,14 @@ for _path in ("@RESULTS@/alice/results.json", "@RESULTS@/gradebook.csv", "@RESUL
 """,
     "trap the grader with a FIFO or symlink named like an output file": """
 import os
-for _name in ("out/sigmoid.pt", "out/tanh.pt"):
+for _name in ("out/sigmoid.data", "out/tanh.data"):
     try:
         os.mkfifo(_name)
         _won.append(_name)
     except OSError:
         pass
 try:
-    os.symlink("@RESULTS@/alice/results.json", "out/relu.pt")
+    os.symlink("@RESULTS@/alice/results.json", "out/relu.data")
     _won.append("symlink")
 except OSError:
     pass
@@ -540,3 +542,21 @@ def test_a_hostile_submission_between_two_honest_ones_changes_nothing(plans, ser
 
 def plan_max(plan) -> float:
     return sum(e.max_score for e in plan.exercises)
+
+
+def test_a_record_that_would_run_code_in_the_grader_is_refused(grade_files, tiny, targets):
+    """The child can write any bytes as its record; the grader's reader builds no class or function from
+    them, so a pickle that would run os.system in the grader only costs its own exercises."""
+    code = _fill("""
+import grader.wire, os, pickle
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch @MARKER@/written",))
+grader.wire.dumps = lambda value: pickle.dumps(_Evil())
+""", targets)
+    result = grade_files(submission(code), exercises=EXERCISES, course=tiny, name="mallory")
+    assert not (Path(targets["@MARKER@"]) / "written").exists()
+    for exercise in result.exercises:
+        if exercise.id in ("sigmoid", "tanh"):  # saved after activations.py was imported (relu's may come first)
+            assert {c.status for c in exercise.checks} == {"error"}, exercise.id
+            assert "could not read the results" in exercise.checks[0].feedback
