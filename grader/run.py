@@ -43,7 +43,8 @@ class Plan:
 
     def limits(self, threads: int = 1) -> Limits:
         lim = self.course.limits
-        return Limits(step_s=lim.time_s, total_s=max(60.0, lim.time_s * (len(self.exercises) + 4)),
+        return Limits(step_s=lim.wall_backstop_s, step_cpu_s=lim.time_s,
+                      total_s=max(60.0, lim.time_s * (len(self.exercises) + 4), lim.wall_backstop_s),
                       memory_mb=lim.memory_mb, file_mb=lim.file_mb, output_kb=lim.output_kb,
                       processes=lim.processes, threads=threads)
 
@@ -96,9 +97,12 @@ def _checks(plan: Plan, exercise: Exercise) -> list:
 def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
     """Why the child stopped, in a student's words."""
     subject = f"Importing {step.split(':', 1)[1]}.py" if step.startswith("import:") else "Your function"
+    if outcome.reason == "step_cpu":
+        return (f"{subject} computed for more than {limits.step_cpu_s:g} s (CPU time) and was stopped. Look for an "
+                f"endless loop, or for work that grows much faster than the input.")
     if outcome.reason == "timeout":
         return (f"{subject} ran for more than {limits.step_s:g} s and was stopped. Look for an endless loop, "
-                f"or for work that grows much faster than the input.")
+                f"for waiting (sleep, input(), a lock), or for work that grows much faster than the input.")
     if outcome.reason == "processes":
         return (f"{subject} started more processes than the limit allows ({limits.processes}) and was stopped. "
                 f"Grading needs no subprocesses or multiprocessing: compute in the function itself.")

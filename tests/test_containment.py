@@ -38,7 +38,8 @@ ATTACKS = {
     "KeyboardInterrupt": ("", "raise KeyboardInterrupt", "raised KeyboardInterrupt"),
     "SIGKILL to itself": ("import os, signal", "os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
     "endless loop ignoring SIGTERM": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)",
-                                      "while True: pass", "ran for more than"),
+                                      "while True: pass", "computed for more than"),
+    "sleeps forever": ("import time", "time.sleep(3600)", "for waiting (sleep, input(), a lock)"),
     "segfault": ("import ctypes", "ctypes.string_at(0)", "SIGSEGV"),
 }
 
@@ -105,7 +106,8 @@ def test_a_raising_function_names_the_line(grade_files):
 
 
 @pytest.mark.parametrize("reason,words", [
-    ("timeout", "ran for more than 10 s and was stopped"),
+    ("timeout", "ran for more than 30 s and was stopped"),
+    ("step_cpu", "computed for more than 10 s (CPU time) and was stopped"),
     ("cpu", "more CPU time than the limit allows"),
     ("processes", "started more processes than the limit allows (64)"),
     ("exit", "ended the process (exit code 3)"),
@@ -115,4 +117,4 @@ def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
     from grader.run import describe_stop
     from grader.sandbox import Limits, Outcome
     outcome = Outcome(3 if reason == "exit" else None, None, (), "sigmoid", reason, "", "", False, 1.0)
-    assert words in describe_stop(outcome, Limits(step_s=10, processes=64), "sigmoid")
+    assert words in describe_stop(outcome, Limits(step_s=30, step_cpu_s=10, processes=64), "sigmoid")

@@ -370,6 +370,41 @@ def test_cpu_time_beyond_the_limit_stops_the_child(ignore_sigxcpu, server, tmp_p
     assert outcome.wall_s < 10
 
 
+def test_a_busy_step_is_stopped_by_its_cpu_time_with_the_wall_clock_as_backstop(server, tmp_path):
+    outcome, _ = run(server, "while True:\n    pass\n", tmp_path, limits=Limits(step_s=30, step_cpu_s=0.5, total_s=60))
+    assert outcome.reason == "step_cpu" and outcome.failed_step == "source"
+    assert outcome.wall_s < 10
+
+
+SPIN = """
+import time
+def spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+"""
+
+
+def test_cpu_time_per_step_is_counted_from_the_steps_start(server, tmp_path):
+    """Three steps of 0.4 CPU s each under a 0.6 s per-step limit all finish (1.2 s in all); 0.8 s in one does not."""
+    def job(steps: dict[str, str]):
+        work = tmp_path / f"job{time.monotonic_ns()}"
+        work.mkdir()
+        return server.run(Job("grader.sandbox.selftest:run_steps", {"steps": steps}, workdir=str(work),
+                              limits=Limits(step_s=30, step_cpu_s=0.6)))
+    three = job({"setup": SPIN, "a": "spin(0.4)", "b": "spin(0.4)", "c": "spin(0.4)"})
+    assert three.ok, (three.reason, three.stderr)
+    assert three.steps_done == ("setup", "a", "b", "c")
+    one = job({"setup": SPIN, "a": "spin(0.4)", "b": "spin(0.8)"})
+    assert one.reason == "step_cpu" and one.failed_step == "b"
+
+
+def test_a_sleeping_step_uses_no_cpu_and_is_stopped_by_the_wall_clock(server, tmp_path):
+    outcome, _ = run(server, "import time\ntime.sleep(60)\n", tmp_path, limits=Limits(step_s=1, step_cpu_s=10))
+    assert outcome.reason == "timeout"
+    assert outcome.wall_s < 4
+
+
 def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, tmp_path):
     source = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)\n"
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=1))

@@ -8,6 +8,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Limits:
     step_s: float = 10.0          # wall time of one step before the child is killed
+    step_cpu_s: float | None = None  # CPU time of one step (the child's own and its reaped children's); None: no
+                                     # such limit. With it, step_s is the backstop for code that sleeps or blocks.
     total_s: float = 600.0        # wall time of the whole job
     cpu_s: float | None = None    # CPU time of the child (SIGXCPU, then SIGKILL a second later); None: total_s + 1
     memory_mb: int = 2048         # address space the child may add to the warm interpreter's
@@ -46,7 +48,7 @@ class Outcome:
     signal: int | None
     steps_done: tuple[str, ...]
     failed_step: str | None
-    reason: str | None            # "timeout", "cpu", "processes", "signal", "exit", "refused", "crash", or None
+    reason: str | None            # "timeout", "step_cpu", "cpu", "processes", "signal", "exit", "refused", "crash", or None
     stdout: str
     stderr: str
     output_truncated: bool

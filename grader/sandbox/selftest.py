@@ -19,3 +19,12 @@ def run_source(argument: dict[str, Any], steps) -> None:
 def nothing(argument: dict[str, Any], steps) -> None:
     steps.start("nothing")
     steps.done("nothing")
+
+
+def run_steps(argument: dict[str, Any], steps) -> None:
+    """`argument["steps"]`: {name: source}, each run as its own step, in order, sharing one namespace."""
+    namespace: dict[str, Any] = {"__name__": "__sandboxed__", "argument": argument}
+    for name, source in argument["steps"].items():
+        steps.start(name)
+        exec(compile(source, f"<{name}>", "exec"), namespace)
+        steps.done(name)

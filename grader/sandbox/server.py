@@ -34,6 +34,9 @@ STARTUP_S = 120.0
 #: How often the server counts a job's processes itself, where neither a pids cgroup nor a
 #: per-namespace RLIMIT_NPROC limits them.
 WATCH_PROCESSES_S = 0.05
+#: How often the server reads a step's CPU time, where the job has a CPU limit per step.
+WATCH_CPU_S = 0.1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 #: Set once per server by main(): the paths every child may read, and the pids cgroup if any.
 READ_ONLY: list[str] = []
@@ -116,6 +119,16 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         os._exit(code)
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of a running child, its threads and the children it has reaped (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+
+
 def _signal_job(pid: int) -> None:
     """SIGKILL the job's child, its process group and every other process it started; reap none."""
     victims = set(CGROUP.members()) if CGROUP is not None else set()
@@ -196,17 +209,23 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     if pidfd is not None:
         selector.register(pidfd, selectors.EVENT_READ)
     ended_at: float | None = None  # when the child itself ended; its leftovers are killed from then on
+    step_cpu = limits.get("step_cpu_s")
+    step_cpu_from = 0.0  # the child's CPU seconds when the current step started
     while open_fds:
         timeout = min(step_deadline, total_deadline) - time.monotonic()
         if ended_at is None:
             if timeout <= 0:
                 stopped = "timeout"
+            elif step_cpu is not None and current is not None and _cpu_of(pid) - step_cpu_from > float(step_cpu):
+                stopped = "step_cpu"
             elif watch and len(processes.descendants(os.getpid())) > int(limits["processes"]):
                 stopped = "processes"
             if stopped:
                 _signal_job(pid)
                 break
             wait = min(timeout, WATCH_PROCESSES_S) if watch else timeout
+            if step_cpu is not None and current is not None:
+                wait = min(wait, WATCH_CPU_S)
         else:
             _signal_job(pid)  # whatever still holds the output pipes open goes too
             if time.monotonic() - ended_at > 5:
@@ -232,6 +251,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                     if kind == "S":
                         current = name
                         step_deadline = time.monotonic() + float(limits["step_s"])
+                        step_cpu_from = _cpu_of(pid) if step_cpu is not None else 0.0
                     elif kind == "D":
                         steps_done.append(name)
                         current = None

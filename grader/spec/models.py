@@ -68,11 +68,18 @@ class Exercise(Strict):
 class Limits(Strict):
     """Per-exercise limits for the learner's child process."""
 
+    #: CPU seconds per exercise: a busy machine slows a learner's code down without stopping it.
     time_s: PositiveFloat = 10.0
+    #: Wall seconds per exercise, for code that sleeps or blocks instead (default: 3 × time_s, at least 30).
+    wall_s: PositiveFloat | None = None
     memory_mb: PositiveInt = 2048
     output_kb: PositiveInt = 64
     processes: PositiveInt = 64
     file_mb: PositiveInt = 64
+
+    @property
+    def wall_backstop_s(self) -> float:
+        return self.wall_s if self.wall_s is not None else max(30.0, 3 * self.time_s)
 
 
 class SandboxPolicy(Strict):
