@@ -1,26 +1,37 @@
-"""torchgrade's command line: parse, call, print. No grading logic lives here."""
+"""torchgrade's command line: parse, call, print. No grading logic lives here.
+
+Heavy modules (torch, the checks, the reporters) are imported inside the commands that need them:
+`--help` imports no torch, and `check` starts its fork server first, so that the server imports
+torch while this process loads the course (which imports torch to resolve references) and the plan.
+"""
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
-from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grade_many, grading_options
 from .course_or_exit import load_course_or_exit
-from .intake import Submission, SubmissionError
-from .report import (gradescope_json, junit_xml, render_feedback, render_summary, render_table, write_atomic,
-                     write_attachments, write_gradebook, write_results)
-from .report.class_report import render_text, summarise, write_class_report
-from .resume import load_all
-from .run import build_plan
-from .shard import ShardError, merge as merge_shards, parse_shard
-from .spec import Course
+
+if TYPE_CHECKING:
+    from .intake import Submission
+    from .sandbox import ForkServer
+    from .spec import Course
+
+#: run.PRELOAD, spelled out here so that `check` can start its server before importing torch
+#: (tests/test_plan_cache.py keeps the two equal).
+SERVER_PRELOAD = ("grader.child",)
 
 COURSE_OPTION = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
                              help="course.yaml (default: ./course.yaml)")
+NO_CACHE_OPTION = click.option("--no-cache", is_flag=True,
+                               help="build the grading plan afresh instead of reusing the cached one "
+                                    "(also: TORCHGRADE_NO_PLAN_CACHE=1)")
 
 
 def _load(course_path: Path | None) -> Course:
@@ -42,10 +53,39 @@ def _sandbox_policy(course: Course) -> None:
 
 def _submissions(paths: tuple[Path, ...], course: Course) -> list[Submission]:
     """Folders, .py modules and .ipynb notebooks (split into the course's modules)."""
+    from .intake import Submission, SubmissionError
     try:
         return [Submission.from_path(p, modules=course.modules) for p in paths]
     except SubmissionError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+class _EarlyServer:
+    """One fork server, started in the background the moment it is made: it imports torch and
+    matplotlib while this process loads the course and the plan, instead of after."""
+
+    def __init__(self) -> None:
+        from .sandbox import ForkServer
+        self._server = ForkServer(SERVER_PRELOAD)
+        self._thread = threading.Thread(target=self._start, daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._server.start()
+        except Exception:
+            self._server.close()  # WorkerPool starts it again and reports why it failed
+
+    def ready(self) -> ForkServer:
+        self._thread.join()
+        return self._server
+
+    def close(self) -> None:
+        """Now when it is ready; else (an early error) once it is, without keeping the user waiting."""
+        if self._thread.is_alive():
+            threading.Thread(target=lambda: self.ready().close(), daemon=True).start()
+        else:
+            self._server.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,17 +106,27 @@ def validate(course_path: Path | None) -> None:
 @click.argument("submission", type=click.Path(path_type=Path), default=Path("."))
 @click.option("-k", "exercise_ids", multiple=True, help="only this exercise (repeatable)")
 @COURSE_OPTION
-def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None) -> None:
+@NO_CACHE_OPTION
+def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None, no_cache: bool) -> None:
     """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
-    course = _load(course_path)
-    _sandbox_policy(course)
-    unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
-    if unknown:
-        raise click.UsageError(f"no exercise called {', '.join(unknown)}")
-    subs = _submissions((submission,), course)
-    with WorkerPool(1) as pool:  # the server warms up while the plan is built
-        plan = build_plan(course, hidden=False, exercises=list(exercise_ids) or None)
-        (result,) = grade_many(plan, subs, jobs=1, pool=pool)
+    server = _EarlyServer()
+    try:
+        course = _load(course_path)
+        _sandbox_policy(course)
+        unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
+        if unknown:
+            raise click.UsageError(f"no exercise called {', '.join(unknown)}")
+        subs = _submissions((submission,), course)
+        from .batch import WorkerPool, grade_many
+        from .plan_cache import load_or_build
+        from .report import render_feedback, render_table, write_attachments
+        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+            plan = load_or_build(course, hidden=False, exercises=list(exercise_ids) or None, workdir=Path(workdir),
+                                 use_cache=not no_cache)
+            with WorkerPool.of([server.ready()]) as pool:
+                (result,) = grade_many(plan, subs, jobs=1, pool=pool)
+    finally:
+        server.close()
     click.echo(render_table(result))
     feedback = render_feedback(result)
     if feedback:
@@ -102,11 +152,19 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
 @click.option("--progress/--no-progress", "bar", default=None,
               help="a progress bar (default: when stderr is a terminal; plain lines otherwise)")
 @COURSE_OPTION
+@NO_CACHE_OPTION
 def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, formats: tuple[str, ...],
-          public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, course_path: Path | None) -> None:
+          public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, course_path: Path | None,
+          no_cache: bool) -> None:
     """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
+    from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grading_options
+    from .plan_cache import load_or_build
+    from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
+    from .report.class_report import render_text, summarise
+    from .shard import ShardError, parse_shard
+
     course = _load(course_path)
     _sandbox_policy(course)
     try:
@@ -130,8 +188,10 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
 
     pool = WorkerPool(jobs) if pending.todo else None  # servers warm up while the plan is built
     try:
-        plan = build_plan(course, hidden=not public_only, cuda=options["cuda"])
-        run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
+        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+            plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
+                                 use_cache=not no_cache)
+            run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
     finally:
         if pool is not None:
             pool.close()
@@ -172,6 +232,8 @@ def release(out_dir: Path, course_path: Path | None) -> None:
               help="the class report's format")
 def report(out_dir: Path, fmt: str) -> None:
     """Write DIR/gradebook.csv, a class report (report.md or report.html) and DIR/histogram.png."""
+    from .report.class_report import render_text, summarise, write_class_report
+    from .resume import load_all
     results = load_all(out_dir)
     if not results:
         raise click.UsageError(f"{out_dir} holds no <submission>/results.json; run torchgrade grade --out {out_dir}")
@@ -187,6 +249,7 @@ def report(out_dir: Path, fmt: str) -> None:
               help="where the joined results and gradebook.csv go")
 def merge(dirs: tuple[Path, ...], out_dir: Path) -> None:
     """Join the outputs of grade --shard runs into one folder and one gradebook.csv."""
+    from .shard import ShardError, merge as merge_shards
     try:
         merged = merge_shards(dirs, out_dir)
     except ShardError as exc:

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .spec import Course, SpecError, SpecErrors, load_course
+if TYPE_CHECKING:
+    from .spec import Course
 
 
 def load_course_or_exit(path: Path) -> Course:
+    from .spec import SpecError, SpecErrors, load_course  # imported here: `torchgrade --help` needs no spec
     try:
         return load_course(path)
     except SpecErrors as exc:

@@ -151,14 +151,14 @@ class CourseFile(pytest.File):
 
     def collect(self):
         from ..checks import SpecProblem
-        from ..run import build_plan
+        from ..plan_cache import load_or_build
         from ..spec import SpecError, SpecErrors, load_course
 
         try:
             course = load_course(self.path)
             workdir = Path(tempfile.mkdtemp(prefix="torchgrade-pytest-"))
             self.config.add_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
-            plan = build_plan(course, hidden=False, workdir=workdir)
+            plan = load_or_build(course, hidden=False, workdir=workdir)  # cached across pytest runs
         except (SpecErrors, SpecError, SpecProblem) as exc:
             raise self.CollectError(f"The bundle's course cannot be read (ask your teacher for a new bundle):\n{exc}")
         grading = Grading(self.config, course, plan)
