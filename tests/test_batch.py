@@ -44,6 +44,7 @@ def test_threads_per_child_never_oversubscribe_the_cores():
     for jobs in range(1, 2 * cores + 1):
         assert threads_per_child(jobs) >= 1
         assert threads_per_child(jobs) * jobs <= max(cores, jobs)
+    assert threads_per_child(1) == 1  # more threads made a child slower on tiny tensors (batch.MAX_THREADS_PER_CHILD)
 
 
 def test_two_submissions_with_one_name_are_refused(tmp_path, course):
