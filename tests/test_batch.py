@@ -33,9 +33,9 @@ def inspect_children(tmp_path, plans, pool: WorkerPool, count: int) -> list[str]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_each_child_gets_cores_per_worker_threads_and_finds_cuda_uninitialised(tmp_path, plans, server, workers):
+def test_each_child_gets_its_share_of_threads_and_finds_cuda_uninitialised(tmp_path, plans, server, workers):
     feedback = inspect_children(tmp_path, plans, WorkerPool.of([server] * workers), count=workers)
-    expected = f"threads={max(1, default_jobs() // workers)} cuda_initialized=False"
+    expected = f"threads={threads_per_child(workers)} cuda_initialized=False"
     assert all(expected in text for text in feedback), feedback
 
 
