@@ -11,7 +11,9 @@ losses exercises alone (where interpreter start-up dominates). For each:
     learner's modules, run the same probes) with J at a time, the same judging in this process,
     on an evenly spaced sample of the non-hostile submissions (a hang or an os._exit would cost
     the naive design far more; leaving them out favours it); its results must equal the fork
-    server's for the same submissions.
+    server's for the same submissions;
+  * fork server on the non-hostile submissions alone (start-up included, amortised over them): the
+    like-for-like comparison with the naive sample, which is drawn from exactly these.
 Then `torchgrade check` of one correct submission against `python -c "import torch, matplotlib.pyplot"`.
 Wall times, and CPU seconds of every process involved (this one and all its children), since a
 shared machine makes wall times noisy. Writes benchmarks/results/class_grading.json.
@@ -47,6 +49,8 @@ from grader.spec import load_course  # noqa: E402
 
 PYTHON = sys.executable
 SUBSET = ("activations", "losses")
+#: The non-hostile kinds of generated submission: the naive sample is drawn from these only.
+CALM = ("correct", "partly wrong", "starter")
 
 
 def cpu_now() -> float:
@@ -106,7 +110,7 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
             file = work / "out" / f"{exercise.id}{wire.SUFFIX}"
             record = wire.load(file) if file.is_file() else None
             failure = None if record is not None else ("error", "Your code stopped the grading before this exercise ran.")
-            results.append(_exercise_result(plan, exercise, record, failure))
+            results.append(_exercise_result(plan, exercise, record, failure, pictures_of_passing_work=False))
         return SubmissionResult(folder.name, tuple(results))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -164,9 +168,10 @@ def compare(label: str, course_file: Path, folders: list[Path], sample: list[Pat
     stopped = stopped_calm(out / "fork", manifest)
     print(f"  non-hostile submissions stopped by a limit (should be none): {len(stopped)}"
           + "".join(f"\n    {name}: {', '.join(what)}" for name, what in list(stopped.items())[:10]), flush=True)
-    fork_sample = fork_server_run(course_file, sample, out / "fork-sample", jobs)
-    print(f"  fork server, the {len(sample)} of the sample alone: {per(fork_sample):.2f} s/submission wall "
-          f"(start-up amortised over {len(sample)} only)", flush=True)
+    calm = [f for f in folders if manifest[f.name] in CALM]
+    fork_calm = fork_server_run(course_file, calm, out / "fork-calm", jobs)
+    print(f"  fork server, the {len(calm)} non-hostile submissions alone (what the naive sample is drawn from): "
+          f"{per(fork_calm):.2f} s/submission wall, {per(fork_calm, 'cpu_s'):.2f} CPU s/submission", flush=True)
     naive, results = naive_run(course_file, sample, jobs)
     differ = differing(results, out / "fork")
     print(f"  naive, {naive['n']} submissions: {naive['wall_s']:.1f} s wall, {naive['cpu_s']:.1f} s CPU → "
@@ -175,10 +180,12 @@ def compare(label: str, course_file: Path, folders: list[Path], sample: list[Pat
     for line in differ:
         print(f"    {line}")
     ratio = {"wall": per(naive) / per(fork), "cpu": per(naive, "cpu_s") / per(fork, "cpu_s"),
-             "wall_same_sample": per(naive) / per(fork_sample)}
-    print(f"  fork server faster per submission: {ratio['wall']:.1f}× wall, {ratio['cpu']:.1f}× CPU "
-          f"({ratio['wall_same_sample']:.1f}× wall on the same {len(sample)} submissions)", flush=True)
-    return {"exercises": exercises, "fork": fork, "fork_sample": fork_sample, "naive": naive,
+             "wall_like_for_like": per(naive) / per(fork_calm), "cpu_like_for_like": per(naive, "cpu_s") / per(fork_calm, "cpu_s")}
+    print(f"  fork server faster per submission, non-hostile vs non-hostile (like for like): "
+          f"{ratio['wall_like_for_like']:.1f}× wall, {ratio['cpu_like_for_like']:.1f}× CPU; "
+          f"all {fork['n']} (hostile ones included, which the naive run leaves out) vs the naive sample: "
+          f"{ratio['wall']:.1f}× wall, {ratio['cpu']:.1f}× CPU", flush=True)
+    return {"exercises": exercises, "fork": fork, "fork_calm": fork_calm, "naive": naive,
             "naive_results_differing": differ, "ratio": ratio, "calm_but_stopped": stopped}
 
 
@@ -202,7 +209,7 @@ def main() -> None:
           f"load average {load_before:.1f} before", flush=True)
     manifest = generate(out / "submissions", args.count)
     folders = [out / "submissions" / name for name in manifest]
-    calm = [f for f in folders if manifest[f.name] in ("correct", "partly wrong", "starter")]
+    calm = [f for f in folders if manifest[f.name] in CALM]
     stride = max(1, len(calm) // args.naive_sample)
     sample = calm[::stride][:args.naive_sample]
     mix = {p: list(manifest.values()).count(p) for p in sorted(set(manifest.values()))}
@@ -234,10 +241,12 @@ def main() -> None:
     full = report["full"]
     print("\ntargets:")
     print(f"  full course, --jobs {args.jobs}: {per(full['fork']):.2f} s/submission amortised (target ≤ 1.0)")
-    print(f"  fork server vs naive, full course: {full['ratio']['wall']:.1f}× (target ≥ 3)")
+    print(f"  fork server vs naive, full course: {full['ratio']['wall_like_for_like']:.1f}× like for like, "
+          f"{full['ratio']['wall']:.1f}× with the hostile ones on the fork server's side only (target ≥ 3)")
     if "activations_losses" in report:
-        print(f"  fork server vs naive, activations+losses: {report['activations_losses']['ratio']['wall']:.1f}× "
-              f"(target ≥ 10)")
+        subset = report["activations_losses"]["ratio"]
+        print(f"  fork server vs naive, activations+losses: {subset['wall_like_for_like']:.1f}× like for like, "
+              f"{subset['wall']:.1f}× with the hostile ones on the fork server's side only (target ≥ 10)")
     print(f"  check above the import floor: {check - floor:.2f} s (target ≤ 2)")
     print(f"load average {load_before:.1f} before, {report['machine']['load_after']:.1f} after "
           f"(on a shared machine wall times are noisy; CPU seconds much less so)")
