@@ -6,6 +6,8 @@ test costs a fork, not an interpreter start.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from grader.sandbox import ForkServer
 from grader.spec import load_course
 
 REPO = Path(__file__).resolve().parents[1]
+#: Plans the tests cache go to a folder of this run, not the developer's ~/.cache/torchgrade.
+os.environ.setdefault("TORCHGRADE_CACHE_DIR", tempfile.mkdtemp(prefix="torchgrade-test-cache-"))
 
 
 def pytest_collection_modifyitems(config, items):
