@@ -78,7 +78,7 @@ def main() -> None:
         print(f"gradient_norms({', '.join(f'{k}={v!r}' for k, v in config.items())}): {seconds * 1e3:.1f} ms CPU")
 
     load(REPO / "solutions", "answers")
-    tasks = wire.load(plan.tasks_file)
+    tasks = wire.load(plan.tasks_file, from_the_grader=True)
     for exercise_id in ("gradient_norms", "dead_relu_fraction", "binary_loss"):
         task = tasks[exercise_id]
         module = sys.modules[task["module"]]

@@ -79,7 +79,7 @@ def main(argument: dict[str, Any], steps) -> None:
     out_dir = Path(argument["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, submission_dir)
-    tasks = wire.load(argument["tasks_file"])
+    tasks = wire.load(argument["tasks_file"], from_the_grader=True)
     imported: dict[str, tuple[Any, dict | None]] = {}
     for exercise_id in argument["exercises"]:
         task = tasks[exercise_id]

@@ -28,6 +28,9 @@ from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check,
 from .spec import Course, Exercise
 
 CHILD_TARGET = "grader.child:main"
+JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
+                  "checks expect. Did your code change the grader's files or objects? If it does nothing of the "
+                  "kind, tell your teacher: this may be a fault in the grader.")
 PRELOAD = ("grader.child",)
 
 
@@ -131,8 +134,17 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
         records, failures, details = _run_children(plan, staged, home, server, threads)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    results = [_exercise_result(plan, exercise, records.get(exercise.id), failures.get(exercise.id),
-                                pictures_of_passing_work) for exercise in plan.exercises]
+    results = []
+    for exercise in plan.exercises:
+        try:
+            results.append(_exercise_result(plan, exercise, records.get(exercise.id), failures.get(exercise.id),
+                                            pictures_of_passing_work))
+        except Exception as exc:  # a record the judges choke on costs its exercise, never the class's run
+            problem = f"{type(exc).__name__}: {exc}"[:300]
+            details.setdefault("judging_failed", []).append({"exercise": exercise.id, "error": problem})
+            print(f"torchgrade: {submission.name}: judging {exercise.id} failed ({problem}); scored as an error",
+                  file=sys.stderr)
+            results.append(whole_exercise(exercise, _checks(plan, exercise), "error", JUDGING_FAILED))
     return SubmissionResult(submission.name, tuple(results), details)
 
 

@@ -5,7 +5,8 @@ The grader must read what a child wrote without trusting it. `torch.load(weights
 but builds every tensor in pure Python (a third of a second for a full submission's ~1000 tensors).
 Here a tensor travels as (dtype name, shape, raw bytes) inside a pickle, and `load` reads it with an
 unpickler that can build builtins and tensors and nothing else (every other class or function is
-refused, whatever the bytes say), at the C unpickler's speed.
+refused, whatever the bytes say), at the C unpickler's speed. What it built is then checked to be a
+tree of plain data (see _check_plain), so a crafted file is refused, not trusted.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ DTYPES = {name: getattr(torch, name) for name in (
     "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
     "uint8", "int8", "int16", "int32", "int64", "bool")}
 MAX_DIMS = 16
+#: A full submission's records unfold to ~30 000 items in all, nested ~10 deep; one record to far fewer.
+MAX_NODES = 500_000
+MAX_DEPTH = 64
 
 
 class NotPlainData(pickle.UnpicklingError):
@@ -65,10 +69,47 @@ class _Writer(pickle.Pickler):
 
 
 class _Reader(pickle.Unpickler):
+    """Builds builtins and tensors only, and tensors of no more bytes than the file holds (a pickle can
+    hand one bytes object to any number of tensors: without a budget, 1 MB could ask for 20 GB)."""
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data))
+        self._budget = len(data)
+
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == (__name__, "_tensor"):
-            return _tensor
+            return self._tensor
         raise NotPlainData(f"not plain data: {module}.{name}")
+
+    def _tensor(self, dtype: Any, shape: Any, data: Any) -> torch.Tensor:
+        self._budget -= len(data) if isinstance(data, bytes) else 0
+        if self._budget < 0:
+            raise NotPlainData("the tensors hold more bytes than the file")
+        return _tensor(dtype, shape, data)
+
+
+def _check_plain(value: Any, limit: int = MAX_NODES) -> None:
+    """Plain data, walked as the tree it unfolds to: a container met twice is walked twice, so shared or
+    cyclic containers (which make a small file huge to walk or print) run into the limit and are refused;
+    tensors exactly as _tensor built them (a pickle's BUILD could have called their __setstate__)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (str, bytes, int, float, bool, type(None))):
+            continue
+        limit -= 1
+        if limit < 0 or depth > MAX_DEPTH:
+            raise NotPlainData("the data is nested too deeply or unfolds to too many items")
+        if isinstance(item, torch.Tensor):
+            if (type(item) is not torch.Tensor or item.requires_grad or item._backward_hooks or not item.is_leaf
+                    or not item.is_contiguous() or item.storage_offset() != 0
+                    or item.untyped_storage().nbytes() != item.numel() * item.element_size()):
+                raise NotPlainData("a tensor was changed after it was built")
+            continue
+        if type(item) not in (dict, list, tuple):
+            raise NotPlainData(f"not plain data: {type(item).__name__}")
+        children = list(item.keys()) + list(item.values()) if type(item) is dict else item
+        stack.extend((child, depth + 1) for child in children)
 
 
 def dumps(value: Any) -> bytes:
@@ -77,14 +118,20 @@ def dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes) -> Any:
-    """Plain data back; raises NotPlainData (or another pickle error) for anything else."""
-    return _Reader(io.BytesIO(data)).load()
+def loads(data: bytes, *, from_the_grader: bool = False) -> Any:
+    """Plain data back; raises NotPlainData (or another pickle error, or any error of a malformed file).
+
+    `from_the_grader`: the child reading the grader's own tasks (which share containers), not the
+    grader reading what a child wrote; only classes are refused then."""
+    value = _Reader(data).load()
+    if not from_the_grader:
+        _check_plain(value)
+    return value
 
 
 def dump(value: Any, path: str | Path) -> None:
     Path(path).write_bytes(dumps(value))
 
 
-def load(path: str | Path) -> Any:
-    return loads(Path(path).read_bytes())
+def load(path: str | Path, *, from_the_grader: bool = False) -> Any:
+    return loads(Path(path).read_bytes(), from_the_grader=from_the_grader)

@@ -129,7 +129,7 @@ while _frame is not None:
     _argument = _frame.f_locals.get("argument")
     if isinstance(_argument, dict) and "tasks_file" in _argument:
         from grader import wire
-        _tasks = wire.load(_argument["tasks_file"])
+        _tasks = wire.load(_argument["tasks_file"], from_the_grader=True)
         _text = repr(_tasks)
         if "expected" in _text or "reference" in _text:
             _won.append("found expected values in the tasks")
@@ -560,3 +560,18 @@ grader.wire.dumps = lambda value: pickle.dumps(_Evil())
         if exercise.id in ("sigmoid", "tanh"):  # saved after activations.py was imported (relu's may come first)
             assert {c.status for c in exercise.checks} == {"error"}, exercise.id
             assert "could not read the results" in exercise.checks[0].feedback
+
+
+def test_a_record_the_judges_choke_on_costs_its_exercise_and_not_the_run(grade_files, tiny):
+    """Plain data of the wrong shape (a list where a record is a dict) used to end a whole class's run."""
+    code = """
+import grader.wire
+_dumps = grader.wire.dumps
+grader.wire.dumps = lambda value: _dumps(["not", "a", "record"])
+"""
+    result = grade_files(submission(code), exercises=EXERCISES, course=tiny, name="mallory")
+    for exercise in result.exercises:
+        if exercise.id in ("sigmoid", "tanh"):
+            assert {c.status for c in exercise.checks} == {"error"}, exercise.id
+            assert "could not judge" in exercise.checks[0].feedback
+    assert {f["exercise"] for f in result.details["judging_failed"]} >= {"sigmoid", "tanh"}

@@ -584,6 +584,9 @@ def test_on_a_gpu_machine_a_child_may_listen_on_a_unix_socket_but_connect_to_not
             own = socket.socket(socket.AF_UNIX)
             own.bind(f"\0torchgrade-child-{os.getpid()}")
             own.listen()
+            packets = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+            packets.bind(f"\0torchgrade-child-packets-{os.getpid()}")
+            packets.listen()
             seen.append("listen")
             for family, address in ((socket.AF_UNIX, f"\0torchgrade-test-{os.getppid()}"),):
                 try:
@@ -591,6 +594,11 @@ def test_on_a_gpu_machine_a_child_may_listen_on_a_unix_socket_but_connect_to_not
                     seen.append("connect")
                 except OSError:
                     pass
+            try:  # a datagram socket could sendto() any process's socket without connect()
+                socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                seen.append("datagram socket")
+            except OSError:
+                pass
             for family in (socket.AF_INET, socket.AF_INET6, socket.AF_NETLINK):
                 try:
                     socket.socket(family, socket.SOCK_RAW if family == socket.AF_NETLINK else socket.SOCK_STREAM)

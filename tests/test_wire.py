@@ -79,3 +79,64 @@ def test_reading_is_faster_than_torch_weights_only():
         return min(times)
 
     assert best(lambda: wire.loads(ours)) * 2 < best(lambda: torch.load(io.BytesIO(theirs), weights_only=True))
+
+
+class _Forger(wire._Writer):
+    """Writes a tensor the way a hostile child could: our constructor, then a BUILD with its own state."""
+
+    def __init__(self, file, state):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.state = state
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor):
+            return wire._tensor, ("float32", (2,), b"\0" * 8), self.state
+        return NotImplemented
+
+
+def forged(state) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    _Forger(buffer, state).dump({"x": torch.zeros(2)})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("state", [
+    (True, None, {}),  # requires_grad and hooks through Tensor.__setstate__
+    (torch.zeros(1), 0, (10 ** 10,), (0,)),  # set_: 10^10 elements over one float, stride 0
+], ids=["requires_grad", "set_ to a huge view"])
+def test_a_tensor_changed_after_it_was_built_is_refused(state):
+    with pytest.raises(Exception) as caught:
+        wire.loads(forged(state))
+    assert isinstance(caught.value, (wire.NotPlainData, RuntimeError, TypeError)), caught.value
+
+
+def test_one_bytes_object_cannot_feed_many_tensors():
+    """A pickle can reuse one bytes object: without a budget 1 MB would ask for gigabytes."""
+    import io
+    data = b"\0" * 4000
+
+    class Shared(wire._Writer):
+        def reducer_override(self, obj):
+            if isinstance(obj, torch.Tensor):
+                return wire._tensor, ("float32", (1000,), data)
+            return NotImplemented
+
+    buffer = io.BytesIO()
+    Shared(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump([torch.ones(1) for _ in range(500)])
+    assert len(buffer.getvalue()) < 100_000  # 500 tensors of 4000 bytes from one small file
+    with pytest.raises(wire.NotPlainData, match="more bytes than the file"):
+        wire.loads(buffer.getvalue())
+
+
+def test_shared_and_cyclic_containers_that_unfold_to_millions_are_refused():
+    nested: list = []
+    for _ in range(40):
+        nested = [nested, nested]
+    cyclic: list = []
+    cyclic.append(cyclic)
+    for value in (nested, cyclic):
+        with pytest.raises(wire.NotPlainData, match="unfolds to too many items"):
+            wire.loads(pickle.dumps(value))
+    shared = {"a": [1, 2]}
+    assert wire.loads(pickle.dumps([shared, shared])) == [shared, shared]  # a little sharing is plain data

@@ -17,6 +17,9 @@ RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
 LD_W_ABS, JEQ_K, JGE_K, RET_K = 0x20, 0x15, 0x35, 0x06
 X32_BIT = 0x40000000
 AF_UNIX = 1
+#: Connection-based types only: a datagram socket could sendto() any process's socket without connect().
+SOCK_STREAM, SOCK_SEQPACKET = 1, 5
+AND_K = 0x54
 
 #: machine → (AUDIT_ARCH_*, {syscall: number}) for the calls denied.
 ARCHES = {
@@ -58,7 +61,8 @@ def _program(arch: int, numbers: list[int], x86: bool) -> list[tuple[int, int, i
 
 def _program_local_sockets(arch: int, calls: dict[str, int], x86: bool,
                            deny_connect: int | None) -> list[tuple[int, int, int, int]]:
-    """BPF: as _program, but socket(AF_UNIX, …) is allowed (the CUDA driver needs one)."""
+    """BPF: as _program, but socket(AF_UNIX, SOCK_STREAM or SOCK_SEQPACKET) is allowed (the CUDA driver
+    listens on one of its own), and connect() is denied: a socket of its own, never someone else's."""
     deny = RET_ERRNO | errno.EACCES
     code: list[tuple[int, int | str, int | str, int]] = [(LD_W_ABS, 0, 0, 4), (JEQ_K, 0, "deny", arch),
                                                          (LD_W_ABS, 0, 0, 0)]
@@ -69,7 +73,11 @@ def _program_local_sockets(arch: int, calls: dict[str, int], x86: bool,
         code.append((JEQ_K, "deny", 0, deny_connect))
     code += [(JEQ_K, 0, "allow", calls["socket"]),
              (LD_W_ABS, 0, 0, 16),  # seccomp_data.args[0], low word: the address family
-             (JEQ_K, "allow", "deny", AF_UNIX),
+             (JEQ_K, 0, "deny", AF_UNIX),
+             (LD_W_ABS, 0, 0, 24),  # args[1], low word: the type, with SOCK_CLOEXEC / SOCK_NONBLOCK
+             (AND_K, 0, 0, 0xF),
+             (JEQ_K, "allow", 0, SOCK_STREAM),
+             (JEQ_K, "allow", "deny", SOCK_SEQPACKET),  # what the CUDA driver listens on
              (RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, deny)]
     labels = {"allow": len(code) - 2, "deny": len(code) - 1}
     return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
