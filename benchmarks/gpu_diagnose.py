@@ -53,14 +53,14 @@ def opened() -> dict:
 def variant(name: str, workdir: str) -> None:
     read_only = paths.read_only()
     if name in ("rlimits", "all"):
-        confine.apply_rlimits(LIMITS)
+        confine.apply_rlimits(LIMITS, gpu=True)
     if name in ("environment", "all"):
         confine.clean_environment(workdir, {})
     if name in ("capabilities", "all"):
         namespaces.drop_capabilities()
     if name == "landlock-without-driver-folders":
         read_only = [p for p in read_only if p not in paths.gpu_library_dirs()]
-    rw_files = paths.read_write_files()
+    rw_files = paths.read_write_files(gpu=True)
     if name in ("landlock", "landlock-without-driver-folders", "all"):
         landlock.restrict(read=read_only, write=[workdir], read_write_files=rw_files)
     if name == "landlock-no-scopes":
@@ -90,7 +90,7 @@ def variant(name: str, workdir: str) -> None:
         landlock.restrict(read=["/"], write=[workdir], read_write_files=rw_files, write_in_place=["/proc/self"])
     if name == "production":
         from grader.sandbox import confine as production
-        print(production.confine({"workdir": workdir, "limits": LIMITS}, read_only), file=sys.stderr)
+        print(production.confine({"workdir": workdir, "limits": LIMITS, "gpu": True}, read_only), file=sys.stderr)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import shutil
 import signal as signals
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,15 +157,25 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
     details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
     by_module = {e.id: e.module for e in plan.exercises}
     attempt = 0
+    # One wall-clock budget for the whole submission, across the children a crash or a hang makes
+    # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
+    budget_ends = time.monotonic() + limits.total_s
     while remaining:
+        left = budget_ends - time.monotonic()
+        if left < 1.0:
+            for exercise_id in remaining:
+                failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
+                                                  f"({limits.total_s:g} s) before this exercise ran.")
+            break
         attempt += 1
         work = home / f"work{attempt}"
         work.mkdir()
         out_dir = work / "out"
         job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
                                  "out_dir": str(out_dir), "exercises": remaining},
-                  workdir=str(work), limits=limits, readable=(str(staged), str(plan.tasks_file)),
-                  require=required(plan.course.sandbox.without_landlock))
+                  workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
+                  readable=(str(staged), str(plan.tasks_file)),
+                  require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
         outcome = server.run(job)
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)

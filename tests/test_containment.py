@@ -1,6 +1,8 @@
 """A function that crashes, exits, hangs or kills itself costs only its own exercise."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from conftest import check_of, scores
@@ -118,3 +120,27 @@ def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
     from grader.sandbox import Limits, Outcome
     outcome = Outcome(3 if reason == "exit" else None, None, (), "sigmoid", reason, "", "", False, 1.0)
     assert words in describe_stop(outcome, Limits(step_s=30, step_cpu_s=10, processes=64), "sigmoid")
+
+
+def test_one_wall_clock_budget_covers_every_child_of_a_submission(grade_files, monkeypatch):
+    """A submission that sleeps in every exercise holds its worker for the submission's budget, not for a
+    fresh budget per child that a stopped exercise makes necessary."""
+    from grader.run import Plan
+    from grader.sandbox import Limits
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: Limits(step_s=1.5, step_cpu_s=5, total_s=4.0))
+    started = time.monotonic()
+    result = grade_files({"activations.py": """
+import time, torch
+
+def sigmoid(x):
+    time.sleep(60)
+
+def tanh(x):
+    time.sleep(60)
+
+def relu(x):
+    time.sleep(60)
+"""}, exercises=EXERCISES, name="sleeper")
+    assert time.monotonic() - started < 15
+    feedback = {e.id: check_of(result, e.id, "values").feedback for e in result.exercises}
+    assert sum("used up the time of the whole submission (4 s)" in text for text in feedback.values()) >= 1, feedback

@@ -67,3 +67,13 @@ def test_a_submission_that_is_not_there_is_reported_without_a_traceback(pytester
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "torchgrade could not check" in text and "does not exist" in text
     assert "Traceback" not in text
+
+
+def test_the_pictures_the_feedback_names_are_written(pytester, bundle, repo):
+    """As `torchgrade check` does: a failing plot check's feedback names files in feedback/, and they exist."""
+    import re
+    folder = into(pytester, bundle)
+    shutil.copy(repo / "examples" / "bob" / "plots.py", folder / "plots.py")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "plot_activation")
+    named = set(re.findall(r"feedback/([\w.-]+\.png)", result.stdout.str()))
+    assert named and all((folder / "feedback" / name).is_file() for name in named), named

@@ -63,8 +63,7 @@ def bare_server():
 def test_the_outcome_reports_every_confinement_applied(server, tmp_path):
     outcome, _ = run(server, "pass", tmp_path)
     assert outcome.ok
-    from grader.sandbox import paths
-    sockets = "seccomp-unix-listen-only" if paths.gpu_devices() else "seccomp-no-sockets"
+    sockets = "seccomp-no-sockets"  # a job that does not ask for the GPU gets no GPU relaxation, GPU machine or not
     assert {"process-group", "subreaper", "rlimits", "clean-environment", "no-capabilities", "landlock-fs",
             sockets} <= set(outcome.confinement)
     if landlock.abi() >= 4:
@@ -554,8 +553,11 @@ def test_cuda_works_inside_the_sandbox(server, tmp_path):
     x = torch.arange(4.0, device="cuda")
     print('{"sum": %g, "device": "%s"}' % ((x * 2).sum().item(), x.device.type))
     """
-    outcome, seen = run(server, source, tmp_path)
+    work = tmp_path / "cuda-job"
+    work.mkdir()
+    outcome = server.run(Job(TARGET, {"source": textwrap.dedent(source)}, workdir=str(work), gpu=True))
     assert outcome.ok, outcome.stderr
+    seen = json.loads([line for line in outcome.stdout.splitlines() if line.startswith("{")][-1])
     assert seen == {"sum": 12.0, "device": "cuda"}
     assert "landlock-fs" in outcome.confinement or not HAS_LANDLOCK
 
@@ -613,3 +615,18 @@ def test_on_a_gpu_machine_a_child_may_listen_on_a_unix_socket_but_connect_to_not
     seen = json.loads(os.read(read_fd, 4096))
     listening.close()
     assert seen == ["listen"]
+
+
+def test_a_steps_cpu_time_counts_the_processes_it_started(server, tmp_path):
+    """Busy children that the step never waits for are counted too, not only the wall clock's backstop."""
+    source = """
+    import os, time
+    for _ in range(3):
+        if os.fork() == 0:
+            while True:
+                pass
+    time.sleep(60)
+    """
+    outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=20, step_cpu_s=1.0, total_s=60))
+    assert outcome.reason == "step_cpu"
+    assert outcome.wall_s < 5

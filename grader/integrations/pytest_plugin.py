@@ -114,6 +114,8 @@ class Grading:
         except (SubmissionError, SpecProblem) as exc:
             self.error = f"torchgrade could not check {self.submission_path()}: {exc}"
             return
+        from ..report import write_attachments
+        write_attachments(graded, Path(session.config.rootpath))  # the pictures the feedback names, as check writes them
         self.result = {}
         for exercise in graded.exercises:
             for key, check in zip([k for k in keys if k[0] == exercise.id], exercise.checks):

@@ -31,12 +31,13 @@ class Job:
     readable: tuple[str, ...] = ()  # extra paths the child may read (its submission, the inputs)
     env: dict[str, str] = field(default_factory=dict)
     require: tuple[str, ...] = ()  # confinements without which the child refuses to run, e.g. ("landlock",)
+    gpu: bool = False             # the job uses CUDA: the GPU's device files and what the driver needs are allowed
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "argument": self.argument, "workdir": self.workdir,
             "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
-            "require": list(self.require),
+            "require": list(self.require), "gpu": self.gpu,
         }
 
 

@@ -28,7 +28,7 @@ def status_bytes(field: str = "VmSize:") -> int:
     return 0
 
 
-def apply_rlimits(limits: dict[str, Any]) -> None:
+def apply_rlimits(limits: dict[str, Any], gpu: bool = False) -> None:
     """Memory on top of what the warm interpreter already has; CPU; file size; core dumps off."""
     def cap(which: int, value: int) -> None:
         soft, hard = resource.getrlimit(which)
@@ -37,7 +37,7 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
         resource.setrlimit(which, (value, value))
 
     extra = int(limits["memory_mb"]) * 1024 * 1024
-    if paths.gpu_devices():
+    if gpu:
         # CUDA reserves tens of GB of address space up front and fails under RLIMIT_AS; RLIMIT_DATA
         # counts only private writable memory (every tensor on the CPU), not those reservations.
         cap(resource.RLIMIT_DATA, status_bytes("VmData:") + extra)
@@ -51,6 +51,11 @@ def apply_rlimits(limits: dict[str, Any]) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1 if hard == resource.RLIM_INFINITY else min(hard, soft + 1)))
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 1024 * 1024)
     cap(resource.RLIMIT_CORE, 0)
+
+
+def uses_gpu(request: dict[str, Any]) -> bool:
+    """The job asked for CUDA, and this machine has NVIDIA device files."""
+    return bool(request.get("gpu")) and bool(paths.gpu_devices())
 
 
 def cpu_seconds(limits: dict[str, Any]) -> int:
@@ -101,12 +106,13 @@ def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool 
     if namespaces.drop_capabilities():
         applied.append("no-capabilities")
     # The CUDA driver, on its first use in the child, names its threads under /proc/self and listens on
-    # an abstract Unix socket of its own (tested on an H200, benchmarks/gpu_diagnose.py): a GPU machine's
-    # children may write their own /proc files and make Unix sockets, but connect to none.
-    gpu = bool(paths.gpu_devices())
+    # an abstract Unix socket of its own (tested on an H200, benchmarks/gpu_diagnose.py): a CUDA job's
+    # children may write their own /proc files and make Unix sockets, but connect to none. Other jobs,
+    # GPU machine or not, get none of it.
+    gpu = uses_gpu(request)
     try:
         applied += landlock.restrict(read=list(read_only) + list(request.get("readable") or ()),
-                                     write=[request["workdir"]], read_write_files=paths.read_write_files(),
+                                     write=[request["workdir"]], read_write_files=paths.read_write_files(gpu),
                                      write_in_place=["/proc/self"] if gpu else [])
     except landlock.LandlockError as exc:
         if "landlock" in (request.get("require") or ()):

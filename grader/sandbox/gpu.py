@@ -30,7 +30,7 @@ def problem_in_sandbox(preload: tuple[str, ...] = (), limits: Limits = Limits(st
 
     `preload`: the modules the grading servers warm up with, so the child starts from the same state."""
     with tempfile.TemporaryDirectory(prefix="torchgrade-cuda-") as workdir, ForkServer(preload) as server:
-        outcome = server.run(Job(TARGET, {}, workdir=workdir, limits=limits))
+        outcome = server.run(Job(TARGET, {}, workdir=workdir, limits=limits, gpu=True))
     if outcome.ok:
         return None
     lines = [line for line in (outcome.stderr or "").strip().splitlines() if line.strip()]

@@ -88,9 +88,10 @@ def read_only() -> list[str]:
     return sorted(set(paths))
 
 
-def read_write_files() -> list[str]:
-    """Device files a child may open for reading, writing and ioctl: /dev/null, and the GPU's."""
-    return [p for p in READ_WRITE_FILES if os.path.exists(p)] + [p for p in gpu_devices() if not os.path.isdir(p)]
+def read_write_files(gpu: bool = False) -> list[str]:
+    """Device files a child may open for reading, writing and ioctl: /dev/null, and the GPU's for a CUDA job."""
+    return [p for p in READ_WRITE_FILES if os.path.exists(p)] + \
+        ([p for p in gpu_devices() if not os.path.isdir(p)] if gpu else [])
 
 
 def covers(roots: list[str], path: str | Path) -> bool:

@@ -88,7 +88,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
             confine.redirect_stdio(out_w, err_w)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
-        confine.apply_rlimits(limits)
+        confine.apply_rlimits(limits, confine.uses_gpu(request))
         try:
             confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only, in_cgroup)
         except confine.Refused as refusal:
@@ -119,8 +119,15 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         os._exit(code)
 
 
+def _job_cpu() -> float:
+    """CPU seconds of the running job: every process below this server (one job at a time: all the job's,
+    orphans included), with what each has reaped, plus what this server reaped. Only grows while a job runs."""
+    reaped = os.times()
+    return sum(_cpu_of(p) for p in processes.descendants(os.getpid())) + reaped.children_user + reaped.children_system
+
+
 def _cpu_of(pid: int) -> float:
-    """CPU seconds of a running child, its threads and the children it has reaped (0 once it is gone)."""
+    """CPU seconds of a running process, its threads and the children it has reaped (0 once it is gone)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
@@ -216,7 +223,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
         if ended_at is None:
             if timeout <= 0:
                 stopped = "timeout"
-            elif step_cpu is not None and current is not None and _cpu_of(pid) - step_cpu_from > float(step_cpu):
+            elif step_cpu is not None and current is not None and _job_cpu() - step_cpu_from > float(step_cpu):
                 stopped = "step_cpu"
             elif watch and len(processes.descendants(os.getpid())) > int(limits["processes"]):
                 stopped = "processes"
@@ -251,7 +258,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                     if kind == "S":
                         current = name
                         step_deadline = time.monotonic() + float(limits["step_s"])
-                        step_cpu_from = _cpu_of(pid) if step_cpu is not None else 0.0
+                        step_cpu_from = _job_cpu() if step_cpu is not None else 0.0
                     elif kind == "D":
                         steps_done.append(name)
                         current = None
