@@ -81,9 +81,7 @@ def variant(name: str, workdir: str) -> None:
     if name in ("seccomp", "all"):
         seccomp.deny_sockets()
     if name in ("seccomp-local-sockets", "all-local-sockets"):
-        seccomp.deny_sockets(allow_local=True, deny_connect=False)
-    if name == "seccomp-local-sockets-no-connect":
-        seccomp.deny_sockets(allow_local=True, deny_connect=True)
+        seccomp.deny_sockets(allow_local=True)
     if name == "landlock-proc-self-write-in-place":
         landlock.restrict(read=read_only, write=[workdir], read_write_files=rw_files, write_in_place=["/proc/self"])
     if name == "write-in-place-read-all":
@@ -98,7 +96,7 @@ def main() -> None:
     print("LD_LIBRARY_PATH:", os.environ.get("LD_LIBRARY_PATH"))
     print("driver folders:", paths.gpu_library_dirs())
     print("read_only:", paths.read_only())
-    for name in sys.argv[1:] or ("none", "write-in-place-read-all", "seccomp-local-sockets-no-connect", "landlock-proc-self-write-in-place", "production", "rlimits", "environment", "capabilities", "seccomp", "seccomp-local-sockets",
+    for name in sys.argv[1:] or ("none", "write-in-place-read-all", "landlock-proc-self-write-in-place", "production", "rlimits", "environment", "capabilities", "seccomp", "seccomp-local-sockets",
                  "landlock-without-driver-folders", "landlock", "landlock-no-scopes", "landlock-no-network",
                  "landlock-read-everything", "landlock-write-everything", "landlock-more-folders", "all",
                  "all-local-sockets", *WRITE_VARIANTS):

@@ -26,8 +26,8 @@ ARCHES = {
     "x86_64": (0xC000003E, {"socket": 41, "io_uring_setup": 425}),
     "aarch64": (0xC00000B7, {"socket": 198, "io_uring_setup": 425}),
 }
-#: connect(), denied where Unix sockets are allowed: a socket of one's own, never someone else's.
-CONNECT = {"x86_64": 42, "aarch64": 203}
+#: AUDIT_ARCH_* → connect(), denied where Unix sockets are allowed.
+CONNECT = {0xC000003E: 42, 0xC00000B7: 203}
 
 
 class _Filter(ctypes.Structure):
@@ -42,58 +42,41 @@ def supported() -> bool:
     return platform.system() == "Linux" and platform.machine() in ARCHES
 
 
-def _program(arch: int, numbers: list[int], x86: bool) -> list[tuple[int, int, int, int]]:
-    """BPF: foreign arch → EACCES; x32 → EACCES; a denied number → EACCES; else allow."""
-    deny = RET_ERRNO | errno.EACCES
-    body: list[tuple[int, int, int, int]] = [(LD_W_ABS, 0, 0, 0)]  # seccomp_data.nr
-    if x86:
-        body.append((JGE_K, 0, 0, X32_BIT))  # jt patched below
-    body += [(JEQ_K, 0, 0, n) for n in numbers]
-    body.append((RET_K, 0, 0, RET_ALLOW))
-    body.append((RET_K, 0, 0, deny))
-    deny_at = len(body) - 1
-    for i, (code, _, _, k) in enumerate(body):
-        if code in (JEQ_K, JGE_K):
-            body[i] = (code, deny_at - i - 1, 0, k)
-    head = [(LD_W_ABS, 0, 0, 4), (JEQ_K, 0, len(body) - 1, arch)]  # seccomp_data.arch; else → deny (last)
-    return head + body
+def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool) -> list[tuple[int, int, int, int]]:
+    """BPF: foreign arch → EACCES; x32 → EACCES; a denied call → EACCES; else allow.
 
-
-def _program_local_sockets(arch: int, calls: dict[str, int], x86: bool,
-                           deny_connect: int | None) -> list[tuple[int, int, int, int]]:
-    """BPF: as _program, but socket(AF_UNIX, SOCK_STREAM or SOCK_SEQPACKET) is allowed (the CUDA driver
-    listens on one of its own), and connect() is denied: a socket of its own, never someone else's."""
-    deny = RET_ERRNO | errno.EACCES
+    `local_sockets`: socket(AF_UNIX, SOCK_STREAM or SOCK_SEQPACKET) is allowed (the CUDA driver listens
+    on one of its own), and connect() is denied: a socket of its own, never someone else's."""
     code: list[tuple[int, int | str, int | str, int]] = [(LD_W_ABS, 0, 0, 4), (JEQ_K, 0, "deny", arch),
-                                                         (LD_W_ABS, 0, 0, 0)]
+                                                         (LD_W_ABS, 0, 0, 0)]  # seccomp_data.arch, then .nr
     if x86:
         code.append((JGE_K, "deny", 0, X32_BIT))
-    code += [(JEQ_K, "deny", 0, n) for name, n in calls.items() if name != "socket"]
-    if deny_connect is not None:
-        code.append((JEQ_K, "deny", 0, deny_connect))
-    code += [(JEQ_K, 0, "allow", calls["socket"]),
-             (LD_W_ABS, 0, 0, 16),  # seccomp_data.args[0], low word: the address family
-             (JEQ_K, 0, "deny", AF_UNIX),
-             (LD_W_ABS, 0, 0, 24),  # args[1], low word: the type, with SOCK_CLOEXEC / SOCK_NONBLOCK
-             (AND_K, 0, 0, 0xF),
-             (JEQ_K, "allow", 0, SOCK_STREAM),
-             (JEQ_K, "allow", "deny", SOCK_SEQPACKET),  # what the CUDA driver listens on
-             (RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, deny)]
+    if not local_sockets:
+        code += [(JEQ_K, "deny", 0, n) for n in calls.values()]
+    else:
+        code += [(JEQ_K, "deny", 0, n) for name, n in calls.items() if name != "socket"]
+        code += [(JEQ_K, "deny", 0, CONNECT[arch]),
+                 (JEQ_K, 0, "allow", calls["socket"]),
+                 (LD_W_ABS, 0, 0, 16),  # seccomp_data.args[0], low word: the address family
+                 (JEQ_K, 0, "deny", AF_UNIX),
+                 (LD_W_ABS, 0, 0, 24),  # args[1], low word: the type, with SOCK_CLOEXEC / SOCK_NONBLOCK
+                 (AND_K, 0, 0, 0xF),
+                 (JEQ_K, "allow", 0, SOCK_STREAM),
+                 (JEQ_K, "allow", "deny", SOCK_SEQPACKET)]  # what the CUDA driver listens on
+    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES)]
     labels = {"allow": len(code) - 2, "deny": len(code) - 1}
     return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
             for i, (op, jt, jf, k) in enumerate(code)]
 
 
-def deny_sockets(allow_local: bool = False, deny_connect: bool = True) -> bool:
+def deny_sockets(allow_local: bool = False) -> bool:
     """Install the filter on this process (inherited by its children); False where unsupported.
 
-    `allow_local`: Unix sockets stay allowed (what a CUDA child needs; the network stays closed)."""
+    `allow_local`: what a CUDA child needs (see _program); the network stays closed."""
     if not supported():
         return False
     arch, calls = ARCHES[platform.machine()]
-    x86 = platform.machine() == "x86_64"
-    connect = CONNECT[platform.machine()] if deny_connect else None
-    code = _program_local_sockets(arch, calls, x86, connect) if allow_local else _program(arch, list(calls.values()), x86)
+    code = _program(arch, calls, platform.machine() == "x86_64", allow_local)
     filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
     program = _Program(len(code), filters)
     libc = ctypes.CDLL(None, use_errno=True)

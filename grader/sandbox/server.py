@@ -217,7 +217,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
         selector.register(pidfd, selectors.EVENT_READ)
     ended_at: float | None = None  # when the child itself ended; its leftovers are killed from then on
     step_cpu = limits.get("step_cpu_s")
-    step_cpu_from = 0.0  # the child's CPU seconds when the current step started
+    step_cpu_from = 0.0  # the job's CPU seconds when the current step started
     while open_fds:
         timeout = min(step_deadline, total_deadline) - time.monotonic()
         if ended_at is None:
