@@ -10,7 +10,6 @@ it is done, and a progress bar.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import tempfile
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .intake import Submission
+from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
 from .resume import Done, course_key, grading_key, load_done, submission_key, write_sidecar
@@ -45,59 +45,6 @@ def threads_per_child(jobs: int) -> int:
     return max(1, min(MAX_THREADS_PER_CHILD, default_jobs() // max(1, jobs)))
 
 
-class WorkerPool:
-    """`jobs` warm fork servers, started in the background the moment the pool is made.
-
-    Make the pool before building the plan: the servers import torch while the grader
-    prepares the checks, instead of after."""
-
-    def __init__(self, jobs: int, preload: tuple[str, ...] = PRELOAD, servers: list[ForkServer] | None = None):
-        self._own = servers is None
-        self._servers = servers if servers is not None else [ForkServer(preload) for _ in range(max(1, jobs))]
-        self.jobs = len(self._servers)
-        self._idle: queue.Queue[ForkServer] = queue.Queue()
-        self._errors: list[BaseException] = []
-        self._starting = [threading.Thread(target=self._start, args=(server,), daemon=True)
-                          for server in self._servers]
-        for thread in self._starting:
-            thread.start()
-
-    @classmethod
-    def of(cls, servers: list[ForkServer]) -> "WorkerPool":
-        """A pool over servers someone else owns (and closes): one worker per entry."""
-        return cls(len(servers), servers=list(servers))
-
-    def _start(self, server: ForkServer) -> None:
-        try:
-            server.start()
-        except BaseException as exc:  # reported when a worker asks for a server
-            self._errors.append(exc)
-        self._idle.put(server)
-
-    def get(self) -> ForkServer:
-        server = self._idle.get()
-        if self._errors:
-            self._idle.put(server)
-            raise self._errors[0]
-        return server
-
-    def put(self, server: ForkServer) -> None:
-        self._idle.put(server)
-
-    def close(self) -> None:
-        for thread in self._starting:
-            thread.join()
-        if self._own:
-            for server in self._servers:
-                server.close()
-
-    def __enter__(self) -> "WorkerPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
                pool: WorkerPool | None = None, pictures_of_passing_work: bool = True) -> list[SubmissionResult]:
@@ -108,7 +55,7 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         return []
     own_pool = pool is None
     if pool is None:
-        pool = WorkerPool(min(jobs, len(submissions)))
+        pool = WorkerPool(min(jobs, len(submissions)), PRELOAD)
     workers = min(pool.jobs, len(submissions))
     threads = threads_per_child(workers)
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from .course_or_exit import load_course_or_exit
 
 if TYPE_CHECKING:
     from .intake import Submission
-    from .sandbox import ForkServer
     from .spec import Course
 
 #: run.PRELOAD, spelled out here so that `check` can start its server before importing torch
@@ -61,34 +59,6 @@ def _submissions(paths: tuple[Path, ...], course: Course) -> list[Submission]:
         raise click.UsageError(str(exc)) from None
 
 
-class _EarlyServer:
-    """One fork server, started in the background the moment it is made: it imports torch and
-    matplotlib while this process loads the course and the plan, instead of after."""
-
-    def __init__(self) -> None:
-        from .sandbox import ForkServer
-        self._server = ForkServer(SERVER_PRELOAD)
-        self._thread = threading.Thread(target=self._start, daemon=True)
-        self._thread.start()
-
-    def _start(self) -> None:
-        try:
-            self._server.start()
-        except Exception:
-            self._server.close()  # WorkerPool starts it again and reports why it failed
-
-    def ready(self) -> ForkServer:
-        self._thread.join()
-        return self._server
-
-    def close(self) -> None:
-        """Now when it is ready; else (an early error) once it is, without keeping the user waiting."""
-        if self._thread.is_alive():
-            threading.Thread(target=lambda: self.ready().close(), daemon=True).start()
-        else:
-            self._server.close()
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="torchgrade")
 def main() -> None:
@@ -110,7 +80,8 @@ def validate(course_path: Path | None) -> None:
 @NO_CACHE_OPTION
 def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None, no_cache: bool) -> None:
     """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
-    server = _EarlyServer()
+    from .pool import WorkerPool
+    pool = WorkerPool(1, SERVER_PRELOAD)  # torch-free: the server starts importing torch now
     try:
         course = _load(course_path)
         _sandbox_policy(course)
@@ -118,16 +89,15 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
         if unknown:
             raise click.UsageError(f"no exercise called {', '.join(unknown)}")
         subs = _submissions((submission,), course)
-        from .batch import WorkerPool, grade_many
+        from .batch import grade_many
         from .plan_cache import load_or_build
         from .report import render_feedback, render_table, write_attachments
         with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
             plan = load_or_build(course, hidden=False, exercises=list(exercise_ids) or None, workdir=Path(workdir),
                                  use_cache=not no_cache)
-            with WorkerPool.of([server.ready()]) as pool:
-                (result,) = grade_many(plan, subs, jobs=1, pool=pool)
+            (result,) = grade_many(plan, subs, jobs=1, pool=pool)
     finally:
-        server.close()
+        pool.close()
     click.echo(render_table(result))
     feedback = render_feedback(result)
     if feedback:
@@ -187,7 +157,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         if "junit" in formats:
             write_atomic(folder / "junit.xml", junit_xml(result))
 
-    pool = WorkerPool(jobs) if pending.todo else None  # servers warm up while the plan is built
+    pool = WorkerPool(jobs, SERVER_PRELOAD) if pending.todo else None  # servers warm up while the plan is built
     try:
         with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
             plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
