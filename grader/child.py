@@ -17,6 +17,9 @@ import torch
 from . import wire
 from .probes import PROBES
 from .probes.encode import encode_error
+from .probes.lazy_dynamo import defer_dynamo
+
+defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 
 
 def _close_figures() -> None:

@@ -1,0 +1,113 @@
+"""Keep `torch._dynamo` (the compiler front end) unloaded in the child until something compiles.
+
+Eager torch marks many of its Python functions "not to be compiled" (`torch._disable_dynamo`): the
+meta-device decompositions the device probe runs through, every `TorchDispatchMode`. The first call of
+each one imports `torch._dynamo` to ask for `torch._dynamo.disable(fn)`: about 1 s in every fresh
+process, which put it on the critical path of `torchgrade check` and of every fork server's warm-up.
+Outside `torch.compile` that disabling changes nothing, so until dynamo is really needed a stand-in
+answers with the function itself.
+
+Anything else asked of the stand-in (a learner's `torch.compile`, `import torch._dynamo.config`) loads
+the real package first; from then on every function handed out here defers to the real `disable`, so
+compiled code sees what it would see without the stand-in.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from typing import Any, Callable
+
+_NAME = "torch._dynamo"
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for torch._dynamo in sys.modules; hands everything but `disable` to the real one."""
+
+    def __getattr__(self, name: str) -> Any:  # only for what the stand-in does not have itself
+        return getattr(_load_real(), name)
+
+    def disable(self, fn: Callable | None = None, recursive: bool = True, *, reason: str | None = None,
+                wrapping: bool = True) -> Any:
+        options = {"reason": reason, "wrapping": wrapping}
+        real = _real_if_loaded()
+        if real is not None:
+            return real.disable(fn, recursive, **options)
+        if fn is None:
+            return lambda f: self.disable(f, recursive, **options)
+        disabled: list[Callable] = []  # the real disable(fn), made once dynamo has been loaded
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not disabled:
+                real_now = _real_if_loaded()
+                if real_now is None:
+                    return fn(*args, **kwargs)
+                disabled.append(real_now.disable(fn, recursive, **options))
+            return disabled[0](*args, **kwargs)
+
+        return call
+
+
+class _Loaded(importlib.abc.Loader):
+    """Hands the import system a module the real package has imported already (no second copy)."""
+
+    def __init__(self, module: types.ModuleType):
+        self.module = module
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+class _SubmoduleFinder(importlib.abc.MetaPathFinder):
+    """`import torch._dynamo.x` while the stand-in is installed: load the real package, then x."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if not name.startswith(_NAME + "."):
+            return None
+        _load_real()
+        module = sys.modules.get(name)
+        if module is None:
+            return None  # not imported by the package itself: the usual finders, on the real path
+        return importlib.util.spec_from_loader(name, _Loaded(module))
+
+
+_FINDER = _SubmoduleFinder()
+
+
+def _real_if_loaded() -> types.ModuleType | None:
+    module = sys.modules.get(_NAME)
+    return None if module is None or isinstance(module, _Deferred) else module
+
+
+def _load_real() -> types.ModuleType:
+    module = sys.modules.get(_NAME)
+    if isinstance(module, _Deferred):
+        del sys.modules[_NAME]  # the finder stays: it may be the one asking, mid-search of sys.meta_path
+        torch = sys.modules["torch"]
+        if torch.__dict__.get("_dynamo") is module:
+            del torch.__dict__["_dynamo"]
+    return importlib.import_module(_NAME)
+
+
+def defer_dynamo() -> None:
+    """Install the stand-in, unless torch._dynamo is loaded already (then there is nothing to save)."""
+    if _NAME in sys.modules:
+        return
+    import torch
+    spec = importlib.machinery.PathFinder.find_spec(_NAME, torch.__path__)
+    if spec is None or spec.submodule_search_locations is None:
+        return  # a torch laid out differently: leave it alone
+    stand_in = _Deferred(_NAME)
+    stand_in.__spec__ = spec
+    stand_in.__path__ = list(spec.submodule_search_locations)
+    stand_in.__file__ = spec.origin
+    sys.meta_path.insert(0, _FINDER)
+    sys.modules[_NAME] = stand_in

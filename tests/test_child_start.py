@@ -1,0 +1,87 @@
+"""What a fresh child side costs to start, and what it must not change.
+
+The stand-in for torch._dynamo (grader/probes/lazy_dynamo.py) keeps torch's compiler unloaded while
+the probes run, about 1 s per fresh process; these tests run in fresh interpreters, since the stand-in
+changes sys.modules for good.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True,
+                          timeout=240, env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_warm_child_runs_every_probe_without_loading_the_compiler():
+    out = run_python("""
+        import sys, torch
+        import grader.child as child
+        child.warm()  # every probe once, the device probe on the meta device and the op recorder included
+        print(type(sys.modules["torch._dynamo"]).__name__, "torch._dynamo.eval_frame" in sys.modules)
+        print(torch.sigmoid(torch.ones(3, device="meta")).device)
+        from grader.probes.core import RecordOps
+        with RecordOps() as recorder:
+            torch.tanh(torch.ones(2))
+        print(sorted(recorder.ops))
+    """).split("\n")
+    assert out[0] == "_Deferred False"  # still the stand-in: nothing of the real package was imported
+    assert out[1] == "meta"
+    assert out[2] == "['ones', 'tanh']"
+
+
+def test_a_learner_can_still_compile_and_import_dynamo_modules():
+    out = run_python("""
+        import sys, torch
+        import grader.child as child
+        child.warm()
+        import torch._dynamo.config as config
+        real = sys.modules["torch._dynamo"]
+        print(type(real).__name__, config is real.config, torch._dynamo is real)
+        compiled = torch.compile(lambda x: x * 2 + 1, backend="eager")
+        print(compiled(torch.ones(2)).tolist())
+    """).split("\n")
+    assert out[0] == "module True True"  # the real package, and one copy of its submodules
+    assert out[1] == "[3.0, 3.0]"
+
+
+def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after():
+    out = run_python("""
+        import sys, torch
+        from grader.probes.lazy_dynamo import defer_dynamo
+        defer_dynamo()
+        calls = []
+        def f(x):
+            calls.append("f")
+            return x + 1
+        disabled = torch._disable_dynamo(f, recursive=True)
+        print(disabled(1), type(sys.modules["torch._dynamo"]).__name__)
+        import torch._dynamo.config  # something that needs the real package loads it
+        real = sys.modules["torch._dynamo"]
+        real_disable = real.disable
+        def recording_disable(fn, recursive=True, **options):
+            calls.append("real disable")
+            return real_disable(fn, recursive, **options)
+        real.disable = recording_disable
+        print(disabled(2), calls)
+    """).split("\n")
+    assert out[0] == "2 _Deferred"
+    assert out[1] == "3 ['f', 'real disable', 'f']"
+
+
+def test_the_stand_in_is_not_installed_over_a_loaded_dynamo():
+    out = run_python("""
+        import sys, torch, torch._dynamo
+        from grader.probes.lazy_dynamo import defer_dynamo
+        defer_dynamo()
+        print(type(sys.modules["torch._dynamo"]).__name__)
+    """)
+    assert out.strip() == "module"
