@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ...course_or_exit import load_course_or_exit
-from ...spec import Course
+
+if TYPE_CHECKING:  # the spec (pydantic) loads with the course: `torchgrade check` starts its server sooner
+    from ...spec import Course
 
 COURSE_DIR = click.option("--course-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
                           show_default=True, help="the nbgrader course directory (where nbgrader_config.py is)")
