@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from . import wire
-from .checks import KINDS, CaseVerdict, Context, Prepared
+from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
@@ -130,11 +130,14 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     as a self-check does; class grading leaves them out, since drawing is a large share of its time."""
     submission = submission if isinstance(submission, Submission) else Submission.from_path(Path(submission))
     home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
+    if _draws_pictures(plan):
+        drawing.prepare_in_background()  # while the child runs, not after it
     try:
         staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
         records, failures, details = _run_children(plan, staged, home, server, threads)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    drawing.ready()
     results = []
     for exercise in plan.exercises:
         try:
@@ -147,6 +150,12 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
                   file=sys.stderr)
             results.append(whole_exercise(exercise, _checks(plan, exercise), "error", JUDGING_FAILED))
     return SubmissionResult(submission.name, tuple(results), details)
+
+
+def _draws_pictures(plan: Plan, exercise_id: str | None = None) -> bool:
+    """Whether judging draws with matplotlib: the plan's, or one exercise's."""
+    lists = plan.prepared.values() if exercise_id is None else [plan.prepared[exercise_id]]
+    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in lists for p in ps)
 
 
 def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int):

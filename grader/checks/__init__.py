@@ -1,7 +1,8 @@
 """Check kinds: each prepares calls and expectations, then judges plain results case by case.
 
 One module per kind; KINDS maps the YAML `kind` to it. A kind module has
-`prepare(ctx, exercise, check) -> Prepared` and `judge_case(prepared, case, result) -> CaseVerdict`.
+`prepare(ctx, exercise, check) -> Prepared` and `judge_case(prepared, case, result) -> CaseVerdict`,
+and `DRAWS_PICTURES = True` where its feedback draws with matplotlib.
 """
 from __future__ import annotations
 

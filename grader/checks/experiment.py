@@ -26,6 +26,8 @@ from .expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key
 from .series_plot import Panel, render_panels
 
+DRAWS_PICTURES = True  # run.grade_submission has matplotlib made ready while the child runs
+
 
 @dataclass(frozen=True)
 class KeywordCase(Case):

@@ -22,6 +22,7 @@ from .plot_png import read_png
 _PICTURES: dict[str, dict[str, bytes]] = {}  # a case that fails several checks is drawn once
 _FIRST_FAILED: dict[tuple[str, str, str], str] = {}  # (child, exercise, check) → its first failing case
 _PICTURES_LOCK = threading.Lock()
+DRAWS_PICTURES = True  # run.grade_submission has matplotlib made ready while the child runs
 CJK_NOTE = ("Some of your text uses characters the grader's fonts cannot draw (they show as boxes in the "
             "pictures); titles are graded by their text, so this costs nothing.")
 

@@ -41,7 +41,8 @@ def render_panels(panels: list[Panel], *, title: str, xlabel: str, ylabel: str, 
             drawn += 1
         if log and drawn:
             ax.set_yscale("log")
-        ax.set_title(panel.title)
+            ax.minorticks_off()  # decades are enough to compare shapes; minor ticks were half the drawing time
+        ax.set_title(panel.title, y=1.0)  # a fixed place: matplotlib need not measure tick labels to find one
         ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
