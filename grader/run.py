@@ -11,12 +11,13 @@ import functools
 import os
 import shutil
 import signal as signals
+import stat
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -132,17 +133,21 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
     if _draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
+    early = EarlyVerdicts(plan, pictures_of_passing_work)
     try:
         staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
-        records, failures, details = _run_children(plan, staged, home, server, threads)
+        records, failures, details = _run_children(plan, staged, home, server, threads, early.offer)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     drawing.ready()
     results = []
     for exercise in plan.exercises:
         try:
-            results.append(_exercise_result(plan, exercise, records.get(exercise.id), failures.get(exercise.id),
-                                            pictures_of_passing_work))
+            record = records.get(exercise.id)
+            failure = failures.get(exercise.id)
+            judged = early.verdict(exercise.id, record) if failure is None else None
+            results.append(judged or _exercise_result(plan, exercise, record and record.data, failure,
+                                                      pictures_of_passing_work))
         except Exception as exc:  # a record the judges choke on costs its exercise, never the class's run
             problem = f"{type(exc).__name__}: {exc}"[:300]
             details.setdefault("judging_failed", []).append({"exercise": exercise.id, "error": problem})
@@ -152,16 +157,79 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     return SubmissionResult(submission.name, tuple(results), details)
 
 
+@dataclass(frozen=True)
+class Record:
+    """What the child saved for one exercise: the bytes as read, and what they hold."""
+
+    raw: bytes
+    data: dict
+
+
+class EarlyVerdicts:
+    """Exercises judged while the child is still running the later ones.
+
+    The child says when it has finished an exercise, but the learner's code runs in the same child
+    and could say so too, or write the file again later. So an early verdict is only a cache: it is
+    used when the bytes it judged are exactly those the grader reads once the child has ended, which
+    makes the outcome the same as judging everything at the end, only sooner."""
+
+    def __init__(self, plan: Plan, pictures_of_passing_work: bool):
+        self._plan = plan
+        self._pictures = pictures_of_passing_work
+        self._exercises = {e.id: e for e in plan.exercises}
+        self._verdicts: dict[str, tuple[bytes, ExerciseResult]] = {}
+
+    def offer(self, exercise_id: str, file: Path) -> None:
+        exercise = self._exercises.get(exercise_id)
+        if exercise is None or exercise_id in self._verdicts:
+            return
+        try:
+            record = _read_record(file)
+            if record is None:
+                return
+            if _draws_pictures(self._plan, exercise_id):
+                drawing.ready()
+            self._verdicts[exercise_id] = (record.raw, _exercise_result(self._plan, exercise, record.data, None,
+                                                                         self._pictures))
+        except Exception:
+            return  # judged at the end, from the file as it is then (and any error reported there)
+
+    def verdict(self, exercise_id: str, final: Record | None) -> ExerciseResult | None:
+        early = self._verdicts.get(exercise_id)
+        if early is None or final is None or early[0] != final.raw:
+            return None
+        return early[1]
+
+
+def _read_record(file: Path) -> Record | None:
+    """None if the child saved no regular file; raises if what it saved is not a record.
+
+    The child may still be running (and the learner's code with it): a symlink is not followed, and a
+    named pipe put in the file's place cannot make the grader wait for a writer."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # missing, or a symlink (ELOOP)
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        raw = stream.read()
+    return Record(raw, wire.loads(raw))
+
+
 def _draws_pictures(plan: Plan, exercise_id: str | None = None) -> bool:
     """Whether judging draws with matplotlib: the plan's, or one exercise's."""
     lists = plan.prepared.values() if exercise_id is None else [plan.prepared[exercise_id]]
     return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in lists for p in ps)
 
 
-def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int):
+def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
+                  on_record: Callable[[str, Path], None] | None = None):
+    """Run the submission's exercises in as many children as stops make necessary. `on_record(id, file)`
+    hears of each exercise the child says it has saved, while it runs."""
     limits = plan.limits(threads)
     remaining = [e.id for e in plan.exercises]
-    records: dict[str, dict] = {}
+    records: dict[str, Record] = {}
     failures: dict[str, tuple[str, str]] = {}
     details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
     by_module = {e.id: e.module for e in plan.exercises}
@@ -185,7 +253,8 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
                   require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
-        outcome = server.run(job)
+        outcome = server.run(job, None if on_record is None else
+                             (lambda step, out=out_dir: on_record(step, out / f"{step}{wire.SUFFIX}")))
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)
         details["children"] += 1
@@ -193,13 +262,14 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         details["output_truncated"] |= outcome.output_truncated
         details["confinement"] = list(outcome.confinement)
         for exercise_id in remaining:
-            file = out_dir / f"{exercise_id}{wire.SUFFIX}"
-            if file.is_file() and not file.is_symlink():
-                try:
-                    records[exercise_id] = wire.load(file)
-                except Exception:
-                    failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
-                                                      "(did your code write into the grader's files?).")
+            try:
+                record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}")
+            except Exception:
+                failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
+                                                  "(did your code write into the grader's files?).")
+                continue
+            if record is not None:
+                records[exercise_id] = record
         before = len(remaining)
         remaining = [e for e in remaining if e not in records and e not in failures]
         if outcome.ok or not remaining:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Callable
 
 from . import switches
 from .api import Job, Outcome
@@ -68,20 +69,35 @@ class ForkServer:
             raise ForkServerError("the fork server did not start (is torch installed for this Python?)")
         return self
 
-    def run(self, job: Job) -> Outcome:
+    def run(self, job: Job, on_step_done: Callable[[str], None] | None = None) -> Outcome:
+        """Run the job; `on_step_done(name)` is called (in this thread) as the child finishes each step,
+        while it goes on with the next. Names come from the child: take them as hints, not facts."""
         with self._lock:
             self.start()
             assert self._process and self._process.stdin and self._process.stdout
+            request = dict(job.to_json(), stream_steps=on_step_done is not None)
+            problem: BaseException | None = None
             try:
-                self._process.stdin.write(json.dumps(job.to_json()) + "\n")
+                self._process.stdin.write(json.dumps(request) + "\n")
                 self._process.stdin.flush()
-                line = self._process.stdout.readline()
+                while True:
+                    line = self._process.stdout.readline()
+                    message = json.loads(line) if line else None
+                    if message is None or "step_done" not in message:
+                        break
+                    if on_step_done is not None and problem is None:
+                        try:
+                            on_step_done(str(message["step_done"]))
+                        except Exception as exc:  # read on to the reply, or the next job would get this one's
+                            problem = exc
             except (BrokenPipeError, OSError):
-                line = ""
-            if not line:
+                message = None
+            if message is None:
                 self.close()
                 return Outcome(None, None, (), None, "crash", "", "the fork server stopped", False, 0.0)
-            return Outcome.from_json(json.loads(line))
+            if problem is not None:
+                raise problem
+            return Outcome.from_json(message)
 
     def close(self) -> None:
         process, self._process = self._process, None

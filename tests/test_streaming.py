@@ -1,0 +1,121 @@
+"""Judging while the child runs: the server relays each finished step, and early verdicts are only a cache.
+
+An early verdict must never differ from judging the child's files once it has ended: the learner's code
+shares the child with the grader's, so it can announce steps and rewrite files too.
+"""
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import run, wire
+from grader.sandbox import Job
+
+STEPS = "grader.sandbox.selftest:run_steps"
+
+SOLUTION_ACTIVATIONS = (Path(__file__).resolve().parents[1] / "solutions" / "activations.py").read_text()
+
+
+def steps_job(tmp_path: Path, steps: dict[str, str]) -> Job:
+    work = tmp_path / f"job{time.monotonic_ns()}"
+    work.mkdir()
+    return Job(STEPS, {"steps": {name: textwrap.dedent(source) for name, source in steps.items()}}, workdir=str(work))
+
+
+def test_each_finished_step_is_heard_while_the_child_goes_on(server, tmp_path):
+    heard: list[tuple[str, float]] = []
+    started = time.monotonic()
+    outcome = server.run(steps_job(tmp_path, {"first": "x = 1", "second": "import time; time.sleep(1.5)"}),
+                         on_step_done=lambda step: heard.append((step, time.monotonic())))
+    ended = time.monotonic()
+    assert outcome.ok and outcome.steps_done == ("first", "second")
+    assert [step for step, _ in heard] == ["first", "second"]
+    assert ended - heard[0][1] > 1.0  # "first" came while "second" was still sleeping
+    assert heard[0][1] - started < ended - started - 1.0
+
+
+def test_a_step_announced_again_and_again_is_relayed_once(server, tmp_path):
+    forge = """
+        import gc
+        steps = next(o for o in gc.get_objects() if type(o).__name__ == "Steps")
+        for _ in range(50):
+            steps.done("first")
+    """
+    heard: list[str] = []
+    outcome = server.run(steps_job(tmp_path, {"first": "x = 1", "second": forge}), on_step_done=heard.append)
+    assert outcome.ok
+    assert heard == ["first", "second"]
+
+
+def test_a_listener_that_fails_leaves_the_server_ready_for_the_next_job(server, tmp_path):
+    def broken(step: str) -> None:
+        raise ValueError("listener bug")
+
+    with pytest.raises(ValueError, match="listener bug"):
+        server.run(steps_job(tmp_path, {"a": "x = 1", "b": "y = 2"}), on_step_done=broken)
+    outcome = server.run(steps_job(tmp_path, {"c": "z = 3"}))  # the earlier job's lines were all read
+    assert outcome.ok and outcome.steps_done == ("c",)
+
+
+def test_right_work_is_judged_while_the_child_runs(grade_files, monkeypatch):
+    used = []
+    verdict = run.EarlyVerdicts.verdict
+
+    def counting(self, exercise_id, final):
+        found = verdict(self, exercise_id, final)
+        used.append((exercise_id, found is not None))
+        return found
+
+    monkeypatch.setattr(run.EarlyVerdicts, "verdict", counting)
+    result = grade_files({"activations.py": SOLUTION_ACTIVATIONS}, exercises=["sigmoid", "tanh", "relu"])
+    assert result.score == result.max_score
+    assert dict(used) == {"sigmoid": True, "tanh": True, "relu": True}
+
+
+def test_a_record_rewritten_after_it_was_judged_is_judged_again_from_what_is_left(grade_files):
+    # tanh runs after sigmoid, whose record has been judged (as passing) by then; it spoils that file.
+    spoiling = SOLUTION_ACTIVATIONS + textwrap.dedent("""
+
+        _right_tanh = tanh
+        def tanh(x):
+            from pathlib import Path
+            for record in Path("out").glob("sigmoid.*"):
+                record.write_bytes(b"not a record")
+            return _right_tanh(x)
+    """)
+    result = grade_files({"activations.py": spoiling}, exercises=["sigmoid", "tanh"])
+    sigmoid = next(e for e in result.exercises if e.id == "sigmoid")
+    assert sigmoid.score == 0
+    assert all(c.status == "error" and "could not read the results" in c.feedback for c in sigmoid.checks)
+
+
+def test_an_early_verdict_is_used_only_for_the_very_bytes_it_judged(plans, tmp_path):
+    plan = plans(("sigmoid",), False)
+    early = run.EarlyVerdicts(plan, pictures_of_passing_work=False)
+    record = {"status": "missing_function"}
+    file = tmp_path / f"sigmoid{wire.SUFFIX}"
+    wire.dump(record, file)
+    early.offer("sigmoid", file)
+    early.offer("not_an_exercise", file)
+    same = run.Record(file.read_bytes(), record)
+    assert early.verdict("sigmoid", same) is not None
+    assert early.verdict("sigmoid", run.Record(wire.dumps({"status": "ok", "results": {}}), {})) is None
+    assert early.verdict("sigmoid", None) is None
+    assert early.verdict("not_an_exercise", same) is None
+
+
+def test_a_named_pipe_in_place_of_a_record_cannot_make_the_grader_wait(tmp_path):
+    import os
+    fifo = tmp_path / f"sigmoid{wire.SUFFIX}"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer that never comes
+    assert run._read_record(fifo) is None
+    link = tmp_path / f"tanh{wire.SUFFIX}"
+    target = tmp_path / "elsewhere.data"
+    wire.dump({"status": "missing_function"}, target)
+    link.symlink_to(target)
+    assert run._read_record(link) is None
+    assert run._read_record(target).data == {"status": "missing_function"}
+    assert run._read_record(tmp_path / "missing.data") is None
