@@ -23,7 +23,8 @@ DTYPES = {name: getattr(torch, name) for name in (
     "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
     "uint8", "int8", "int16", "int32", "int64", "bool")}
 MAX_DIMS = 16
-#: A full submission's records unfold to ~30 000 items in all, nested ~10 deep; one record to far fewer.
+#: A full submission's records unfold to ~30 000 items in all (scalars included), nested ~10 deep; one
+#: record to far fewer.
 MAX_NODES = 500_000
 MAX_DEPTH = 64
 
@@ -88,28 +89,45 @@ class _Reader(pickle.Unpickler):
         return _tensor(dtype, shape, data)
 
 
+_SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
+
+
 def _check_plain(value: Any, limit: int = MAX_NODES) -> None:
-    """Plain data, walked as the tree it unfolds to: a container met twice is walked twice, so shared or
-    cyclic containers (which make a small file huge to walk or print) run into the limit and are refused;
-    tensors exactly as _tensor built them (a pickle's BUILD could have called their __setstate__)."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (str, bytes, int, float, bool, type(None))):
-            continue
-        limit -= 1
-        if limit < 0 or depth > MAX_DEPTH:
-            raise NotPlainData("the data is nested too deeply or unfolds to too many items")
-        if isinstance(item, torch.Tensor):
-            if (type(item) is not torch.Tensor or item.requires_grad or item._backward_hooks or not item.is_leaf
-                    or not item.is_contiguous() or item.storage_offset() != 0
-                    or item.untyped_storage().nbytes() != item.numel() * item.element_size()):
-                raise NotPlainData("a tensor was changed after it was built")
-            continue
-        if type(item) not in (dict, list, tuple):
-            raise NotPlainData(f"not plain data: {type(item).__name__}")
-        children = list(item.keys()) + list(item.values()) if type(item) is dict else item
-        stack.extend((child, depth + 1) for child in children)
+    """Plain data, walked level by level as the tree it unfolds to. Every item counts, scalars too, and a
+    container met twice is walked twice: shared or cyclic containers (a 240 kB pickle can unfold to
+    billions of items) run into the limit before they are walked. Only exact builtin types pass, and
+    tensors only as _tensor built them (a pickle's BUILD could have called their __setstate__)."""
+    level = [value]
+    depth = 0
+    while level:
+        below: list = []
+        for item in level:
+            kind = type(item)
+            if kind in _SCALARS:
+                continue
+            if depth > MAX_DEPTH:
+                raise NotPlainData("the data is nested too deeply")
+            if kind is torch.Tensor:
+                _check_tensor(item)
+                continue
+            if kind is dict:
+                below += item.keys()
+                below += item.values()
+            elif kind is list or kind is tuple:
+                below += item
+            else:
+                raise NotPlainData(f"not plain data: {kind.__name__}")
+            if len(below) > limit:
+                raise NotPlainData("the data unfolds to too many items")
+        limit -= len(below)
+        level = below
+        depth += 1
+
+
+def _check_tensor(item: torch.Tensor) -> None:
+    if (item.requires_grad or item._backward_hooks or not item.is_leaf or not item.is_contiguous()
+            or item.storage_offset() != 0 or item.untyped_storage().nbytes() != item.numel() * item.element_size()):
+        raise NotPlainData("a tensor was changed after it was built")
 
 
 def dumps(value: Any) -> bytes:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 
 import pytest
 import torch
@@ -136,7 +137,12 @@ def test_shared_and_cyclic_containers_that_unfold_to_millions_are_refused():
     cyclic: list = []
     cyclic.append(cyclic)
     for value in (nested, cyclic):
-        with pytest.raises(wire.NotPlainData, match="unfolds to too many items"):
+        with pytest.raises(wire.NotPlainData, match="unfolds to too many items|nested too deeply"):
             wire.loads(pickle.dumps(value))
+    numbers = [0] * 100_000
+    started = time.monotonic()
+    with pytest.raises(wire.NotPlainData, match="unfolds to too many items"):  # 240 kB, 2e9 numbers unfolded
+        wire.loads(pickle.dumps({"status": "ok", "results": {"k": [numbers] * 20_000}}))
+    assert time.monotonic() - started < 1.0  # refused before walking, not after billions of steps
     shared = {"a": [1, 2]}
     assert wire.loads(pickle.dumps([shared, shared])) == [shared, shared]  # a little sharing is plain data
