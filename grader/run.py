@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -136,7 +136,7 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     early = EarlyVerdicts(plan, pictures_of_passing_work)
     try:
         staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
-        records, failures, details = _run_children(plan, staged, home, server, threads, early.offer)
+        records, failures, details = _run_children(plan, staged, home, server, threads, early)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     drawing.ready()
@@ -177,7 +177,7 @@ class EarlyVerdicts:
         self._plan = plan
         self._pictures = pictures_of_passing_work
         self._exercises = {e.id: e for e in plan.exercises}
-        self._verdicts: dict[str, tuple[bytes, ExerciseResult]] = {}
+        self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
 
     def offer(self, exercise_id: str, file: Path) -> None:
         exercise = self._exercises.get(exercise_id)
@@ -189,20 +189,26 @@ class EarlyVerdicts:
                 return
             if _draws_pictures(self._plan, exercise_id):
                 drawing.ready()
-            self._verdicts[exercise_id] = (record.raw, _exercise_result(self._plan, exercise, record.data, None,
-                                                                         self._pictures))
+            self._verdicts[exercise_id] = (record, _exercise_result(self._plan, exercise, record.data, None,
+                                                                     self._pictures))
         except Exception:
             return  # judged at the end, from the file as it is then (and any error reported there)
 
+    def record(self, exercise_id: str) -> Record | None:
+        """The record judged early, if any: reading the same bytes again need not unpickle them again."""
+        early = self._verdicts.get(exercise_id)
+        return early[0] if early else None
+
     def verdict(self, exercise_id: str, final: Record | None) -> ExerciseResult | None:
         early = self._verdicts.get(exercise_id)
-        if early is None or final is None or early[0] != final.raw:
+        if early is None or final is None or early[0].raw != final.raw:
             return None
         return early[1]
 
 
-def _read_record(file: Path) -> Record | None:
-    """None if the child saved no regular file; raises if what it saved is not a record.
+def _read_record(file: Path, earlier: Record | None = None) -> Record | None:
+    """None if the child saved no regular file; raises if what it saved is not a record. `earlier`: a
+    record read before from the same file, returned as it is if the bytes are the same.
 
     The child may still be running (and the learner's code with it): a symlink is not followed, and a
     named pipe put in the file's place cannot make the grader wait for a writer."""
@@ -214,6 +220,8 @@ def _read_record(file: Path) -> Record | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         raw = stream.read()
+    if earlier is not None and earlier.raw == raw:
+        return earlier
     return Record(raw, wire.loads(raw))
 
 
@@ -224,9 +232,9 @@ def _draws_pictures(plan: Plan, exercise_id: str | None = None) -> bool:
 
 
 def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                  on_record: Callable[[str, Path], None] | None = None):
-    """Run the submission's exercises in as many children as stops make necessary. `on_record(id, file)`
-    hears of each exercise the child says it has saved, while it runs."""
+                  early: EarlyVerdicts | None = None):
+    """Run the submission's exercises in as many children as stops make necessary; `early` judges each
+    exercise the child says it has saved, while it runs."""
     limits = plan.limits(threads)
     remaining = [e.id for e in plan.exercises]
     records: dict[str, Record] = {}
@@ -253,8 +261,8 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
                   require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
-        outcome = server.run(job, None if on_record is None else
-                             (lambda step, out=out_dir: on_record(step, out / f"{step}{wire.SUFFIX}")))
+        outcome = server.run(job, None if early is None else
+                             (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")))
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)
         details["children"] += 1
@@ -263,7 +271,7 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         details["confinement"] = list(outcome.confinement)
         for exercise_id in remaining:
             try:
-                record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}")
+                record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id))
             except Exception:
                 failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
                                                   "(did your code write into the grader's files?).")

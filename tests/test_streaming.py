@@ -119,3 +119,13 @@ def test_a_named_pipe_in_place_of_a_record_cannot_make_the_grader_wait(tmp_path)
     assert run._read_record(link) is None
     assert run._read_record(target).data == {"status": "missing_function"}
     assert run._read_record(tmp_path / "missing.data") is None
+
+
+def test_bytes_read_again_unchanged_are_not_unpickled_again(tmp_path):
+    file = tmp_path / f"sigmoid{wire.SUFFIX}"
+    wire.dump({"status": "missing_function"}, file)
+    first = run._read_record(file)
+    assert run._read_record(file, first) is first
+    wire.dump({"status": "missing_module"}, file)
+    again = run._read_record(file, first)
+    assert again is not first and again.data == {"status": "missing_module"}
