@@ -85,3 +85,11 @@ def test_the_stand_in_is_not_installed_over_a_loaded_dynamo():
         print(type(sys.modules["torch._dynamo"]).__name__)
     """)
     assert out.strip() == "module"
+
+
+def test_children_collect_garbage_though_the_server_imports_without(server, tmp_path):
+    from grader.sandbox import Job
+    outcome = server.run(Job("grader.sandbox.selftest:run_source",
+                             {"source": "import gc\nprint('collector on:', gc.isenabled())"}, workdir=str(tmp_path)))
+    assert outcome.ok, outcome.stderr
+    assert "collector on: True" in outcome.stdout

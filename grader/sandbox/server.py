@@ -359,8 +359,10 @@ def main(argv: list[str]) -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # nothing but replies on the reply channel
     if not SPAWN:
+        gc.disable()  # importing torch and matplotlib makes objects, not garbage: collecting meanwhile cost 0.3 s
         warm_up(modules)
         gc.freeze()  # children's collections leave the warm objects (and their pages) alone: fewer copies on write
+        gc.enable()
     _become_subreaper()
     READ_ONLY = paths.read_only()
     CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
