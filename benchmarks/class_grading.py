@@ -104,7 +104,8 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
         limit = plan.limits().total_s
         subprocess.run([PYTHON, str(REPO / "benchmarks" / "naive_child.py"), str(plan.tasks_file), str(folder),
                         str(work / "out"), str(threads), *ids], cwd=work, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=limit)
+                       stderr=subprocess.DEVNULL, timeout=limit,
+                       env=dict(os.environ, TMPDIR=str(work)))  # its own temporary folder, as a sandboxed child has
         results = []
         for exercise in plan.exercises:
             file = work / "out" / f"{exercise.id}{wire.SUFFIX}"
