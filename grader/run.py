@@ -262,7 +262,8 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                   readable=(str(staged), str(plan.tasks_file)),
                   require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
         outcome = server.run(job, None if early is None else
-                             (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")))
+                             (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
+                             steps=remaining)
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)
         details["children"] += 1

@@ -3,9 +3,9 @@
 Run as `python -m grader.sandbox.server [--spawn] [MODULE ...]`: it imports torch, matplotlib
 (Agg) and the named modules once, becomes a child subreaper (so a double-forked grandchild is
 still ours to kill), makes a pids cgroup where it may, then answers one JSON request per line on
-stdin with one JSON reply per line on stdout (preceded, where the request asks for
-`stream_steps`, by a `{"step_done": name}` line for each step as the child finishes it). It
-never initialises CUDA; a child that needs CUDA initialises it after the fork.
+stdin with one JSON reply per line on stdout (preceded by a `{"step_done": name}` line as the
+child finishes each step the request names in `stream_steps`). It never initialises CUDA; a child
+that needs CUDA initialises it after the fork.
 
 With `--spawn` (where fork is unavailable or unsafe) each job runs instead in a fresh
 `python -m grader.sandbox.server --once`, which reads the request on stdin and confines itself
@@ -37,8 +37,6 @@ STARTUP_S = 120.0
 WATCH_PROCESSES_S = 0.05
 #: How often the server reads a step's CPU time, where the job has a CPU limit per step.
 WATCH_CPU_S = 0.1
-#: The most step names one job relays as they finish (the child could forge any number of them).
-MAX_RELAYED = 10_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 #: Set once per server by main(): the paths every child may read, and the pids cgroup if any.
@@ -187,8 +185,10 @@ def _pidfd(pid: int) -> int | None:
 
 
 def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run one job to its end. `on_step_done(name)` hears of each step the child finishes as it happens
-    (once per name, at most MAX_RELAYED names), so the grader can start on it while the child goes on."""
+    """Run one job to its end. `on_step_done(name)` hears as it happens, once, that the child finished a
+    step named in `request["stream_steps"]`, so the grader can start on it while the child goes on.
+    Only those names: the child's events are the learner's too, and a flood of forged ones, long or
+    many, must not fill the reply pipe while the grader is busy (the server would stop watching)."""
     limits = request["limits"]
     cap = int(limits["output_kb"]) * 1024
     if CGROUP is not None:
@@ -204,7 +204,7 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
     kept = {out_r: bytearray(), err_r: bytearray()}
     truncated = False
     steps_done: list[str] = []
-    relayed: set[str] = set()
+    to_relay = set(request.get("stream_steps") or ()) if on_step_done is not None else set()
     current: str | None = None
     event_buffer = b""
     # Until the child says it is confined (a fork: milliseconds; a spawned interpreter: seconds of
@@ -267,9 +267,9 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
                         step_cpu_from = _job_cpu() if step_cpu is not None else 0.0
                     elif kind == "D":
                         steps_done.append(name)
-                        if on_step_done is not None and name not in relayed and len(relayed) < MAX_RELAYED:
-                            relayed.add(name)  # the child's events are the learner's too: no flood of them
-                            on_step_done(name)
+                        if name in to_relay:
+                            to_relay.discard(name)
+                            on_step_done(name)  # type: ignore[misc]
                         current = None
                         step_deadline = time.monotonic() + float(limits["step_s"])
                     elif kind == "C" and confinement is None and not steps_done and current is None:

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from . import switches
 from .api import Job, Outcome
@@ -69,13 +69,14 @@ class ForkServer:
             raise ForkServerError("the fork server did not start (is torch installed for this Python?)")
         return self
 
-    def run(self, job: Job, on_step_done: Callable[[str], None] | None = None) -> Outcome:
-        """Run the job; `on_step_done(name)` is called (in this thread) as the child finishes each step,
-        while it goes on with the next. Names come from the child: take them as hints, not facts."""
+    def run(self, job: Job, on_step_done: Callable[[str], None] | None = None,
+            steps: Iterable[str] = ()) -> Outcome:
+        """Run the job; `on_step_done(name)` is called (in this thread) as the child finishes each of
+        `steps`, while it goes on with the next. The child says so: take it as a hint, not a fact."""
         with self._lock:
             self.start()
             assert self._process and self._process.stdin and self._process.stdout
-            request = dict(job.to_json(), stream_steps=on_step_done is not None)
+            request = dict(job.to_json(), stream_steps=list(steps) if on_step_done is not None else [])
             problem: BaseException | None = None
             try:
                 self._process.stdin.write(json.dumps(request) + "\n")
