@@ -93,3 +93,61 @@ def test_children_collect_garbage_though_the_server_imports_without(server, tmp_
                              {"source": "import gc\nprint('collector on:', gc.isenabled())"}, workdir=str(tmp_path)))
     assert outcome.ok, outcome.stderr
     assert "collector on: True" in outcome.stdout
+
+
+def test_an_optimizer_step_does_not_load_the_compiler():
+    out = run_python("""
+        import sys, time, torch
+        import grader.child as child
+        child.warm()
+        model = torch.nn.Linear(3, 3)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        model(torch.ones(2, 3)).sum().backward()
+        started = time.process_time()
+        optimizer.step()  # calls torch._dynamo.graph_break(), a no-op outside compilation
+        print(type(sys.modules["torch._dynamo"]).__name__, time.process_time() - started < 0.3)
+    """)
+    assert out.split("\n")[0] == "_Deferred True"
+
+
+def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package():
+    out = run_python("""
+        import torch
+        import grader.child as child
+        child.warm()
+        kept = torch.compiler.disable(torch.nn.Linear(2, 2))  # the real disable wraps a module as a module
+        print(isinstance(kept, torch.nn.Module), kept(torch.ones(1, 2)).shape)
+        class Thing:
+            pass
+        print(torch._dynamo.disable(Thing) is not None, "optimize" in dir(torch._dynamo))
+    """).split("\n")
+    assert out[0] == "True torch.Size([1, 2])"
+    assert out[1] == "True True"
+
+
+def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it():
+    out = run_python("""
+        import sys, threading, time, torch
+        from grader.probes.lazy_dynamo import defer_dynamo
+        defer_dynamo()
+        stand_in = sys.modules["torch._dynamo"]
+        errors, stop = [], []
+        def f(x):
+            return x
+        def hammer():
+            while not stop:
+                try:
+                    stand_in.disable(f, wrapping=False)(1)
+                except Exception as exc:
+                    errors.append(repr(exc))
+                    return
+        thread = threading.Thread(target=hammer)
+        thread.start()
+        time.sleep(0.01)
+        import torch._dynamo.config  # loads the real package while the other thread calls through it
+        time.sleep(0.05)
+        stop.append(True)
+        thread.join()
+        print(errors)
+    """)
+    assert out.strip() == "[]"

@@ -5,11 +5,12 @@ meta-device decompositions the device probe runs through, every `TorchDispatchMo
 each one imports `torch._dynamo` to ask for `torch._dynamo.disable(fn)`: about 1 s in every fresh
 process, which put it on the critical path of `torchgrade check` and of every fork server's warm-up.
 Outside `torch.compile` that disabling changes nothing, so until dynamo is really needed a stand-in
-answers with the function itself.
+answers with the function itself; likewise for `graph_break()`, which every optimizer step calls and
+which does nothing outside compilation (a child would otherwise pay the 1 s at its first `step()`).
 
-Anything else asked of the stand-in (a learner's `torch.compile`, `import torch._dynamo.config`) loads
-the real package first; from then on every function handed out here defers to the real `disable`, so
-compiled code sees what it would see without the stand-in.
+Anything else asked of the stand-in (a learner's `torch.compile`, `torch.compiler.disable(model)`,
+`import torch._dynamo.config`) loads the real package first; from then on every function handed out
+here defers to the real `disable`, so compiled code sees what it would see without the stand-in.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import sys
 import types
 from typing import Any, Callable
@@ -26,19 +28,28 @@ _NAME = "torch._dynamo"
 
 
 class _Deferred(types.ModuleType):
-    """Stands in for torch._dynamo in sys.modules; hands everything but `disable` to the real one."""
+    """Stands in for torch._dynamo in sys.modules; hands everything else to the real package.
+
+    It answers two things itself, both no-ops outside compilation: torch's internal requests to
+    disable a plain function (`torch._disable_dynamo`, which passes `wrapping=False`), and
+    `graph_break()` (every optimizer step makes one). Anything else, a learner's
+    `torch.compiler.disable(model)` included, loads the real package and gets its answer."""
 
     def __getattr__(self, name: str) -> Any:  # only for what the stand-in does not have itself
         return getattr(_load_real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(_load_real(), name, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(_load_real())
 
     def disable(self, fn: Callable | None = None, recursive: bool = True, *, reason: str | None = None,
                 wrapping: bool = True) -> Any:
         options = {"reason": reason, "wrapping": wrapping}
         real = _real_if_loaded()
-        if real is not None:
-            return real.disable(fn, recursive, **options)
-        if fn is None:
-            return lambda f: self.disable(f, recursive, **options)
+        if real is not None or wrapping or not inspect.isfunction(fn):
+            return (real or _load_real()).disable(fn, recursive, **options)
         disabled: list[Callable] = []  # the real disable(fn), made once dynamo has been loaded
 
         @functools.wraps(fn)
@@ -51,6 +62,11 @@ class _Deferred(types.ModuleType):
             return disabled[0](*args, **kwargs)
 
         return call
+
+    def graph_break(self, msg: str = "") -> None:
+        real = _real_if_loaded()
+        if real is not None:
+            real.graph_break(msg)
 
 
 class _Loaded(importlib.abc.Loader):
@@ -84,16 +100,21 @@ _FINDER = _SubmoduleFinder()
 
 def _real_if_loaded() -> types.ModuleType | None:
     module = sys.modules.get(_NAME)
-    return None if module is None or isinstance(module, _Deferred) else module
+    if module is None or isinstance(module, _Deferred):
+        return None
+    if getattr(module.__spec__, "_initializing", False):
+        return importlib.import_module(_NAME)  # another thread is importing it: wait, as torch would
+    return module
 
 
 def _load_real() -> types.ModuleType:
     module = sys.modules.get(_NAME)
     if isinstance(module, _Deferred):
-        del sys.modules[_NAME]  # the finder stays: it may be the one asking, mid-search of sys.meta_path
+        if sys.modules.get(_NAME) is module:  # the finder stays: it may be the one asking, mid-search
+            sys.modules.pop(_NAME, None)
         torch = sys.modules["torch"]
         if torch.__dict__.get("_dynamo") is module:
-            del torch.__dict__["_dynamo"]
+            torch.__dict__.pop("_dynamo", None)
     return importlib.import_module(_NAME)
 
 
@@ -106,8 +127,6 @@ def defer_dynamo() -> None:
     if spec is None or spec.submodule_search_locations is None:
         return  # a torch laid out differently: leave it alone
     stand_in = _Deferred(_NAME)
-    stand_in.__spec__ = spec
-    stand_in.__path__ = list(spec.submodule_search_locations)
-    stand_in.__file__ = spec.origin
+    stand_in.__dict__.update(__spec__=spec, __path__=list(spec.submodule_search_locations), __file__=spec.origin)
     sys.meta_path.insert(0, _FINDER)
     sys.modules[_NAME] = stand_in
