@@ -7,6 +7,7 @@ reference) and reused for every submission; grading a submission is then one san
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import os
 import shutil
@@ -139,7 +140,6 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
         records, failures, details = _run_children(plan, staged, home, server, threads, early)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    drawing.ready()
     results = []
     for exercise in plan.exercises:
         try:
@@ -187,8 +187,6 @@ class EarlyVerdicts:
             record = _read_record(file)
             if record is None:
                 return
-            if _draws_pictures(self._plan, exercise_id):
-                drawing.ready()
             self._verdicts[exercise_id] = (record, _exercise_result(self._plan, exercise, record.data, None,
                                                                      self._pictures))
         except Exception:
@@ -210,12 +208,16 @@ def _read_record(file: Path, earlier: Record | None = None) -> Record | None:
     """None if the child saved no regular file; raises if what it saved is not a record. `earlier`: a
     record read before from the same file, returned as it is if the bytes are the same.
 
-    The child may still be running (and the learner's code with it): a symlink is not followed, and a
-    named pipe put in the file's place cannot make the grader wait for a writer."""
+    The child may still be running (and the learner's code with it): the file is not read through a
+    symlink put in its place, and a named pipe there cannot make the grader wait for a writer."""
     try:
         fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:  # missing, or a symlink (ELOOP)
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink
+            return None
+        raise  # e.g. made unreadable: "could not read the results"
     with os.fdopen(fd, "rb") as stream:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
@@ -225,10 +227,10 @@ def _read_record(file: Path, earlier: Record | None = None) -> Record | None:
     return Record(raw, wire.loads(raw))
 
 
-def _draws_pictures(plan: Plan, exercise_id: str | None = None) -> bool:
-    """Whether judging draws with matplotlib: the plan's, or one exercise's."""
-    lists = plan.prepared.values() if exercise_id is None else [plan.prepared[exercise_id]]
-    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in lists for p in ps)
+def _draws_pictures(plan: Plan) -> bool:
+    """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
+    itself waits for that preparation, whatever the kind says)."""
+    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
 
 
 def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
@@ -244,9 +246,11 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
     attempt = 0
     # One wall-clock budget for the whole submission, across the children a crash or a hang makes
     # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
-    budget_ends = time.monotonic() + limits.total_s
+    # What counts is each child's own time as the server measured it: the grader's judging while a child
+    # runs (and its reading between children) is not the learner's.
+    used = 0.0
     while remaining:
-        left = budget_ends - time.monotonic()
+        left = limits.total_s - used
         if left < 1.0:
             for exercise_id in remaining:
                 failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
@@ -264,6 +268,7 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         outcome = server.run(job, None if early is None else
                              (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
                              steps=remaining)
+        used += outcome.wall_s
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)
         details["children"] += 1

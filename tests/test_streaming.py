@@ -131,3 +131,69 @@ def test_bytes_read_again_unchanged_are_not_unpickled_again(tmp_path):
     wire.dump({"status": "missing_module"}, file)
     again = run._read_record(file, first)
     assert again is not first and again.data == {"status": "missing_module"}
+
+
+def test_time_the_grader_spends_judging_is_not_taken_from_the_learners_budget(tmp_path):
+    """A child saves a, then crashes in b; judging a early takes a second; the retry still gets what
+    the learner's own child left of the budget."""
+    from types import SimpleNamespace
+    from grader.sandbox import Limits, Outcome
+
+    limits = Limits(step_s=5, total_s=4.0)
+    plan = SimpleNamespace(limits=lambda threads: limits, tasks_file=Path("/dev/null"),
+                           exercises=[SimpleNamespace(id=i, module="m") for i in ("a", "b", "c")],
+                           course=SimpleNamespace(sandbox=SimpleNamespace(without_landlock=True)),
+                           context=SimpleNamespace(cuda=False))
+
+    class CrashingAfterA:
+        def __init__(self):
+            self.budgets: list[float] = []
+
+        def run(self, job, on_step_done=None, steps=()):
+            self.budgets.append(job.limits.total_s)
+            out = Path(job.argument["out_dir"])
+            out.mkdir(parents=True)
+            if len(self.budgets) == 1:
+                wire.dump({"status": "missing_function"}, out / f"a{wire.SUFFIX}")
+                on_step_done("a")
+                return Outcome(None, 11, ("a",), "b", "signal", "", "", False, wall_s=2.5)
+            wire.dump({"status": "missing_function"}, out / f"c{wire.SUFFIX}")
+            return Outcome(0, None, ("c",), None, None, "", "", False, wall_s=0.1)
+
+    class SlowJudge(run.EarlyVerdicts):
+        def offer(self, exercise_id, file):
+            time.sleep(1.0)
+
+    server = CrashingAfterA()
+    records, failures, _ = run._run_children(plan, tmp_path, tmp_path, server, 1, SlowJudge(plan, False))
+    assert server.budgets == [4.0, 1.5]  # 4 s less the 2.5 s the first child ran, judging not counted
+    assert "c" in records and "b" in failures
+
+
+def test_an_interrupt_in_the_listener_leaves_no_reply_for_the_next_job(tmp_path):
+    from grader.run import PRELOAD
+    from grader.sandbox import ForkServer
+
+    def interrupted(step: str) -> None:
+        raise KeyboardInterrupt
+
+    with ForkServer(PRELOAD) as own:
+        with pytest.raises(KeyboardInterrupt):
+            own.run(steps_job(tmp_path, {"a": "x = 1", "b": "import time; time.sleep(0.5)"}),
+                    on_step_done=interrupted, steps=["a", "b"])
+        outcome = own.run(steps_job(tmp_path, {"c": "z = 3"}))  # a fresh server, not the old job's reply
+        assert outcome.ok and outcome.steps_done == ("c",)
+
+
+def test_a_record_that_cannot_be_opened_is_reported_as_unreadable_not_missing(tmp_path, monkeypatch):
+    import errno
+    import os
+    file = tmp_path / f"sigmoid{wire.SUFFIX}"
+    wire.dump({"status": "missing_function"}, file)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")  # chmod 000, for a grader not running as root
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(PermissionError):
+        run._read_record(file)

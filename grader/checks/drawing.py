@@ -3,8 +3,8 @@
 In a fresh grader process the first picture costs about 0.9 s (importing matplotlib, loading fonts,
 the first text layout and PNG). `torchgrade check` paid that after its only child had finished, with
 the student waiting; started in a thread before the child, it costs nothing on that path, since the
-grader only waits for the child meanwhile. Pictures are drawn after `ready()`, never beside the
-preparation.
+grader only waits for the child meanwhile. Whatever draws calls `ready()` first (matplotlib is not
+thread-safe): a kind that draws without saying DRAWS_PICTURES only misses the head start.
 """
 from __future__ import annotations
 

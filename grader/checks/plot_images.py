@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import drawing
 from .plot_cases import Panel, PlotCase
 from .plot_match import best_bars, best_curve, reference_curve
 from .plot_png import Png
@@ -24,6 +25,7 @@ _REFERENCES: dict[tuple, np.ndarray] = {}
 
 
 def _defaults() -> Any:
+    drawing.ready()  # never beside the background preparation: matplotlib is not thread-safe
     import matplotlib
     return matplotlib.rc_context({k: v for k, v in matplotlib.rcParamsDefault.items() if k != "backend"})
 
@@ -59,6 +61,7 @@ def reference_image(case: PlotCase, x_range: tuple[float, float]) -> np.ndarray:
 
 def _figure(height_in: float, bottom: float = 0.12) -> Any:
     """A figure of our own: matplotlib's defaults (not a teacher's matplotlibrc), fixed margins."""
+    drawing.ready()
     from matplotlib.figure import Figure
     figure = Figure(figsize=(8, height_in), dpi=HEIGHT / 3.2)
     figure.subplots_adjust(left=0.07, right=0.98, bottom=bottom, top=0.88, wspace=0.25)

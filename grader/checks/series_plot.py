@@ -9,6 +9,8 @@ import io
 import math
 from dataclasses import dataclass
 
+from . import drawing
+
 Series = list[float] | None
 
 
@@ -20,6 +22,7 @@ class Panel:
 
 def render_panels(panels: list[Panel], *, title: str, xlabel: str, ylabel: str, log: bool) -> bytes:
     """PNG bytes: one axes per panel side by side, sharing the y axis; the same label, the same colour."""
+    drawing.ready()  # never beside the background preparation: matplotlib is not thread-safe
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

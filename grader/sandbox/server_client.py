@@ -91,14 +91,24 @@ class ForkServer:
                             on_step_done(str(message["step_done"]))
                         except Exception as exc:  # read on to the reply, or the next job would get this one's
                             problem = exc
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, OSError, ValueError):  # ValueError: a line that is not JSON
                 message = None
+            except BaseException:  # e.g. Ctrl-C in the listener: mid-job, the reply would reach the next job
+                self._abandon()
+                raise
             if message is None:
-                self.close()
+                self._abandon()
                 return Outcome(None, None, (), None, "crash", "", "the fork server stopped", False, 0.0)
             if problem is not None:
                 raise problem
             return Outcome.from_json(message)
+
+    def _abandon(self) -> None:
+        """Stop a server that may be in the middle of a job; the next run starts a fresh one."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
 
     def close(self) -> None:
         process, self._process = self._process, None
