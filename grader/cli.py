@@ -35,11 +35,13 @@ NO_CACHE_OPTION = click.option("--no-cache", is_flag=True,
 
 
 def _load(course_path: Path | None) -> Course:
+    collecting = gc.isenabled()
     gc.disable()  # loading a course imports torch: objects, not garbage, and collecting meanwhile costs 10 %
     try:
         return load_course_or_exit(course_path or Path("course.yaml"))
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
 
 
 def _sandbox_policy(course: Course) -> None:
