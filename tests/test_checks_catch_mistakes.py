@@ -288,3 +288,19 @@ def test_modules_of_a_submission_may_import_each_other(grade_files):
         """,
     }, exercises=["sigmoid", "bce_loss"])
     assert scores(result)["bce_loss"] == result.exercises[1].max_score
+
+
+# --- the comparison itself ------------------------------------------------------------------------
+
+def test_an_infinite_expected_value_is_matched_only_by_the_same_infinity():
+    import torch
+
+    from grader.checks.compare import compare_values
+    expected = torch.tensor([float("inf"), -float("inf"), 1.0, float("nan")])
+    assert compare_values(expected, expected.clone(), 1e-7, 1e-7) is None
+    for wrong in ([0.0, -float("inf"), 1.0, float("nan")],             # a finite value for +inf
+                  [-float("inf"), -float("inf"), 1.0, float("nan")],   # the other infinity
+                  [float("inf"), -float("inf"), 1.1, float("nan")],    # an ordinary difference
+                  [float("inf"), -float("inf"), 1.0, 0.0]):            # a number for nan
+        problem = compare_values(expected, torch.tensor(wrong), 1e-7, 1e-7)
+        assert problem is not None and problem.message.startswith("1 of 4 elements"), wrong
