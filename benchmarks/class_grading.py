@@ -119,10 +119,12 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
 
 
 def naive_run(course_file: Path, folders: list[Path], jobs: int) -> tuple[dict, list[SubmissionResult]]:
-    plan = build_plan(load_course(course_file), hidden=True, cuda=False)  # once: the naive design gets it free
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
-    with Meter() as meter, ThreadPoolExecutor(jobs) as pool:
-        results = list(pool.map(lambda f: naive_one(plan, f, threads), folders))
+    with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+        plan = build_plan(load_course(course_file), hidden=True, cuda=False,  # once: the naive design gets it free
+                          workdir=Path(workdir))
+        with Meter() as meter, ThreadPoolExecutor(jobs) as pool:
+            results = list(pool.map(lambda f: naive_one(plan, f, threads), folders))
     return {"wall_s": meter.wall, "cpu_s": meter.cpu, "n": len(folders)}, results
 
 

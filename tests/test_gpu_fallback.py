@@ -30,8 +30,8 @@ def test_a_gpu_that_fails_inside_the_sandbox_is_not_used_and_the_teacher_is_told
     assert capsys.readouterr().err == ""
 
 
-def test_then_the_plan_is_the_one_a_cpu_only_machine_builds(pretend_gpu, course):
-    plan = run.build_plan(course, hidden=False, exercises=["sigmoid"])
+def test_then_the_plan_is_the_one_a_cpu_only_machine_builds(pretend_gpu, course, tmp_path):
+    plan = run.build_plan(course, hidden=False, exercises=["sigmoid"], workdir=tmp_path)
     assert not plan.context.cuda
     assert {call["device"] for p in plan.prepared["sigmoid"] for call in p.calls} == {"cpu"}
     device_check = next(p for p in plan.prepared["sigmoid"] if p.check.kind == "device")

@@ -234,3 +234,13 @@ def test_nbgrader_export_totals_the_fast_path_scores(fast_dir, expected):
     for student, row in rows.items():
         assert float(row["raw_score"]) == pytest.approx(sum(expected[student].values()))
         assert float(row["max_score"]) == 20.0
+
+
+def test_autograde_leaves_no_plan_folder_behind(generated, small_course, tmp_path, monkeypatch):
+    import tempfile
+    folder = _copy(generated, tmp_path / "course")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    autograde(small_course, folder, ASSIGNMENT, students=["alice"], jobs=1)
+    assert not list(temporary.glob("torchgrade-plan-*"))

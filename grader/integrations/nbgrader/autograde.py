@@ -9,6 +9,7 @@ replaces the grader's functions or torch's changes nothing but its own sandbox.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,10 +131,11 @@ def _grade_notebook(course: Course, coursedir, assignment: str, layout: Notebook
         results[student][layout.name] = None
     if not layout.exercises or not present:
         return
-    plan = build_plan(course, hidden=True, exercises=list(layout.exercises))
     submissions = [Submission(student, paths[student], tuple(course.modules)) for student in present]
-    for result in grade_many(plan, submissions, jobs=jobs):
-        results[result.submission][layout.name] = result
+    with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:  # gone when the notebook is graded
+        plan = build_plan(course, hidden=True, exercises=list(layout.exercises), workdir=Path(workdir))
+        for result in grade_many(plan, submissions, jobs=jobs):
+            results[result.submission][layout.name] = result
 
 
 def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], solution_cells: dict[str, str],
