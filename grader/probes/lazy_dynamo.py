@@ -109,8 +109,8 @@ def _real_if_loaded() -> types.ModuleType | None:
 
 def _load_real() -> types.ModuleType:
     module = sys.modules.get(_NAME)
-    if isinstance(module, _Deferred):
-        if sys.modules.get(_NAME) is module:  # the finder stays: it may be the one asking, mid-search
+    if isinstance(module, _Deferred):  # out of sys.modules (the finder stays: it may be the one asking)
+        if sys.modules.get(_NAME) is module:  # unless another thread has put the real one there meanwhile
             sys.modules.pop(_NAME, None)
         torch = sys.modules["torch"]
         if torch.__dict__.get("_dynamo") is module:
