@@ -22,6 +22,15 @@ $PY -m pip install -q --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>
     $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 } 2>&1 | tee "$OUT/machine.txt"
 
+echo "== can a sandboxed child of the real fork server use CUDA? (None: yes)"
+timeout 120 $PY -c "from grader.sandbox.gpu import problem_in_sandbox; print(problem_in_sandbox())" 2>&1 \
+    | tee "$OUT/sandbox_probe.log"
+if ! grep -qx None "$OUT/sandbox_probe.log"; then
+    echo "== it cannot: the loader's view, then one forked child per confinement (benchmarks/gpu_diagnose.py)"
+    { echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"; ldconfig -p | grep -i libcuda; } 2>&1 | tee "$OUT/diagnose.log"
+    timeout 150 $PY benchmarks/gpu_diagnose.py 2>&1 | tee -a "$OUT/diagnose.log" | tail -40
+fi
+
 echo "== cuda-marked tests"
 timeout 180 $PY -m pytest -m cuda -v -p no:cacheprovider 2>&1 | tee "$OUT/cuda_tests.log" | tail -25
 
