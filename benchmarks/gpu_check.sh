@@ -13,8 +13,10 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 if [ -z "${NO_WHEELS:-}" ] && compgen -G ".whl/*.whl" >/dev/null; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-        && export PYTHONPATH=/tmp/site
+    # into the interpreter's own environment, so tests that start Python with a clean environment find them too
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir .whl/*.whl \
+        || { $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+                 .whl/*.whl && export PYTHONPATH=/tmp/site; }
 fi
 $PY -m pip install -q --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>&1 || echo "editable install failed (see install.log)"
 {
@@ -23,7 +25,8 @@ $PY -m pip install -q --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>
 } 2>&1 | tee "$OUT/machine.txt"
 
 echo "== can a sandboxed child of the real fork server use CUDA? (None: yes)"
-timeout 120 $PY -c "from grader.sandbox.gpu import problem_in_sandbox; print(problem_in_sandbox())" 2>&1 \
+timeout 120 $PY -c "from grader.sandbox.gpu import problem_in_sandbox as p; from grader.run import PRELOAD
+print(p(PRELOAD))" 2>&1 \
     | tee "$OUT/sandbox_probe.log"
 if ! grep -qx None "$OUT/sandbox_probe.log"; then
     echo "== it cannot: the loader's view, then one forked child per confinement (benchmarks/gpu_diagnose.py)"

@@ -58,12 +58,35 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     return {"status": "ok", "results": results}
 
 
+#: Device files of GPUs torch's autograd engine would find: NVIDIA, AMD (ROCm), a GPU passed to WSL.
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
+
+
+def backward_would_start_a_gpu() -> bool:
+    """Would a backward pass in this process start a GPU driver?
+
+    The first backward pass asks every device type torch was built for how many devices it has, which
+    starts the CUDA driver, and starts one autograd thread per GPU. A process forked after that can use
+    neither CUDA ("initialization error") nor autograd ("Unable to handle autograd's threading in
+    combination with fork-based multiprocessing"): seen on an H200, every gradient check failed. Decided
+    from device files, without asking the driver, since asking is what must not happen."""
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu._is_compiled():
+        return True
+    return torch.cuda._is_compiled() and any(Path(name).exists() for name in GPU_DEVICE_FILES)
+
+
 def warm() -> None:
-    """Run every probe once in the fork server, so children inherit torch's lazy imports done."""
+    """Run every probe once in the fork server, so children inherit torch's lazy imports done.
+
+    Backward passes are left to the children where they would start a GPU (backward_would_start_a_gpu)."""
+    backward = not backward_would_start_a_gpu()
     x = torch.linspace(-1, 1, 6, dtype=torch.float64)
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
             "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "meta"}}
-    for probe in PROBES.values():
+    for name, probe in PROBES.items():
+        if name == "grad" and not backward:
+            continue
         try:
             probe(torch.exp, call)
         except Exception:
@@ -73,7 +96,7 @@ def warm() -> None:
     from .probes.init import warm as warm_init
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
     from .probes.experiment import warm_experiments
-    warm_experiments()  # torch.nn, autograd and the F.linear recorder: children inherit them warm
+    warm_experiments(backward)  # torch.nn, autograd and the F.linear recorder: children inherit them warm
     wire.loads(wire.dumps({"x": x}))
 
 

@@ -151,3 +151,49 @@ def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it():
         print(errors)
     """)
     assert out.strip() == "[]"
+
+
+COUNT_BACKWARD_PASSES = """
+    import torch
+    from torch.autograd.variable import Variable
+    import grader.child as child
+
+    class CountingEngine:
+        passes = 0
+        def __init__(self, engine):
+            self.engine = engine
+        def run_backward(self, *args, **kwargs):
+            CountingEngine.passes += 1
+            return self.engine.run_backward(*args, **kwargs)
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+    Variable._execution_engine = CountingEngine(Variable._execution_engine)
+    child.backward_would_start_a_gpu = lambda: GPU
+    child.warm()
+    print(CountingEngine.passes)
+"""
+
+
+def test_the_fork_server_leaves_backward_passes_to_its_children_where_a_gpu_is_present():
+    # On an H200 the warm-up's backward pass started the CUDA driver and autograd's GPU thread in the
+    # fork server; every child then failed its gradient checks ("Unable to handle autograd's threading
+    # in combination with fork-based multiprocessing") and could not start CUDA.
+    with_gpu = run_python(COUNT_BACKWARD_PASSES.replace("GPU", "True"))
+    without_gpu = run_python(COUNT_BACKWARD_PASSES.replace("GPU", "False"))
+    assert int(with_gpu) == 0
+    assert int(without_gpu) > 0  # the counter sees the warm-up's passes where they are safe
+
+
+def test_a_gpu_is_recognised_by_its_device_files_only_in_a_torch_built_for_it(monkeypatch):
+    import torch
+
+    import grader.child as child
+    monkeypatch.setattr(child, "GPU_DEVICE_FILES", ("/dev/null",))  # a device file that exists
+    monkeypatch.setattr(torch.cuda, "_is_compiled", lambda: True)
+    assert child.backward_would_start_a_gpu()
+    monkeypatch.setattr(torch.cuda, "_is_compiled", lambda: False)
+    assert child.backward_would_start_a_gpu() is (torch.xpu._is_compiled())
+    monkeypatch.setattr(torch.cuda, "_is_compiled", lambda: True)
+    monkeypatch.setattr(child, "GPU_DEVICE_FILES", ("/dev/no-such-gpu",))
+    assert not child.backward_would_start_a_gpu()

@@ -75,8 +75,11 @@ def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def warm_experiments() -> None:
-    """Build, run and back-propagate a tiny MLP under the recorder, so forked children start warm."""
+def warm_experiments(backward: bool = True) -> None:
+    """Build, run and back-propagate a tiny MLP under the recorder, so forked children start warm.
+
+    `backward=False` stops at the forward pass: where a GPU is present, the first backward pass would
+    start the driver and autograd's GPU threads in the fork server (see grader.child.warm)."""
     def tiny(depth: int = 2, seed: int = 0) -> list[float]:
         torch.manual_seed(seed)
         linears = [torch.nn.Linear(4, 4) for _ in range(depth)]
@@ -85,6 +88,8 @@ def warm_experiments() -> None:
         x = torch.randn(3, 4)
         for linear in linears:
             x = torch.sigmoid(torch.tanh(torch.relu(linear(x))))
+        if not backward:
+            return [float(x.detach().norm())]
         x.pow(2).mean().backward()
         return [linear.weight.grad.norm().item() for linear in linears]
 
