@@ -55,7 +55,7 @@ def variant(name: str, workdir: str) -> None:
     if name in ("rlimits", "all"):
         confine.apply_rlimits(LIMITS, gpu=True)
     if name in ("environment", "all"):
-        confine.clean_environment(workdir, {})
+        confine.clean_environment(workdir, {}, gpu_job=True)
     if name in ("capabilities", "all"):
         namespaces.drop_capabilities()
     if name == "landlock-without-driver-folders":

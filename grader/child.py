@@ -100,10 +100,25 @@ def warm() -> None:
     wire.loads(wire.dumps({"x": x}))
 
 
+def start_gpu() -> None:
+    """Start CUDA and autograd's GPU thread before any learner code runs.
+
+    Both start threads, and the learner's code may leave none to start (a bounded fork bomb fills the
+    child's process limit): on an H200 that took the child down at its first backward pass, where a CPU
+    machine, which starts no such threads, graded on. Started first, they cost the learner nothing."""
+    torch.cuda.init()
+    x = torch.ones(1, requires_grad=True)
+    (x * 2).sum().backward()
+
+
 def main(argument: dict[str, Any], steps) -> None:
     submission_dir = argument["submission_dir"]
     out_dir = Path(argument["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
+    if argument.get("cuda"):
+        steps.start("start:cuda")
+        start_gpu()
+        steps.done("start:cuda")
     sys.path.insert(0, submission_dir)
     tasks = wire.load(argument["tasks_file"], from_the_grader=True)
     imported: dict[str, tuple[Any, dict | None]] = {}

@@ -261,7 +261,7 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         work.mkdir()
         out_dir = work / "out"
         job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
-                                 "out_dir": str(out_dir), "exercises": remaining},
+                                 "out_dir": str(out_dir), "exercises": remaining, "cuda": plan.context.cuda},
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
                   require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
@@ -271,6 +271,10 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         used += outcome.wall_s
         if outcome.reason == "refused":
             raise SandboxRefused(outcome.stderr)
+        if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
+            last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
+            raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade again, "
+                                 f"or without the GPU: TORCHGRADE_NO_CUDA=1 (see the README, section GPU).")
         details["children"] += 1
         details["wall_s"] += outcome.wall_s
         details["output_truncated"] |= outcome.output_truncated

@@ -197,3 +197,29 @@ def test_a_gpu_is_recognised_by_its_device_files_only_in_a_torch_built_for_it(mo
     monkeypatch.setattr(torch.cuda, "_is_compiled", lambda: True)
     monkeypatch.setattr(child, "GPU_DEVICE_FILES", ("/dev/no-such-gpu",))
     assert not child.backward_would_start_a_gpu()
+
+
+def test_a_gpu_job_starts_cuda_and_autograd_before_the_learners_code_runs(tmp_path, monkeypatch):
+    # A learner's bounded fork bomb at import left no room for the threads CUDA and autograd start at
+    # the first backward pass; on an H200 the child died there. Started first, they are already there.
+    import grader.child as child
+    from grader import wire
+    order: list[str] = []
+    monkeypatch.setattr(child, "start_gpu", lambda: order.append("gpu"))
+    def learner_import(module, where):
+        order.append(f"import {module}")
+        return None, {"status": "missing_module"}
+    monkeypatch.setattr(child, "_import", learner_import)
+    tasks = tmp_path / "tasks"
+    wire.dump({"relu": {"module": "activations_for_order"}}, tasks)
+
+    class Steps:
+        def start(self, name): order.append(f"start {name}")
+        def done(self, name): pass
+
+    for cuda in (True, False):
+        order.clear()
+        child.main({"submission_dir": str(tmp_path), "out_dir": str(tmp_path / f"out{cuda}"), "tasks_file": str(tasks),
+                    "exercises": ["relu"], "cuda": cuda}, Steps())
+        expected = ["start import:activations_for_order", "import activations_for_order", "start relu"]
+        assert order == (["start start:cuda", "gpu"] + expected if cuda else expected)

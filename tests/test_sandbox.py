@@ -451,7 +451,8 @@ def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path,
     gpu = {name: os.environ[name] for name in GPU_ENVIRONMENT if name in os.environ}  # as the server started
     assert seen["env"] == {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
                            "PYTHONDONTWRITEBYTECODE": "1", "HOME": work, "TMPDIR": f"{work}/tmp",
-                           "MPLCONFIGDIR": f"{work}/.mpl", **gpu}
+                           "MPLCONFIGDIR": f"{work}/.mpl", **gpu,
+                           "CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "", "ROCR_VISIBLE_DEVICES": ""}
     assert seen["tmp"] == f"{work}/tmp"
 
 
@@ -469,8 +470,21 @@ def test_the_gpu_drivers_whereabouts_reach_the_child_and_nothing_else_does(tmp_p
     with ForkServer() as fresh:
         outcome, env = run(fresh, source, tmp_path)
     assert outcome.ok, outcome.stderr
-    assert env["LD_LIBRARY_PATH"] == "/usr/local/nvidia/lib64" and env["CUDA_VISIBLE_DEVICES"] == "1"
+    assert env["LD_LIBRARY_PATH"] == "/usr/local/nvidia/lib64"
+    assert env["CUDA_VISIBLE_DEVICES"] == ""  # this job does not use the GPU: it sees none
     assert "TEACHER_TOKEN" not in env and "PYTHONPATH" not in env
+
+
+@pytest.mark.parametrize("gpu_job, visible", [(True, "1"), (False, "")])
+def test_only_a_job_that_uses_the_gpu_sees_the_teachers_choice_of_gpus(gpu_job, visible, tmp_path, monkeypatch):
+    from grader.sandbox import confine
+    environment = {"CUDA_VISIBLE_DEVICES": "1", "LD_LIBRARY_PATH": "/usr/local/nvidia/lib64", "SECRET": "x"}
+    monkeypatch.setattr(os, "environ", environment)  # clean_environment rewrites the process's own
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)
+    confine.clean_environment(str(tmp_path), {}, gpu_job)
+    assert environment["CUDA_VISIBLE_DEVICES"] == visible
+    assert environment.get("HIP_VISIBLE_DEVICES", "") == ""
+    assert environment["LD_LIBRARY_PATH"] == "/usr/local/nvidia/lib64" and "SECRET" not in environment
 
 
 def test_spawn_mode_gives_the_same_results_as_fork(plans, server, tiny, tmp_path):

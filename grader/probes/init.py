@@ -8,11 +8,13 @@ torch.nn.Parameter …) is bound here, when the fork server imports this module.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from typing import Any, Callable
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .encode import encode_error, encode_value, plain_tensor
 
@@ -93,13 +95,37 @@ def in_place_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     if device == "cuda":
         torch.cuda.init()
     target = _parameter(fresh_tensor(call, device), call)
-    result = fill(fn, target, dict(call["kwargs"]), call)
+    with GeneratorsOnTheirTensorsDevice() if device == "meta" else contextlib.nullcontext():
+        result = fill(fn, target, dict(call["kwargs"]), call)
     result["after"] = {
         "type": type(target).__name__, "requires_grad": bool(target.requires_grad), "is_leaf": bool(target.is_leaf),
         "has_grad_fn": target.grad_fn is not None, "dtype": str(target.dtype).removeprefix("torch."),
         "shape": list(target.shape), "device": str(target.device),
     }
     return result
+
+
+class GeneratorsOnTheirTensorsDevice(TorchDispatchMode):
+    """The meta device standing in for a GPU refuses what CUDA refuses: a CPU generator on a GPU tensor.
+
+    Meta kernels ignore generators, so `torch.Generator()` (a CPU one) used on the tensor passed here
+    and failed on an H200: one submission, two scores. There is no meta generator, so any generator
+    given to an operation on meta tensors is one a GPU would refuse."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        generator = kwargs.get("generator")
+        if isinstance(generator, torch.Generator) and _on_meta(args, kwargs):
+            raise RuntimeError(f"Expected a 'cuda' device type for generator but found '{generator.device.type}' "
+                               "(a random function's generator must be on the same device as the tensor it fills)")
+        return func(*args, **kwargs)
+
+
+def _on_meta(args: tuple, kwargs: dict[str, Any]) -> bool:
+    device = kwargs.get("device")
+    if device is not None and torch.device(device).type == "meta":
+        return True
+    return any(isinstance(a, torch.Tensor) and a.device.type == "meta" for a in (*args, *kwargs.values()))
 
 
 def _parameter(tensor: torch.Tensor, call: dict[str, Any]) -> torch.Tensor:

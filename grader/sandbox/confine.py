@@ -64,7 +64,14 @@ def cpu_seconds(limits: dict[str, Any]) -> int:
     return max(1, int(chosen) if chosen is not None else int(limits["total_s"]) + 1)
 
 
-def clean_environment(workdir: str, extra: dict[str, str]) -> None:
+#: A child whose job does not use the GPU sees none. torch asks the driver how many GPUs there are at
+#: the first backward pass (to start a thread per GPU); in a child that may not use them that started
+#: the driver for nothing, and under a learner's fork bomb the driver's own threads could not start and
+#: took the child down with it (seen on an H200: scores a CPU machine would not give).
+NO_GPU = {"CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "", "ROCR_VISIBLE_DEVICES": ""}
+
+
+def clean_environment(workdir: str, extra: dict[str, str], gpu_job: bool = False) -> None:
     """No teacher variables, tokens or paths leak into the child; HOME and TMPDIR are its own."""
     tmp = os.path.join(workdir, "tmp")
     os.makedirs(tmp, exist_ok=True)
@@ -72,6 +79,8 @@ def clean_environment(workdir: str, extra: dict[str, str]) -> None:
     os.environ.clear()
     os.environ.update(SAFE_ENV)
     os.environ.update(gpu)  # CUDA reads CUDA_VISIBLE_DEVICES when the child first uses it
+    if not gpu_job:
+        os.environ.update(NO_GPU)
     os.environ.update({"HOME": workdir, "TMPDIR": tmp, "MPLCONFIGDIR": os.path.join(workdir, ".mpl")})
     os.environ.update(extra)
     import tempfile

@@ -83,7 +83,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
                     pass
         limits = request["limits"]
         workdir = request["workdir"]
-        confine.clean_environment(workdir, request.get("env") or {})
+        confine.clean_environment(workdir, request.get("env") or {}, confine.uses_gpu(request))
         os.chdir(workdir)
         if (out_w, err_w) != (1, 2):
             confine.redirect_stdio(out_w, err_w)
