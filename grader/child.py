@@ -101,14 +101,15 @@ def warm() -> None:
 
 
 def start_gpu() -> None:
-    """Start CUDA and autograd's GPU thread before any learner code runs.
+    """Start CUDA, its context and autograd's GPU thread before any learner code runs.
 
     Both start threads, and the learner's code may leave none to start (a bounded fork bomb fills the
     child's process limit): on an H200 that took the child down at its first backward pass, where a CPU
     machine, which starts no such threads, graded on. Started first, they cost the learner nothing."""
     torch.cuda.init()
-    x = torch.ones(1, requires_grad=True)
-    (x * 2).sum().backward()
+    x = torch.ones(1, device="cuda", requires_grad=True)  # the context (and its threads) exists from here
+    (x * 2).sum().backward()  # a kernel run, and autograd's thread for the GPU started
+    torch.cuda.synchronize()
 
 
 def main(argument: dict[str, Any], steps) -> None:
