@@ -264,7 +264,8 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                                  "out_dir": str(out_dir), "exercises": remaining, "cuda": plan.context.cuda},
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
-                  require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda)
+                  require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda,
+                  prepare=("grader.child:load_tasks", str(plan.tasks_file)))
         outcome = server.run(job, None if early is None else
                              (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
                              steps=remaining)

@@ -644,3 +644,39 @@ def test_a_steps_cpu_time_counts_the_processes_it_started(server, tmp_path):
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=20, step_cpu_s=1.0, total_s=60))
     assert outcome.reason == "step_cpu"
     assert outcome.wall_s < 5
+
+
+def test_a_jobs_prepare_runs_in_the_server_so_the_child_inherits_what_it_loads(tmp_path):
+    from grader import wire
+    tasks = tmp_path / "tasks.data"
+    wire.dump({"relu": {"module": "activations", "n": 1}}, tasks)
+    source = """
+    import json, os
+    import grader.child as child
+    path = os.environ["TASKS"]
+    held = path in child._TASKS
+    read_now = child.load_tasks(path)
+    print(json.dumps({"inherited": held, "read_in_child": read_now, "tasks": child._TASKS[path][1]}))
+    """
+
+    def job(prepare):
+        work = tmp_path / f"job{time.monotonic_ns()}"
+        work.mkdir()
+        outcome = server.run(Job(TARGET, {"source": textwrap.dedent(source)}, workdir=str(work), readable=(str(tasks),),
+                                 env={"TASKS": str(tasks)}, prepare=prepare))
+        assert outcome.ok, outcome.stderr
+        return json.loads(outcome.stdout.strip().splitlines()[-1])
+
+    with ForkServer(("grader.child",)) as server:
+        prepared = ("grader.child:load_tasks", str(tasks))
+        first = job(prepared)
+        assert first == {"inherited": True, "read_in_child": False, "tasks": {"relu": {"module": "activations", "n": 1}}}
+        wire.dump({"relu": {"module": "activations", "n": 2}}, tasks)  # a new plan at the same path
+        os.utime(tasks, ns=(time.time_ns() + 10**9,) * 2)
+        assert job(prepared)["tasks"]["relu"]["n"] == 2  # read again, not the old copy
+        assert job(None) == {"inherited": True, "read_in_child": False, "tasks": {"relu": {"module": "activations", "n": 2}}}
+        wire.dump({"relu": {"module": "activations", "n": 3}}, tasks)
+        os.utime(tasks, ns=(time.time_ns() + 2 * 10**9,) * 2)
+        unprepared = job(None)  # no prepare: the child sees the change and reads for itself
+        assert unprepared["read_in_child"] and unprepared["tasks"]["relu"]["n"] == 3
+        assert job(("grader.child:load_tasks", str(tmp_path / "missing")))["read_in_child"]  # a failed prepare: the child reads

@@ -32,12 +32,16 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     require: tuple[str, ...] = ()  # confinements without which the child refuses to run, e.g. ("landlock",)
     gpu: bool = False             # the job uses CUDA: the GPU's device files and what the driver needs are allowed
+    # ("package.module:function", argument): called in the fork server before the fork, so the child
+    # inherits what it loads (the same for every job of a run). Trusted code only; the child must work
+    # without it (a spawned child does).
+    prepare: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "argument": self.argument, "workdir": self.workdir,
             "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
-            "require": list(self.require), "gpu": self.gpu,
+            "require": list(self.require), "gpu": self.gpu, "prepare": list(self.prepare) if self.prepare else None,
         }
 
 
