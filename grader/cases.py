@@ -6,6 +6,7 @@ submission gets the same inputs on any machine.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,9 @@ class Case:
     dtype: str
     device: str
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
+        """How feedback names this case; asked for every case judged, so made once."""
         parts = [f"{name}: {describe_tensor(t)}" for name, t in self.args.items()]
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
         return ", ".join(parts) + f" on {self.device}"

@@ -304,3 +304,9 @@ def test_an_infinite_expected_value_is_matched_only_by_the_same_infinity():
                   [float("inf"), -float("inf"), 1.0, 0.0]):            # a number for nan
         problem = compare_values(expected, torch.tensor(wrong), 1e-7, 1e-7)
         assert problem is not None and problem.message.startswith("1 of 4 elements"), wrong
+    without_nan = expected[:3]  # identical numbers take the one-call path: the same verdicts
+    assert compare_values(without_nan, without_nan.clone(), 0.0, 0.0) is None
+    assert compare_values(torch.tensor([0.0]), torch.tensor([-0.0]), 0.0, 0.0) is None
+    one_ulp = torch.nextafter(torch.tensor([1.0]), torch.tensor([2.0]))
+    assert compare_values(torch.tensor([1.0]), one_ulp, 0.0, 0.0) is not None  # no tolerance: a different float fails
+    assert compare_values(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1.0]), 0.0, 0.0) is None
