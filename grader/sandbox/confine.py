@@ -65,9 +65,9 @@ def cpu_seconds(limits: dict[str, Any]) -> int:
 
 
 #: A child whose job does not use the GPU sees none. torch asks the driver how many GPUs there are at
-#: the first backward pass (to start a thread per GPU); in a child that may not use them that started
-#: the driver for nothing, and under a learner's fork bomb the driver's own threads could not start and
-#: took the child down with it (seen on an H200: scores a CPU machine would not give).
+#: the first backward pass (to start a thread per GPU): in a child graded as on a CPU machine (CUDA off
+#: on purpose, or found broken in the sandbox) that would start the driver, and its threads, for
+#: nothing, and bring whatever the driver does into a grading that must match a CPU machine's.
 NO_GPU = {"CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "", "ROCR_VISIBLE_DEVICES": ""}
 
 
