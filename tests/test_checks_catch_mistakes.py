@@ -310,3 +310,17 @@ def test_an_infinite_expected_value_is_matched_only_by_the_same_infinity():
     one_ulp = torch.nextafter(torch.tensor([1.0]), torch.tensor([2.0]))
     assert compare_values(torch.tensor([1.0]), one_ulp, 0.0, 0.0) is not None  # no tolerance: a different float fails
     assert compare_values(torch.tensor([1.0], dtype=torch.float64), torch.tensor([1.0]), 0.0, 0.0) is None
+
+
+@pytest.mark.parametrize("rebinding", ["", "torch.equal = lambda *a, **k: True",
+                                       "torch.eq = lambda a, b: torch.ones_like(a, dtype=torch.bool)"])
+def test_an_input_changed_in_place_is_seen_whatever_the_submission_rebinds(grade_files, rebinding):
+    # the child's own comparison is bound before learner code runs: one line must not hide the change
+    result = grade_files({"activations.py": f"""
+        import torch
+        {rebinding}
+        def relu(x):
+            x.clamp_(min=0)
+            return x.clone()
+    """}, exercises=["relu"])
+    assert check_of(result, "relu", "values").status == "failed"

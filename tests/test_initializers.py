@@ -284,3 +284,20 @@ def test_generator_promises_each_fail_the_generator_check(grade_files, body, say
         # CUDA's own words on a GPU, the meta stand-in's (the same, and why) elsewhere
         assert "Expected a 'cuda' device type for generator" in check_of(result, "uniform_", "device").feedback
 
+
+
+def test_the_meta_stand_in_refuses_a_cpu_generator_however_it_reaches_the_operator():
+    import torch
+
+    from grader.probes.init import _as_on_a_gpu
+    meta = torch.ones(3, device="meta")
+    calls = {"positional (aten.poisson)": lambda g: torch.poisson(meta, generator=g),
+             "keyword (aten.uniform_)": lambda g: meta.uniform_(generator=g),
+             "trunc_normal_, which skips meta tensors": lambda g: torch.nn.init.trunc_normal_(meta, generator=g)}
+    for name, call in calls.items():
+        call(torch.Generator())  # meta alone lets every one of them through
+        with _as_on_a_gpu(), pytest.raises(RuntimeError, match="device type for generator"):
+            call(torch.Generator())
+        with _as_on_a_gpu():
+            call(None)  # no generator of its own: fine on a GPU, fine here
+    assert torch.nn.init._no_grad_trunc_normal_.__name__ == "_no_grad_trunc_normal_"  # put back

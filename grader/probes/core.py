@@ -8,6 +8,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from .encode import encode_error, encode_value
 
+# Bound when the fork server imports this module, before any learner code: `torch.equal = lambda *a: True`
+# in a submission must not make an input it changed look unchanged. (The child is the learner's process:
+# what it reports of itself can be forged with more effort; this keeps the one-line rebinding out.)
+_EQUAL, _EQ, _ISNAN, _ALL, _OR, _AND = torch.equal, torch.eq, torch.isnan, torch.all, torch.logical_or, torch.logical_and
+
 
 def _arguments(call: dict[str, Any], device: str | None = None) -> list[torch.Tensor]:
     target = device or call.get("device", "cpu")
@@ -19,12 +24,12 @@ def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:
         return True
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    if torch.equal(a, b):
+    if _EQUAL(a, b):
         return True  # one call for the usual case; nan (never equal to itself) takes the longer way
-    same = a == b
+    same = _EQ(a, b)
     if a.is_floating_point():
-        same = same | (a.isnan() & b.isnan())
-    return bool(same.all())
+        same = _OR(same, _AND(_ISNAN(a), _ISNAN(b)))
+    return bool(_ALL(same))
 
 
 def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:

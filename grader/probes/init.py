@@ -95,7 +95,7 @@ def in_place_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     if device == "cuda":
         torch.cuda.init()
     target = _parameter(fresh_tensor(call, device), call)
-    with GeneratorsOnTheirTensorsDevice() if device == "meta" else contextlib.nullcontext():
+    with _as_on_a_gpu() if device == "meta" else contextlib.nullcontext():
         result = fill(fn, target, dict(call["kwargs"]), call)
     result["after"] = {
         "type": type(target).__name__, "requires_grad": bool(target.requires_grad), "is_leaf": bool(target.is_leaf),
@@ -105,20 +105,50 @@ def in_place_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _refuse(generator: torch.Generator) -> None:
+    raise RuntimeError(f"Expected a 'cuda' device type for generator but found '{generator.device.type}' "
+                       "(a random function's generator must be on the same device as the tensor it fills)")
+
+
 class GeneratorsOnTheirTensorsDevice(TorchDispatchMode):
     """The meta device standing in for a GPU refuses what CUDA refuses: a CPU generator on a GPU tensor.
 
     Meta kernels ignore generators, so `torch.Generator()` (a CPU one) used on the tensor passed here
     and failed on an H200: one submission, two scores. There is no meta generator, so any generator
-    given to an operation on meta tensors is one a GPU would refuse."""
+    given to an operation on meta tensors is one a GPU would refuse. Some operators take it among their
+    positional arguments (aten.poisson, aten.binomial, aten._standard_gamma)."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        generator = kwargs.get("generator")
-        if isinstance(generator, torch.Generator) and _on_meta(args, kwargs):
-            raise RuntimeError(f"Expected a 'cuda' device type for generator but found '{generator.device.type}' "
-                               "(a random function's generator must be on the same device as the tensor it fills)")
+        generator = next((a for a in (*kwargs.values(), *args) if isinstance(a, _GENERATOR)), None)
+        if generator is not None and _on_meta(args, kwargs):
+            _refuse(generator)
         return func(*args, **kwargs)
+
+
+_TRUNC_NORMAL = torch.nn.init._no_grad_trunc_normal_
+
+
+def _trunc_normal_as_on_a_gpu(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    """torch.nn.init.trunc_normal_ returns at once for a meta tensor, before any operator sees its generator."""
+    generator = kwargs.get("generator", args[4] if len(args) > 4 else None)
+    if isinstance(generator, _GENERATOR) and tensor.is_meta:
+        _refuse(generator)
+    return _TRUNC_NORMAL(tensor, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _as_on_a_gpu():
+    """The meta device refusing a CPU generator, in operators and in trunc_normal_ (looked up when called,
+    so however the learner imported it). orthogonal_ and sparse_ also return early on meta tensors,
+    inside the public functions: a CPU generator given to them is not seen here."""
+    init = torch.nn.init
+    init._no_grad_trunc_normal_ = _trunc_normal_as_on_a_gpu
+    try:
+        with GeneratorsOnTheirTensorsDevice():
+            yield
+    finally:
+        init._no_grad_trunc_normal_ = _TRUNC_NORMAL
 
 
 def _on_meta(args: tuple, kwargs: dict[str, Any]) -> bool:
