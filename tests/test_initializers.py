@@ -301,3 +301,16 @@ def test_the_meta_stand_in_refuses_a_cpu_generator_however_it_reaches_the_operat
         with _as_on_a_gpu():
             call(None)  # no generator of its own: fine on a GPU, fine here
     assert torch.nn.init._no_grad_trunc_normal_.__name__ == "_no_grad_trunc_normal_"  # put back
+
+
+def test_a_generator_made_for_the_tensors_own_device_is_not_a_device_error(grade_files):
+    # right on a GPU; on the meta device torch cannot make such a generator ("not an accelerator"),
+    # which says nothing about the learner's devices: counted as passed, as a GPU would pass it
+    source = ALTERNATIVE + """
+_u = uniform_
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    own = torch.Generator(device=tensor.device)
+    return _u(tensor, a, b, generator if generator is not None else own)
+"""
+    result = grade_files({"initializers.py": source}, exercises=["uniform_"])
+    assert check_of(result, "uniform_", "device").status == "passed"

@@ -22,7 +22,7 @@ from ..spec import Exercise
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, learner_error
 from .compare import describe_record
-from .device import DEVICE_MISMATCH
+from .device import is_device_error
 from .init_cases import InitCase, build_init_cases, fail, init_call, raised_verdict
 
 DEFAULT_DTYPES = ["float32", "float64", "float16", "bfloat16"]
@@ -72,7 +72,7 @@ def _judge_device(case: InitCase, result: dict[str, Any]) -> CaseVerdict:
                           f"It must run on the CPU before it can be checked on {where}.", "error")
     if "error" in result:
         error = result["error"]
-        if case.device == "cuda" or DEVICE_MISMATCH.search(f"{error['type']}: {error['message']}"):
+        if case.device == "cuda" or is_device_error(error):
             return fail(case, f"With the tensor on {where}, your function raised {learner_error(result)}\n"
                               f"A tensor made inside your function stays on the CPU unless you say otherwise: pass "
                               f"device=tensor.device (and dtype=tensor.dtype), or fill the tensor with its own "
