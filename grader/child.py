@@ -19,8 +19,10 @@ from . import wire
 from .probes import PROBES
 from .probes.encode import encode_error
 from .probes.lazy_dynamo import defer_dynamo
+from .probes.meta_kernels import use_compiled_meta_kernels
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
+use_compiled_meta_kernels()  # the device check on meta at compiled speed, for the operators CUDA-exact there
 
 
 def _close_figures() -> None:

@@ -1,0 +1,87 @@
+"""Let the meta device run torch's compiled shape kernels for common operators, not their Python twins.
+
+Without a GPU, the device check runs the learner's function on the `meta` device (see
+grader.checks.device). Eager torch replaces the compiled (C++) meta kernel of some 640 operators with
+a Python reference implementation: `x + y` on meta tensors costs ≈ 120 µs instead of ≈ 2 µs, and the
+device checks of one activations-and-losses submission spend ≈ 70 ms of the child's CPU there.
+
+For the operators below, the compiled meta kernel is the one CUDA itself runs to work out shapes and
+dtypes, and it refuses a CPU tensor beside a device tensor as CUDA does (TensorIterator's device check:
+"Expected all tensors to be on the same device"). So the verdicts stay those of a GPU, and
+tests/test_meta_kernels.py proves it operator by operator: every overload listed here with two tensor
+arguments must refuse a CPU tensor in each place. Operators whose compiled meta kernel does not check
+devices (`cat` and `stack` accept a CPU tensor on meta, which CUDA refuses; `bernoulli_` a CPU `p`)
+are not listed and keep their Python implementations, as does every operator not listed and every
+overload that writes to an `out=` tensor.
+"""
+from __future__ import annotations
+
+import torch
+
+#: Overload packets (every overload of each) that learners reach in activations, derivatives, losses,
+#: initialisers and the experiments: pointwise arithmetic and comparisons, the activations' own kernels,
+#: reductions over one tensor, softmax, and the in-place fills and random draws of the initialisers.
+COMPILED: frozenset[str] = frozenset({
+    # pointwise arithmetic and comparisons (TensorIterator: one device for all, CPU scalars allowed)
+    "abs", "add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "sqrt", "rsqrt", "exp", "exp2",
+    "expm1", "log", "log2", "log10", "log1p", "sign", "sgn", "clamp", "clamp_min", "clamp_max",
+    "maximum", "minimum", "fmax", "fmin", "eq", "ne", "gt", "ge", "lt", "le", "logaddexp", "xlogy",
+    "heaviside", "lerp", "addcmul", "addcdiv", "floor", "ceil", "trunc", "round", "fmod", "remainder",
+    "erf", "sin", "cos", "tanh", "sigmoid", "copysign", "signbit", "isposinf", "isneginf",
+    # activations and the derivatives autograd takes of them
+    "leaky_relu", "elu", "gelu", "silu", "softplus", "hardsigmoid", "hardtanh_", "threshold",
+    "threshold_backward", "sigmoid_backward", "tanh_backward", "gelu_backward", "relu_",
+    # one tensor in: reductions, softmax, scans
+    "sum", "mean", "amax", "amin", "max", "min", "all", "any", "argmax", "argmin", "prod",
+    "_softmax", "_log_softmax", "cumsum", "linalg_vector_norm", "norm",
+    # what initialisers do to a tensor in place
+    "uniform_", "normal_", "fill_", "zero_", "exponential_",
+})
+
+
+def _compiles(name: str) -> bool:
+    """A listed operator's overload without an `out=` tensor: some compiled reductions accept a CPU
+    `out` beside meta inputs (mean.dtype_out, prod.out), which CUDA refuses."""
+    base, _, overload = name.partition(".")
+    if base not in COMPILED:
+        return False
+    schema = getattr(getattr(torch.ops.aten, base), overload or "default")._schema
+    return not any(argument.is_out for argument in schema.arguments) and \
+        torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{name}", "Meta")
+
+
+def _python_meta_library() -> torch.library.Library | None:
+    registrations = getattr(torch, "_meta_registrations", None)
+    return getattr(registrations, "_meta_lib_dont_use_me_use_register_meta", None)
+
+
+def use_compiled_meta_kernels() -> int:
+    """Drop the Python meta kernels of the COMPILED operators; how many now run compiled.
+
+    torch registers all its Python meta kernels through one library object; the only way to take one
+    back is to take back all of them, so the library is emptied and every Python meta kernel is
+    registered again except those of listed operators that have a compiled one. Call it once, before
+    any learner code (the fork server does, at import of the child side)."""
+    from torch._decomp import global_decomposition_table
+
+    old = _python_meta_library()
+    if old is None or old.m is None:
+        return 0
+    kernels: dict[str, object] = {}
+    for kind in ("meta", "post_autograd", "pre_autograd"):  # torch's own order of precedence
+        for overload, fn in global_decomposition_table[kind].items():
+            kernels.setdefault(overload.name(), fn)
+    registered = sorted(key.split("/")[1] for key in old._op_impls)  # "aten/add.Tensor/Meta"
+    if any(f"aten::{name}" not in kernels for name in registered):
+        return 0  # a torch that registers its meta kernels differently: leave them all as they are
+    old._destroy()
+    new = torch.library.Library("aten", "IMPL", "Meta")
+    compiled = 0
+    for name in registered:
+        qualified = f"aten::{name}"
+        if _compiles(name):
+            compiled += 1
+            continue
+        new.impl(name, kernels[qualified])
+    torch._meta_registrations._meta_lib_dont_use_me_use_register_meta = new  # keeps it alive, and in use
+    return compiled

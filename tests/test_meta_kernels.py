@@ -1,0 +1,229 @@
+"""The meta device with compiled kernels still refuses what a GPU refuses (grader.probes.meta_kernels).
+
+Each test runs in a fresh interpreter: dropping Python meta kernels is for the fork server's process,
+not for pytest's.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PRELUDE = """
+import json, sys, torch
+from grader.checks.device import is_device_error
+from grader.probes.meta_kernels import COMPILED, use_compiled_meta_kernels
+compiled = use_compiled_meta_kernels() if sys.argv[1] == "compiled" else 0
+"""
+
+
+def run(body: str, mode: str = "compiled") -> dict:
+    code = PRELUDE + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+# Builds every listed overload's arguments from its schema, a CPU tensor in each tensor's place in
+# turn, and records what the compiled meta kernel does with it.
+MIXED_DEVICES = """
+def value(argument, dtype, device):
+    kind = str(argument.type)
+    if kind in ("Tensor", "Tensor?"):
+        return torch.ones(6, dtype=dtype, device=device)
+    if argument.has_default_value():
+        return argument.default_value
+    if kind.endswith("?") or kind.startswith("Optional["):
+        return None
+    return {"Scalar": 2, "number": 2, "int": 1, "SymInt": 1, "float": 0.5, "bool": False, "str": "none",
+            "int[1]": [0], "SymInt[]": [6]}[kind]
+
+def call(overload, dtype, cpu_at):
+    args, kwargs, position = [], {}, 0
+    for argument in overload._schema.arguments:
+        device = "meta"
+        if str(argument.type) in ("Tensor", "Tensor?"):
+            device = "cpu" if position == cpu_at else "meta"
+            position += 1
+        v = value(argument, dtype, device)
+        (kwargs.__setitem__(argument.name, v) if argument.kwarg_only else args.append(v))
+    return overload(*args, **kwargs)
+
+report = {"compiled": compiled, "checked": [], "not_refused": [], "lists": [], "uncallable": []}
+for packet in sorted(COMPILED):
+    for name in getattr(torch.ops.aten, packet).overloads():
+        overload = getattr(getattr(torch.ops.aten, packet), name)
+        qualified = overload.name()
+        try:
+            if not torch._C._dispatch_has_kernel_for_dispatch_key(qualified, "Meta"):
+                continue
+        except RuntimeError:  # an overload only TorchScript has (add.t, on lists): no kernels at all
+            continue
+        if any(argument.is_out for argument in overload._schema.arguments):
+            continue  # out= overloads keep their Python kernels
+        types = [str(a.type) for a in overload._schema.arguments]
+        if any("Tensor" in t and "[]" in t for t in types):
+            report["lists"].append(qualified)
+        tensors = sum(t in ("Tensor", "Tensor?") for t in types)
+        if tensors < 2:
+            continue
+        for dtype in (torch.float32, torch.int64, torch.bool):
+            try:
+                call(overload, dtype, cpu_at=-1)
+            except Exception:
+                continue
+            for cpu_at in range(tensors):
+                try:
+                    call(overload, dtype, cpu_at)
+                    report["not_refused"].append(f"{qualified} (CPU tensor at {cpu_at}): no error")
+                except Exception as exc:
+                    if not is_device_error({"type": type(exc).__name__, "message": str(exc)}):
+                        report["not_refused"].append(f"{qualified} (CPU tensor at {cpu_at}): {exc}")
+            report["checked"].append(qualified)
+            break
+        else:
+            report["uncallable"].append(qualified)
+print(json.dumps(report))
+"""
+
+#: Overloads the schema-driven call cannot make: fill_ takes a 0-dim value, which may be a CPU tensor
+#: on CUDA too (the battery below checks it does so on meta).
+NOT_CALLABLE_HERE = {"aten::fill_.Tensor"}
+
+
+def test_every_listed_operator_refuses_a_cpu_tensor_beside_a_meta_one():
+    report = run(MIXED_DEVICES)
+    assert report["compiled"] > 100, "the compiled meta kernels were not switched on"
+    assert report["lists"] == [], "operators taking tensor lists may not check devices on meta (cat does not)"
+    assert report["not_refused"] == [], "\n".join(report["not_refused"])
+    assert set(report["uncallable"]) <= NOT_CALLABLE_HERE, sorted(set(report["uncallable"]) - NOT_CALLABLE_HERE)
+    assert len(report["checked"]) >= 30  # 33 with torch 2.13: add, mul, div, pow, maximum, where-free comparisons …
+
+
+# What a learner writes, on the meta device; what a GPU does with it (with `cuda` for `meta`).
+BATTERY = """
+x = torch.ones(6, device="meta"); m = torch.ones(3, 4, device="meta")
+t = torch.zeros(3, dtype=torch.long, device="meta")
+cases = {
+    "x + torch.ones(6)": lambda: x + torch.ones(6),
+    "x * torch.tensor(2.0)": lambda: x * torch.tensor(2.0),
+    "where(x > 0, x, torch.zeros(6))": lambda: torch.where(x > 0, x, torch.zeros(6)),
+    "where(x > 0, x, 0.0)": lambda: torch.where(x > 0, x, 0.0),
+    "maximum(x, zeros(6))": lambda: torch.maximum(x, torch.zeros(6)),
+    "maximum(x, tensor(0.0))": lambda: torch.maximum(x, torch.tensor(0.0)),
+    "x.clamp(min=zeros(6))": lambda: x.clamp(min=torch.zeros(6)),
+    "x.clamp(min=0)": lambda: x.clamp(min=0),
+    "cat([x, zeros(6)])": lambda: torch.cat([x, torch.zeros(6)]),
+    "stack([x, zeros(6)])": lambda: torch.stack([x, torch.zeros(6)]),
+    "add(x, x, out=cpu)": lambda: torch.add(x, x, out=torch.empty(6)),
+    "exp / sum": lambda: m.exp() / m.exp().sum(1, keepdim=True),
+    "softmax": lambda: torch.softmax(m, 1),
+    "log_softmax - max": lambda: torch.log_softmax(m - m.max(1, keepdim=True).values, 1),
+    "cross_entropy": lambda: torch.nn.functional.cross_entropy(m, t),
+    "nll_loss": lambda: torch.nn.functional.nll_loss(m, t),
+    "bce": lambda: -(x * torch.log(torch.sigmoid(x)) + (1 - x) * torch.log(1 - torch.sigmoid(x))).mean(),
+    "x * (ones(6) > 0)": lambda: x * (torch.ones(6) > 0),
+    "x / tensor([2.0])": lambda: x / torch.tensor([2.0]),
+    "m @ ones(4)": lambda: m @ torch.ones(4),
+    "prelu(x, tensor([0.25]))": lambda: torch.nn.functional.prelu(x, torch.tensor([0.25])),
+    "eye(6) * x": lambda: torch.eye(6) * x,
+    "heaviside(x, zeros(6))": lambda: torch.heaviside(x, torch.zeros(6)),
+    "leaky_relu": lambda: torch.nn.functional.leaky_relu(x, 0.1),
+    "div(x, ones(6), rounding_mode)": lambda: torch.div(x, torch.ones(6), rounding_mode="floor"),
+    "x.sum().item()": lambda: x.sum().item(),
+    "uniform_": lambda: torch.empty(3, 4, device="meta").uniform_(-1, 1),
+    "fill_(tensor(0.5))": lambda: torch.empty(6, device="meta").fill_(torch.tensor(0.5)),
+    "fill_(tensor([0.5]))": lambda: torch.empty(6, device="meta").fill_(torch.tensor([0.5])),
+}
+verdicts = {}
+for name, case in cases.items():
+    try:
+        out = case()
+        verdicts[name] = f"{out.device.type} {tuple(out.shape)}"
+    except Exception as exc:
+        verdicts[name] = "device error" if is_device_error({"type": type(exc).__name__, "message": str(exc)}) \\
+            else "no data"  # meta tensors hold none: the check counts that case as passed
+print(json.dumps(verdicts))
+"""
+
+ON_A_GPU = {
+    "x + torch.ones(6)": "device error",
+    "x * torch.tensor(2.0)": "meta (6,)",  # a 0-dim CPU tensor is a scalar: CUDA takes it
+    "where(x > 0, x, torch.zeros(6))": "device error",
+    "where(x > 0, x, 0.0)": "meta (6,)",
+    "maximum(x, zeros(6))": "device error",
+    "maximum(x, tensor(0.0))": "meta (6,)",
+    "x.clamp(min=zeros(6))": "device error",
+    "x.clamp(min=0)": "meta (6,)",
+    "cat([x, zeros(6)])": "device error",
+    "stack([x, zeros(6)])": "device error",
+    "add(x, x, out=cpu)": "device error",
+    "exp / sum": "meta (3, 4)",
+    "softmax": "meta (3, 4)",
+    "log_softmax - max": "meta (3, 4)",
+    "cross_entropy": "meta ()",
+    "nll_loss": "meta ()",
+    "bce": "meta ()",
+    "x * (ones(6) > 0)": "device error",
+    "x / tensor([2.0])": "device error",  # one element, but not 0-dim: no scalar
+    "m @ ones(4)": "device error",
+    "prelu(x, tensor([0.25]))": "device error",
+    "eye(6) * x": "device error",
+    "heaviside(x, zeros(6))": "device error",
+    "leaky_relu": "meta (6,)",
+    "div(x, ones(6), rounding_mode)": "device error",
+    "x.sum().item()": "no data",
+    "uniform_": "meta (3, 4)",
+    "fill_(tensor(0.5))": "meta (6,)",  # a 0-dim CPU value, as CUDA takes it
+    "fill_(tensor([0.5]))": "no data",  # 1-dim: refused for its shape, on every device
+}
+
+
+def test_learner_code_gets_a_gpus_verdicts_with_compiled_meta_kernels():
+    assert run(BATTERY, "compiled") == ON_A_GPU
+
+
+def test_compiled_kernels_refuse_where_pythons_let_a_cpu_tensor_through():
+    """torch's Python meta kernel of div with a rounding mode takes a CPU tensor, which CUDA refuses."""
+    python = run(BATTERY, "python")
+    assert python["div(x, ones(6), rounding_mode)"] == "meta (6,)"
+    assert {k: v for k, v in python.items() if k != "div(x, ones(6), rounding_mode)"} == \
+        {k: v for k, v in ON_A_GPU.items() if k != "div(x, ones(6), rounding_mode)"}
+
+
+def test_listed_operators_run_compiled_and_fast():
+    report = run("""
+        import time
+        x = torch.ones(64, device="meta")
+        start = time.perf_counter()
+        for _ in range(200):
+            (x * 2 + x).exp().clamp(min=0).sum()
+        print(json.dumps({"compiled": compiled, "us": (time.perf_counter() - start) / 200 * 1e6}))
+    """)
+    assert report["compiled"] > 100
+    assert report["us"] < 200, f"{report['us']:.0f} µs for five meta operators: the Python kernels still run"
+
+
+def test_a_torch_that_registers_meta_kernels_differently_is_left_alone():
+    report = run("""
+        import torch._meta_registrations as registrations
+        registrations._meta_lib_dont_use_me_use_register_meta._op_impls.add("aten/no_such_op.default/Meta")
+        print(json.dumps({"compiled": use_compiled_meta_kernels(),
+                          "library_kept": registrations._meta_lib_dont_use_me_use_register_meta.m is not None}))
+    """, "python")
+    assert report == {"compiled": 0, "library_kept": True}
+
+
+def test_the_child_side_switches_them_on_when_imported():
+    """The fork server imports grader.child before it forks (and a spawned child before learner code)."""
+    report = run("""
+        import grader.child
+        import torch._meta_registrations as registrations
+        held = registrations._meta_lib_dont_use_me_use_register_meta._op_impls
+        print(json.dumps({"add": "aten/add.Tensor/Meta" in held, "where": "aten/where.self/Meta" in held,
+                          "cat": "aten/cat/Meta" in held}))
+    """, "python")
+    assert report == {"add": False, "where": True, "cat": True}  # add compiled; the others keep Python's
