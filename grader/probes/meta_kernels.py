@@ -16,6 +16,8 @@ overload that writes to an `out=` tensor.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 #: Overload packets (every overload of each) that learners reach in activations, derivatives, losses,
@@ -37,6 +39,35 @@ COMPILED: frozenset[str] = frozenset({
     # what initialisers do to a tensor in place
     "uniform_", "normal_", "fill_", "zero_", "exponential_",
 })
+
+
+def _where(condition: torch.Tensor, self: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """where.self on meta tensors, which has no compiled meta kernel: `torch.where(x > 0, x, 0.01 * x)`
+    is in most activations, and torch's Python reference costs ≈ 280 µs a call against ≈ 15 µs here.
+    What CUDA's `where` does (aten/native/TensorCompare.cpp): a 0-dim CPU tensor is taken as a scalar,
+    any other tensor on another device is refused; the condition must be bool; shapes broadcast; the
+    dtype is result_type(self, other). Inputs laid out other than contiguously take torch's reference,
+    which works out the output's strides as CUDA would."""
+    tensors = (condition, self, other)
+    if not all(t.is_contiguous() for t in tensors):
+        return _REFERENCES["where.self"](condition, self, other)
+    device = None
+    for tensor in tensors:
+        if tensor.device.type == "cpu" and tensor.dim() == 0:
+            continue
+        if device is None:
+            device = tensor.device
+        elif tensor.device != device:
+            raise RuntimeError(f"Tensor on device {tensor.device} is not on the expected device {device}!")
+    torch._check(condition.dtype is torch.bool, lambda: f"expected predicate to be bool, got {condition.dtype}")
+    shape = torch.broadcast_shapes(condition.shape, self.shape, other.shape)
+    return torch.empty(shape, dtype=torch.result_type(self, other), device=device)
+
+
+_REFERENCES: dict[str, Callable] = {}  # torch's Python meta kernels replaced by FASTER, looked up when replaced
+
+#: Python meta kernels of ours, for operators without a compiled one, faster than torch's reference.
+FASTER = {"where.self": _where}
 
 
 def _compiles(name: str) -> bool:
@@ -81,6 +112,10 @@ def use_compiled_meta_kernels() -> int:
         qualified = f"aten::{name}"
         if _compiles(name):
             compiled += 1
+            continue
+        if name in FASTER:
+            _REFERENCES[name] = kernels[qualified]
+            new.impl(name, FASTER[name])
             continue
         new.impl(name, kernels[qualified])
     torch._meta_registrations._meta_lib_dont_use_me_use_register_meta = new  # keeps it alive, and in use
