@@ -183,6 +183,13 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     std = torch.full(tensor.shape, _gain(nonlinearity, a) / math.sqrt(fan), dtype=tensor.dtype)  # on the CPU
     return _draw(tensor, z * std)
 '''),
+    # the draw made on the CPU and added in place: a GPU refuses it, and the meta device standing in for
+    # one now does too (torch's Python meta kernel of add_ let it through)
+    "normal_added_in_place_from_the_cpu": ("normal_", {"device"}, '''
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    with torch.no_grad():
+        return tensor.zero_().add_(torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype) * std + mean)
+'''),
 }
 
 

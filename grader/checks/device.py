@@ -20,7 +20,7 @@ from .compare import describe_record
 CASES_PER_CHECK = 3
 DEVICE_MISMATCH = re.compile(
     r"(same device|expected device|is not on the expected device|device type|to be on|"
-    r"found at least two devices|cpu.*(meta|cuda)|(meta|cuda).*cpu)", re.IGNORECASE)
+    r"found at least two devices|too many CPU scalars|cpu.*(meta|cuda)|(meta|cuda).*cpu)", re.IGNORECASE)
 
 
 #: What torch says when asked for a generator on the meta device: it is no accelerator. The code that

@@ -3,16 +3,20 @@
 Without a GPU, the device check runs the learner's function on the `meta` device (see
 grader.checks.device). Eager torch replaces the compiled (C++) meta kernel of some 640 operators with
 a Python reference implementation: `x + y` on meta tensors costs ≈ 120 µs instead of ≈ 2 µs, and the
-device checks of one activations-and-losses submission spend ≈ 70 ms of the child's CPU there.
+device checks of one activations-and-losses submission spent ≈ 40 ms of the child's CPU there.
 
-For the operators below, the compiled meta kernel is the one CUDA itself runs to work out shapes and
-dtypes, and it refuses a CPU tensor beside a device tensor as CUDA does (TensorIterator's device check:
-"Expected all tensors to be on the same device"). So the verdicts stay those of a GPU, and
-tests/test_meta_kernels.py proves it operator by operator: every overload listed here with two tensor
-arguments must refuse a CPU tensor in each place. Operators whose compiled meta kernel does not check
-devices (`cat` and `stack` accept a CPU tensor on meta, which CUDA refuses; `bernoulli_` a CPU `p`)
-are not listed and keep their Python implementations, as does every operator not listed and every
-overload that writes to an `out=` tensor.
+For the operators below and their in-place twins, the compiled meta kernel is the shape-and-device
+check CUDA's own kernel runs (a structured kernel's meta function, TensorIterator's "Expected all
+tensors to be on the same device"), so the meta device refuses a CPU tensor beside a device tensor, and
+takes a 0-dim CPU tensor as a scalar, where CUDA does. That is closer to a GPU than torch's Python
+references were: those let `x.clamp(min=torch.tensor(0.))` and `torch.div(x, cpu, rounding_mode=...)`
+through and refused `torch.copysign(x, torch.tensor(1.))`; CUDA does the opposite, and so does this.
+A few CUDA kernels check more than any meta kernel can see (`logaddexp` refuses even a CPU scalar);
+those stay as lenient as before. tests/test_meta_kernels.py checks every listed overload with two tensor
+arguments against a CPU tensor in each place, and its shapes and dtypes against the CPU's kernel.
+Operators whose compiled meta kernel does not check devices (`cat` and `stack` accept a CPU tensor on
+meta, which CUDA refuses; `bernoulli_` a CPU `p`) are not listed and keep their Python implementations,
+as does every operator not listed and every overload that writes to an `out=` tensor.
 """
 from __future__ import annotations
 
@@ -70,20 +74,19 @@ _REFERENCES: dict[str, Callable] = {}  # torch's Python meta kernels replaced by
 FASTER = {"where.self": _where}
 
 
-def _compiles(name: str) -> bool:
-    """A listed operator's overload without an `out=` tensor: some compiled reductions accept a CPU
-    `out` beside meta inputs (mean.dtype_out, prod.out), which CUDA refuses."""
+def compiles(name: str) -> bool:
+    """A listed operator's overload, or its in-place twin (`add_` for `add`), without an `out=` tensor (some
+    compiled reductions accept a CPU `out` beside meta inputs: mean.dtype_out, prod.out, which CUDA
+    refuses), that has a compiled meta kernel: asked once the Python ones are gone."""
     base, _, overload = name.partition(".")
-    if base not in COMPILED:
+    if base not in COMPILED and base.removesuffix("_") not in COMPILED:
         return False
     schema = getattr(getattr(torch.ops.aten, base), overload or "default")._schema
     return not any(argument.is_out for argument in schema.arguments) and \
         torch._C._dispatch_has_kernel_for_dispatch_key(f"aten::{name}", "Meta")
 
 
-def _python_meta_library() -> torch.library.Library | None:
-    registrations = getattr(torch, "_meta_registrations", None)
-    return getattr(registrations, "_meta_lib_dont_use_me_use_register_meta", None)
+_DONE: list[int] = []  # how many run compiled, once switched
 
 
 def use_compiled_meta_kernels() -> int:
@@ -91,32 +94,53 @@ def use_compiled_meta_kernels() -> int:
 
     torch registers all its Python meta kernels through one library object; the only way to take one
     back is to take back all of them, so the library is emptied and every Python meta kernel is
-    registered again except those of listed operators that have a compiled one. Call it once, before
-    any learner code (the fork server does, at import of the child side)."""
-    from torch._decomp import global_decomposition_table
+    registered again except those of listed operators that have a compiled one. Call it before any
+    learner code, in one thread (the fork server does, at import of the child side). A torch laid out
+    otherwise is left as it is; a failure halfway puts every Python kernel back. Either way: 0."""
+    if _DONE:
+        return _DONE[0]
+    try:
+        from torch._decomp import global_decomposition_table
 
-    old = _python_meta_library()
-    if old is None or old.m is None:
+        old = torch._meta_registrations._meta_lib_dont_use_me_use_register_meta
+        kernels: dict[str, Callable] = {}
+        for kind in ("meta", "post_autograd", "pre_autograd"):  # torch's own order of precedence
+            for overload, fn in global_decomposition_table[kind].items():
+                kernels.setdefault(overload.name(), fn)
+        keys = list(old._op_impls)
+        registered = sorted(key.split("/")[1] for key in keys)  # "aten/add.Tensor/Meta"
+        if (old.m is None or not callable(getattr(old, "_destroy", None)) or not registered
+                or not all(key.count("/") == 2 and key.startswith("aten/") for key in keys)
+                or any(f"aten::{name}" not in kernels for name in registered)):
+            return 0
+    except Exception:  # a torch that registers its meta kernels differently: leave them all as they are
         return 0
-    kernels: dict[str, object] = {}
-    for kind in ("meta", "post_autograd", "pre_autograd"):  # torch's own order of precedence
-        for overload, fn in global_decomposition_table[kind].items():
-            kernels.setdefault(overload.name(), fn)
-    registered = sorted(key.split("/")[1] for key in old._op_impls)  # "aten/add.Tensor/Meta"
-    if any(f"aten::{name}" not in kernels for name in registered):
-        return 0  # a torch that registers its meta kernels differently: leave them all as they are
     old._destroy()
+    old._op_impls.clear()  # else its finaliser, later, would strike the keys registered again from torch's book
+    try:
+        compiled = _register(registered, kernels, switch=True)
+    except Exception:
+        compiled = 0
+        _register(registered, kernels, switch=False)  # torch's own kernels, every one, as before
+    _DONE.append(compiled)
+    return compiled
+
+
+def _register(names: list[str], kernels: dict[str, Callable], switch: bool) -> int:
+    current = torch._meta_registrations._meta_lib_dont_use_me_use_register_meta
+    if current.m is not None:  # a first try, stopped halfway
+        current._destroy()
+        current._op_impls.clear()
     new = torch.library.Library("aten", "IMPL", "Meta")
+    torch._meta_registrations._meta_lib_dont_use_me_use_register_meta = new  # keeps it alive, and in use
     compiled = 0
-    for name in registered:
-        qualified = f"aten::{name}"
-        if _compiles(name):
+    for name in names:
+        kernel = kernels[f"aten::{name}"]
+        if switch and compiles(name):
             compiled += 1
             continue
-        if name in FASTER:
-            _REFERENCES[name] = kernels[qualified]
-            new.impl(name, FASTER[name])
-            continue
-        new.impl(name, kernels[qualified])
-    torch._meta_registrations._meta_lib_dont_use_me_use_register_meta = new  # keeps it alive, and in use
+        if switch and name in FASTER:
+            _REFERENCES[name] = kernel
+            kernel = FASTER[name]
+        new.impl(name, kernel)
     return compiled
