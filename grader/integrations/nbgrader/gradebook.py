@@ -9,6 +9,7 @@ generate_feedback` read it from there.
 """
 from __future__ import annotations
 
+import base64
 import datetime
 import shutil
 from dataclasses import dataclass
@@ -83,14 +84,34 @@ def write_autograded_notebook(submitted: Path, target: Path, db_url: str, assign
     for cell in nb.cells:
         result = by_test.get(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", ""))
         if cell.cell_type == "code" and result is not None:
-            cell.outputs = [
-                nbformat.v4.new_output("stream", name="stdout", text=exercise_feedback(result) + "\n"),
-                nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(result.score))},
-                                       execution_count=None),
-            ]
+            cell.outputs = graded_cell_outputs(result)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))
     return target
+
+
+def graded_cell_outputs(result: ExerciseResult) -> list:
+    """The feedback, the pictures it names (of checks that did not pass), then the score: a test cell's outputs.
+
+    The pictures go into the notebook itself: `nbgrader generate_feedback` turns it into the HTML a
+    student gets, and copies no folder named `feedback` along (nbgrader's `CourseDirectory.ignore`),
+    so a picture left beside the notebook would never reach the student."""
+    import nbformat
+
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=exercise_feedback(result) + "\n")]
+    for check in result.checks:
+        if check.status == "passed":
+            continue  # its feedback is not shown, so neither is a picture it names
+        for name, data in check.attachments.items():
+            if Path(name).suffix.lower() != ".png":
+                continue
+            caption = f"feedback/{Path(name).name}"
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"{caption}:\n"))
+            outputs.append(nbformat.v4.new_output(
+                "display_data", data={"image/png": base64.b64encode(data).decode("ascii"), "text/plain": caption}))
+    outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(result.score))},
+                                          execution_count=None))
+    return outputs
 
 
 def copy_submission_files(submitted_dir: Path, autograded_dir: Path) -> None:
