@@ -77,6 +77,31 @@ def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after(
     assert out[1] == "3 ['f', 'real disable', 'f']"
 
 
+def test_an_older_torchs_requests_are_recognised_and_its_disable_gets_only_what_it_knows():
+    """torch 2.4: `_disable_dynamo` calls `torch._dynamo.disable(fn, recursive)`, no `wrapping=False`, and the
+    real `disable` takes no `reason` or `wrapping` (a TypeError there failed every probe reaching a Python
+    kernel: the device check then passed everything). Both imitated here, on whatever torch is installed."""
+    out = run_python("""
+        import sys, torch
+        from grader.probes.lazy_dynamo import defer_dynamo
+        defer_dynamo()
+        old_disable_dynamo = {"__name__": "torch._compile"}  # what torch 2.4's torch/_compile.py calls from
+        exec("def ask(fn):\\n    import torch._dynamo\\n    return torch._dynamo.disable(fn, True)", old_disable_dynamo)
+        disabled = old_disable_dynamo["ask"](lambda x: x + 1)
+        print(disabled(1), type(sys.modules["torch._dynamo"]).__name__)  # answered without loading dynamo
+        import torch._dynamo.config
+        real = sys.modules["torch._dynamo"]
+        seen = []
+        def disable_of_torch_2_4(fn=None, recursive=True):
+            seen.append(recursive)
+            return fn
+        real.disable = disable_of_torch_2_4
+        print(disabled(2), seen, torch._dynamo.disable(len) is len)
+    """).split("\n")
+    assert out[0] == "2 _Deferred"
+    assert out[1] == "3 [True, True] True"  # the deferred call, then a learner's own disable: no TypeError
+
+
 def test_the_stand_in_is_not_installed_over_a_loaded_dynamo():
     out = run_python("""
         import sys, torch, torch._dynamo

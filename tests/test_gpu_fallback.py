@@ -25,7 +25,8 @@ def test_a_gpu_that_fails_inside_the_sandbox_is_not_used_and_the_teacher_is_told
     assert run.cuda_available() is False
     warning = capsys.readouterr().err
     assert "CUDA does not work inside the grader's sandbox" in warning
-    assert "Torch not compiled with CUDA enabled" in warning  # the child's own words
+    # the child's own words: a CPU build's, or a CUDA build's on a machine without a driver
+    assert "Torch not compiled with CUDA enabled" in warning or "Found no NVIDIA driver" in warning
     assert run.cuda_available() is False  # asked once per run
     assert capsys.readouterr().err == ""
 

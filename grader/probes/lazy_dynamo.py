@@ -31,7 +31,8 @@ class _Deferred(types.ModuleType):
     """Stands in for torch._dynamo in sys.modules; hands everything else to the real package.
 
     It answers two things itself, both no-ops outside compilation: torch's internal requests to
-    disable a plain function (`torch._disable_dynamo`, which passes `wrapping=False`), and
+    disable a plain function (`torch._disable_dynamo`, which passes `wrapping=False`; older torch, 2.4 for
+    one, passes nothing of the kind and is recognised by the caller's module, `torch._compile`), and
     `graph_break()` (every optimizer step makes one). Anything else, a learner's
     `torch.compiler.disable(model)` included, loads the real package and gets its answer."""
 
@@ -48,8 +49,10 @@ class _Deferred(types.ModuleType):
                 wrapping: bool = True) -> Any:
         options = {"reason": reason, "wrapping": wrapping}
         real = _real_if_loaded()
-        if real is not None or wrapping or not inspect.isfunction(fn):
-            return (real or _load_real()).disable(fn, recursive, **options)
+        # torch's own request: `wrapping=False` in recent torch; in older torch, only its caller tells
+        internal = not wrapping or sys._getframe(1).f_globals.get("__name__") == "torch._compile"
+        if real is not None or not internal or not inspect.isfunction(fn):
+            return _real_disable(real or _load_real(), fn, recursive, options)
         disabled: list[Callable] = []  # the real disable(fn), made once dynamo has been loaded
 
         @functools.wraps(fn)
@@ -58,7 +61,7 @@ class _Deferred(types.ModuleType):
                 real_now = _real_if_loaded()
                 if real_now is None:
                     return fn(*args, **kwargs)
-                disabled.append(real_now.disable(fn, recursive, **options))
+                disabled.append(_real_disable(real_now, fn, recursive, options))
             return disabled[0](*args, **kwargs)
 
         return call
@@ -67,6 +70,13 @@ class _Deferred(types.ModuleType):
         real = _real_if_loaded()
         if real is not None:
             real.graph_break(msg)
+
+
+def _real_disable(real: types.ModuleType, fn: Callable | None, recursive: bool, options: dict[str, Any]) -> Any:
+    """The real `disable`, given only the options it knows: older torch (2.4, for one) has neither
+    `reason` nor `wrapping`, and a TypeError there would fail every probe that reaches a Python kernel."""
+    known = inspect.signature(real.disable).parameters
+    return real.disable(fn, recursive, **{name: value for name, value in options.items() if name in known})
 
 
 class _Loaded(importlib.abc.Loader):
