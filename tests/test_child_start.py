@@ -79,8 +79,8 @@ def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after(
 
 def test_an_older_torchs_requests_are_recognised_and_its_disable_gets_only_what_it_knows():
     """torch 2.4: `_disable_dynamo` calls `torch._dynamo.disable(fn, recursive)`, no `wrapping=False`, and the
-    real `disable` takes no `reason` or `wrapping` (a TypeError there failed every probe reaching a Python
-    kernel: the device check then passed everything). Both imitated here, on whatever torch is installed."""
+    real `disable` takes no `reason` or `wrapping` (a TypeError there failed every optimizer step in a
+    learner's code). Both imitated here, on whatever torch is installed."""
     out = run_python("""
         import sys, torch
         from grader.probes.lazy_dynamo import defer_dynamo

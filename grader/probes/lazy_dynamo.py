@@ -74,7 +74,7 @@ class _Deferred(types.ModuleType):
 
 def _real_disable(real: types.ModuleType, fn: Callable | None, recursive: bool, options: dict[str, Any]) -> Any:
     """The real `disable`, given only the options it knows: older torch (2.4, for one) has neither
-    `reason` nor `wrapping`, and a TypeError there would fail every probe that reaches a Python kernel."""
+    `reason` nor `wrapping`, and a TypeError there failed every optimizer step in a learner's code."""
     known = inspect.signature(real.disable).parameters
     return real.disable(fn, recursive, **{name: value for name, value in options.items() if name in known})
 
