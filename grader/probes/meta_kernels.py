@@ -24,9 +24,10 @@ from typing import Callable
 
 import torch
 
-#: Overload packets (every overload of each) that learners reach in activations, derivatives, losses,
-#: initialisers and the experiments: pointwise arithmetic and comparisons, the activations' own kernels,
-#: reductions over one tensor, softmax, and the in-place fills and random draws of the initialisers.
+#: Overload packets (each one's overloads and its in-place twin's, `out=` ones apart) that learners reach
+#: in activations, derivatives, losses, initialisers and the experiments: pointwise arithmetic and
+#: comparisons, the activations' own kernels, reductions over one tensor, softmax, and the in-place
+#: fills and random draws of the initialisers.
 COMPILED: frozenset[str] = frozenset({
     # pointwise arithmetic and comparisons (TensorIterator: one device for all, CPU scalars allowed)
     "abs", "add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "pow", "sqrt", "rsqrt", "exp", "exp2",
