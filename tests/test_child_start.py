@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -67,6 +69,8 @@ def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after(
         import torch._dynamo.config  # something that needs the real package loads it
         real = sys.modules["torch._dynamo"]
         real_disable = real.disable
+        import functools
+        @functools.wraps(real_disable)  # its signature: the stand-in asks which options the real one takes
         def recording_disable(fn, recursive=True, **options):
             calls.append("real disable")
             return real_disable(fn, recursive, **options)
@@ -155,14 +159,11 @@ def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it():
         import sys, threading, time, torch
         from grader.probes.lazy_dynamo import defer_dynamo
         defer_dynamo()
-        stand_in = sys.modules["torch._dynamo"]
         errors, stop = [], []
-        def f(x):
-            return x
         def hammer():
             while not stop:
                 try:
-                    stand_in.disable(f, wrapping=False)(1)
+                    torch._disable_dynamo(lambda x: x)(1)  # torch's own request, as each torch words it
                 except Exception as exc:
                     errors.append(repr(exc))
                     return
@@ -248,3 +249,39 @@ def test_a_gpu_job_starts_cuda_and_autograd_before_the_learners_code_runs(tmp_pa
                     "exercises": ["relu"], "cuda": cuda}, Steps())
         expected = ["start import:activations_for_order", "import activations_for_order", "start relu"]
         assert order == (["start start:cuda", "gpu"] + expected if cuda else expected)
+
+
+def test_a_learners_dynamo_config_is_the_one_dynamo_reads():
+    """`import torch._dynamo.config` through the stand-in gives the module dynamo itself uses, not a second
+    copy run from source again (a setting there would be lost: compile errors would not fall back)."""
+    out = run_python("""
+        import sys, torch
+        import grader.child
+        import torch._dynamo.config
+        torch._dynamo.config.suppress_errors = True
+        from torch._dynamo import convert_frame
+        print(torch._dynamo.config is sys.modules["torch._dynamo.config"] is convert_frame.config)
+        def failing_backend(graph, inputs):
+            raise RuntimeError("this backend always fails")
+        print(torch.compile(lambda x: x * 2, backend=failing_backend)(torch.ones(2)).tolist())
+    """).split("\n")
+    assert out[0] == "True"
+    assert out[1] == "[2.0, 2.0]"  # the error suppressed, as the learner asked: run eagerly
+
+
+def test_the_real_disable_gets_the_stand_ins_defaults_only_where_it_knows_them():
+    import types
+
+    from grader.probes.lazy_dynamo import _real_disable
+
+    def disable_of_torch_2_4(fn=None, recursive=True):
+        return fn
+
+    def disable_taking_anything(fn=None, recursive=True, **options):
+        return options
+
+    old, new = types.SimpleNamespace(disable=disable_of_torch_2_4), types.SimpleNamespace(disable=disable_taking_anything)
+    assert _real_disable(old, len, True, {"reason": None, "wrapping": True}) is len
+    with pytest.raises(TypeError):  # a learner's own option: their torch 2.4 refuses it, and so does this
+        _real_disable(old, len, True, {"reason": "why", "wrapping": True})
+    assert _real_disable(new, len, True, {"reason": None, "wrapping": False}) == {"reason": None, "wrapping": False}

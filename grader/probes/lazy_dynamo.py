@@ -50,7 +50,7 @@ class _Deferred(types.ModuleType):
         options = {"reason": reason, "wrapping": wrapping}
         real = _real_if_loaded()
         # torch's own request: `wrapping=False` in recent torch; in older torch, only its caller tells
-        internal = not wrapping or sys._getframe(1).f_globals.get("__name__") == "torch._compile"
+        internal = not wrapping or _caller_module() == "torch._compile"
         if real is not None or not internal or not inspect.isfunction(fn):
             return _real_disable(real or _load_real(), fn, recursive, options)
         disabled: list[Callable] = []  # the real disable(fn), made once dynamo has been loaded
@@ -72,11 +72,30 @@ class _Deferred(types.ModuleType):
             real.graph_break(msg)
 
 
+def _caller_module() -> str | None:
+    """The module of whoever called `disable` (two frames up from here); None when C called it."""
+    try:
+        return sys._getframe(2).f_globals.get("__name__")
+    except ValueError:
+        return None
+
+
+#: The stand-in's options and their defaults: a default the real `disable` does not know is left out.
+_DEFAULTS = {"reason": None, "wrapping": True}
+
+
 def _real_disable(real: types.ModuleType, fn: Callable | None, recursive: bool, options: dict[str, Any]) -> Any:
-    """The real `disable`, given only the options it knows: older torch (2.4, for one) has neither
-    `reason` nor `wrapping`, and a TypeError there failed every optimizer step in a learner's code."""
-    known = inspect.signature(real.disable).parameters
-    return real.disable(fn, recursive, **{name: value for name, value in options.items() if name in known})
+    """The real `disable`, without the stand-in's defaults it does not know: older torch (2.4, for one) has
+    neither `reason` nor `wrapping`, and a TypeError there failed every optimizer step in a learner's code.
+    An option the learner gave goes through, so their own torch's TypeError is theirs here too."""
+    try:
+        parameters = inspect.signature(real.disable).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    except (TypeError, ValueError):
+        parameters, takes_any = {}, True
+    given = {name: value for name, value in options.items()
+             if takes_any or name in parameters or value is not _DEFAULTS.get(name, value)}
+    return real.disable(fn, recursive, **given)
 
 
 class _Loaded(importlib.abc.Loader):
@@ -84,12 +103,17 @@ class _Loaded(importlib.abc.Loader):
 
     def __init__(self, module: types.ModuleType):
         self.module = module
+        self.spec = getattr(module, "__spec__", None)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         return self.module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        pass
+        if self.spec is not None and module.__spec__ is not self.spec:
+            try:
+                module.__spec__ = self.spec  # the import system gave it ours; it keeps its own
+            except AttributeError:
+                pass
 
 
 class _SubmoduleFinder(importlib.abc.MetaPathFinder):
@@ -99,7 +123,10 @@ class _SubmoduleFinder(importlib.abc.MetaPathFinder):
         if not name.startswith(_NAME + "."):
             return None
         _load_real()
-        module = sys.modules.get(name)
+        # Out of sys.modules while the import system looks: finding it there, it would take the module's
+        # own spec and run its source a second time, and a learner's `torch._dynamo.config.x = ...` would
+        # then set a copy that dynamo never reads. Our spec hands back the very module, and puts it back.
+        module = sys.modules.pop(name, None)
         if module is None:
             return None  # not imported by the package itself: the usual finders, on the real path
         return importlib.util.spec_from_loader(name, _Loaded(module))
