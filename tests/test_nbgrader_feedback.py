@@ -53,3 +53,12 @@ def test_only_pictures_of_checks_that_did_not_pass_go_in():
     outputs = graded_cell_outputs(ExerciseResult("plot_activation", "Plot", (passed, failed)))
     pictures = [base64.b64decode(o["data"]["image/png"]) for o in outputs if o["output_type"] == "display_data"]
     assert pictures == [b"failed"]
+
+
+def test_a_picture_two_failing_checks_name_is_shown_once():
+    figure = CheckResult("figure", "plot", "failed", 0, 6, "See feedback/side-by-side.png.",
+                         attachments={"side-by-side.png": b"picture"})
+    style = CheckResult("style", "plot", "failed", 0, 2, "See feedback/side-by-side.png.",
+                        attachments={"side-by-side.png": b"picture"})
+    outputs = graded_cell_outputs(ExerciseResult("plot_activation", "Plot", (figure, style)))
+    assert [o["output_type"] for o in outputs] == ["stream", "stream", "display_data", "execute_result"]

@@ -99,13 +99,15 @@ def graded_cell_outputs(result: ExerciseResult) -> list:
     import nbformat
 
     outputs = [nbformat.v4.new_output("stream", name="stdout", text=exercise_feedback(result) + "\n")]
+    shown: set[str] = set()
     for check in result.checks:
         if check.status == "passed":
             continue  # its feedback is not shown, so neither is a picture it names
         for name, data in check.attachments.items():
-            if Path(name).suffix.lower() != ".png":
-                continue
             caption = f"feedback/{Path(name).name}"
+            if Path(name).suffix.lower() != ".png" or caption in shown:
+                continue  # two checks of one plot (figure, style) name the same pictures: shown once
+            shown.add(caption)
             outputs.append(nbformat.v4.new_output("stream", name="stdout", text=f"{caption}:\n"))
             outputs.append(nbformat.v4.new_output(
                 "display_data", data={"image/png": base64.b64encode(data).decode("ascii"), "text/plain": caption}))
