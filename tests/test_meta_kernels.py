@@ -10,8 +10,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 PRELUDE = """
 import json, sys, torch
 from grader.checks.device import is_device_error
