@@ -20,7 +20,10 @@ class Strict(BaseModel):
 class TensorInput(Strict):
     """Random tensors for one argument: one tensor per entry of `shapes`."""
 
+    #: one shape per case, zipped across arguments: case i uses shape i of each
+
     shapes: list[list[NonNegativeInt]] = Field(min_length=1)
+    #: [low, high] of the random floats
     range: tuple[float, float] = (-10.0, 10.0)
     integers: tuple[int, int] | None = Field(
         default=None, description="[low, high): integer tensors (class indices) instead of floats"
@@ -45,6 +48,8 @@ class TensorInput(Strict):
 class LiteralTensor(Strict):
     """An explicit tensor (`values` as nested lists) of floats or int64."""
 
+    #: the tensor as (nested) lists of numbers
+
     values: Any
     dtype: Literal["float", "int64"] = "float"
 
@@ -57,6 +62,8 @@ class Tolerance(Strict):
 class CaseSource(Strict):
     """Where a check's cases come from. Leave it all out to reuse the first values check's."""
 
+    #: argument name → random tensors for it
+
     inputs: dict[str, TensorInput] | None = None
     cases: list[dict[str, LiteralTensor | list | float | int]] = Field(
         default_factory=list, description="explicit cases, e.g. extreme values"
@@ -64,7 +71,9 @@ class CaseSource(Strict):
     kwargs: list[dict[str, Any]] | None = Field(
         default=None, description="every case runs once per keyword set; {} means the defaults"
     )
+    #: float dtypes each case runs in (default float32 and float64; float64 for gradients)
     dtypes: list[DType] | None = None
+    #: cuda cases run where there is a GPU and are left out elsewhere
     devices: list[Device] = Field(default_factory=lambda: ["cpu"])
 
     def has_own_cases(self) -> bool:
@@ -72,9 +81,13 @@ class CaseSource(Strict):
 
 
 class CheckBase(CaseSource):
+    #: needed when an exercise has two checks of one kind; names the check in feedback
     name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    #: earned only when every case of the check passes
     points: PositiveFloat
+    #: graded by `torchgrade grade` only, never shipped to students
     hidden: bool = False
+    #: shown when this check fails and the exercise has no hint for that kind of failure (instead of hints.default)
     hint: str | None = None
 
     @property
@@ -86,6 +99,7 @@ class ValuesCheck(CheckBase):
     """Student output against the reference's, element by element."""
 
     kind: Literal["values"]
+    #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
 
 
@@ -94,6 +108,7 @@ class GradientCheck(CheckBase):
 
     kind: Literal["gradient"]
     wrt: list[str] | None = Field(default=None, description="arguments to differentiate; default every float input")
+    #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
 
 
@@ -103,7 +118,9 @@ class DerivativeCheck(CheckBase):
     kind: Literal["derivative"]
     of: str | None = Field(default=None, description="the function whose derivative this is, e.g. torch.sigmoid; "
                                                      "left out only in a student bundle, whose `expected` file holds the values")
+    #: elementwise: f'(x) per element; jacobian: the matrix of a vector function
     form: Literal["elementwise", "jacobian"] = "elementwise"
+    #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
 
 
@@ -197,7 +214,9 @@ class QuestionCheck(CheckBase):
     accept: list[str] = Field(default_factory=list, description="text: other accepted forms (synonyms)")
     tolerance: NumberTolerance | None = Field(default=None, description="number: how close counts as right")
     shuffle: bool = Field(default=False, description="choice: options in an order of each student's own")
+    #: when feedback shows the expected answer and the explanation
     reveal: Literal["always", "after_grading", "never"] = "after_grading"
+    #: why the answer is right; shown with it
     explanation: str | None = None
 
     @property
@@ -316,10 +335,13 @@ class Property(Strict):
 class PlotSpec(Strict):
     """Draw every case's numbers, the reference's beside the student's, into a feedback picture."""
 
+    #: the picture's name in the submission's feedback folder
+
     file: str = Field(pattern=r"^[A-Za-z0-9_.-]+\.png$")
     title: str = "Per-layer values"
     xlabel: str = "layer"
     ylabel: str = "value"
+    #: a logarithmic y axis
     log: bool = True
 
 
@@ -327,7 +349,9 @@ class ExperimentCheck(CheckBase):
     """Call the function with each keyword set; the numbers it returns must have every property."""
 
     kind: Literal["experiment"]
+    #: what the returned numbers must show, each checked beside the reference's own run
     properties: list[Property] = Field(min_length=1)
+    #: draw the numbers of every call into a feedback picture
     plot: PlotSpec | None = None
 
     @model_validator(mode="after")

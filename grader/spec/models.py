@@ -26,11 +26,14 @@ QUESTION_TARGET = "__class__"
 
 
 class Exercise(Strict):
+    #: the exercise's name in feedback and results; also the function's, unless `function` says otherwise
     id: str = Field(pattern=IDENT)
     title: str = Field(min_length=1)
+    #: the submission module that holds the function (activations for activations.py)
     module: str = Field(pattern=IDENT)
     function: str | None = Field(default=None, pattern=IDENT, description="defaults to the id")
     signature: str = Field(min_length=1, description="the def line without 'def', e.g. 'sigmoid(x)'")
+    #: what to implement; the starters' docstring
     statement: str = Field(min_length=1)
     reference: str | None = Field(default=None, description="torch.sigmoid or solutions/activations.py:sigmoid")
     expected: str | None = Field(
@@ -72,9 +75,13 @@ class Limits(Strict):
     time_s: PositiveFloat = 10.0
     #: Wall seconds per exercise, for code that sleeps or blocks instead (default: 3 × time_s, at least 30).
     wall_s: PositiveFloat | None = None
+    #: address space of the child (RLIMIT_AS; RLIMIT_DATA on a GPU machine)
     memory_mb: PositiveInt = 2048
+    #: stdout and stderr kept per child; the rest is read and dropped
     output_kb: PositiveInt = 64
+    #: processes and threads the child may have at once
     processes: PositiveInt = 64
+    #: largest file the child may write (RLIMIT_FSIZE)
     file_mb: PositiveInt = 64
 
     @property
@@ -83,12 +90,15 @@ class Limits(Strict):
 
 
 class SandboxPolicy(Strict):
+    #: on a kernel without Landlock: grade with a warning, or refuse to grade
     without_landlock: Literal["warn", "refuse"] = "warn"
 
 
 class CourseFile(Strict):
     name: str = Field(min_length=1)
+    #: every input derives from it: the same inputs on every machine
     seed: int = 0
+    #: the submission's module names (activations, losses, …)
     modules: list[str] = Field(min_length=1)
     exercises: list[str] = Field(min_length=1, description="files or globs, relative to course.yaml")
     limits: Limits = Field(default_factory=Limits)
