@@ -38,7 +38,7 @@ echo "== cuda-marked tests"
 timeout 180 $PY -m pytest -m cuda -v -p no:cacheprovider 2>&1 | tee "$OUT/cuda_tests.log" | tail -25
 
 echo "== whole suite, CUDA present (nbgrader files left out: nbgrader is not installed there)"
-# SUITE_FILES (test files) narrows it, for a rerun inside a session's device time
+# SUITE_FILES (test files) narrows it, for a shorter rerun on a machine lent for a limited time
 timeout "${SUITE_S:-240}" $PY -m pytest -q -n "${SUITE_JOBS:-12}" -p no:cacheprovider ${SUITE_FILES:-} \
     --ignore=tests/test_nbgrader_build.py --ignore=tests/test_nbgrader_paths.py 2>&1 \
     | tee "$OUT/suite.log" | tail -15

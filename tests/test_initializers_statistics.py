@@ -75,7 +75,7 @@ def test_the_ks_threshold_is_exceeded_by_right_work_with_the_stated_probability(
 def test_a_standard_deviation_off_by_sqrt2_is_beyond_the_threshold_even_on_the_smallest_tensor():
     phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
     gap = max(abs(phi(x / 100) - phi(x / 100 / math.sqrt(2))) for x in range(1, 500))
-    assert gap > 1.6 * ks_threshold(9216, 9216)  # 0.083 against 0.048: the DESIGN of the sizes
+    assert gap > 1.6 * ks_threshold(9216, 9216)  # 0.083 against 0.048: why the course uses these sizes
 
 
 def first_case_of_each_shape(course, exercise, check) -> list[int]:
