@@ -8,15 +8,16 @@ from typing import Iterable
 
 from ..scoring import SubmissionResult
 from .files import write_atomic
+from .text import unicode_safe
 
 
 def gradebook_csv(results: Iterable[SubmissionResult], exercise_ids: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", *exercise_ids, "score", "max_score"])
+    writer.writerow(["submission", *map(unicode_safe, exercise_ids), "score", "max_score"])
     for result in sorted(results, key=lambda r: r.submission):
         scores = {e.id: e.score for e in result.exercises}
-        writer.writerow([result.submission, *(_num(scores.get(i, 0.0)) for i in exercise_ids),
+        writer.writerow([unicode_safe(result.submission), *(_num(scores.get(i, 0.0)) for i in exercise_ids),
                          _num(result.score), _num(result.max_score)])
     return buffer.getvalue()
 
