@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .intake import Submission, SubmissionError
+from .intake import Submission, SubmissionError, check_readable
 from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
@@ -107,6 +107,7 @@ def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: P
     staging, extracting, judging) becomes a result that says it could not be graded, and why."""
     started = time.monotonic()
     try:
+        check_readable(submission, plan.course.modules)
         result = grade_submission(plan, submission, server, scratch, threads=threads,
                                   pictures_of_passing_work=pictures_of_passing_work)
     except Exception as exc:

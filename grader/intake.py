@@ -136,7 +136,7 @@ def stage_submission(submission: Submission, target: Path, modules: Sequence[str
     target.mkdir(parents=True)
     source = submission.path
     modules = tuple(modules if modules is not None else submission.modules)
-    notebook = source if source.suffix == ".ipynb" and source.is_file() else _lone_notebook(source, modules)
+    notebook = notebook_of(submission, modules)
     if notebook is not None:
         return _stage_notebook(notebook, target, modules)
     if source.is_file():
@@ -152,6 +152,29 @@ def stage_submission(submission: Submission, target: Path, modules: Sequence[str
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(item.path, copy, follow_symlinks=False)
     return target
+
+
+def notebook_of(submission: Submission, modules: Sequence[str] | None = None) -> Path | None:
+    """The notebook a submission is graded from, if it is one (or a folder of one notebook)."""
+    source = submission.path
+    modules = tuple(modules if modules is not None else submission.modules)
+    return source if source.suffix == ".ipynb" and source.is_file() else _lone_notebook(source, modules)
+
+
+def check_readable(submission: Submission, modules: Sequence[str] | None = None) -> None:
+    """Raise SubmissionError, saying why, if the submission's notebook cannot be read as one."""
+    from .notebook import NotebookError, code_cells
+
+    notebook = notebook_of(submission, modules)
+    if notebook is None:
+        return
+    if notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"{shown(notebook.name)} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB; "
+                              f"clear its outputs")
+    try:
+        code_cells(notebook)
+    except NotebookError as exc:
+        raise SubmissionError(str(exc)) from None
 
 
 def _lone_notebook(folder: Path, modules: tuple[str, ...]) -> Path | None:
