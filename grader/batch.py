@@ -155,8 +155,8 @@ def why_not_graded(exc: BaseException) -> str:
 def could_not_grade(plan: Plan, submission: Submission, reason: str) -> SubmissionResult:
     """Every exercise `error` with the reason; `details["error"]` (results.json's top-level `error`)."""
     print(f"torchgrade: {shown(submission.name)} could not be graded: {reason}", file=sys.stderr)
-    message = (f"This submission could not be graded: {reason}. No score was given for it; it will be graded "
-               f"when the grading runs again.")
+    message = (f"This submission could not be graded: {reason.rstrip('.')}. No score was given for it: your "
+               f"teacher sees this message, and the next grading run tries it again.")
     exercises = tuple(whole_exercise(e, [p.check for p in plan.prepared[e.id]], "error", message)
                       for e in plan.exercises)
     return SubmissionResult(submission.name, exercises, {"error": reason})
