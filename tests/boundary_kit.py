@@ -61,6 +61,12 @@ def non_utf8_name(root: Path) -> Path:
     return folder
 
 
+def non_utf8_folder(root: Path) -> Path:
+    folder = Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9"))
+    shutil.copytree(REPO / "solutions", folder)
+    return folder
+
+
 def deep_folders(root: Path, depth: int = 1100) -> Path:
     folder = good(root, "deep")
     fd = os.open(folder, os.O_RDONLY)
@@ -81,5 +87,5 @@ def reserved_name(root: Path) -> Path:
 
 BAD_KINDS = {"metadata_list": metadata_list, "source_numbers": source_numbers,
              "enormous_expression": enormous_expression, "surrogate_message": surrogate_message,
-             "non_utf8_name": non_utf8_name, "deep_folders": deep_folders, "reserved_name": reserved_name,
+             "non_utf8_name": non_utf8_name, "non_utf8_folder": non_utf8_folder, "deep_folders": deep_folders, "reserved_name": reserved_name,
              "nbgrader_string": nbgrader_string}
