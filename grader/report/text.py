@@ -13,6 +13,8 @@ from typing import Any
 
 #: Code points XML 1.0 cannot hold, even as character references.
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Code points that break a line or a cell of a CSV row as spreadsheets read it.
+CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def _escape_surrogate(code: int) -> str:
@@ -32,6 +34,12 @@ def unicode_safe(text: str) -> str:
 def xml_safe(text: str) -> str:
     """`text` as XML 1.0 can hold it: lone surrogates and control characters written as escapes."""
     return XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", unicode_safe(text))
+
+
+def one_line(text: str) -> str:
+    """`text` as one cell of a CSV row: lone surrogates and every control character written as escapes."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                       unicode_safe(text))
 
 
 def json_safe(value: Any) -> Any:
