@@ -62,3 +62,42 @@ def test_each_student_is_in_the_gradebook_as_soon_as_graded(generated, small_cou
     assert seen == ["alice", "bob"]
     with pytest.raises(MissingEntry):
         recorded(folder, "carol")
+
+
+KILLER = '''
+import os, signal, sys
+from pathlib import Path
+import grader.integrations.nbgrader.autograde as fast
+from grader.spec import load_course
+course_file, folder, assignment = sys.argv[1:]
+record, recorded = fast._record, []
+
+def record_then_die(*args, **kwargs):
+    if len(recorded) == 2:
+        os.killpg(0, signal.SIGKILL)                     # mid-class: two students recorded, the third not
+    record(*args, **kwargs)
+    recorded.append(1)
+
+fast._record = record_then_die
+fast.autograde(load_course(course_file), Path(folder), assignment, jobs=1)
+'''
+
+
+def scores(folder: Path, students: list[str]) -> dict[str, float]:
+    return {student: recorded(folder, student)[0] for student in students}
+
+
+def test_autograde_killed_mid_class_resumes_to_the_same_gradebook(generated, small_course, tmp_path):
+    import subprocess
+    import sys
+
+    clean = with_malformed_notebook(generated, tmp_path / "clean")
+    students = [r.student for r in autograde(small_course, clean, ASSIGNMENT, jobs=1)]
+    folder = with_malformed_notebook(generated, tmp_path / "killed")
+    (tmp_path / "killer.py").write_text(KILLER)
+    killed = subprocess.run([sys.executable, str(tmp_path / "killer.py"), str(small_course.file), str(folder),
+                             ASSIGNMENT], capture_output=True, text=True, timeout=600, start_new_session=True)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert recorded(folder, students[0])[0] == scores(clean, students)[students[0]]   # kept across the kill
+    autograde(small_course, folder, ASSIGNMENT, jobs=1)
+    assert scores(folder, students) == scores(clean, students)
