@@ -30,7 +30,7 @@ from .intake import Submission, SubmissionError, check_readable
 from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
-from .report.text import shown
+from .text import shown
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
 from .run import PRELOAD, Plan, cuda_available, grade_submission
 from .sandbox import ForkServer, SandboxRefused

@@ -141,7 +141,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     from .plan_cache import load_or_build
     from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
     from .report.class_report import render_text, summarise
-    from .report.text import shown
+    from .text import shown
     from .shard import ShardError, parse_shard
 
     course = _load(course_path)

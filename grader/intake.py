@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from .report.text import shown
+from .text import shown
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024  # outputs (pictures) make notebooks large; only the code is read

@@ -39,6 +39,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from .text import shown
+
 __all__ = ["NotebookError", "notebook_modules", "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
@@ -96,7 +98,7 @@ def code_cells(path: Path) -> tuple[tuple[int, str], ...]:
 
 @functools.lru_cache(maxsize=8)  # checked before staging, then read by it: the file is parsed once
 def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, str], ...]:
-    name = _shown(Path(path).name)
+    name = shown(Path(path).name)
     out = []
     code = 0
     for number, cell in enumerate(_cells(Path(path)), start=1):
@@ -151,28 +153,25 @@ def _kind(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _shown(name: str) -> str:
-    from .report.text import shown
-    return shown(name)
-
-
 def _cells(path: Path) -> list[Any]:
     """The cells of an .ipynb file (JSON; formats 4 and 3). Read as JSON, not with nbformat, whose
     import alone costs seconds; the format is plain and documented."""
-    name = _shown(path.name)
+    name = shown(path.name)
     try:
         raw = path.read_bytes()
         values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
         if values > MAX_JSON_VALUES:
             raise NotebookError(f"{name} holds more than {MAX_JSON_VALUES:,} values; Jupyter writes no notebook "
                                 f"like it. Clear its outputs and save it again, or hand in .py modules instead.")
-        data = json.loads(raw.decode("utf-8"))
-        del raw
+        text = raw.decode("utf-8")
+        del raw  # the bytes, the text and the parsed values are never all held at once
+        data = json.loads(text)
+        del text
     except NotebookError:
         raise
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise NotebookError(f"{name} cannot be read as a Jupyter notebook ({type(exc).__name__}: "
-                            f"{_shown(str(exc).splitlines()[0]) if str(exc) else 'no details'}). Save it again "
+                            f"{shown(str(exc).splitlines()[0]) if str(exc) else 'no details'}). Save it again "
                             f"from Jupyter, or hand in .py modules instead.") from None
     if isinstance(data, dict) and isinstance(data.get("cells"), list):
         return data["cells"]

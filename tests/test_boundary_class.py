@@ -10,7 +10,7 @@ import pytest
 from boundary_kit import BAD_KINDS, good
 from grader.batch import WorkerPool, find_pending, grade_class, grading_options
 from grader.intake import Submission
-from grader.report.text import shown
+from grader.text import shown
 from grader.run import grade_submission
 from grader.spec import load_course
 from test_resume import small_course_dir

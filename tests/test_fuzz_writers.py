@@ -15,7 +15,7 @@ from grader.report import gradescope_json, junit_xml, write_gradebook, write_res
 from grader.report.class_report import render_html, render_markdown, summarise
 from grader.report.files import write_atomic
 from grader.report.terminal import render_feedback, render_summary, render_table
-from grader.report.text import one_line, unicode_safe
+from grader.text import one_line, unicode_safe
 from grader.scoring import CheckResult, ExerciseResult, SubmissionResult
 
 #: Any code point, with the ones that broke writers (lone surrogates, XML's forbidden controls) made common.

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from ..scoring import SubmissionResult
 from .files import write_atomic
-from .text import one_line
+from ..text import one_line
 
 
 def gradebook_csv(results: Iterable[SubmissionResult], exercise_ids: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..scoring import SubmissionResult
-from .text import json_safe
+from ..text import json_safe
 
 
 def gradescope_json(result: SubmissionResult) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..scoring import SubmissionResult
-from .text import xml_safe as x
+from ..text import xml_safe as x
 
 
 def junit_xml(result: SubmissionResult) -> str:

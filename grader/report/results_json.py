@@ -2,7 +2,7 @@
 
 A submission that could not be graded carries a top-level `"error"` (the contract allows it), the
 reason a teacher can act on; its exercises are then all `error`. Every string is written UTF-8-safe
-(`grader.report.text`), whatever a learner's answers, exceptions or file names held."""
+(`grader.text`), whatever a learner's answers, exceptions or file names held."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..scoring import SubmissionResult
 from .files import write_atomic
-from .text import json_safe
+from ..text import json_safe
 
 
 def results_path(out_dir: Path, submission: str) -> Path:

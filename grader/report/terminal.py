@@ -5,7 +5,7 @@ import shutil
 import textwrap
 
 from ..scoring import SubmissionResult
-from .text import unicode_safe as u
+from ..text import unicode_safe as u
 
 
 def _width() -> int:

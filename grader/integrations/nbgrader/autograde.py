@@ -27,7 +27,7 @@ from ...batch import could_not_grade, grade_one, threads_per_child, why_not_grad
 from ...intake import Submission
 from ...pool import WorkerPool
 from ...release.answers import questions
-from ...report.text import shown
+from ...text import shown
 from ...run import PRELOAD, build_plan
 from ...scoring import SubmissionResult
 from ...spec import Course
