@@ -67,3 +67,42 @@ def test_twenty_good_submissions_get_their_solo_results_beside_every_kind_of_bad
     assert set(rows) == {shown(s.name) for s in subs} and "caf\\xe9" in rows
     for name, source in goods.items():
         assert float(rows[name]["score"]) == solo[source]["score"], name
+
+
+def test_the_command_counts_what_it_could_not_grade_and_exits_1(small, tmp_path):
+    from click.testing import CliRunner
+
+    from boundary_kit import source_numbers
+    from grader.cli import main
+
+    paths = [good(tmp_path / "subs", "ann"), source_numbers(tmp_path / "subs").parent]
+    out = tmp_path / "out"
+    args = ["grade", *map(str, paths), "--out", str(out), "--course", str(small.file), "--jobs", "1", "--no-progress",
+            "--format", "junit", "--format", "gradescope"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "Could not grade 1 of 2 submissions: source-numbers" in result.output
+    assert "could not be graded" in json.loads((out / "source-numbers" / "gradescope.json").read_text())["output"]
+    rerun = CliRunner().invoke(main, args)
+    assert "Graded 1, skipped 1 already graded" in rerun.output and rerun.exit_code == 1
+
+
+def test_a_sandbox_that_refuses_costs_only_that_submission_and_marks_nothing_done(small, plans, server, tmp_path,
+                                                                                 monkeypatch):
+    import grader.batch as batch
+    from grader.resume import SIDECAR
+    from grader.sandbox import SandboxRefused
+    real = batch.grade_submission
+
+    def grade(plan, submission, *args, **kwargs):
+        if submission.name == "ben":
+            raise SandboxRefused("CUDA stopped working inside the sandbox during grading")
+        return real(plan, submission, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "grade_submission", grade)
+    subs = [Submission.from_path(good(tmp_path / "subs", name)) for name in ("ann", "ben")]
+    out = tmp_path / "out"
+    run = grade_class(plans(None, True, small), find_pending(small, subs, out, options=grading_options(small, hidden=True)),
+                      out, jobs=1, pool=WorkerPool.of([server]), quiet=True)
+    assert run.ungradable == ["ben"] and not (out / "ben" / SIDECAR).exists() and (out / "ann" / SIDECAR).is_file()
+    assert "the machine's doing, not the student's" in json.loads((out / "ben" / "results.json").read_text())["error"]
