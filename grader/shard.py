@@ -52,7 +52,7 @@ def parse_shard(text: str) -> Shard:
 
 def shard_of(name: str, count: int) -> int:
     """The 1-based shard of a submission name among `count` shards."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()  # a name from non-UTF-8 bytes too
     return int.from_bytes(digest[:8], "big") % count + 1
 
 

@@ -180,3 +180,10 @@ def test_a_submission_that_could_not_be_graded_gets_no_key_and_is_counted(tmp_pa
     assert "source-numbers,0" in (tmp_path / "out" / "gradebook.csv").read_text()
     again = find_pending(course, subs, tmp_path / "out", options=options)
     assert [s.name for s in again.todo] == ["source-numbers"]
+
+
+def test_a_name_that_is_not_utf8_has_a_shard_like_any_other():
+    from grader.shard import shard_of
+    name = os.fsdecode(b"caf\xe9")
+    assert shard_of(name, 8) == shard_of(name, 8) and 1 <= shard_of(name, 8) <= 8
+    assert shard_of("ann", 8) == shard_of(os.fsdecode(b"ann"), 8)
