@@ -81,11 +81,18 @@ def deep_folders(root: Path, depth: int = 1100) -> Path:
     return folder
 
 
+def too_many_files(root: Path) -> Path:
+    folder = good(root, "hoard")
+    for index in range(5001):
+        (folder / f"data{index}.csv").touch()
+    return folder
+
+
 def reserved_name(root: Path) -> Path:
     return good(root, "gradebook.csv")
 
 
 BAD_KINDS = {"metadata_list": metadata_list, "source_numbers": source_numbers,
              "enormous_expression": enormous_expression, "surrogate_message": surrogate_message,
-             "non_utf8_name": non_utf8_name, "non_utf8_folder": non_utf8_folder, "deep_folders": deep_folders, "reserved_name": reserved_name,
+             "non_utf8_name": non_utf8_name, "non_utf8_folder": non_utf8_folder, "deep_folders": deep_folders, "reserved_name": reserved_name, "too_many_files": too_many_files,
              "nbgrader_string": nbgrader_string}

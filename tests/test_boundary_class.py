@@ -40,33 +40,45 @@ def without_name(path: Path) -> dict:
     return {k: v for k, v in json.loads(path.read_text()).items() if k != "submission"}
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_twenty_good_submissions_get_their_solo_results_beside_every_kind_of_bad_one(
-        small, plans, server, solo, tmp_path, jobs):
+def grade_mixed_class(small, plans, server, solo, tmp_path: Path, goods: int, jobs: int) -> None:
+    """`goods` good submissions with a bad one of each kind in the middle: every good one gets its solo result."""
     root = tmp_path / "subs"
-    goods = {f"s{i:02d}": SOURCES[i % 2] for i in range(20)}
-    paths = [good(root, name, source) for name, source in list(goods.items())[:10]]
+    names = {f"s{i:03d}": SOURCES[i % 2] for i in range(goods)}
+    half = goods // 2
+    paths = [good(root, name, source) for name, source in list(names.items())[:half]]
     for make in BAD_KINDS.values():
         made = make(root)
         paths.append(made.parent if made.suffix == ".ipynb" else made)
-    paths += [good(root, name, source) for name, source in list(goods.items())[10:]]
+    paths += [good(root, name, source) for name, source in list(names.items())[half:]]
     subs = [Submission.from_path(path, small.modules) for path in paths]
     out = tmp_path / "out"
     pending = find_pending(small, subs, out, options=grading_options(small, hidden=True))
     run = grade_class(plans(None, True, small), pending, out, jobs=jobs, pool=WorkerPool.of([server] * jobs),
                       quiet=True)
 
-    for name, source in goods.items():
+    for name, source in names.items():
         assert without_name(out / name / "results.json") == solo[source], name
     assert without_name(out / "submission-gradebook.csv" / "results.json") == solo["solutions"]
     assert without_name(out / "caf\udce9" / "results.json") == solo["solutions"]
-    assert run.ungradable == ["meta-list", "source-numbers"]
+    assert run.ungradable == ["hoard", "meta-list", "source-numbers"]
     assert {s.name for s in subs} == {r.submission for r in run.results}
     with open(out / "gradebook.csv", newline="") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     assert set(rows) == {shown(s.name) for s in subs} and "caf\\xe9" in rows
-    for name, source in goods.items():
+    for name, source in names.items():
         assert float(rows[name]["score"]) == solo[source]["score"], name
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_twenty_good_submissions_get_their_solo_results_beside_every_kind_of_bad_one(
+        small, plans, server, solo, tmp_path, jobs):
+    grade_mixed_class(small, plans, server, solo, tmp_path, goods=20, jobs=jobs)
+
+
+@pytest.mark.slow
+def test_a_class_of_two_hundred_with_ten_bad_ones_grades_every_good_one_as_alone(small, plans, server, solo, tmp_path):
+    assert len(BAD_KINDS) == 10
+    grade_mixed_class(small, plans, server, solo, tmp_path, goods=190, jobs=2)
 
 
 def test_the_command_counts_what_it_could_not_grade_and_exits_1(small, tmp_path):
