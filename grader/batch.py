@@ -7,11 +7,12 @@ N × the per-child limit. `grade_class` adds what a teacher's run needs: a shard
 skipping what is already graded under the same key, writing each result atomically as soon as
 it is done, and a progress bar.
 
-One bad submission costs only itself: everything done for one submission (finding and hashing its
-files, staging, notebook extraction, judging, writing its results) happens inside one boundary,
-`grade_one`. Whatever goes wrong there becomes that submission's result: every exercise `error`
-with the reason, a top-level `error` in its results.json, no grading key (so the next run tries it
-again), and the run goes on with the others.
+One bad submission costs only itself: everything done for one submission (reading its notebook,
+staging, extraction, judging: `grade_one`; writing its results: `report_one`) happens inside one
+boundary. Whatever goes wrong there becomes that submission's result: every exercise `error` with
+the reason, a top-level `error` in its results.json, no grading key (so the next run tries it
+again), and the run goes on with the others. Hashing its files for the key (`find_pending`) follows
+the same rule: a submission whose files cannot be hashed is graded, and says why, without a key.
 """
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ from .intake import Submission, SubmissionError, check_readable
 from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
-from .text import shown
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
 from .run import PRELOAD, Plan, cuda_available, grade_submission
 from .sandbox import ForkServer, SandboxRefused
 from .scoring import SubmissionResult, whole_exercise
 from .shard import Shard, select
 from .spec import Course
+from .text import shown
 
 
 def default_jobs() -> int:
