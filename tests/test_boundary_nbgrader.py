@@ -18,13 +18,18 @@ pytestmark = pytest.mark.slow  # nbgrader generate_assignment once for the modul
 
 
 def with_malformed_notebook(generated: Path, target: Path) -> Path:
-    """The generated class plus 'bert', whose notebook has a cell whose metadata is a list."""
+    """The generated class plus 'bert', whose notebook has a cell whose metadata is a list, and 'bess', whose
+    bce_loss raises an exception whose message holds a lone surrogate."""
     folder = shutil.copytree(generated, target)
     notebook = json.loads((folder / "submitted" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    notebook["cells"][1]["metadata"] = ["not", "an", "object"]
-    bert = folder / "submitted" / "bert" / ASSIGNMENT
-    bert.mkdir(parents=True)
-    (bert / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(notebook))
+    malformed = json.loads(json.dumps(notebook))
+    malformed["cells"][1]["metadata"] = ["not", "an", "object"]
+    surrogate = json.loads(json.dumps(notebook))
+    surrogate["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                               "source": "def bce_loss(p, target):\n    raise ValueError('bad \\udcff byte')\n"})
+    for student, content in (("bert", malformed), ("bess", surrogate)):
+        (folder / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+        (folder / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(content))
     return folder
 
 
@@ -39,10 +44,12 @@ def recorded(folder: Path, student: str) -> tuple[float, str]:
 def test_a_malformed_notebook_is_recorded_with_the_reason_and_the_class_goes_on(generated, small_course, tmp_path):
     folder = with_malformed_notebook(generated, tmp_path / "course")
     results = autograde(small_course, folder, ASSIGNMENT, jobs=1)
-    assert [r.student for r in results] == ["alice", "bert", "bob", "carol", "mallory"]
+    assert [r.student for r in results] == ["alice", "bert", "bess", "bob", "carol", "mallory"]
     score, comment = recorded(folder, "bert")
     assert score == 0 and "could not be graded" in comment and "has metadata that is a list" in comment
     assert recorded(folder, "alice")[0] == results[0].score > 0
+    score, comment = recorded(folder, "bess")
+    assert "bad \\xff byte" in comment and "could not be graded" not in comment and score == results[2].score > 0
 
 
 def test_each_student_is_in_the_gradebook_as_soon_as_graded(generated, small_course, tmp_path):

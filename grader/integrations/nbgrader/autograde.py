@@ -13,6 +13,7 @@ that could not be graded is recorded with 0 points and the reason in its comment
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -27,10 +28,10 @@ from ...batch import could_not_grade, grade_one, threads_per_child, why_not_grad
 from ...intake import Submission
 from ...pool import WorkerPool
 from ...release.answers import questions
-from ...text import shown
 from ...run import PRELOAD, build_plan
-from ...scoring import SubmissionResult
+from ...scoring import ExerciseResult, SubmissionResult
 from ...spec import Course
+from ...text import shown, unicode_safe
 from .build import solution_cell_id
 from .gradebook import (NotebookLayout, assignment_layout, copy_submission_files, record_scores, record_submission,
                         write_autograded_notebook)
@@ -184,6 +185,9 @@ def _graded_students(course: Course, coursedir, assignment: str, layouts: list[N
 def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
                        solution_cells: dict[str, str], student_result: StudentResult) -> StudentResult:
     """Record the student; if that fails, record them as not graded, with the reason, and return that."""
+    student_result = StudentResult(student_result.student, {
+        name: None if result is None else dataclasses.replace(result, exercises=tuple(map(_storable, result.exercises)))
+        for name, result in student_result.notebooks.items()})
     try:
         _record(gb, coursedir, assignment, layouts, solution_cells, student_result)
         return student_result
@@ -201,6 +205,12 @@ def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLay
         print(f"torchgrade: {shown(student_result.student)} could not be recorded in nbgrader's gradebook "
               f"({type(exc).__name__}: {shown(str(exc))[:300]})", file=sys.stderr)
     return failed
+
+
+def _storable(exercise: ExerciseResult) -> ExerciseResult:
+    """The exercise with its feedback as the gradebook's database and notebook can store it (no lone surrogates)."""
+    return dataclasses.replace(exercise, checks=tuple(
+        dataclasses.replace(check, feedback=unicode_safe(check.feedback)) for check in exercise.checks))
 
 
 def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], solution_cells: dict[str, str],
