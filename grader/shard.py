@@ -99,8 +99,8 @@ def merge(dirs: Iterable[Path], out: Path) -> Merged:
         a, b = list(courses.values())[:2]
         raise ShardError(f"the shards were graded under different courses or options ({a.parent} and {b.parent}); "
                          f"regrade them with the same course.yaml and torchgrade version")
-    for name, (folder, _) in found.items():
-        target = out / name
+    for folder, _ in found.values():
+        target = out / folder.name  # the folder's own name: results.json shows a non-UTF-8 name escaped
         if folder.resolve() != target.resolve():
             _copy_folder(folder, target)
     results = [result for _, result in found.values()]

@@ -187,3 +187,12 @@ def test_a_name_that_is_not_utf8_has_a_shard_like_any_other():
     name = os.fsdecode(b"caf\xe9")
     assert shard_of(name, 8) == shard_of(name, 8) and 1 <= shard_of(name, 8) <= 8
     assert shard_of("ann", 8) == shard_of(os.fsdecode(b"ann"), 8)
+
+
+def test_merging_shards_keeps_a_non_utf8_submission_folder_as_it_is(tmp_path):
+    from grader.shard import merge
+    name = os.fsdecode(b"caf\xe9")
+    write_results(result_with("x", name=name), tmp_path / "shard1")
+    merged = merge([tmp_path / "shard1"], tmp_path / "merged")
+    assert (tmp_path / "merged" / name / "results.json").is_file()
+    assert "caf\\xe9" in merged.gradebook.read_text()
