@@ -113,7 +113,7 @@ def submission_files(submission: Submission) -> list[SubmissionFile]:
             except OSError:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                if os.fsdecode(name) not in SKIP_DIRS and depth + 1 < MAX_DEPTH:
+                if os.fsdecode(name) not in SKIP_DIRS and depth + 1 <= MAX_DEPTH:
                     folders.append((inner, folder / os.fsdecode(name), depth + 1))
                 continue
             if not stat.S_ISREG(info.st_mode):

@@ -196,3 +196,15 @@ def test_merging_shards_keeps_a_non_utf8_submission_folder_as_it_is(tmp_path):
     merged = merge([tmp_path / "shard1"], tmp_path / "merged")
     assert (tmp_path / "merged" / name / "results.json").is_file()
     assert "caf\\xe9" in merged.gradebook.read_text()
+
+
+def test_a_module_sixteen_folders_deep_is_staged_and_one_deeper_is_not(tmp_path):
+    from grader.intake import MAX_DEPTH
+    folder = tmp_path / "nested"
+    inner = folder.joinpath(*["p"] * MAX_DEPTH)
+    inner.mkdir(parents=True)
+    (inner / "kept.py").write_text("x = 1\n")
+    (inner / "q").mkdir()
+    (inner / "q" / "dropped.py").write_text("x = 1\n")
+    names = {f.relative for f in submission_files(Submission.from_path(folder))}
+    assert names == {b"p/" * MAX_DEPTH + b"kept.py"}
