@@ -122,7 +122,9 @@ def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, 
             source = "".join(source)
         if not isinstance(source, str):
             raise _refused(f"{where} has a source that is {_kind(source)}, not text or a list of lines")
-        source = source.replace("\r\n", "\n")
+        # a lone surrogate ("\udcff" in the JSON) cannot be compiled: written as its escape, which in a string
+        # literal (an answer) is the same character again
+        source = source.replace("\r\n", "\n").encode("utf-8", "backslashreplace").decode("utf-8")
         if len(source) > MAX_CELL_CHARS:
             source = _unread_cell(number, source, f"it holds more than {MAX_CELL_CHARS:,} characters of code")
         elif code + len(source) > MAX_CODE_CHARS:

@@ -208,3 +208,10 @@ def test_a_module_sixteen_folders_deep_is_staged_and_one_deeper_is_not(tmp_path)
     (inner / "q" / "dropped.py").write_text("x = 1\n")
     names = {f.relative for f in submission_files(Submission.from_path(folder))}
     assert names == {b"p/" * MAX_DEPTH + b"kept.py"}
+
+
+def test_a_lone_surrogate_in_a_notebook_answer_is_kept_as_that_character(tmp_path):
+    path = notebook(['ANSWERS = {"why": "bad \udcff byte"}\n'], tmp_path / "answers.ipynb")  # the character itself
+    namespace: dict = {}
+    exec(notebook_modules(path, ["answers"])["answers"], namespace)
+    assert namespace["ANSWERS"] == {"why": "bad \udcff byte"}
