@@ -58,7 +58,10 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
                pool: WorkerPool | None = None, pictures_of_passing_work: bool = True) -> list[SubmissionResult]:
     """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
-    as each is done. `details["grade_s"]` is each submission's time from staging to its scores."""
+    as each is done. `details["grade_s"]` is each submission's time from staging to its scores.
+
+    Each submission is graded and handed over inside its boundary (`grade_one`, `report_one`): an
+    exception there becomes that submission's result; only Ctrl-C (or an exit) stops the run."""
     submissions = list(submissions)
     if not submissions:
         return []
