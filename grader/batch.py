@@ -6,11 +6,19 @@ set to cores // jobs so that N workers do not oversubscribe the machine; memory 
 N × the per-child limit. `grade_class` adds what a teacher's run needs: a shard of the list,
 skipping what is already graded under the same key, writing each result atomically as soon as
 it is done, and a progress bar.
+
+One bad submission costs only itself: everything done for one submission (reading its notebook,
+staging, extraction, judging: `grade_one`; writing its results: `report_one`) happens inside one
+boundary. Whatever goes wrong there becomes that submission's result: every exercise `error` with
+the reason, a top-level `error` in its results.json, no grading key (so the next run tries it
+again), and the run goes on with the others. Hashing its files for the key (`find_pending`) follows
+the same rule: a submission whose files cannot be hashed is graded, and says why, without a key.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -19,16 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .intake import Submission
+from .intake import Submission, SubmissionError, check_readable
 from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
-from .resume import Done, course_key, grading_key, load_done, submission_key, write_sidecar
+from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
 from .run import PRELOAD, Plan, cuda_available, grade_submission
-from .sandbox import ForkServer
-from .scoring import SubmissionResult
+from .sandbox import ForkServer, SandboxRefused
+from .scoring import SubmissionResult, whole_exercise
 from .shard import Shard, select
 from .spec import Course
+from .text import shown
 
 
 def default_jobs() -> int:
@@ -49,7 +58,10 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
                pool: WorkerPool | None = None, pictures_of_passing_work: bool = True) -> list[SubmissionResult]:
     """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
-    as each is done. `details["grade_s"]` is each submission's time from staging to its scores."""
+    as each is done. `details["grade_s"]` is each submission's time from staging to its scores.
+
+    Each submission is graded and handed over inside its boundary (`grade_one`, `report_one`): an
+    exception there becomes that submission's result; only Ctrl-C (or an exit) stops the run."""
     submissions = list(submissions)
     if not submissions:
         return []
@@ -67,17 +79,15 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
             return None
         server = pool.get()
         try:
-            started = time.monotonic()
-            result = grade_submission(plan, submission, server, scratch, threads=threads,
-                                      pictures_of_passing_work=pictures_of_passing_work)
-            result.details["grade_s"] = round(time.monotonic() - started, 3)
-        except BaseException:
+            result = grade_one(plan, submission, server, scratch, threads=threads,
+                               pictures_of_passing_work=pictures_of_passing_work)
+        except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
             stopping.set()
             raise
         finally:
             pool.put(server)
         if on_result is not None and not stopping.is_set():
-            on_result(result)
+            result = report_one(plan, submission, result, on_result)
         return result
 
     executor = ThreadPoolExecutor(max_workers=workers)
@@ -95,6 +105,67 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: Path, *, threads: int = 1,
+              pictures_of_passing_work: bool = True) -> SubmissionResult:
+    """One submission's result, whatever happens while grading it: an exception in the grader (reading,
+    staging, extracting, judging) becomes a result that says it could not be graded, and why."""
+    started = time.monotonic()
+    try:
+        check_readable(submission, plan.course.modules)
+        result = grade_submission(plan, submission, server, scratch, threads=threads,
+                                  pictures_of_passing_work=pictures_of_passing_work)
+    except Exception as exc:
+        result = could_not_grade(plan, submission, why_not_graded(exc))
+    result.details["grade_s"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def report_one(plan: Plan, submission: Submission, result: SubmissionResult,
+               on_result: Callable[[SubmissionResult], None]) -> SubmissionResult:
+    """Hand the result to `on_result` (which writes it); if that fails, hand over a result saying why."""
+    try:
+        on_result(result)
+        return result
+    except Exception as exc:
+        failed = could_not_grade(plan, submission, f"writing its results failed: {why_not_graded(exc)}")
+    try:
+        on_result(failed)
+    except Exception as exc:  # e.g. the output folder itself is unwritable: the class's gradebook still has it
+        print(f"torchgrade: {shown(submission.name)}: its results could not be written "
+              f"({type(exc).__name__}: {shown(str(exc))[:300]})", file=sys.stderr)
+    return failed
+
+
+def why_not_graded(exc: BaseException) -> str:
+    """The reason a submission could not be graded, in words a teacher can act on."""
+    text = shown(str(exc))[:500]
+    if isinstance(exc, SubmissionError):
+        return text
+    if isinstance(exc, SandboxRefused):
+        return (f"the grader's sandbox refused to run it ({text}); this is the machine's doing, not the "
+                f"student's: run the same command again once the sandbox works")
+    if isinstance(exc, OSError):
+        where = f" ({shown(str(exc.filename))})" if exc.filename else ""
+        return (f"the grader could not read or copy the submission's files{where}: {exc.strerror or text}; "
+                f"check the files and their permissions, then run the same command again")
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return (f"the submission is too large or too deeply nested for the grader to read ({type(exc).__name__}); "
+                f"ask the student to hand in only their modules or notebook")
+    return (f"the grader failed on it ({type(exc).__name__}: {text}); this is a fault in the grader, not "
+            f"necessarily the student's: please report it with this submission. Run the same command again "
+            f"to retry it")
+
+
+def could_not_grade(plan: Plan, submission: Submission, reason: str) -> SubmissionResult:
+    """Every exercise `error` with the reason; `details["error"]` (results.json's top-level `error`)."""
+    print(f"torchgrade: {shown(submission.name)} could not be graded: {reason}", file=sys.stderr)
+    message = (f"This submission could not be graded: {reason.rstrip('.')}. No score was given for it: your "
+               f"teacher sees this message, and the next grading run tries it again.")
+    exercises = tuple(whole_exercise(e, [p.check for p in plan.prepared[e.id]], "error", message)
+                      for e in plan.exercises)
+    return SubmissionResult(submission.name, exercises, {"error": reason})
+
+
 @dataclass
 class Pending:
     """A class (or one shard of it) split into what is graded already under the current key and the rest."""
@@ -102,8 +173,9 @@ class Pending:
     chosen: list[Submission]                 # this shard's submissions, in the order given
     todo: list[Submission]
     done: dict[str, Done]
-    keys: dict[str, str]                     # submission name → grading key
+    keys: dict[str, str | None]              # submission name → grading key (None: its files could not be read)
     course_hash: str
+    notes: list[str] = field(default_factory=list)  # for the teacher: renamed submissions
 
 
 @dataclass
@@ -115,6 +187,12 @@ class ClassRun:
     skipped: list[str] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)  # the sandbox itself failed: not marked done
     wall_s: float = 0.0
+    ungradable: list[str] = field(default_factory=list)  # no real result (results.json has `error`): not marked done
+
+    @property
+    def not_graded(self) -> list[str]:
+        """Submissions the next run grades again: could not be graded, or the sandbox failed."""
+        return sorted({*self.ungradable, *self.retry})
 
 
 class DuplicateNames(ValueError):
@@ -137,16 +215,25 @@ def find_pending(course: Course, submissions: Iterable[Submission], out_dir: Pat
     chosen = select(submissions, shard)
     _refuse_duplicates(chosen)
     course_hash = course_key(course, options)
-    keys = {s.name: grading_key(course_hash, submission_key(s)) for s in chosen}
+    keys = {s.name: _key_or_none(course_hash, s) for s in chosen}
     required = ("results.json", *extra_files)
     done: dict[str, Done] = {}
     if not force:
         for submission in chosen:
-            finished = load_done(out_dir / submission.name, keys[submission.name], required)
+            key = keys[submission.name]
+            finished = None if key is None else load_done(out_dir / submission.name, key, required)
             if finished is not None:
                 done[submission.name] = finished
     todo = [s for s in chosen if s.name not in done]
-    return Pending(chosen, todo, done, keys, course_hash)
+    return Pending(chosen, todo, done, keys, course_hash, [s.note for s in chosen if s.note])
+
+
+def _key_or_none(course_hash: str, submission: Submission) -> str | None:
+    """The submission's grading key; None if its files cannot be read (grading it then says why)."""
+    try:
+        return grading_key(course_hash, submission_key(submission))
+    except Exception:
+        return None
 
 
 def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
@@ -159,19 +246,27 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
     about a sixth of a submission's grading); `torchgrade check` draws them for passing work too."""
     started = time.monotonic()
     out_dir = Path(out_dir)
+    if not quiet:
+        for note in pending.notes:
+            print(f"torchgrade: {note}", file=sys.stderr)
     progress = Progress(len(pending.todo), skipped=len(pending.done), quiet=quiet, bar=bar)
 
     retry: list[str] = []
+    ungradable: list[str] = []
 
     def save(result: SubmissionResult) -> None:
         folder = out_dir / result.submission
+        (folder / SIDECAR).unlink(missing_ok=True)  # an older key must not mark what is written now as done
         write_results(result, out_dir)
         if write_extra is not None:
             write_extra(result, folder)
-        if sandbox_failed(result):
-            retry.append(result.submission)  # not the student's doing: no key, so the next run grades it again
+        key = pending.keys.get(result.submission)
+        if result.details.get("error"):
+            ungradable.append(result.submission)  # no real result: no key, so the next run grades it again
+        elif sandbox_failed(result) or key is None:
+            retry.append(result.submission)  # not the student's doing (or no key to resume by): graded again next run
         else:
-            write_sidecar(folder, pending.keys[result.submission], pending.course_hash, result.details)
+            write_sidecar(folder, key, pending.course_hash, result.details)
         progress.advance(result)
 
     try:
@@ -183,8 +278,9 @@ def grade_class(plan: Plan, pending: Pending, out_dir: Path, *, jobs: int,
         by_name[name] = finished.result
     results = [by_name[s.name] for s in pending.chosen]
     write_gradebook(results, [e.id for e in plan.exercises], out_dir / "gradebook.csv")
+    ungradable = sorted(set(ungradable) | {r.submission for r in graded if r.details.get("error")})
     return ClassRun(results, [s.name for s in pending.todo], sorted(pending.done), sorted(retry),
-                    time.monotonic() - started)
+                    time.monotonic() - started, ungradable)
 
 
 def sandbox_failed(result: SubmissionResult) -> bool:

@@ -141,6 +141,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     from .plan_cache import load_or_build
     from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
     from .report.class_report import render_text, summarise
+    from .text import shown
     from .shard import ShardError, parse_shard
 
     course = _load(course_path)
@@ -185,7 +186,12 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     if run.retry:
         click.echo(f"The sandbox itself failed on {', '.join(run.retry)} (not the students' doing): "
                    f"run the same command again to grade {'them' if len(run.retry) > 1 else 'it'} again.", err=True)
+    if run.ungradable:
+        click.echo(f"Could not grade {len(run.ungradable)} of {len(results)} submissions: {', '.join(map(shown, run.ungradable))} "
+                   f"(the reason is the \"error\" in each one's results.json; the next run tries them again).")
     click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+    if run.not_graded:
+        sys.exit(1)
 
 
 @main.command()

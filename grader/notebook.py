@@ -20,15 +20,26 @@ notebook; it takes what a module would hold, so importing it is quick and has no
 
 Every module gets the same source (one namespace, as in the notebook), so a function may use a
 helper defined anywhere in the notebook, and each module finds its own functions by name.
+
+The file is untrusted input, read in the grader's own process, so it is bounded before the work and
+checked before it is read: at most MAX_JSON_VALUES values in its JSON (what parsing it costs in
+memory), the shape of everything the reader reads checked against the notebook format (nbformat
+refuses every notebook refused here), a code cell of more than MAX_CELL_CHARS or a notebook of more
+than MAX_CODE_CHARS of code read no further (its functions raise, naming the cell), and a cell too
+deeply nested to parse costs only that cell.
 """
 from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
+
+from .text import shown
 
 __all__ = ["NotebookError", "notebook_modules", "notebook_source"]
 
@@ -38,6 +49,15 @@ IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|\?|[\w.\[\]]+\?\??\s*$)")
 DEF_LINE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
+
+
+#: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–100 bytes, so this
+#: bounds what reading a notebook costs in memory (about 150 MB) whatever its 50 MB hold. Notebooks saved by
+#: Jupyter hold far fewer: pictures are one string each, printed text one string per line.
+MAX_JSON_VALUES = 2_000_000
+#: Code in one cell, and in the whole notebook: parsing 100 000 characters of code takes up to ~50 MB.
+MAX_CELL_CHARS = 100_000
+MAX_CODE_CHARS = 1_000_000
 
 
 class NotebookError(Exception):
@@ -67,46 +87,127 @@ def notebook_source(path: Path) -> str:
 
 def _code_cells(path: Path) -> Iterable[tuple[int, str]]:
     """(cell number counted from 1 over all cells, source) of each code cell that is the student's."""
-    for number, cell in enumerate(_cells(path), start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+    return code_cells(Path(path))
+
+
+def code_cells(path: Path) -> tuple[tuple[int, str], ...]:
+    """The student's code cells of a notebook, checked (see the module doc); raises NotebookError."""
+    info = os.stat(path)
+    return _read_code_cells(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)  # checked before staging, then read by it: the file is parsed once
+def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, str], ...]:
+    name = shown(Path(path).name)
+    out = []
+    code = 0
+    for number, cell in enumerate(_cells(Path(path)), start=1):
+        where = f"{name}: the notebook's cell {number}"
+        if not isinstance(cell, dict):
+            raise _refused(f"{where} is {_kind(cell)}, not an object")
+        cell_type = cell.get("cell_type")
+        if not isinstance(cell_type, str):
+            raise _refused(f"{where} has a cell_type that is {_kind(cell_type)}, not a string")
+        if cell_type != "code":
             continue
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        metadata = cell.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise _refused(f"{where} has metadata that is {_kind(metadata)}, not an object")
+        meta = metadata.get("nbgrader")
+        meta = meta if isinstance(meta, dict) else {}  # nbformat leaves it free; not nbgrader's, then
         if meta.get("grade") and not meta.get("solution"):
             continue  # an nbgrader test cell: the teacher's tests, not the student's code
         source = cell.get("source", cell.get("input", ""))  # "input" in format 3
-        yield number, ("".join(source) if isinstance(source, list) else str(source)).replace("\r\n", "\n")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise _refused(f"{where} has a source that is {_kind(source)}, not text or a list of lines")
+        # a lone surrogate ("\udcff" in the JSON) cannot be compiled: written as its escape, which in a string
+        # literal (an answer) is the same character again
+        source = source.replace("\r\n", "\n").encode("utf-8", "backslashreplace").decode("utf-8")
+        if len(source) > MAX_CELL_CHARS:
+            source = _unread_cell(number, source, f"it holds more than {MAX_CELL_CHARS:,} characters of code")
+        elif code + len(source) > MAX_CODE_CHARS:
+            source = _unread_cell(number, source, f"the notebook holds more than {MAX_CODE_CHARS:,} characters "
+                                                  f"of code before its end")
+        code += len(source)
+        out.append((number, source))
+    return tuple(out)
+
+
+def _unread_cell(number: int, source: str, why: str) -> str:
+    """A cell the grader does not parse: each function it means to define raises, saying why."""
+    message = f"the notebook's cell {number} was not read ({why}), so this function was not defined"
+    return "\n\n".join(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})\n"
+                        for name in dict.fromkeys(DEF_LINE.findall(source)))
+
+
+def _refused(problem: str) -> NotebookError:
+    return NotebookError(f"{problem}; nbformat would refuse it too. Save the notebook again from Jupyter, or "
+                         f"hand in .py modules instead.")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        items = {type(v).__name__ for v in value}
+        return f"a list (of {', '.join(sorted(items))})" if items else "an empty list"
+    return {dict: "an object", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _cells(path: Path) -> list[Any]:
     """The cells of an .ipynb file (JSON; formats 4 and 3). Read as JSON, not with nbformat, whose
     import alone costs seconds; the format is plain and documented."""
+    name = shown(path.name)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise NotebookError(f"{path.name} cannot be read as a Jupyter notebook ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else 'no details'}). Save it again from "
-                            f"Jupyter, or hand in .py modules instead.") from None
+        raw = path.read_bytes()
+        values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+        if values > MAX_JSON_VALUES:
+            raise NotebookError(f"{name} holds more than {MAX_JSON_VALUES:,} values; Jupyter writes no notebook "
+                                f"like it. Clear its outputs and save it again, or hand in .py modules instead.")
+        text = raw.decode("utf-8")
+        del raw  # the bytes, the text and the parsed values are never all held at once
+        data = json.loads(text)
+        del text
+    except NotebookError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise NotebookError(f"{name} cannot be read as a Jupyter notebook ({type(exc).__name__}: "
+                            f"{shown(str(exc).splitlines()[0]) if str(exc) else 'no details'}). Save it again "
+                            f"from Jupyter, or hand in .py modules instead.") from None
     if isinstance(data, dict) and isinstance(data.get("cells"), list):
         return data["cells"]
     if isinstance(data, dict) and isinstance(data.get("worksheets"), list):
-        return [cell for sheet in data["worksheets"] if isinstance(sheet, dict) for cell in sheet.get("cells", [])]
-    raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (it has no cells). Save it again from "
+        cells: list[Any] = []
+        for sheet in data["worksheets"]:
+            inner = sheet.get("cells", []) if isinstance(sheet, dict) else None
+            if not isinstance(inner, list):
+                raise _refused(f"{name}: a worksheet of the notebook is not an object with a list of cells")
+            cells += inner
+        return cells
+    raise NotebookError(f"{name} is JSON but not a Jupyter notebook (it has no cells). Save it again from "
                         f"Jupyter, or hand in .py modules instead.")
 
 
 def _cell_definitions(number: int, text: str, defined: set[str], imported: set[str], future: list[str]) -> str:
-    text = _python_of(text)
     try:
+        text = _python_of(text)
         tree = ast.parse(text)
     except SyntaxError as exc:
         return _broken_cell(number, text, exc, defined)
+    except (RecursionError, MemoryError):
+        return _broken_cell(number, text, SyntaxError("too deeply nested for the grader to read"), defined)
     lines = text.split("\n")
     out: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             future.append(_segment(lines, node))
             continue
-        if not _keep(node, defined, imported):
+        try:
+            kept = _keep(node, defined, imported)
+        except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
+            kept = False
+        if not kept:
             continue
         _bind(node, defined, imported)
         out.append(_segment(lines, node))
@@ -124,7 +225,7 @@ def _python_of(text: str) -> str:
     try:
         ast.parse(text)
         return text
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         return "\n".join("" if IPYTHON_LINE.match(line) else line for line in text.split("\n"))
 
 

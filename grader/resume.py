@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
-from .intake import MAX_FILE_BYTES, SKIP_DIRS, Submission
+from .intake import Submission, submission_files
 from .report.files import write_atomic
 from .scoring import SubmissionResult, result_from_json
 
@@ -24,30 +25,16 @@ SIDECAR = ".grading.json"
 RESULTS = "results.json"
 
 
-def _digest(parts: Iterable[tuple[str, bytes]]) -> str:
+def _digest(parts: Iterable[tuple[bytes, bytes]]) -> str:
     hasher = hashlib.sha256()
     for name, data in parts:
-        hasher.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        hasher.update(name + b"\0" + len(data).to_bytes(8, "little") + data)
     return hasher.hexdigest()
 
 
-def submission_files(submission: Submission) -> list[tuple[str, Path]]:
-    """The files staging would copy (same rules as intake), by relative path, sorted."""
-    source = submission.path
-    if source.is_file():
-        return [(source.name, source)]
-    files = []
-    for item in sorted(source.rglob("*")):
-        relative = item.relative_to(source)
-        if any(part in SKIP_DIRS for part in relative.parts) or item.is_symlink() or not item.is_file():
-            continue
-        if item.stat().st_size <= MAX_FILE_BYTES:
-            files.append((relative.as_posix(), item))
-    return files
-
-
 def submission_key(submission: Submission) -> str:
-    return _digest((name, path.read_bytes()) for name, path in submission_files(submission))
+    """A hash of the files staging would copy (intake's rules), by their names' bytes and contents."""
+    return _digest((item.relative, item.path.read_bytes()) for item in submission_files(submission))
 
 
 def course_files(course: Any) -> list[Path]:
@@ -81,9 +68,9 @@ def _strings(value: Any) -> Iterable[str]:
 def course_key(course: Any, options: dict[str, Any] | None = None) -> str:
     """A hash of the course's files, the grading options and the torchgrade version."""
     root = Path(course.root).resolve()
-    parts = [(str(path.relative_to(root)) if root in path.parents or path == root else str(path), path.read_bytes())
+    parts = [(os.fsencode(path.relative_to(root) if root in path.parents or path == root else path), path.read_bytes())
              for path in course_files(course)]
-    parts.append(("options", json.dumps({"version": __version__, **(options or {})}, sort_keys=True).encode()))
+    parts.append((b"options", json.dumps({"version": __version__, **(options or {})}, sort_keys=True).encode()))
     return _digest(parts)
 
 
@@ -133,8 +120,10 @@ def load_result(folder: Path) -> SubmissionResult | None:
     try:
         data = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
         result = result_from_json(data)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    if isinstance(data.get("error"), str):
+        result.details["error"] = data["error"]  # a submission that could not be graded
     sidecar = read_sidecar(folder) or {}
     result.details.update(sidecar.get("details") or {})
     return result

@@ -52,7 +52,7 @@ def parse_shard(text: str) -> Shard:
 
 def shard_of(name: str, count: int) -> int:
     """The 1-based shard of a submission name among `count` shards."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()  # a name from non-UTF-8 bytes too
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
@@ -99,8 +99,8 @@ def merge(dirs: Iterable[Path], out: Path) -> Merged:
         a, b = list(courses.values())[:2]
         raise ShardError(f"the shards were graded under different courses or options ({a.parent} and {b.parent}); "
                          f"regrade them with the same course.yaml and torchgrade version")
-    for name, (folder, _) in found.items():
-        target = out / name
+    for folder, _ in found.values():
+        target = out / folder.name  # the folder's own name: results.json shows a non-UTF-8 name escaped
         if folder.resolve() != target.resolve():
             _copy_folder(folder, target)
     results = [result for _, result in found.values()]

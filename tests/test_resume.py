@@ -173,3 +173,79 @@ def test_killed_run_resumes_grading_only_what_is_missing_with_identical_results(
     for sub in subs:
         clean = grade_submission(plan, sub, server, scratch).to_json()
         assert json.loads((out / sub.name / "results.json").read_text()) == clean, sub.name
+
+
+#: Run `torchgrade grade` with one point of the grader made to SIGKILL the run's process group (fork servers
+#: included) at its N-th pass: the grader itself is unchanged, only the named function is wrapped.
+KILLER = '''
+import os, shutil, signal, sys, threading
+point, nth, *args = sys.argv[1:]
+passes = [0]
+
+def die():
+    os.killpg(0, signal.SIGKILL)
+
+def counted(function, matches=lambda *a, **k: True, after_s=None):
+    def wrapper(*a, **k):
+        if matches(*a, **k):
+            passes[0] += 1
+            if passes[0] == int(nth):
+                if after_s is None:
+                    die()
+                threading.Timer(after_s, die).start()
+        return function(*a, **k)
+    return wrapper
+
+class Proxy:
+    """A module whose attributes are another's, but for the ones set on the proxy."""
+    def __init__(self, module, **overrides):
+        self.module, self.__dict__["overrides"] = module, overrides
+    def __getattr__(self, name):
+        return self.overrides.get(name) or getattr(self.module, name)
+
+import grader.intake, grader.report.files, grader.sandbox
+if point == "staging":
+    grader.intake.shutil = Proxy(shutil, copyfile=counted(shutil.copyfile))
+elif point == "child":
+    grader.sandbox.ForkServer.run = counted(grader.sandbox.ForkServer.run, after_s=0.3)
+else:  # the rename that completes writing results.json, the grading key or gradebook.csv
+    target = {"results": "results.json", "key": ".grading.json", "gradebook": "gradebook.csv"}[point]
+    grader.report.files.os = Proxy(os, replace=counted(os.replace, lambda tmp, path: str(path).endswith(target)))
+from grader.cli import main
+main(args, prog_name="torchgrade")
+'''
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(small, plans, server, tmp_path_factory):
+    """Three submissions and their results graded alone: what every interrupted run must end with."""
+    root = tmp_path_factory.mktemp("kill-subs")
+    subs = [submission(root, "k1-ann"), submission(root, "k2-ben", "examples/bob"),
+            submission(root, "k3-dan", "examples/starter")]
+    scratch = tmp_path_factory.mktemp("kill-scratch")
+    return subs, {s.name: grade_submission(plans(None, True, small), s, server, scratch).to_json() for s in subs}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, nth", [("staging", 2), ("child", 2), ("results", 2), ("key", 1), ("gradebook", 1)])
+def test_a_run_killed_at_any_point_resumes_to_the_same_results(small, uninterrupted, tmp_path, point, nth):
+    subs, expected = uninterrupted
+    out = tmp_path / "out"
+    args = ["grade", *(str(s.path) for s in subs), "--out", str(out), "--jobs", "1", "--course", str(small.file),
+            "--no-progress"]
+    (tmp_path / "killer.py").write_text(KILLER)
+    killed = subprocess.run([sys.executable, str(tmp_path / "killer.py"), point, str(nth), *args], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, start_new_session=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    for results in out.glob("*/results.json"):
+        json.loads(results.read_text())                     # atomic: never half a file under the real name
+    if point == "results":
+        assert list(out.glob("*/.results.json.*"))          # killed mid-write: the unfinished file is beside it
+    rerun = subprocess.run([sys.executable, "-m", "grader", *args], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    for sub in subs:
+        assert json.loads((out / sub.name / "results.json").read_text()) == expected[sub.name], sub.name
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == sorted(expected)
+    assert [float(row.split(",")[-2]) for row in rows[1:]] == [expected[name]["score"] for name in sorted(expected)]

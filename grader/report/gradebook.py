@@ -1,4 +1,6 @@
-"""gradebook.csv: one row per submission, one column per exercise, then the total."""
+"""gradebook.csv: one row per submission, one column per exercise, then the total.
+
+Names are written `one_line`: a folder named with a carriage return or a non-UTF-8 byte is one row still."""
 from __future__ import annotations
 
 import csv
@@ -8,15 +10,16 @@ from typing import Iterable
 
 from ..scoring import SubmissionResult
 from .files import write_atomic
+from ..text import one_line
 
 
 def gradebook_csv(results: Iterable[SubmissionResult], exercise_ids: list[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", *exercise_ids, "score", "max_score"])
+    writer.writerow(["submission", *map(one_line, exercise_ids), "score", "max_score"])
     for result in sorted(results, key=lambda r: r.submission):
         scores = {e.id: e.score for e in result.exercises}
-        writer.writerow([result.submission, *(_num(scores.get(i, 0.0)) for i in exercise_ids),
+        writer.writerow([one_line(result.submission), *(_num(scores.get(i, 0.0)) for i in exercise_ids),
                          _num(result.score), _num(result.max_score)])
     return buffer.getvalue()
 

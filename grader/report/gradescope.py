@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..scoring import SubmissionResult
+from ..text import json_safe
 
 
 def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
@@ -21,5 +22,8 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
                 "visibility": "after_published" if check.hidden else "visible",
                 "tags": [exercise.id, check.kind],
             })
-    return {"score": result.score, "output": f"{result.submission}: {result.score:g} / {result.max_score:g}",
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    output = f"{result.submission}: {result.score:g} / {result.max_score:g}"
+    if result.details.get("error"):
+        output += f"\nThis submission could not be graded: {result.details['error']}"
+    return json_safe({"score": result.score, "output": output,
+                      "visibility": "visible", "stdout_visibility": "hidden", "tests": tests})

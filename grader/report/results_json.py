@@ -1,4 +1,8 @@
-"""results.json: the native result, in exactly the shape docs/reference/results-schema.md gives."""
+"""results.json: the native result, in exactly the shape docs/reference/results-schema.md gives.
+
+A submission that could not be graded carries a top-level `"error"` (the contract allows it), the
+reason a teacher can act on; its exercises are then all `error`. Every string is written UTF-8-safe
+(`grader.text`), whatever a learner's answers, exceptions or file names held."""
 from __future__ import annotations
 
 import json
@@ -6,6 +10,7 @@ from pathlib import Path
 
 from ..scoring import SubmissionResult
 from .files import write_atomic
+from ..text import json_safe
 
 
 def results_path(out_dir: Path, submission: str) -> Path:
@@ -25,9 +30,17 @@ def write_attachments(result: SubmissionResult, folder: Path) -> list[Path]:
     return written
 
 
+def results_document(result: SubmissionResult) -> dict:
+    """What results.json holds: the result's JSON, with `error` when it could not be graded."""
+    document = result.to_json()
+    if result.details.get("error"):
+        document["error"] = str(result.details["error"])
+    return json_safe(document)
+
+
 def write_results(result: SubmissionResult, out_dir: Path) -> Path:
     """results.json, after the feedback files it may name (so a finished results.json is complete)."""
     write_attachments(result, Path(out_dir) / result.submission)
     path = results_path(out_dir, result.submission)
-    write_atomic(path, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(results_document(result), indent=2, ensure_ascii=False) + "\n")
     return path

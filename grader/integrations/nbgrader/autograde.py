@@ -5,22 +5,33 @@ the isolated grader — a forked sandbox child per notebook from a warm server, 
 — and the scores and feedback are written into nbgrader's gradebook through nbgrader's API.
 Nothing in the notebook runs in a process that judges or records a score, so a cell that
 replaces the grader's functions or torch's changes nothing but its own sandbox.
+
+Each student is recorded as soon as their notebooks are graded: a run that fails or is killed
+later loses no student already done, and a rerun records the rest (and the same again). A notebook
+that could not be graded is recorded with 0 points and the reason in its comments, never skipped.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import shutil
+import sys
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from ...batch import grade_many
+from ...batch import could_not_grade, grade_one, threads_per_child, why_not_graded
 from ...intake import Submission
+from ...pool import WorkerPool
 from ...release.answers import questions
-from ...run import build_plan
-from ...scoring import SubmissionResult
+from ...run import PRELOAD, build_plan
+from ...scoring import ExerciseResult, SubmissionResult
 from ...spec import Course
+from ...text import shown, unicode_safe
 from .build import solution_cell_id
 from .gradebook import (NotebookLayout, assignment_layout, copy_submission_files, record_scores, record_submission,
                         write_autograded_notebook)
@@ -84,7 +95,10 @@ def submitted_students(coursedir, assignment: str) -> list[str]:
 
 def autograde(course: Course, course_dir: Path, assignment: str, *, students: list[str] | None = None,
               jobs: int = 1, on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
-    """Grade every (or the named) student's submission of `assignment`; record it in the gradebook."""
+    """Grade every (or the named) student's submission of `assignment`; record each student in the gradebook
+    as soon as their notebooks are graded, so a failure later (or a killed run) loses none of them.
+
+    A notebook that could not be graded is recorded as such: 0 points, the reason in its comments."""
     from nbgrader.api import Gradebook, MissingEntry
 
     coursedir = load_coursedir(course_dir)
@@ -106,36 +120,97 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
         raise AutogradeError(f"no submission of {assignment} by {', '.join(missing)} under "
                              f"{Path(coursedir.root) / coursedir.submitted_directory}")
     chosen = list(students) if students is not None else submitted
-    results = {student: {} for student in chosen}  # type: dict[str, dict[str, SubmissionResult | None]]
-    for layout in layouts:
-        _grade_notebook(course, coursedir, assignment, layout, chosen, jobs, results)
-    out = [StudentResult(student, results[student]) for student in chosen]
     asked = {e.id for e in questions(course)}
     solution_cells = {e.id: solution_cell_id(e, asked) for e in course.exercises}
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb, warnings.catch_warnings():
+    done: dict[str, StudentResult] = {}
+    with contextlib.ExitStack() as stack:
+        plans = {}
+        for layout in layouts:
+            if layout.exercises:  # each plan's folder is gone when the assignment is graded
+                workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="torchgrade-plan-"))
+                plans[layout.name] = build_plan(course, hidden=True, exercises=list(layout.exercises),
+                                                workdir=Path(workdir))
+        gb = stack.enter_context(Gradebook(coursedir.db_url, coursedir.course_id))
         # nbgrader's add_submission trips SQLAlchemy's autoflush warning (its own autograde prints it too)
+        stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        for student_result in out:
-            _record(gb, coursedir, assignment, layouts, solution_cells, student_result)
+        for student_result in _graded_students(course, coursedir, assignment, layouts, plans, chosen, jobs):
+            student_result = _record_or_say_why(gb, coursedir, assignment, layouts, plans, solution_cells,
+                                                student_result)
+            done[student_result.student] = student_result
             if on_result is not None:
                 on_result(student_result)
-    return out
+    return [done[student] for student in chosen]
 
 
-def _grade_notebook(course: Course, coursedir, assignment: str, layout: NotebookLayout, students: list[str],
-                    jobs: int, results: dict) -> None:
-    paths = {s: Path(coursedir.format_path(coursedir.submitted_directory, s, assignment)) / f"{layout.name}.ipynb"
-             for s in students}
-    present = [s for s in students if paths[s].is_file()]
-    for student in students:
-        results[student][layout.name] = None
-    if not layout.exercises or not present:
+def _graded_students(course: Course, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
+                     students: list[str], jobs: int) -> Iterator[StudentResult]:
+    """Each student's notebooks graded (each inside the batch's boundary), yielded as each student is done."""
+    if not students:
         return
-    submissions = [Submission(student, paths[student], tuple(course.modules)) for student in present]
-    with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:  # gone when the notebook is graded
-        plan = build_plan(course, hidden=True, exercises=list(layout.exercises), workdir=Path(workdir))
-        for result in grade_many(plan, submissions, jobs=jobs):
-            results[result.submission][layout.name] = result
+    workers = max(1, min(jobs, len(students)))
+    pool = WorkerPool(workers, PRELOAD) if plans else None
+    scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
+
+    def grade(student: str) -> StudentResult:
+        folder = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        notebooks: dict[str, SubmissionResult | None] = {}
+        for layout in layouts:
+            path = folder / f"{layout.name}.ipynb"
+            if layout.name not in plans or not path.is_file():
+                notebooks[layout.name] = None
+                continue
+            assert pool is not None
+            server = pool.get()
+            try:
+                notebooks[layout.name] = grade_one(plans[layout.name], Submission(student, path, tuple(course.modules)),
+                                                   server, scratch, threads=threads_per_child(workers),
+                                                   pictures_of_passing_work=True)
+            finally:
+                pool.put(server)
+        return StudentResult(student, notebooks)
+
+    executor = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [executor.submit(grade, student) for student in students]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
+                       solution_cells: dict[str, str], student_result: StudentResult) -> StudentResult:
+    """Record the student; if that fails, record them as not graded, with the reason, and return that."""
+    student_result = StudentResult(student_result.student, {
+        name: None if result is None else dataclasses.replace(result, exercises=tuple(map(_storable, result.exercises)))
+        for name, result in student_result.notebooks.items()})
+    try:
+        _record(gb, coursedir, assignment, layouts, solution_cells, student_result)
+        return student_result
+    except Exception as exc:
+        gb.db.rollback()
+        reason = f"recording it in nbgrader's gradebook failed: {why_not_graded(exc)}"
+        submission = Submission(student_result.student, Path(student_result.student))
+        failed = StudentResult(student_result.student, {
+            name: could_not_grade(plans[name], submission, reason) if result is not None else None
+            for name, result in student_result.notebooks.items()})
+    try:
+        _record(gb, coursedir, assignment, layouts, solution_cells, failed)
+    except Exception as exc:
+        gb.db.rollback()
+        print(f"torchgrade: {shown(student_result.student)} could not be recorded in nbgrader's gradebook "
+              f"({type(exc).__name__}: {shown(str(exc))[:300]})", file=sys.stderr)
+    return failed
+
+
+def _storable(exercise: ExerciseResult) -> ExerciseResult:
+    """The exercise with its feedback as the gradebook's database and notebook can store it (no lone surrogates)."""
+    return dataclasses.replace(exercise, checks=tuple(
+        dataclasses.replace(check, feedback=unicode_safe(check.feedback)) for check in exercise.checks))
 
 
 def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], solution_cells: dict[str, str],
@@ -150,7 +225,7 @@ def _record(gb, coursedir, assignment: str, layouts: list[NotebookLayout], solut
         by_exercise = {e.id: e for e in result.exercises} if result is not None else None
         record_scores(gb, assignment, student, layout, solution_cells, by_exercise,
                       missing_message=f"No submitted file: {layout.name}.ipynb")
-        if by_exercise is not None:
+        if by_exercise is not None and not result.details.get("error"):  # type: ignore[union-attr]
             target = autograded / f"{layout.name}.ipynb"
             if target.exists():
                 os.chmod(target, 0o644)  # nbgrader leaves autograded notebooks read-only

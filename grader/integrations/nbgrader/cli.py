@@ -1,6 +1,7 @@
 """`torchgrade nbgrader build | autograde`: parse, call, print (registered in grader/cli.py)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,8 @@ def autograde(assignment: str, course_dir: Path, course_path: Path | None, stude
     course = _load(course_path or configured_course_file(course_dir) or Path("course.yaml"))
 
     def show(result) -> None:
-        click.echo(f"{result.student:<24} {result.score:g}")
+        errors = [r.details["error"] for r in result.notebooks.values() if r is not None and r.details.get("error")]
+        click.echo(f"{result.student:<24} {result.score:g}" + (f"  could not be graded: {errors[0]}" if errors else ""))
 
     try:
         results = run_autograde(course, course_dir, assignment, students=list(students) or None,
@@ -73,3 +75,9 @@ def autograde(assignment: str, course_dir: Path, course_path: Path | None, stude
         raise click.ClickException(str(exc)) from None
     click.echo(f"\n{len(results)} submissions of {assignment} graded into nbgrader's gradebook; "
                f"`nbgrader export` or formgrader shows them.")
+    ungradable = [r.student for r in results if any(n is not None and n.details.get("error")
+                                                    for n in r.notebooks.values())]
+    if ungradable:
+        click.echo(f"Could not grade {len(ungradable)} of them: {', '.join(ungradable)} (recorded with 0 points and the "
+                   f"reason in their comments; run the same command again to grade them again).")
+        sys.exit(1)
