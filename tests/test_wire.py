@@ -149,7 +149,7 @@ def test_shared_and_cyclic_containers_that_unfold_to_millions_are_refused():
 
 
 def test_large_plain_records_a_learner_can_make_are_accepted():
-    from grader.probes.encode import encode_value
+    from grader.encode import encode_value
     square = [[float(i * j) for j in range(100)] for i in range(100)]  # a function returning t.tolist()
     record = {"status": "ok", "results": {f"case{k}": {"output": encode_value(square)} for k in range(8)}}
     assert wire.loads(wire.dumps(record)) == record
