@@ -226,15 +226,21 @@ def test_the_child_signals_and_traces_nothing_outside_its_job(server, tmp_path):
 
 DETACHED = """
 import os, time, subprocess, sys
+job_r, job_w = os.pipe()                # only this process holds job_w: its end is the job's end
 if os.fork() == 0:                      # a double fork, the grandchild in a new session
+    os.close(job_w)
     os.setsid()
     if os.fork() == 0:
-        open("grandchild.pid", "w").write(str(os.getpid()))
+        open("grandchild.tmp", "w").write(str(os.getpid()))
+        os.rename("grandchild.tmp", "grandchild.pid")
+        os.read(job_r, 1)               # b"" once the job has ended
         time.sleep(1.0)
         open("touched", "w").write("still alive")
     os._exit(0)
 try:                                     # and the way a student would write it (exec is not allowed)
-    subprocess.Popen(["/bin/sh", "-c", "sleep 1; touch touched-by-sh"], start_new_session=True)
+    shell = subprocess.Popen(["/bin/sh", "-c", "read -r _; sleep 1; touch touched-by-sh"], stdin=job_r,
+                             start_new_session=True)
+    open("shell.pid", "w").write(str(shell.pid))
     print("exec allowed")
 except OSError:
     print("exec denied")
@@ -243,21 +249,42 @@ while not os.path.exists("grandchild.pid"):
 """
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 @pytest.mark.parametrize("which", ["warm server", "bare server"])
 def test_a_detached_process_dies_when_its_job_ends(which, server, bare_server, tmp_path):
-    """`setsid()` + double fork, `sleep 1; touch FILE`: gone when the job ends, never touches."""
+    """`setsid()` + double fork, and a shell in its own session: dead and reaped when the job's reply comes,
+    so neither ever writes the file it would write a second after the job's end."""
     chosen = server if which == "warm server" else bare_server  # pids cgroup, or the subreaper alone
     work_before = set(tmp_path.iterdir())
     outcome, _ = run(chosen, DETACHED, tmp_path)
     assert outcome.ok, outcome.stderr
     (work,) = set(tmp_path.iterdir()) - work_before
-    pid = int((work / "grandchild.pid").read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    time.sleep(1.3)
+    assert _gone(int((work / "grandchild.pid").read_text()))
+    if "exec allowed" in outcome.stdout:
+        assert _gone(int((work / "shell.pid").read_text()))
+    assert processes.descendants(chosen._process.pid) == []
     assert not (work / "touched").exists()
     assert not (work / "touched-by-sh").exists()
-    assert processes.descendants(chosen._process.pid) == []
+
+
+def test_a_jobs_processes_are_killed_parents_first(monkeypatch):
+    """A process killed before its parent wakes the parent (a shell waiting for its `sleep`), which could run
+    its next command before its own SIGKILL came: the job's tree is killed from the top down."""
+    from grader.sandbox import server as fork_server
+    killed: list[int] = []
+    monkeypatch.setattr(fork_server.processes, "descendants", lambda pid: [3, 10, 2])  # 3's child 10, 10's child 2
+    monkeypatch.setattr(fork_server, "CGROUP", None)
+    monkeypatch.setattr(fork_server.os, "kill", lambda pid, sig: killed.append(pid))
+    monkeypatch.setattr(fork_server.os, "killpg", lambda pid, sig: None)
+    fork_server._signal_job(7)
+    assert killed == [7, 3, 10, 2]
 
 
 BOMB = """
