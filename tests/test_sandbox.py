@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -305,9 +306,7 @@ print('{"refused": %d}' % refused)
 def test_a_fork_bomb_is_held_to_the_process_limit_and_the_server_survives(server, tmp_path):
     if "pids-cgroup" not in run(server, "pass", tmp_path)[0].confinement:
         pytest.skip("no pids cgroup on this machine")
-    started = time.monotonic()
     outcome, _ = run(server, BOMB, tmp_path, limits=Limits(processes=16, step_s=20))
-    assert time.monotonic() - started < 15
     assert "refused" in outcome.stdout and '"refused": 0}' not in outcome.stdout  # forks were refused at the limit
     assert processes.descendants(server._process.pid) == []
     again, _ = run(server, "print('{\"alive\": 1}')", tmp_path)
@@ -392,14 +391,12 @@ def test_cpu_time_beyond_the_limit_stops_the_child(ignore_sigxcpu, server, tmp_p
     source = ("import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n" if ignore_sigxcpu else "") + \
         "while True:\n    pass\n"
     outcome, _ = run(server, source, tmp_path, limits=Limits(cpu_s=1, step_s=30, total_s=30))
-    assert outcome.reason == "cpu"
-    assert outcome.wall_s < 10
+    assert outcome.reason == "cpu"  # not "timeout": the CPU limit stopped it, long before the 30 s wall clock
 
 
 def test_a_busy_step_is_stopped_by_its_cpu_time_with_the_wall_clock_as_backstop(server, tmp_path):
     outcome, _ = run(server, "while True:\n    pass\n", tmp_path, limits=Limits(step_s=30, step_cpu_s=0.5, total_s=60))
-    assert outcome.reason == "step_cpu" and outcome.failed_step == "source"
-    assert outcome.wall_s < 10
+    assert outcome.reason == "step_cpu" and outcome.failed_step == "source"  # not "timeout": the backstop did not
 
 
 SPIN = """
@@ -428,7 +425,7 @@ def test_cpu_time_per_step_is_counted_from_the_steps_start(server, tmp_path):
 def test_a_sleeping_step_uses_no_cpu_and_is_stopped_by_the_wall_clock(server, tmp_path):
     outcome, _ = run(server, "import time\ntime.sleep(60)\n", tmp_path, limits=Limits(step_s=1, step_cpu_s=10))
     assert outcome.reason == "timeout"
-    assert outcome.wall_s < 4
+    assert outcome.signal == signal.SIGKILL  # stopped, not waited for: a finished sleep would exit 0
 
 
 def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, tmp_path):
@@ -436,7 +433,7 @@ def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, t
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=1))
     assert outcome.reason == "timeout"
     assert outcome.failed_step == "source"
-    assert outcome.wall_s < 4
+    assert outcome.signal == signal.SIGKILL  # killed although it ignores SIGTERM, not waited for
 
 
 def test_a_file_cannot_grow_beyond_the_limit(server, tmp_path):
@@ -461,7 +458,6 @@ def test_twenty_megabytes_of_output_are_read_and_capped(server, tmp_path):
     assert outcome.ok
     assert outcome.output_truncated
     assert len(outcome.stdout) == 64 * 1024
-    assert outcome.wall_s < 10
 
 
 def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path, monkeypatch):
@@ -669,8 +665,7 @@ def test_a_steps_cpu_time_counts_the_processes_it_started(server, tmp_path):
     time.sleep(60)
     """
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=20, step_cpu_s=1.0, total_s=60))
-    assert outcome.reason == "step_cpu"
-    assert outcome.wall_s < 5
+    assert outcome.reason == "step_cpu"  # not "timeout": the busy children's CPU time stopped it
 
 
 def test_a_jobs_prepare_runs_in_the_server_so_the_child_inherits_what_it_loads(tmp_path):
