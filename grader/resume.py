@@ -2,7 +2,7 @@
 
 A finished submission has `DIR/<name>/results.json` and, written after it, the sidecar
 `DIR/<name>/.grading.json` holding the key it was graded under and the grading details
-(timings, limits hit) that results.json, whose shape DESIGN.md fixes, does not carry. A rerun
+(timings, limits hit) that results.json, whose shape docs/reference/results-schema.md fixes, does not carry. A rerun
 skips a submission only when its sidecar's key equals the key now; an edited course, a
 resubmission, other options or another torchgrade version give another key, so it is graded
 again. A run killed between the two writes leaves no matching sidecar: that one is regraded.

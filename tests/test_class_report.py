@@ -73,7 +73,7 @@ def test_report_command_writes_gradebook_report_and_histogram(tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert "sigmoid" in html and "cat: sigmoid: timeout" in html and "histogram.png" in html
     assert (tmp_path / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the timings come from the sidecars, since results.json keeps the shape DESIGN.md gives
+    # the timings come from the sidecars, since results.json keeps the shape docs/reference/results-schema.md gives
     assert json.loads((tmp_path / "cat" / "results.json").read_text()).keys() == {
         "submission", "score", "max_score", "exercises"}
     assert "cat 11.0 s" in outcome.output

@@ -1,4 +1,4 @@
-"""results.json: the native result, in exactly the shape DESIGN.md gives."""
+"""results.json: the native result, in exactly the shape docs/reference/results-schema.md gives (grader.results_shape)."""
 from __future__ import annotations
 
 import json
