@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from grader.cli import main
 from grader.report import write_results
@@ -16,6 +17,7 @@ from grader.run import grade_submission
 from grader.schemas import NAMES, schema, schema_text
 from grader.scoring import SubmissionResult, whole_exercise
 from grader.spec.loader import load_yaml
+from grader.spec.models import Exercise
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -85,12 +87,15 @@ def test_the_exercise_schema_refuses_what_the_grader_refuses():
     norms["checks"][0]["properties"].append("all_finit")  # a bare name that is no property
     for document in (unknown_field, unknown_kind, no_signature, question_with_a_function, norms):
         assert problems("exercise", document), document
+        with pytest.raises(ValidationError):
+            Exercise.model_validate(document)
 
 
 def test_the_exercise_schema_accepts_a_property_by_its_bare_name_or_as_a_mapping():
     norms = _exercise("experiments/gradient_norms.yaml")
     norms["checks"][0]["properties"] = ["all_finite", {"all_positive": True}, {"length_equals": "depth"}]
     assert problems("exercise", norms) == []
+    Exercise.model_validate(norms)
 
 
 def test_the_results_json_of_a_graded_submission_fits_the_results_schema(plans, server, tmp_path):
