@@ -17,7 +17,7 @@ import torch
 
 from . import wire
 from .probes import PROBES
-from .probes.encode import encode_error
+from .encode import encode_error
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.meta_kernels import use_compiled_meta_kernels
 

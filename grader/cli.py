@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .course_or_exit import load_course_or_exit
+from .schemas import NAMES as SCHEMA_NAMES
 
 if TYPE_CHECKING:
     from .intake import Submission
@@ -241,6 +242,14 @@ def merge(dirs: tuple[Path, ...], out_dir: Path) -> None:
     click.echo(f"Merged {len(merged.results)} submissions from {len(dirs)} folders into {out_dir}; "
                f"gradebook in {merged.gradebook}")
 
+
+
+@main.command()
+@click.argument("name", type=click.Choice(SCHEMA_NAMES))
+def schema(name: str) -> None:
+    """Print the JSON Schema of results.json, of an exercise's YAML or of course.yaml."""
+    from .schemas import schema_text
+    click.echo(schema_text(name), nl=False)
 
 from .integrations.nbgrader.cli import nbgrader as _nbgrader  # noqa: E402  (torchgrade nbgrader build|autograde)
 

@@ -72,7 +72,7 @@ class SubmissionResult:
         return round(sum(e.max_score for e in self.exercises), 6)
 
     def to_json(self) -> dict[str, Any]:
-        """The shape of results.json in docs/reference/results-schema.md."""
+        """The shape of results.json (docs/reference/results-schema.md)."""
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "exercises": [e.to_json() for e in self.exercises]}
 

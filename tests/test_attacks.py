@@ -446,14 +446,12 @@ def test_attack_changes_no_verdict(name, grade_files, tiny, targets, baseline):
     code, sigmoid, honest = (attack + (None,) * 3)[:3] if isinstance(attack, tuple) else (attack, HONEST_SIGMOID, None)
     if honest is not None:
         baseline = summary(grade_files(submission("", honest), exercises=EXERCISES, course=tiny, name="honest"))
-    started = time.monotonic()
     result = grade_files(submission(_fill(code, targets), _fill(sigmoid, targets)), exercises=EXERCISES,
                          course=tiny, name="mallory")
     litter = [p for p in (REPO / "torchgrade-was-here", Path("/tmp/torchgrade-was-here")) if p.exists()]
     for path in litter:  # a breach must not outlive its test
         path.unlink()
     assert summary(result) == baseline, name
-    assert time.monotonic() - started < 30
     assert litter == []
     assert not (Path(targets["@MARKER@"]) / "written").exists()
     assert (Path(targets["@RESULTS@"]) / "alice" / "results.json").read_text() == '{"submission": "alice", "score": 1.0}\n'

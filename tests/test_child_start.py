@@ -126,17 +126,16 @@ def test_children_collect_garbage_though_the_server_imports_without(server, tmp_
 
 def test_an_optimizer_step_does_not_load_the_compiler():
     out = run_python("""
-        import sys, time, torch
+        import sys, torch
         import grader.child as child
         child.warm()
         model = torch.nn.Linear(3, 3)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         model(torch.ones(2, 3)).sum().backward()
-        started = time.process_time()
         optimizer.step()  # calls torch._dynamo.graph_break(), a no-op outside compilation
-        print(type(sys.modules["torch._dynamo"]).__name__, time.process_time() - started < 0.3)
+        print(type(sys.modules["torch._dynamo"]).__name__, "torch._dynamo.eval_frame" in sys.modules)
     """)
-    assert out.split("\n")[0] == "_Deferred True"
+    assert out.split("\n")[0] == "_Deferred False"
 
 
 def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package():

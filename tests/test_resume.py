@@ -96,7 +96,7 @@ def test_each_submission_gets_results_and_then_its_key(graded):
     assert run.graded == ["ann", "ben"] and run.skipped == []
     for sub in subs:
         results = json.loads((out / sub.name / "results.json").read_text())
-        assert set(results) == {"submission", "score", "max_score", "exercises"}   # the documented shape, untouched
+        assert set(results) == {"submission", "score", "max_score", "exercises"}   # the published shape, untouched
         sidecar = json.loads((out / sub.name / SIDECAR).read_text())
         assert len(sidecar["key"]) == 64 and sidecar["details"]["children"] >= 1
     assert (out / "gradebook.csv").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -226,15 +227,21 @@ def test_the_child_signals_and_traces_nothing_outside_its_job(server, tmp_path):
 
 DETACHED = """
 import os, time, subprocess, sys
+job_r, job_w = os.pipe()                # only this process holds job_w: its end is the job's end
 if os.fork() == 0:                      # a double fork, the grandchild in a new session
+    os.close(job_w)
     os.setsid()
     if os.fork() == 0:
-        open("grandchild.pid", "w").write(str(os.getpid()))
+        open("grandchild.tmp", "w").write(str(os.getpid()))
+        os.rename("grandchild.tmp", "grandchild.pid")
+        os.read(job_r, 1)               # b"" once the job has ended
         time.sleep(1.0)
         open("touched", "w").write("still alive")
     os._exit(0)
 try:                                     # and the way a student would write it (exec is not allowed)
-    subprocess.Popen(["/bin/sh", "-c", "sleep 1; touch touched-by-sh"], start_new_session=True)
+    shell = subprocess.Popen(["/bin/sh", "-c", "read -r _; sleep 1; touch touched-by-sh"], stdin=job_r,
+                             start_new_session=True)
+    open("shell.pid", "w").write(str(shell.pid))
     print("exec allowed")
 except OSError:
     print("exec denied")
@@ -243,21 +250,42 @@ while not os.path.exists("grandchild.pid"):
 """
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 @pytest.mark.parametrize("which", ["warm server", "bare server"])
 def test_a_detached_process_dies_when_its_job_ends(which, server, bare_server, tmp_path):
-    """`setsid()` + double fork, `sleep 1; touch FILE`: gone when the job ends, never touches."""
+    """`setsid()` + double fork, and a shell in its own session: dead and reaped when the job's reply comes,
+    so neither ever writes the file it would write a second after the job's end."""
     chosen = server if which == "warm server" else bare_server  # pids cgroup, or the subreaper alone
     work_before = set(tmp_path.iterdir())
     outcome, _ = run(chosen, DETACHED, tmp_path)
     assert outcome.ok, outcome.stderr
     (work,) = set(tmp_path.iterdir()) - work_before
-    pid = int((work / "grandchild.pid").read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    time.sleep(1.3)
+    assert _gone(int((work / "grandchild.pid").read_text()))
+    if "exec allowed" in outcome.stdout:
+        assert _gone(int((work / "shell.pid").read_text()))
+    assert processes.descendants(chosen._process.pid) == []
     assert not (work / "touched").exists()
     assert not (work / "touched-by-sh").exists()
-    assert processes.descendants(chosen._process.pid) == []
+
+
+def test_a_jobs_processes_are_killed_parents_first(monkeypatch):
+    """A process killed before its parent wakes the parent (a shell waiting for its `sleep`), which could run
+    its next command before its own SIGKILL came: the job's tree is killed from the top down."""
+    from grader.sandbox import server as fork_server
+    killed: list[int] = []
+    monkeypatch.setattr(fork_server.processes, "descendants", lambda pid: [3, 10, 2])  # 3's child 10, 10's child 2
+    monkeypatch.setattr(fork_server, "CGROUP", None)
+    monkeypatch.setattr(fork_server.os, "kill", lambda pid, sig: killed.append(pid))
+    monkeypatch.setattr(fork_server.os, "killpg", lambda pid, sig: None)
+    fork_server._signal_job(7)
+    assert killed == [7, 3, 10, 2]
 
 
 BOMB = """
@@ -278,9 +306,7 @@ print('{"refused": %d}' % refused)
 def test_a_fork_bomb_is_held_to_the_process_limit_and_the_server_survives(server, tmp_path):
     if "pids-cgroup" not in run(server, "pass", tmp_path)[0].confinement:
         pytest.skip("no pids cgroup on this machine")
-    started = time.monotonic()
     outcome, _ = run(server, BOMB, tmp_path, limits=Limits(processes=16, step_s=20))
-    assert time.monotonic() - started < 15
     assert "refused" in outcome.stdout and '"refused": 0}' not in outcome.stdout  # forks were refused at the limit
     assert processes.descendants(server._process.pid) == []
     again, _ = run(server, "print('{\"alive\": 1}')", tmp_path)
@@ -365,14 +391,12 @@ def test_cpu_time_beyond_the_limit_stops_the_child(ignore_sigxcpu, server, tmp_p
     source = ("import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n" if ignore_sigxcpu else "") + \
         "while True:\n    pass\n"
     outcome, _ = run(server, source, tmp_path, limits=Limits(cpu_s=1, step_s=30, total_s=30))
-    assert outcome.reason == "cpu"
-    assert outcome.wall_s < 10
+    assert outcome.reason == "cpu"  # not "timeout": the CPU limit stopped it, long before the 30 s wall clock
 
 
 def test_a_busy_step_is_stopped_by_its_cpu_time_with_the_wall_clock_as_backstop(server, tmp_path):
     outcome, _ = run(server, "while True:\n    pass\n", tmp_path, limits=Limits(step_s=30, step_cpu_s=0.5, total_s=60))
-    assert outcome.reason == "step_cpu" and outcome.failed_step == "source"
-    assert outcome.wall_s < 10
+    assert outcome.reason == "step_cpu" and outcome.failed_step == "source"  # not "timeout": the backstop did not
 
 
 SPIN = """
@@ -401,7 +425,7 @@ def test_cpu_time_per_step_is_counted_from_the_steps_start(server, tmp_path):
 def test_a_sleeping_step_uses_no_cpu_and_is_stopped_by_the_wall_clock(server, tmp_path):
     outcome, _ = run(server, "import time\ntime.sleep(60)\n", tmp_path, limits=Limits(step_s=1, step_cpu_s=10))
     assert outcome.reason == "timeout"
-    assert outcome.wall_s < 4
+    assert outcome.signal == signal.SIGKILL  # stopped, not waited for: a finished sleep would exit 0
 
 
 def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, tmp_path):
@@ -409,7 +433,7 @@ def test_wall_time_beyond_the_limit_kills_a_child_that_ignores_sigterm(server, t
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=1))
     assert outcome.reason == "timeout"
     assert outcome.failed_step == "source"
-    assert outcome.wall_s < 4
+    assert outcome.signal == signal.SIGKILL  # killed although it ignores SIGTERM, not waited for
 
 
 def test_a_file_cannot_grow_beyond_the_limit(server, tmp_path):
@@ -434,7 +458,6 @@ def test_twenty_megabytes_of_output_are_read_and_capped(server, tmp_path):
     assert outcome.ok
     assert outcome.output_truncated
     assert len(outcome.stdout) == 64 * 1024
-    assert outcome.wall_s < 10
 
 
 def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path, monkeypatch):
@@ -642,8 +665,7 @@ def test_a_steps_cpu_time_counts_the_processes_it_started(server, tmp_path):
     time.sleep(60)
     """
     outcome, _ = run(server, source, tmp_path, limits=Limits(step_s=20, step_cpu_s=1.0, total_s=60))
-    assert outcome.reason == "step_cpu"
-    assert outcome.wall_s < 5
+    assert outcome.reason == "step_cpu"  # not "timeout": the busy children's CPU time stopped it
 
 
 def test_a_jobs_prepare_runs_in_the_server_so_the_child_inherits_what_it_loads(tmp_path):

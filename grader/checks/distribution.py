@@ -28,7 +28,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..cases import DTYPES
-from ..probes.init import sample_of
+from ..recording import sample_of
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key

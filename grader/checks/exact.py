@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ..cases import DTYPES
-from ..probes.init import sentinel
+from ..recording import sentinel
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key

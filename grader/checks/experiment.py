@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from ..cases import Case
-from ..probes.experiment import experiment_probe
+from ..recording import experiment_probe
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase, ExperimentCheck
 from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, signature_order

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..probes.init import code_identity
+from ..recording import code_identity
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from ..cases import DTYPES
-from ..probes.init import sentinel
+from ..recording import sentinel
 from ..spec import Exercise
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, learner_error

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..cases import DTYPES
-from ..probes.init import sentinel
+from ..recording import sentinel
 from ..spec import Course, Exercise
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, call_key, learner_error

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from .encode import encode_error
+from ..encode import encode_error
 
 MAX_TEXT = 1000
 MAX_ITEMS = 50

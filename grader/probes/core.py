@@ -6,7 +6,7 @@ from typing import Any, Callable
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .encode import encode_error, encode_value
+from ..encode import encode_error, encode_value
 
 # Bound when the fork server imports this module, before any learner code: `torch.equal = lambda *a: True`
 # in a submission must not make an input it changed look unchanged. (The child is the learner's process:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .encode import encode_error, encode_value, plain_tensor
+from ..encode import encode_error, encode_value, plain_tensor
+from ..recording import code_identity, sample_of, sentinel
 
 _DEFAULT_GENERATOR = torch.default_generator
 _GENERATOR = torch.Generator
@@ -27,29 +28,9 @@ _SETPROFILE = sys.setprofile
 _THREAD_SETPROFILE = threading.setprofile
 
 
-def code_identity(code) -> tuple:
-    """What names a Python function here and in the grader alike: its file, first line and qualified name."""
-    return (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
-
-
-def sentinel(dtype: torch.dtype) -> float:
-    """The value every fresh tensor holds before the learner's call: finite, never an initialiser's output."""
-    return torch.finfo(dtype).max
-
-
 def fresh_tensor(call: dict[str, Any], device: str | None = None) -> torch.Tensor:
     dtype = getattr(torch, call["dtype"])
     return _FULL(tuple(call["shape"]), sentinel(dtype), dtype=dtype, device=device or call.get("device", "cpu"))
-
-
-def sample_of(tensor: torch.Tensor, size: int | None) -> torch.Tensor:
-    """A plain CPU copy: every k-th element of the flattened tensor (k = numel // size), at most size of them."""
-    if size is None:
-        return plain_tensor(tensor)
-    with torch._C.DisableTorchFunction():
-        flat = torch.Tensor.reshape(tensor, (-1,))
-        step = max(1, flat.numel() // size)
-        return plain_tensor(flat[::step][:size])
 
 
 def raised(exc: BaseException, submission_dir: str | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from .encode import encode_error
+from ..encode import encode_error
 from .plot_figure import describe_figure
 from .plot_headless import make_headless, warm_plots
 

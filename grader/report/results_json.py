@@ -1,4 +1,5 @@
-"""results.json: the native result, in exactly the shape docs/reference/results-schema.md gives.
+"""results.json: the native result, in exactly the shape docs/reference/results-schema.md gives
+(typed in grader.results_shape).
 
 A submission that could not be graded carries a top-level `"error"` (the contract allows it), the
 reason a teacher can act on; its exercises are then all `error`. Every string is written UTF-8-safe

@@ -138,18 +138,25 @@ def _cpu_of(pid: int) -> float:
 
 
 def _signal_job(pid: int) -> None:
-    """SIGKILL the job's child, its process group and every other process it started; reap none."""
-    victims = set(CGROUP.members()) if CGROUP is not None else set()
-    victims |= set(processes.descendants(os.getpid()))
-    for target in [pid, *(victims - {pid})]:
+    """SIGKILL the job's child, its process group and every other process it started; reap none.
+
+    Parents before their children: a process killed before its parent wakes the parent (a shell waiting
+    for its `sleep`), which could run its next command (`touch FILE`) before its own SIGKILL came."""
+    for kill in (os.kill, os.killpg):  # the child, then its group (which outlives a reaped child)
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    seen = {pid}
+    # the walk lists every parent before its children; the cgroup's members, any the walk missed, after
+    for target in [*processes.descendants(os.getpid()), *(CGROUP.members() if CGROUP is not None else ())]:
+        if target in seen:
+            continue
+        seen.add(target)
         try:
             os.kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill_leftovers() -> None:

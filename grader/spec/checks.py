@@ -315,6 +315,17 @@ class Property(Strict):
     def _bare_name(cls, data: Any) -> Any:
         return {data: True} if isinstance(data, str) else data
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema accepts what _bare_name does: a property that is only `true` written as its name."""
+        reference = handler(core_schema)
+        schema = handler.resolve_ref_schema(reference)
+        mapping = dict(schema)
+        bare = [name for name, field in cls.model_fields.items() if field.annotation == (Literal[True] | None)]
+        schema.clear()
+        schema.update(anyOf=[mapping, {"type": "string", "enum": bare}], description=mapping.pop("description", ""))
+        return reference
+
     @model_validator(mode="after")
     def _exactly_one(self) -> "Property":
         given = [name for name in self.kinds() if getattr(self, name) is not None]

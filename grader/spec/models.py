@@ -59,6 +59,22 @@ class Exercise(Strict):
             raise ValueError(f"a question is answered in ANSWERS, not by a function: leave out {', '.join(extra)}")
         return {"module": "answers", **data, "function": QUESTION_TARGET, "signature": f"{QUESTION_TARGET}()"}
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON Schema says what _question_defaults does: a question exercise (one check, of kind question)
+        needs no module (answers) and gives no function, signature or reference; any other needs them."""
+        reference = handler(core_schema)
+        schema = handler.resolve_ref_schema(reference)
+        required = schema.pop("required")
+        is_question = {"properties": {"checks": {"contains": {
+            "type": "object", "properties": {"kind": {"const": "question"}}, "required": ["kind"]}}}}
+        schema["if"] = is_question
+        schema["then"] = {"required": [name for name in required if name not in ("module", "signature")],
+                          "properties": {"function": False, "signature": False, "reference": False,
+                                         "checks": {"maxItems": 1}}}
+        schema["else"] = {"required": required}
+        return reference
+
     @property
     def function_name(self) -> str:
         return self.function or self.id

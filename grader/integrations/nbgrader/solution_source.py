@@ -1,6 +1,6 @@
 """The teacher's reference solution, cut into the pieces a notebook needs.
 
-`solutions/<module>.py` scores full marks (docs/teachers/first-course.md). For each exercise function the builder
+`solutions/<module>.py` scores full marks (docs/explanation/architecture.md). For each exercise function the builder
 needs its def line (shown to students) and its body (the solution, hidden from them). The file's
 imports go first in the notebook; its other top-level code (helpers, constants) is part of the
 solution, so it is moved into the body of each function that uses it, where nbgrader hides it.

@@ -1,4 +1,8 @@
-"""Turn whatever the learner returned or raised into plain data the grader can load safely."""
+"""Turn whatever a function returned or raised into plain data the grader can load safely.
+
+The child encodes the learner's results with it, and grader.recording the reference's: it imports
+nothing of grader, so both sides may use it.
+"""
 from __future__ import annotations
 
 import os

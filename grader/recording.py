@@ -1,0 +1,101 @@
+"""Records both sides make alike: the child of the learner's calls, the grader of the reference's.
+
+A check compares what the learner's function did with what the reference does on the same call, so
+the two records must be made the same way. The child side (grader.child, grader.probes) and the
+judging side (grader.checks) may not import each other (the layers in .importlinter): what they
+share lives here, below both, and imports torch and grader.encode only.
+
+The experiment probe runs in the child and, on the reference, in the grader. It returns plain data only:
+
+    {"output": record, "again": record, "changed": [record, …], "layers": [fingerprint, …],
+     "plot": [record, …]}            (each present only when the call's options ask for it)
+
+where a record is `encode_value(what the function returned)` or {"error": …}. `again` is a second
+call with the same keywords (determinism), `changed` one call per keyword override, `layers` the
+weights each distinct `F.linear` weight tensor held when the first call used it (so the grader can
+tell layers that start from the same numbers), `plot` one call per keyword set to draw.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+from .encode import encode_error, encode_value, plain_tensor
+
+
+def code_identity(code) -> tuple:
+    """What names a Python function here and in the grader alike: its file, first line and qualified name."""
+    return (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
+
+
+def sentinel(dtype: torch.dtype) -> float:
+    """The value every fresh tensor holds before the learner's call: finite, never an initialiser's output."""
+    return torch.finfo(dtype).max
+
+
+def sample_of(tensor: torch.Tensor, size: int | None) -> torch.Tensor:
+    """A plain CPU copy: every k-th element of the flattened tensor (k = numel // size), at most size of them."""
+    if size is None:
+        return plain_tensor(tensor)
+    with torch._C.DisableTorchFunction():
+        flat = torch.Tensor.reshape(tensor, (-1,))
+        step = max(1, flat.numel() // size)
+        return plain_tensor(flat[::step][:size])
+
+
+FINGERPRINT_VALUES = 16
+
+
+class LinearWeights(TorchFunctionMode):
+    """Records a fingerprint of each distinct weight tensor passed to F.linear (nn.Linear uses it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[int, list[float]] = {}
+        self._alive: list[torch.Tensor] = []  # keeps ids unique while recording
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.linear:
+            weight = args[1] if len(args) > 1 else kwargs.get("weight")
+            if isinstance(weight, torch.Tensor) and id(weight) not in self.seen and weight.device.type != "meta":
+                flat = weight.detach().reshape(-1)
+                self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
+                    float(flat.double().sum()), float(flat.numel())]
+                self._alive.append(weight)
+        return func(*args, **kwargs)
+
+
+def _run(fn: Callable, kwargs: dict[str, Any], submission_dir: str | None,
+         recorder: LinearWeights | None = None) -> dict[str, Any]:
+    try:
+        if recorder is None:
+            out = fn(**kwargs)
+        else:
+            with recorder:
+                out = fn(**kwargs)
+    except BaseException as exc:
+        return {"error": encode_error(exc, submission_dir)}
+    return encode_value(out)
+
+
+def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """The experiment probe: run fn(**kwargs) once, then the reruns the options ask for (see the module doc)."""
+    kwargs = dict(call.get("kwargs", {}))
+    options = call.get("options", {})
+    where = call.get("submission_dir")
+    recorder = LinearWeights() if options.get("observe") else None
+    main = _run(fn, kwargs, where, recorder)
+    record: dict[str, Any] = {"error": main["error"]} if "error" in main else {"output": main}
+    if recorder is not None:
+        record["layers"] = list(recorder.seen.values())
+    if "error" not in main:
+        if options.get("rerun"):
+            record["again"] = _run(fn, kwargs, where)
+        record["changed"] = [_run(fn, {**kwargs, **overrides}, where) for overrides in options.get("changes", [])]
+    if options.get("plot"):
+        record["plot"] = [_run(fn, dict(more), where) for more in options["plot"]]
+    return record
