@@ -84,6 +84,8 @@ class Limits(Strict):
 
 class SandboxPolicy(Strict):
     without_landlock: Literal["warn", "refuse"] = "warn"
+    without_own_user: Literal["warn", "refuse"] = "warn"
+    without_ipc_namespace: Literal["warn", "refuse"] = "warn"
 
 
 class CourseFile(Strict):
