@@ -188,9 +188,7 @@ def _become_own_user(request: dict[str, Any], needed: list[str]) -> list[str]:
     reachable; raises identity.Unavailable where that cannot be done (the child then stays root,
     without capabilities, and says so)."""
     applied: list[str] = []
-    for path in request.get("readable") or ():
-        if not identity.readable_by_others(path):
-            raise identity.Unavailable(f"{path} is readable by its owner only")
+    identity.open_to_others(list(request.get("readable") or ()))
     if identity.make_reachable(needed):
         applied.append("mount-view")
     uid = gid = identity.own_id()

@@ -73,14 +73,36 @@ def blocked_at(path: str) -> str | None:
     return None
 
 
-def readable_by_others(path: str) -> bool:
-    """Whether a user who is neither owner nor in the group may read `path` (and list it, for a folder)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return True  # not there: nothing is lost
-    need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
-    return mode & need == need
+#: More files than a job's inputs ever hold (a submission, the tasks): a tree this big is not opened.
+MAX_OPENED = 20_000
+
+
+def open_to_others(paths: list[str]) -> None:
+    """The job's inputs (its staged submission, the tasks) readable by a uid that is neither owner nor in
+    the group: o+r on files, o+rx on folders, where missing. They are the grader's private copies for
+    this job, below folders only root may enter; a learner's 0600 file must not fail to import as
+    another uid. Symbolic links are left alone. Raises Unavailable for a tree too big to walk."""
+    seen = 0
+    for top in paths:
+        stack = [top]
+        while stack:
+            path = stack.pop()
+            seen += 1
+            if seen > MAX_OPENED:
+                raise Unavailable(f"{top} holds more than {MAX_OPENED} files")
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                want = stat.S_IROTH | stat.S_IXOTH
+                stack += [os.path.join(path, name) for name in os.listdir(path)]
+            elif stat.S_ISREG(info.st_mode):
+                want = stat.S_IROTH
+            else:
+                continue
+            if info.st_mode & want != want:
+                os.chmod(path, stat.S_IMODE(info.st_mode) | want)
 
 
 def make_reachable(paths: list[str]) -> list[str]:
