@@ -41,7 +41,10 @@ def apply_rlimits(limits: dict[str, Any], gpu: bool = False, steps: list[str] | 
             resource.setrlimit(which, (soft, hard))
         except (ValueError, OSError):  # above the hard limit, without the privilege to raise it
             _, current = resource.getrlimit(which)
-            resource.setrlimit(which, (min(soft, current), min(hard, current)))
+            if current == resource.RLIM_INFINITY:
+                raise
+            lower = [current if v == resource.RLIM_INFINITY else min(v, current) for v in (soft, hard)]
+            resource.setrlimit(which, (lower[0], lower[1]))
 
     extra = int(limits["memory_mb"]) * 1024 * 1024
     if gpu:
