@@ -58,8 +58,10 @@ class Budget:
 # Opcodes of plain data (what _Writer writes) → (bytes of argument, or -n: an n-byte little-endian length
 # followed by that many bytes), cost in bytes (an upper estimate of what unpickling it holds: the object,
 # its slot in a container or the stack, a dict's entry), and the cost of each byte of a length-given argument.
+# Every opcode costs at least 8, so reading the opcodes of one submission's records stops within
+# MAX_COST / 8 opcodes (about 7 s), whatever they are.
 _OPS: dict[int, tuple[int, int, int]] = {op[0]: spec for op, spec in {
-    pickle.PROTO: (1, 0, 0), pickle.FRAME: (8, 0, 0), pickle.STOP: (0, 0, 0), pickle.MARK: (0, 8, 0),
+    pickle.PROTO: (1, 8, 0), pickle.FRAME: (8, 8, 0), pickle.STOP: (0, 8, 0), pickle.MARK: (0, 8, 0),
     pickle.EMPTY_DICT: (0, 240, 0), pickle.EMPTY_LIST: (0, 72, 0), pickle.EMPTY_TUPLE: (0, 8, 0),
     pickle.TUPLE: (0, 72, 0), pickle.TUPLE1: (0, 72, 0), pickle.TUPLE2: (0, 72, 0), pickle.TUPLE3: (0, 72, 0),
     pickle.APPEND: (0, 8, 0), pickle.APPENDS: (0, 8, 0), pickle.SETITEM: (0, 64, 0), pickle.SETITEMS: (0, 64, 0),
@@ -70,7 +72,7 @@ _OPS: dict[int, tuple[int, int, int]] = {op[0]: spec for op, spec in {
     pickle.SHORT_BINBYTES: (-1, 64, 2), pickle.BINBYTES: (-4, 64, 2), pickle.BINBYTES8: (-8, 64, 2),
     pickle.MEMOIZE: (0, 16, 0), pickle.BINGET: (1, 16, 0), pickle.LONG_BINGET: (4, 16, 0),
     pickle.BINPUT: (1, 16, 0), pickle.LONG_BINPUT: (4, 16, 0),
-    pickle.STACK_GLOBAL: (0, 0, 0), pickle.REDUCE: (0, 256, 0),
+    pickle.STACK_GLOBAL: (0, 8, 0), pickle.REDUCE: (0, 256, 0),
 }.items()}
 
 

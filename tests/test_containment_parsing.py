@@ -151,3 +151,14 @@ grader.wire.dumps = _dumps
             assert {c.status for c in exercise.checks} == {"error"}, exercise.id
             assert "could not read the results" in exercise.checks[0].feedback
     assert after - before < 512 * MB
+
+
+def test_reading_a_submissions_records_stops_at_its_budget_whatever_the_opcodes():
+    """Opcodes that hold nothing once read (a run of STACK_GLOBAL) still count, so a submission's files
+    cannot make the grader read opcodes without end."""
+    data = b"\x80\x05" + b"\x93" * 200_000
+    budget = wire.Budget(total=1 * MB)
+    with pytest.raises(wire.NotPlainData, match="more than"):
+        wire.loads(data, budget=budget)
+    with pytest.raises(wire.NotPlainData, match="more than"):
+        wire.loads(wire.dumps({"a": 1}), budget=budget)  # nothing is left for the next record
