@@ -287,6 +287,11 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         for exercise_id in remaining:
             try:
                 record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id), budget)
+            except wire.TooLarge:
+                failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
+                                                  f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
+                                                  f"tensors rather than long Python lists, and only what is asked.")
+                continue
             except Exception:
                 failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
                                                   "(did your code write into the grader's files?).")

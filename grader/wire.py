@@ -41,6 +41,10 @@ class NotPlainData(pickle.UnpicklingError):
 MAX_COST = 384 * 1024 * 1024
 
 
+class TooLarge(NotPlainData):
+    """The records of one submission would take more of the grader's memory than MAX_COST."""
+
+
 class Budget:
     """The memory one submission's records may still cost the grader (see estimated_cost)."""
 
@@ -52,7 +56,7 @@ class Budget:
         at once); raises NotPlainData once nothing is left."""
         self.left -= cost
         if self.left < 0:
-            raise NotPlainData(f"the records would take more than {MAX_COST // 2**20} MB of the grader's memory")
+            raise TooLarge(f"the records would take more than {MAX_COST // 2**20} MB of the grader's memory")
 
 
 # Opcodes of plain data (what _Writer writes) → (bytes of argument, or -n: an n-byte little-endian length
