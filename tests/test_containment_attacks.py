@@ -136,7 +136,7 @@ except OSError:
     "stat solutions/ and exercises/ for sizes and times": """
 import os
 for _path in ("@COURSE@/solutions/activations.py", "@COURSE@/exercises/sigmoid.yaml", "@COURSE@/solutions",
-              "@COURSE@"):
+              "@COURSE@/exercises", "@COURSE@/course.yaml"):
     try:
         os.stat(_path)
         _won.append(_path)
@@ -341,3 +341,21 @@ def test_a_grader_with_umask_077_grades_a_0600_module_the_same(plans, server, ti
         os.umask(old)
     assert summary(result) == baseline
     assert "own-user" in result.details["confinement"]
+
+
+@as_root
+def test_a_course_every_uid_may_walk_is_not_there_for_the_child(grade_files, tmp_path):
+    """A course in a folder open to all (a checkout in /home/teacher, 0755): the child's view of it holds
+    only what it needs, so not even the names, sizes and times of solutions/ and exercises/ show."""
+    course_root = Path(f"/tmp/torchgrade-open-course-{os.getpid()}")
+    tiny = write_course(course_root)
+    try:
+        for folder in [course_root, *course_root.rglob("*")]:
+            os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
+        attack = _fill(ATTACKS["stat solutions/ and exercises/ for sizes and times"], {"@COURSE@": str(course_root)})
+        honest = summary(grade_files(submission(), exercises=EXERCISES, course=tiny, name="honest"))
+        result = grade_files(submission(attack), exercises=EXERCISES, course=tiny, name="mallory")
+    finally:
+        import shutil
+        shutil.rmtree(course_root)
+    assert summary(result) == honest

@@ -40,13 +40,17 @@ class Job:
     # announcement restarts no clock), and the job's CPU time is capped at step_cpu_s per step.
     # Empty: any step name, each once.
     steps: tuple[str, ...] = ()
+    # Folders the child must not even see (the course: solutions/, exercises/): under root, its view of
+    # each holds only what it needs below it (e.g. the grader package of a checkout). Elsewhere Landlock
+    # still keeps it from reading them; names, sizes and times are then visible where permissions allow.
+    hidden: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "argument": self.argument, "workdir": self.workdir,
             "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
             "require": list(self.require), "gpu": self.gpu, "prepare": list(self.prepare) if self.prepare else None,
-            "steps": list(self.steps),
+            "steps": list(self.steps), "hidden": list(self.hidden),
         }
 
 

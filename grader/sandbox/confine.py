@@ -192,7 +192,7 @@ def _become_own_user(request: dict[str, Any], needed: list[str]) -> list[str]:
     without capabilities, and says so)."""
     applied: list[str] = []
     identity.open_to_others(list(request.get("readable") or ()))
-    if identity.make_reachable(needed):
+    if identity.make_reachable(needed, hide=list(request.get("hidden") or ())):
         applied.append("mount-view")
     uid = gid = identity.own_id()
     identity.hand_over(request["workdir"], uid, gid)

@@ -105,18 +105,23 @@ def open_to_others(paths: list[str]) -> None:
                 os.chmod(path, stat.S_IMODE(info.st_mode) | want)
 
 
-def make_reachable(paths: list[str]) -> list[str]:
-    """Make every path in `paths` reachable by an unprivileged uid; return the folders replaced by a view.
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
-    For each folder that blocks the way (see blocked_at), a private mount namespace gets a read-only tmpfs
-    on it, holding the needed paths below it as bind mounts of the real ones. Raises Unavailable where
-    mounts are not allowed (no CAP_SYS_ADMIN, e.g. a container without it)."""
-    blocked: dict[str, list[str]] = {}
-    for path in paths:
-        if os.path.lexists(path):
-            where = blocked_at(path)
-            if where is not None:
-                blocked.setdefault(where, []).append(path)
+
+def make_reachable(paths: list[str], hide: list[str] = ()) -> list[str]:
+    """Make every path in `paths` reachable by an unprivileged uid, and the folders in `hide` (the course)
+    show nothing but those paths; return the folders replaced by a view.
+
+    For each folder that blocks the way (see blocked_at) or is to be hidden, a private mount namespace
+    gets a read-only tmpfs on it, holding the needed paths below it as bind mounts of the real ones (a
+    folder inside another such folder is covered by the outer one). Raises Unavailable where mounts are
+    not allowed (no CAP_SYS_ADMIN, e.g. a container without it)."""
+    paths = [os.path.abspath(p) for p in paths if os.path.lexists(p)]
+    folders = {where for where in map(blocked_at, paths) if where is not None}
+    folders |= {os.path.abspath(h) for h in hide if os.path.isdir(h) and os.path.abspath(h) != "/"}
+    outer = [f for f in folders if not any(g != f and _inside(f, g) for g in folders)]
+    blocked: dict[str, list[str]] = {folder: [p for p in paths if _inside(p, folder)] for folder in outer}
     if not blocked:
         return []
     libc = _libc()

@@ -46,7 +46,8 @@ SPAWN = False
 
 
 class Steps:
-    """Handed to the target: tells the supervising server which step is running."""
+    """Handed to the target: tells the supervising server which step is running. The learner's code can
+    find the descriptor and write too: the server believes only the next step the grader scheduled."""
 
     def __init__(self, fd: int):
         self._fd = fd
