@@ -11,10 +11,11 @@ An unprivileged uid cannot walk into folders that only root may enter (/root, wh
 Python; the grader's 0700 scratch folders). Where a folder the child needs lies below one, the child
 gets a private mount namespace in which that folder is a small read-only tmpfs holding only the
 paths it needs, bind-mounted at their own paths: the paths stay the same, and everything else
-below is simply not there.
+below is simply not there. The course folder gets the same view whatever its permissions, so not
+even the names, sizes and times of solutions/ and exercises/ show.
 
-The IPC namespace (made in the same unshare) gives the child SysV shared memory, semaphores and
-message queues of its own, destroyed with it: nothing outlives it or reaches a later child.
+The IPC namespace gives the child SysV shared memory, semaphores and message queues of its own,
+destroyed with it: nothing outlives it or reaches a later child.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_DUMPABLE = 4
 #: The child's uid and gid are this plus its pid: unique among live processes, unprivileged, in no group,
-#: and far above the ids of real accounts (which stay below 2^31 on every distribution).
+#: and far above the ids distributions give accounts (below 65536) and subordinate id ranges (a few million).
 BASE_ID = 0x60000000
 
 
