@@ -46,14 +46,15 @@ def _load(course_path: Path | None) -> Course:
 
 
 def _sandbox_policy(course: Course) -> None:
-    """Without Landlock: one warning (warn), or a refusal with exit 2 (refuse), before anything is graded."""
+    """A protection missing here (Landlock, own uid, IPC namespace): one warning each (warn), or a refusal with exit 2
+    (refuse), before anything is graded."""
     from .sandbox import SandboxRefused, policy
     try:
-        warning = policy.check(course.sandbox.without_landlock)
+        warnings = policy.check_all(course.sandbox)
     except SandboxRefused as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    for text in (warning, policy.exposure(course.root)):
+    for text in (*warnings, policy.exposure(course.root)):
         if text:
             click.echo(text, err=True)
 

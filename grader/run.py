@@ -27,6 +27,7 @@ from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
+from .schedule import scheduled_steps
 from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, whole_exercise
 from .spec import Course, Exercise
 
@@ -134,10 +135,11 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
     if _draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
-    early = EarlyVerdicts(plan, pictures_of_passing_work)
+    budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
+    early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
         staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
-        records, failures, details = _run_children(plan, staged, home, server, threads, early)
+        records, failures, details = _run_children(plan, staged, home, server, threads, early, budget)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     results = []
@@ -173,8 +175,9 @@ class EarlyVerdicts:
     used when the bytes it judged are exactly those the grader reads once the child has ended, which
     makes the outcome the same as judging everything at the end, only sooner."""
 
-    def __init__(self, plan: Plan, pictures_of_passing_work: bool):
+    def __init__(self, plan: Plan, pictures_of_passing_work: bool, budget: wire.Budget | None = None):
         self._plan = plan
+        self._budget = budget
         self._pictures = pictures_of_passing_work
         self._exercises = {e.id: e for e in plan.exercises}
         self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
@@ -184,7 +187,7 @@ class EarlyVerdicts:
         if exercise is None or exercise_id in self._verdicts:
             return
         try:
-            record = _read_record(file)
+            record = _read_record(file, budget=self._budget)
             if record is None:
                 return
             self._verdicts[exercise_id] = (record, _exercise_result(self._plan, exercise, record.data, None,
@@ -204,7 +207,7 @@ class EarlyVerdicts:
         return early[1]
 
 
-def _read_record(file: Path, earlier: Record | None = None) -> Record | None:
+def _read_record(file: Path, earlier: Record | None = None, budget: wire.Budget | None = None) -> Record | None:
     """None if the child saved no regular file; raises if what it saved is not a record. `earlier`: a
     record read before from the same file, returned as it is if the bytes are the same.
 
@@ -224,7 +227,7 @@ def _read_record(file: Path, earlier: Record | None = None) -> Record | None:
         raw = stream.read()
     if earlier is not None and earlier.raw == raw:
         return earlier
-    return Record(raw, wire.loads(raw))
+    return Record(raw, wire.loads(raw, budget=budget))
 
 
 def _draws_pictures(plan: Plan) -> bool:
@@ -234,7 +237,7 @@ def _draws_pictures(plan: Plan) -> bool:
 
 
 def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                  early: EarlyVerdicts | None = None):
+                  early: EarlyVerdicts | None = None, budget: wire.Budget | None = None):
     """Run the submission's exercises in as many children as stops make necessary; `early` judges each
     exercise the child says it has saved, while it runs."""
     limits = plan.limits(threads)
@@ -264,8 +267,10 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                                  "out_dir": str(out_dir), "exercises": remaining, "cuda": plan.context.cuda},
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
-                  require=required(plan.course.sandbox.without_landlock), gpu=plan.context.cuda,
-                  prepare=("grader.child:load_tasks", str(plan.tasks_file)))
+                  require=required(plan.course.sandbox), gpu=plan.context.cuda,
+                  prepare=("grader.child:load_tasks", str(plan.tasks_file)),
+                  steps=tuple(scheduled_steps(remaining, by_module, plan.context.cuda)),
+                  hidden=tuple(str(root) for root in [getattr(plan.course, "root", None)] if root))
         outcome = server.run(job, None if early is None else
                              (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
                              steps=remaining)
@@ -282,7 +287,12 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         details["confinement"] = list(outcome.confinement)
         for exercise_id in remaining:
             try:
-                record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id))
+                record = _read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id), budget)
+            except wire.TooLarge:
+                failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
+                                                  f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
+                                                  f"tensors rather than long Python lists, and only what is asked.")
+                continue
             except Exception:
                 failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
                                                   "(did your code write into the grader's files?).")

@@ -34,6 +34,76 @@ class NotPlainData(pickle.UnpicklingError):
     """What a record held was not plain data (a child that forged its file, or a corrupt one)."""
 
 
+#: What the grader may hold of one submission's records, unpickled, as estimated before unpickling: the
+#: grader unpickles in its own process, and a pickle unfolds to many times its size (one byte,
+#: EMPTY_DICT, is a 64-byte dict; a 50 MB file of them, 3 GB). A full submission's records hold a few
+#: MB; 300 × 300 Python floats for each of 8 cases, 25 MB.
+MAX_COST = 384 * 1024 * 1024
+
+
+class TooLarge(NotPlainData):
+    """The records of one submission would take more of the grader's memory than MAX_COST."""
+
+
+class Budget:
+    """The memory one submission's records may still cost the grader (see estimated_cost)."""
+
+    def __init__(self, total: int = MAX_COST):
+        self.left = total
+
+    def charge(self, cost: int) -> None:
+        """Take `cost` off what is left (a refused record's too: its reading cost time, and the next is refused
+        at once); raises NotPlainData once nothing is left."""
+        self.left -= cost
+        if self.left < 0:
+            raise TooLarge(f"the records would take more than {MAX_COST // 2**20} MB of the grader's memory")
+
+
+# Opcodes of plain data (what _Writer writes) → (bytes of argument, or -n: an n-byte little-endian length
+# followed by that many bytes), cost in bytes (an upper estimate of what unpickling it holds: the object,
+# its slot in a container or the stack, a dict's entry), and the cost of each byte of a length-given argument.
+# Every opcode costs at least 8, so reading the opcodes of one submission's records stops within
+# MAX_COST / 8 opcodes (about 7 s), whatever they are.
+_OPS: dict[int, tuple[int, int, int]] = {op[0]: spec for op, spec in {
+    pickle.PROTO: (1, 8, 0), pickle.FRAME: (8, 8, 0), pickle.STOP: (0, 8, 0), pickle.MARK: (0, 8, 0),
+    pickle.EMPTY_DICT: (0, 240, 0), pickle.EMPTY_LIST: (0, 72, 0), pickle.EMPTY_TUPLE: (0, 8, 0),
+    pickle.TUPLE: (0, 72, 0), pickle.TUPLE1: (0, 72, 0), pickle.TUPLE2: (0, 72, 0), pickle.TUPLE3: (0, 72, 0),
+    pickle.APPEND: (0, 8, 0), pickle.APPENDS: (0, 8, 0), pickle.SETITEM: (0, 64, 0), pickle.SETITEMS: (0, 64, 0),
+    pickle.NONE: (0, 16, 0), pickle.NEWTRUE: (0, 16, 0), pickle.NEWFALSE: (0, 16, 0),
+    pickle.BININT: (4, 40, 0), pickle.BININT1: (1, 40, 0), pickle.BININT2: (2, 40, 0), pickle.BINFLOAT: (8, 40, 0),
+    pickle.LONG1: (-1, 48, 1), pickle.LONG4: (-4, 48, 1),
+    pickle.SHORT_BINUNICODE: (-1, 80, 4), pickle.BINUNICODE: (-4, 80, 4), pickle.BINUNICODE8: (-8, 80, 4),
+    pickle.SHORT_BINBYTES: (-1, 64, 2), pickle.BINBYTES: (-4, 64, 2), pickle.BINBYTES8: (-8, 64, 2),
+    pickle.MEMOIZE: (0, 16, 0), pickle.BINGET: (1, 16, 0), pickle.LONG_BINGET: (4, 16, 0),
+    pickle.BINPUT: (1, 16, 0), pickle.LONG_BINPUT: (4, 16, 0),
+    pickle.STACK_GLOBAL: (0, 8, 0), pickle.REDUCE: (0, 256, 0),
+}.items()}
+
+
+def estimated_cost(data: bytes, limit: int) -> int:
+    """What unpickling `data` would hold in memory, estimated from above by reading its opcodes (no object
+    is built), the bytes themselves included; stops counting past `limit`. Raises NotPlainData for an
+    opcode plain data never needs (sets, class instances, persistent ids, out-of-band buffers …)."""
+    ops = _OPS
+    end = len(data)
+    at = 0
+    cost = end
+    while at < end and cost <= limit:
+        spec = ops.get(data[at])
+        if spec is None:
+            raise NotPlainData(f"not plain data: pickle opcode {data[at]:#04x}")
+        size, each, per_byte = spec
+        at += 1
+        if size >= 0:
+            at += size
+            cost += each
+        else:
+            length = int.from_bytes(data[at:at - size], "little")
+            at += length - size
+            cost += each + per_byte * length
+    return cost
+
+
 def _tensor(dtype: Any, shape: Any, data: Any) -> torch.Tensor:
     """Rebuild a tensor, checking everything: these three values come from an untrusted file."""
     if not (isinstance(dtype, str) and dtype in DTYPES):
@@ -137,11 +207,15 @@ def dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes, *, from_the_grader: bool = False) -> Any:
+def loads(data: bytes, *, from_the_grader: bool = False, budget: Budget | None = None) -> Any:
     """Plain data back; raises NotPlainData (or another pickle error, or any error of a malformed file).
 
-    `from_the_grader`: the child reading the grader's own tasks (which share containers), not the
-    grader reading what a child wrote; only classes are refused then."""
+    `budget`: what the records of one submission may still cost, charged before unpickling (a fresh
+    MAX_COST when none is given). `from_the_grader`: the child reading the grader's own tasks (which
+    share containers), not the grader reading what a child wrote; only classes are refused then."""
+    if not from_the_grader:
+        budget = budget if budget is not None else Budget()
+        budget.charge(estimated_cost(data, budget.left))
     value = _Reader(data).load()
     if not from_the_grader:
         _check_plain(value)

@@ -54,8 +54,9 @@ def _server_with(**switches: str) -> ForkServer:
 
 @pytest.fixture(scope="module")
 def bare_server():
-    """A server with none of the optional confinements: no Landlock, no cgroup, no user namespace."""
-    server = _server_with(TORCHGRADE_PRETEND_NO_LANDLOCK="1", TORCHGRADE_NO_CGROUP="1", TORCHGRADE_NO_USERNS="1")
+    """A server with none of the optional confinements: no Landlock, no cgroup, no user namespace, no own uid."""
+    server = _server_with(TORCHGRADE_PRETEND_NO_LANDLOCK="1", TORCHGRADE_NO_CGROUP="1", TORCHGRADE_NO_USERNS="1",
+                          TORCHGRADE_NO_OWN_USER="1")
     yield server
     server.close()
 

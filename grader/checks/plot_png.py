@@ -1,7 +1,11 @@
 """The saved file of a plot check, read in the grader: a real PNG, of a sensible size, not blank.
 
 Only the bytes come from the learner's child; they are checked (signature, IHDR size) before
-Pillow decodes them, and every problem is a sentence for the student.
+Pillow decodes them, and every problem is a sentence for the student. The grader decodes in its own
+process, so the size is bounded before decoding: a 40 kB file can declare 8000 × 8000 pixels. At
+most MAX_PIXELS pixels (16 M: 4000 × 4000; matplotlib's default figure at dpi 600 is 3840 × 2880),
+decoded by Pillow (at most 4 bytes a pixel) and composed over white into 3 bytes a pixel a band of
+rows at a time, the decoding holds about 7 bytes a pixel (115 MB) at its peak.
 """
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MIN_SIDE, MAX_SIDE, MAX_PIXELS = 100, 8000, 40_000_000
+MIN_SIDE, MAX_SIDE, MAX_PIXELS = 100, 8000, 16_000_000
+BAND_ROWS = 64  # rows composed over white at a time, so the float copies stay small
 BLANK_SHARE = 0.001   # below this share of pixels off the background colour, the image is blank
 
 
@@ -42,18 +47,25 @@ def read_png(data: bytes) -> tuple[Png | None, str | None]:
         return None, "The file at path starts like a PNG but is damaged."
     width, height = struct.unpack(">II", data[16:24])
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
-        return None, f"The PNG is {width} × {height} pixels; keep it under {MAX_SIDE} pixels each way (a lower dpi)."
+        return None, (f"The PNG is {width} × {height} pixels, more than the grader reads (at most {MAX_SIDE} pixels "
+                      f"each way and {MAX_PIXELS // 1_000_000} million in all): save it with a lower dpi or a "
+                      f"smaller figsize.")
     if min(width, height) < MIN_SIDE:
         return None, f"The PNG is only {width} × {height} pixels; make it at least {MIN_SIDE} pixels each way."
     try:
         from PIL import Image
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            if image.size != (width, height):
+                raise ValueError("the header and the image disagree")
+            image.load()  # Pillow's own copy, in the file's mode: at most 4 bytes a pixel
+            rgb = np.empty((height, width, 3), dtype=np.uint8)
+            for top in range(0, height, BAND_ROWS):  # over white, in float32 as the whole image would be
+                band = np.asarray(image.crop((0, top, width, min(height, top + BAND_ROWS))).convert("RGBA"),
+                                  dtype=np.float32)
+                alpha = band[..., 3:4] / 255.0
+                rgb[top:top + BAND_ROWS] = (band[..., :3] * alpha + 255.0 * (1.0 - alpha)).round()
     except Exception:
         return None, "The file at path starts like a PNG but could not be decoded: it is damaged."
-    alpha = rgba[..., 3:4] / 255.0
-    rgb = (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)  # over white
     png = Png(width, height, rgb)
     if _blank(rgb):
         return png, ("The PNG at path is blank (all one colour): save the figure after drawing on it, "

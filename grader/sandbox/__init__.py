@@ -9,7 +9,8 @@ never holds grader state (references, solutions, results), so a child finds noth
 
 The child calls `target(argument, steps)`; `steps.start(name)` tells the server which step is
 running, so a step that hangs is stopped after `Limits.step_s`, and a child that dies is
-blamed on the step it was in.
+blamed on the step it was in. Where the job names its `steps`, only the next of them may start
+(the learner's code can write on that channel too), and the job's CPU is capped at their sum.
 """
 from __future__ import annotations
 

@@ -30,18 +30,27 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     readable: tuple[str, ...] = ()  # extra paths the child may read (its submission, the inputs)
     env: dict[str, str] = field(default_factory=dict)
-    require: tuple[str, ...] = ()  # confinements without which the child refuses to run, e.g. ("landlock",)
+    require: tuple[str, ...] = ()  # confinements without which the child refuses to run: "landlock", "own-user", "ipc-namespace"
     gpu: bool = False             # the job uses CUDA: the GPU's device files and what the driver needs are allowed
     # ("package.module:function", argument): called in the fork server before the fork, so the child
     # inherits what it loads (the same for every job of a run). Trusted code only; the child must work
     # without it (a spawned child does).
     prepare: tuple[str, str] | None = None
+    # The steps the target will announce, in order. Each may start once, in this order (a forged
+    # announcement restarts no clock), and the job's CPU time is capped at step_cpu_s per step.
+    # Empty: any step name, each once.
+    steps: tuple[str, ...] = ()
+    # Folders the child must not even see (the course: solutions/, exercises/): under root, its view of
+    # each holds only what it needs below it (e.g. the grader package of a checkout). Elsewhere Landlock
+    # still keeps it from reading them; names, sizes and times are then visible where permissions allow.
+    hidden: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "argument": self.argument, "workdir": self.workdir,
             "limits": self.limits.to_json(), "readable": list(self.readable), "env": dict(self.env),
             "require": list(self.require), "gpu": self.gpu, "prepare": list(self.prepare) if self.prepare else None,
+            "steps": list(self.steps), "hidden": list(self.hidden),
         }
 
 

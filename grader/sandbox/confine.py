@@ -1,7 +1,8 @@
 """What a freshly forked child does to itself before it runs untrusted code.
 
 Order matters: the clean environment, the working directory, stdio and rlimits first, then
-`confine`: a user and network namespace, no capabilities, Landlock, the seccomp socket filter.
+`confine`: a uid and an IPC namespace of the child's own (under root) or a user, network and IPC
+namespace (otherwise), no capabilities, Landlock, the seccomp filter.
 Everything here is irreversible for the child, which is the point.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import resource
 from typing import Any
 
-from . import landlock, namespaces, paths, seccomp, switches
+from . import identity, landlock, namespaces, paths, seccomp, switches
 
 
 class Refused(Exception):
@@ -28,29 +29,37 @@ def status_bytes(field: str = "VmSize:") -> int:
     return 0
 
 
-def apply_rlimits(limits: dict[str, Any], gpu: bool = False) -> None:
-    """Memory on top of what the warm interpreter already has; CPU; file size; core dumps off."""
-    def cap(which: int, value: int) -> None:
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+def apply_rlimits(limits: dict[str, Any], gpu: bool = False, steps: list[str] | tuple[str, ...] = ()) -> None:
+    """Memory on top of what the warm interpreter already has; CPU; file size; core dumps off.
+
+    Set from the job's limits, soft and hard alike, never taken from the server: a server whose own
+    limits were changed (it should not be possible, see identity.py) passes nothing on. Only a grader
+    that is not root, whose server's hard limit is lower, gets that lower limit (it cannot raise it)."""
+    def set_exactly(which: int, soft: int, hard: int | None = None) -> None:
+        hard = soft if hard is None else hard
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):  # above the hard limit, without the privilege to raise it
+            _, current = resource.getrlimit(which)
+            if current == resource.RLIM_INFINITY:
+                raise
+            lower = [current if v == resource.RLIM_INFINITY else min(v, current) for v in (soft, hard)]
+            resource.setrlimit(which, (lower[0], lower[1]))
 
     extra = int(limits["memory_mb"]) * 1024 * 1024
     if gpu:
         # CUDA reserves tens of GB of address space up front and fails under RLIMIT_AS; RLIMIT_DATA
         # counts only private writable memory (every tensor on the CPU), not those reservations.
-        cap(resource.RLIMIT_DATA, status_bytes("VmData:") + extra)
+        set_exactly(resource.RLIMIT_DATA, status_bytes("VmData:") + extra)
+        set_exactly(resource.RLIMIT_AS, resource.RLIM_INFINITY)
     else:
-        cap(resource.RLIMIT_AS, status_bytes("VmSize:") + extra)
+        set_exactly(resource.RLIMIT_AS, status_bytes("VmSize:") + extra)
+        set_exactly(resource.RLIMIT_DATA, resource.RLIM_INFINITY)
     used = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_now = int(used.ru_utime + used.ru_stime)
-    soft = cpu_now + cpu_seconds(limits)
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard == resource.RLIM_INFINITY or hard > soft:  # SIGXCPU at soft; SIGKILL a second later if ignored
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1 if hard == resource.RLIM_INFINITY else min(hard, soft + 1)))
-    cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 1024 * 1024)
-    cap(resource.RLIMIT_CORE, 0)
+    soft = int(used.ru_utime + used.ru_stime) + cpu_seconds(limits, steps)
+    set_exactly(resource.RLIMIT_CPU, soft, soft + 1)  # SIGXCPU at soft; SIGKILL a second later if ignored
+    set_exactly(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * 1024 * 1024)
+    set_exactly(resource.RLIMIT_CORE, 0)
 
 
 def uses_gpu(request: dict[str, Any]) -> bool:
@@ -58,10 +67,24 @@ def uses_gpu(request: dict[str, Any]) -> bool:
     return bool(request.get("gpu")) and bool(paths.gpu_devices())
 
 
-def cpu_seconds(limits: dict[str, Any]) -> int:
-    """The CPU time a job's child may use, in whole seconds (at least 1)."""
+def cpu_seconds(limits: dict[str, Any], steps: list[str] | tuple[str, ...] = ()) -> int:
+    """The CPU time a job's child may use, in whole seconds (at least 1): `cpu_s`, else the sum of its
+    scheduled steps' limits (plus a second for starting), else `total_s` + 1."""
     chosen = limits.get("cpu_s")
-    return max(1, int(chosen) if chosen is not None else int(limits["total_s"]) + 1)
+    if chosen is None:
+        total = total_cpu_seconds(limits, steps)
+        chosen = total + 1 if total is not None else float(limits["total_s"]) + 1
+    return max(1, int(chosen))
+
+
+def total_cpu_seconds(limits: dict[str, Any], steps: list[str] | tuple[str, ...]) -> float | None:
+    """The CPU time of all the job's steps together: each step's limit, once per step scheduled (None
+    without a per-step limit or a schedule, or where `cpu_s` says otherwise)."""
+    if limits.get("cpu_s") is not None:
+        return float(limits["cpu_s"])
+    if limits.get("step_cpu_s") is None or not steps:
+        return None
+    return float(limits["step_cpu_s"]) * len(steps)
 
 
 #: A child whose job does not use the GPU sees none. torch asks the driver how many GPUs there are at
@@ -98,20 +121,43 @@ def redirect_stdio(stdout_fd: int, stderr_fd: int) -> None:
 
 
 def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool = False) -> list[str]:
-    """Kernel confinement of this child; returns what was applied, e.g. ["landlock-fs", …].
+    """Kernel confinement of this child; returns what was applied, e.g. ["own-user", "landlock-fs", …].
 
     Reads: `read_only` (Python, grader, system libraries) and the job's `readable`; writes: its
-    `workdir` only. Raises Refused when the job `require`s something that could not be applied.
-    A user (and network) namespace is made only where it adds something: a per-job process
-    limit for a user without a pids cgroup, or no network where seccomp is not available.
+    `workdir` only. Under root the child becomes a uid of its own with an IPC namespace of its own
+    (identity.py); otherwise it enters a user, network and IPC namespace. Raises Refused when the job
+    `require`s something that could not be applied ("landlock", "own-user", "ipc-namespace").
     """
     applied: list[str] = []
-    if (os.geteuid() != 0 and not in_pids_cgroup) or not seccomp.supported():
+    missing: dict[str, str] = {}
+    readable = list(request.get("readable") or ())
+    workdir = request["workdir"]
+    if os.geteuid() == 0:
+        if identity.new_ipc_namespace():
+            applied.append("ipc-namespace")
+        else:
+            missing["ipc-namespace"] = "the kernel refused a new IPC namespace"
+        if identity.wanted():
+            try:
+                applied += _become_own_user(request, list(read_only) + readable + [workdir])
+            except (identity.Unavailable, OSError) as exc:
+                missing["own-user"] = str(exc)
+        else:
+            missing["own-user"] = "switched off (TORCHGRADE_NO_OWN_USER=1)"
+        if not seccomp.supported():
+            applied += namespaces.enter_user_and_network_namespace()
+    else:
         applied += namespaces.enter_user_and_network_namespace()
+        missing["own-user"] = "the grader does not run as root, so no other uid can be given"
+        if "ipc-namespace" not in applied:
+            missing["ipc-namespace"] = "user namespaces are not available"
     if "user-namespace" in applied and os.geteuid() != 0:
         # Counted per user namespace, so this is a limit on this job's processes, not on the user's.
         resource.setrlimit(resource.RLIMIT_NPROC, (int(request["limits"]["processes"]),) * 2)
         applied.append("nproc-per-namespace")
+    for protection in request.get("require") or ():
+        if protection in missing:
+            raise Refused(f"{REQUIRED[protection]} but {missing[protection]}.")
     if namespaces.drop_capabilities():
         applied.append("no-capabilities")
     # The CUDA driver, on its first use in the child, names its threads under /proc/self and listens on
@@ -120,15 +166,40 @@ def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool 
     # GPU machine or not, get none of it.
     gpu = uses_gpu(request)
     try:
-        applied += landlock.restrict(read=list(read_only) + list(request.get("readable") or ()),
-                                     write=[request["workdir"]], read_write_files=paths.read_write_files(gpu),
+        applied += landlock.restrict(read=list(read_only) + readable,
+                                     write=[workdir], read_write_files=paths.read_write_files(gpu),
                                      write_in_place=["/proc/self"] if gpu else [])
     except landlock.LandlockError as exc:
         if "landlock" in (request.get("require") or ()):
-            raise Refused(f"Landlock is required (course.yaml sandbox.without_landlock: refuse) but {exc.strerror}")
-    if seccomp.deny_sockets(allow_local=gpu):
+            raise Refused(f"{REQUIRED['landlock']} but {exc.strerror}")
+    if seccomp.deny_sockets(allow_local=gpu, shared_uid="own-user" not in applied):
         applied.append("seccomp-unix-listen-only" if gpu else "seccomp-no-sockets")
+        applied.append("seccomp-no-keyring-ptrace-prlimit")
     return applied
+
+
+#: What a course that requires a protection says, for the refusal.
+REQUIRED = {
+    "landlock": "Landlock is required (course.yaml sandbox.without_landlock: refuse)",
+    "own-user": "a uid of the child's own is required (course.yaml sandbox.without_own_user: refuse)",
+    "ipc-namespace": "an IPC namespace of the child's own is required (course.yaml sandbox.without_ipc_namespace: refuse)",
+}
+
+
+def _become_own_user(request: dict[str, Any], needed: list[str]) -> list[str]:
+    """Under root: the child's own uid and gid, with its work folder handed over and every path it needs
+    reachable; raises identity.Unavailable where that cannot be done (the child then stays root,
+    without capabilities, and says so)."""
+    applied: list[str] = []
+    identity.open_to_others(list(request.get("readable") or ()))
+    if identity.make_reachable(needed, hide=list(request.get("hidden") or ())):
+        applied.append("mount-view")
+    uid = gid = identity.own_id()
+    identity.hand_over(request["workdir"], uid, gid)
+    # Counted per uid, and the uid is this job's alone: a per-job limit, for a grader run as root too.
+    resource.setrlimit(resource.RLIMIT_NPROC, (int(request["limits"]["processes"]),) * 2)
+    identity.become(uid, gid)
+    return applied + ["own-user", "nproc-per-user"]
 
 
 #: What every child of a fork server is confined by, whatever its kernel: listed before the rest.

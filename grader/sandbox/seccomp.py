@@ -1,10 +1,16 @@
-"""No network for the child: a seccomp filter that makes socket() fail with EACCES.
+"""No network and no reach into other processes for the child: a seccomp filter.
 
-Denying the creation of sockets closes every family at once — TCP, UDP (DNS too), raw, netlink
-and Unix sockets, named or abstract — where Landlock's network rules cover TCP only and a network
-namespace needs user namespaces (disabled on many distributions). io_uring is denied with it,
-since it can open sockets without the socket() syscall; so are system calls of a foreign
-architecture (32-bit calls from a 64-bit process). Nothing else is filtered.
+socket() fails with EACCES. Denying the creation of sockets closes every family at once — TCP, UDP
+(DNS too), raw, netlink and Unix sockets, named or abstract — where Landlock's network rules cover
+TCP only and a network namespace needs user namespaces (disabled on many distributions). io_uring
+is denied with it, since it can open sockets without the socket() syscall; so are system calls of
+a foreign architecture (32-bit calls from a 64-bit process).
+
+With EPERM: the keyring calls (keys outlive the process, in the user's keyring), ptrace, reading or
+writing another process's memory or descriptors, prlimit(2) on any process but the caller, and
+changing a file's owner or extended attributes. Where the child shares the grader's uid (no uid of
+its own could be given) chmod and utime are refused too: the kernel would let it change the
+grader's files' modes and times. A child with a uid of its own may chmod and utime its own files.
 """
 from __future__ import annotations
 
@@ -26,6 +32,27 @@ ARCHES = {
     "x86_64": (0xC000003E, {"socket": 41, "io_uring_setup": 425}),
     "aarch64": (0xC00000B7, {"socket": 198, "io_uring_setup": 425}),
 }
+#: machine → the calls refused with EPERM on every child. fchmodat2, setxattrat and removexattrat have the
+#: same number everywhere.
+GUARDED = {
+    "x86_64": {"add_key": 248, "request_key": 249, "keyctl": 250, "ptrace": 101, "process_vm_readv": 310,
+               "process_vm_writev": 311, "pidfd_getfd": 438, "kcmp": 312, "chown": 92, "fchown": 93,
+               "lchown": 94, "fchownat": 260, "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190,
+               "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199, "setxattrat": 463,
+               "removexattrat": 466},
+    "aarch64": {"add_key": 217, "request_key": 218, "keyctl": 219, "ptrace": 117, "process_vm_readv": 270,
+                "process_vm_writev": 271, "pidfd_getfd": 438, "kcmp": 272, "fchown": 55, "fchownat": 54,
+                "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
+                "fremovexattr": 16, "setxattrat": 463, "removexattrat": 466},
+}
+#: machine → chmod and utime calls, refused with EPERM only where the child shares the grader's uid.
+METADATA = {
+    "x86_64": {"chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "utime": 132, "utimes": 235,
+               "futimesat": 261, "utimensat": 280},
+    "aarch64": {"fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "utimensat": 88},
+}
+#: machine → prlimit64, refused when it names another process and sets a limit (reading one is allowed).
+PRLIMIT = {"x86_64": 302, "aarch64": 261}
 #: AUDIT_ARCH_* → connect(), denied where Unix sockets are allowed.
 CONNECT = {0xC000003E: 42, 0xC00000B7: 203}
 
@@ -42,8 +69,10 @@ def supported() -> bool:
     return platform.system() == "Linux" and platform.machine() in ARCHES
 
 
-def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool) -> list[tuple[int, int, int, int]]:
-    """BPF: foreign arch → EACCES; x32 → EACCES; a denied call → EACCES; else allow.
+def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool,
+             refused: tuple[int, ...] = (), prlimit: int | None = None) -> list[tuple[int, int, int, int]]:
+    """BPF: foreign arch → EACCES; x32 → EACCES; a denied call → EACCES; a `refused` call → EPERM;
+    prlimit(pid ≠ 0, new limit given) → EPERM; else allow.
 
     `local_sockets`: socket(AF_UNIX, SOCK_STREAM or SOCK_SEQPACKET) is allowed (the CUDA driver listens
     on one of its own), and connect() is denied: a socket of its own, never someone else's."""
@@ -51,6 +80,15 @@ def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool) -
                                                          (LD_W_ABS, 0, 0, 0)]  # seccomp_data.arch, then .nr
     if x86:
         code.append((JGE_K, "deny", 0, X32_BIT))
+    code += [(JEQ_K, "refuse", 0, n) for n in refused]
+    if prlimit is not None:
+        code += [(JEQ_K, 0, 6, prlimit),  # not prlimit64: on to the next test
+                 (LD_W_ABS, 0, 0, 16),  # args[0]: the pid (0: the caller)
+                 (JEQ_K, "allow", 0, 0),
+                 (LD_W_ABS, 0, 0, 32),  # args[2], both words: the new limit, or NULL to only read
+                 (JEQ_K, 0, "refuse", 0),
+                 (LD_W_ABS, 0, 0, 36),
+                 (JEQ_K, "allow", "refuse", 0)]
     if not local_sockets:
         code += [(JEQ_K, "deny", 0, n) for n in calls.values()]
     else:
@@ -63,20 +101,23 @@ def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool) -
                  (AND_K, 0, 0, 0xF),
                  (JEQ_K, "allow", 0, SOCK_STREAM),
                  (JEQ_K, "allow", "deny", SOCK_SEQPACKET)]  # what the CUDA driver listens on
-    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES)]
-    labels = {"allow": len(code) - 2, "deny": len(code) - 1}
+    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES), (RET_K, 0, 0, RET_ERRNO | errno.EPERM)]
+    labels = {"allow": len(code) - 3, "deny": len(code) - 2, "refuse": len(code) - 1}
     return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
             for i, (op, jt, jf, k) in enumerate(code)]
 
 
-def deny_sockets(allow_local: bool = False) -> bool:
+def deny_sockets(allow_local: bool = False, shared_uid: bool = False) -> bool:
     """Install the filter on this process (inherited by its children); False where unsupported.
 
-    `allow_local`: what a CUDA child needs (see _program); the network stays closed."""
+    `allow_local`: what a CUDA child needs (see _program); the network stays closed. `shared_uid`: the
+    child runs with the grader's uid, so chmod and utime are refused too."""
     if not supported():
         return False
-    arch, calls = ARCHES[platform.machine()]
-    code = _program(arch, calls, platform.machine() == "x86_64", allow_local)
+    machine = platform.machine()
+    arch, calls = ARCHES[machine]
+    refused = tuple(GUARDED[machine].values()) + (tuple(METADATA[machine].values()) if shared_uid else ())
+    code = _program(arch, calls, machine == "x86_64", allow_local, refused, PRLIMIT[machine])
     filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
     program = _Program(len(code), filters)
     libc = ctypes.CDLL(None, use_errno=True)

@@ -46,7 +46,8 @@ SPAWN = False
 
 
 class Steps:
-    """Handed to the target: tells the supervising server which step is running."""
+    """Handed to the target: tells the supervising server which step is running. The learner's code can
+    find the descriptor and write too: the server believes only the next step the grader scheduled."""
 
     def __init__(self, fd: int):
         self._fd = fd
@@ -89,7 +90,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
             confine.redirect_stdio(out_w, err_w)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
-        confine.apply_rlimits(limits, confine.uses_gpu(request))
+        confine.apply_rlimits(limits, confine.uses_gpu(request), request.get("steps") or ())
         try:
             confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only, in_cgroup)
         except confine.Refused as refusal:
@@ -247,20 +248,29 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
     ended_at: float | None = None  # when the child itself ended; its leftovers are killed from then on
     step_cpu = limits.get("step_cpu_s")
     step_cpu_from = 0.0  # the job's CPU seconds when the current step started
+    # The clocks are the server's: a step starts only when the child announces the next step the
+    # grader scheduled (each once, in order), so the learner's code, which can write on the events
+    # channel too, cannot restart its own clock with a forged line; a forged "done" stops no clock.
+    schedule = [str(name) for name in request.get("steps") or ()]
+    started_steps: list[str] = []
+    cpu_cap = confine.total_cpu_seconds(limits, schedule)
+    cpu_from: float | None = None  # the job's CPU seconds when the child said it was confined
     while open_fds:
         timeout = min(step_deadline, total_deadline) - time.monotonic()
         if ended_at is None:
             if timeout <= 0:
                 stopped = "timeout"
-            elif step_cpu is not None and current is not None and _job_cpu() - step_cpu_from > float(step_cpu):
+            elif step_cpu is not None and started_steps and _job_cpu() - step_cpu_from > float(step_cpu):
                 stopped = "step_cpu"
+            elif cpu_cap is not None and cpu_from is not None and _job_cpu() - cpu_from > cpu_cap:
+                stopped = "cpu"
             elif watch and len(processes.descendants(os.getpid())) > int(limits["processes"]):
                 stopped = "processes"
             if stopped:
                 _signal_job(pid)
                 break
             wait = min(timeout, WATCH_PROCESSES_S) if watch else timeout
-            if step_cpu is not None and current is not None:
+            if (step_cpu is not None and started_steps) or (cpu_cap is not None and cpu_from is not None):
                 wait = min(wait, WATCH_CPU_S)
         else:
             _signal_job(pid)  # whatever still holds the output pipes open goes too
@@ -284,22 +294,23 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
                 *lines, event_buffer = event_buffer.split(b"\n")
                 for line in lines:
                     kind, _, name = line.decode("utf-8", "replace").partition(" ")
-                    if kind == "S":
+                    if kind == "S" and confinement is not None and _next_step(schedule, started_steps, name):
+                        started_steps.append(name)
                         current = name
                         step_deadline = time.monotonic() + float(limits["step_s"])
                         step_cpu_from = _job_cpu() if step_cpu is not None else 0.0
-                    elif kind == "D":
+                    elif kind == "D" and current is not None and name == current:
                         steps_done.append(name)
                         if name in to_relay:
                             to_relay.discard(name)
                             on_step_done(name)  # type: ignore[misc]
-                        current = None
-                        step_deadline = time.monotonic() + float(limits["step_s"])
-                    elif kind == "C" and confinement is None and not steps_done and current is None:
+                        current = None  # the step's clocks run on until the next step starts
+                    elif kind == "C" and confinement is None and not started_steps:
                         confinement = [c for c in name.split(",") if c]  # only before the target runs
-                        watch = not {"pids-cgroup", "nproc-per-namespace"} & set(confinement)
+                        watch = not {"pids-cgroup", "nproc-per-namespace", "nproc-per-user"} & set(confinement)
                         now = time.monotonic()
                         step_deadline, total_deadline = now + float(limits["step_s"]), now + float(limits["total_s"])
+                        cpu_from = _job_cpu() if cpu_cap is not None else None
                     elif kind == "R" and confinement is None:
                         refusal = name
             else:
@@ -325,7 +336,7 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
         reason = stopped
     elif refusal is not None and exit_code == REFUSED_EXIT:
         reason = "refused"
-    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= confine.cpu_seconds(limits)):
+    elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= confine.cpu_seconds(limits, schedule)):
         reason = "cpu"
     elif sig is not None:
         reason = "signal"
@@ -339,6 +350,13 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
         "output_truncated": truncated, "wall_s": time.monotonic() - started,
         "confinement": list(confine.BASE) + (confinement or []),
     }
+
+
+def _next_step(schedule: list[str], started: list[str], name: str) -> bool:
+    """Whether `name` may start now: the next step of the schedule; without one, any step not started yet."""
+    if schedule:
+        return len(started) < len(schedule) and schedule[len(started)] == name
+    return name not in started
 
 
 def _relay_to(replies: Any) -> Callable[[str], None]:

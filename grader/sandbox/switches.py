@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-NAMES = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS")
+NAMES = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS", "TORCHGRADE_NO_OWN_USER")
 _AT_IMPORT = frozenset(name for name in NAMES if os.environ.get(name) == "1")
 
 

@@ -108,6 +108,8 @@ class Limits(Strict):
 class SandboxPolicy(Strict):
     #: on a kernel without Landlock: grade with a warning, or refuse to grade
     without_landlock: Literal["warn", "refuse"] = "warn"
+    without_own_user: Literal["warn", "refuse"] = "warn"
+    without_ipc_namespace: Literal["warn", "refuse"] = "warn"
 
 
 class CourseFile(Strict):
