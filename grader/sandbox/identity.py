@@ -136,7 +136,7 @@ def make_reachable(paths: list[str], hide: list[str] = ()) -> list[str]:
         kept = [p for p in inside if not any(q != p and p.startswith(q.rstrip("/") + "/") for q in inside)]
         handles = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in kept}  # before the tmpfs hides them
         try:
-            if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m") != 0:
+            if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m") != 0:
                 raise Unavailable(f"no tmpfs over {folder} ({_fail('mount').strerror})")
             for path, handle in handles.items():
                 is_dir = stat.S_ISDIR(os.fstat(handle).st_mode)
@@ -146,11 +146,11 @@ def make_reachable(paths: list[str], hide: list[str] = ()) -> list[str]:
                     os.makedirs(path, mode=0o755, exist_ok=True)
                 else:
                     os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
-                if libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, MS_BIND | MS_REC, None) != 0:
+                if libc.mount(f"/proc/self/fd/{handle}".encode(), os.fsencode(path), None, MS_BIND | MS_REC, None) != 0:
                     raise Unavailable(f"no bind mount of {path} ({_fail('mount').strerror})")
             _chmod_tree(folder)
             # Read-only from now on: nothing can be added to the view (it is root's tmpfs anyway).
-            libc.mount(b"none", folder.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+            libc.mount(b"none", os.fsencode(folder), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
         finally:
             for handle in handles.values():
                 os.close(handle)
