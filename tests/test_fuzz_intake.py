@@ -20,6 +20,15 @@ ENTRY = st.tuples(st.lists(NAME, min_size=1, max_size=4),
                   st.binary(max_size=64))
 
 
+#: What a "link" entry points at: a file outside the tree, never a system file (the tests run as root).
+OUTSIDE = os.fsencode(os.path.join(tempfile.gettempdir(), "torchgrade-fuzz-outside.txt"))
+
+
+def _create(path: bytes) -> int:
+    """A new file at `path`, never through a link an earlier entry left there (O_EXCL refuses any existing name)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+
+
 def build(root: bytes, entries: list) -> None:
     """Make each entry (a path of byte names, a kind, content) under `root`; a clash with an earlier one is skipped."""
     for parts, kind, content in entries:
@@ -29,20 +38,20 @@ def build(root: bytes, entries: list) -> None:
             if kind == "dir":
                 os.makedirs(path, exist_ok=True)
             elif kind == "file":
-                with open(path, "wb") as handle:
+                with os.fdopen(_create(path), "wb") as handle:
                     handle.write(content)
             elif kind == "big":
-                with open(path, "wb") as handle:
+                with os.fdopen(_create(path), "wb") as handle:
                     handle.truncate(MAX_FILE_BYTES + 1)
             elif kind == "link":
-                os.symlink(b"/etc/passwd", path)
+                os.symlink(OUTSIDE, path)
             elif kind == "dangling":
                 os.symlink(b"nowhere" + content[:8].replace(b"/", b"_").replace(b"\0", b"_"), path)
             elif kind == "loop":
                 os.symlink(b".", path)
             else:
                 os.mkfifo(path)
-        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        except (FileExistsError, NotADirectoryError, IsADirectoryError, OSError):
             continue
 
 
