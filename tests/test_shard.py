@@ -17,7 +17,7 @@ from grader.report.gradebook import gradebook_csv
 from grader.resume import write_sidecar
 from grader.run import grade_submission
 from grader.scoring import CheckResult, ExerciseResult, SubmissionResult
-from grader.shard import Shard, ShardError, merge, parse_shard, select, shard_of
+from grader.shard import Shard, ShardError, merge, parse_shard, select, shard_of, write_record
 from grader.spec import load_course
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,11 +58,14 @@ def test_a_late_submission_moves_nobody_else_to_another_shard():
     assert all(after[n] == before[n] for n in NAMES)
 
 
-def shard_dir(root: Path, k: int, results, course: str = "course-a") -> Path:
+def shard_dir(root: Path, k: int, results, course: str = "course-a", count: int = 2, complete: bool = True) -> Path:
+    """A shard's output as `grade --shard k/count` leaves it: results, sidecars and the shard record."""
     folder = root / f"shard-{k}"
     for item in results:
         write_results(item, folder)
         write_sidecar(folder / item.submission, "key-" + item.submission, course, item.details)
+    write_record(folder, Shard(k, count), [r.submission for r in results], course, complete=complete,
+                 exercise_ids=["sigmoid"])
     return folder
 
 
@@ -81,6 +84,47 @@ def test_merge_refuses_one_submission_graded_differently_in_two_shards(tmp_path)
     a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})])
     b = shard_dir(tmp_path, 2, [result("ann", {"sigmoid": 3})])
     with pytest.raises(ShardError, match="ann was graded in both"):
+        merge([a, b], tmp_path / "class")
+
+
+def test_merge_refuses_while_a_shard_is_missing_and_names_it(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=3)
+    c = shard_dir(tmp_path, 3, [result("cat", {"sigmoid": 10})], count=3)
+    outcome = CliRunner().invoke(main, ["merge", str(a), str(c), "--out", str(tmp_path / "class")])
+    assert outcome.exit_code == 1 and "shard 2/3 is missing" in outcome.output
+    assert not (tmp_path / "class").exists()
+
+
+def test_merge_refuses_a_shard_whose_run_was_stopped(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})])
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4})], complete=False)
+    outcome = CliRunner().invoke(main, ["merge", str(a), str(b), "--out", str(tmp_path / "class")])
+    assert outcome.exit_code == 1, outcome.output
+    assert f"shard 2/2 in {b} is incomplete: its run did not finish" in outcome.output
+    assert not (tmp_path / "class").exists()
+
+
+def test_merge_never_takes_a_results_json_without_its_sidecar(tmp_path):
+    """A run killed between results.json and the sidecar that marks it finished left that result half done."""
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})])
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4}), result("bea", {"sigmoid": 10})])
+    (b / "bea" / ".grading.json").unlink()
+    with pytest.raises(ShardError, match=r"shard 2/2 .* incomplete: .*1 of 2 submissions have no finished result \(bea\)"):
+        merge([a, b], tmp_path / "class")
+
+
+def test_merge_refuses_a_folder_that_is_no_shard_output(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=1)
+    stray = tmp_path / "graded"
+    write_results(result("ben", {"sigmoid": 4}), stray)
+    with pytest.raises(ShardError, match=r"graded has no \.shard\.json"):
+        merge([a, stray], tmp_path / "class")
+
+
+def test_merge_refuses_shards_of_different_splits(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=2)
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4})], count=4)
+    with pytest.raises(ShardError, match="different splits"):
         merge([a, b], tmp_path / "class")
 
 
