@@ -135,6 +135,15 @@ def test_merge_refuses_shards_graded_under_different_courses(tmp_path):
     assert outcome.exit_code == 1 and "different courses" in outcome.output
 
 
+def test_grade_shard_refuses_a_submission_named_like_the_shard_record(tmp_path):
+    (tmp_path / "subs" / ".shard.json").mkdir(parents=True)
+    shutil.copy2(REPO / "examples" / "bob" / "activations.py", tmp_path / "subs" / ".shard.json")
+    outcome = CliRunner().invoke(main, ["grade", str(tmp_path / "subs" / ".shard.json"), "--out", str(tmp_path / "out"),
+                                        "--shard", "1/1", "--course", str(REPO / "course.yaml")])
+    assert outcome.exit_code == 2 and "may not be named .shard.json" in outcome.output
+    assert not (tmp_path / "out").exists()
+
+
 def small_course(root: Path):
     """A copy of the repository's course with two exercises (fast to grade, same files and rules)."""
     for folder in ("exercises", "solutions"):
