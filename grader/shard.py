@@ -169,11 +169,12 @@ def merge(dirs: Iterable[Path], out: Path) -> Merged:
                 raise ShardError(f"{name} was graded in both {found[name][0]} and {folder} "
                                  f"with different results; grade it once and merge again")
             found.setdefault(name, (folder, result))
-        if not record.complete or unfinished:
-            stopped = "its run did not finish" if not record.complete else "its run finished"
-            left = (f"; {len(unfinished)} of {len(record.submissions)} submissions have no finished result "
-                    f"({_some(unfinished)})") if unfinished else ""
-            problems.append(f"shard {record.shard} in {record.folder} is incomplete: {stopped}{left}")
+        why = ["its run did not finish"] if not record.complete else []
+        if unfinished:
+            why.append(f"no finished result for {len(unfinished)} of its {len(record.submissions)} submissions "
+                       f"({_some(unfinished)})")
+        if why:
+            problems.append(f"shard {record.shard} in {record.folder} is incomplete: {'; '.join(why)}")
     if problems:
         raise ShardError("no gradebook written, the class is not complete:\n  " + "\n  ".join(problems)
                          + "\nRun the missing or incomplete shards again (a rerun grades only what is not "
