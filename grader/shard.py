@@ -4,6 +4,12 @@ A submission's shard depends on its name alone (a hash of it, modulo N), never o
 the list, the machine or the other submissions: a late submission added to the class lands in
 one shard and moves nobody else, so every shard's rerun still finds its earlier results. The
 price is that shards are balanced only on average (±√n).
+
+Each shard's folder holds a record, OUT/.shard.json, of which shard of how many it is, its
+submissions and whether its run finished. `merge` writes a gradebook only from the records of all N
+shards of one split, every one complete with every submission's result finished; otherwise it names
+the missing and incomplete shards and writes nothing, so a cancelled or failed task never becomes a
+gradebook with students left out.
 """
 from __future__ import annotations
 
