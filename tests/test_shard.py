@@ -163,6 +163,7 @@ def driver_env(tmp_path: Path, torchgrade: str, course: Path = REPO / "course.ya
 
 @pytest.mark.parametrize("engine, expected", [
     ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}, "3/4"),
+    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "1", "SHARD_COUNT": "4"}, "3/4"),  # resubmitted alone
     ({"JOB_COMPLETION_INDEX": "0", "SHARD_COUNT": "4"}, "1/4"),     # Kubernetes indexes from 0
     ({"SHARD_INDEX": "4", "SHARD_COUNT": "4"}, "4/4"),
 ])
@@ -172,6 +173,14 @@ def test_driver_takes_the_shard_from_the_engine(tmp_path, engine, expected):
                            capture_output=True, text=True, check=True).stdout
     k = expected.split("/")[0]
     assert f"--shard {expected}" in shown and f"--out {tmp_path}/out/shard-{k}" in shown
+
+
+def test_driver_names_a_torchgrade_it_cannot_find_on_the_node(tmp_path):
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    env = driver_env(tmp_path, "no-such-torchgrade", SHARD_INDEX="1", SHARD_COUNT="1")
+    shown = subprocess.run(["bash", str(DRIVER)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert shown.returncode == 2 and "no-such-torchgrade: not found on" in shown.stderr
+    assert "activate the course's virtualenv before submitting" in shown.stderr
 
 
 def test_kubernetes_job_runs_the_driver_as_an_indexed_job_of_as_many_shards():
