@@ -77,7 +77,8 @@ def slurm_env() -> dict[str, str]:
                 started = subprocess.run(["bash", str(REPO / ".ci" / "slurm-up"), "--no-install"], env=env,
                                          capture_output=True, text=True, timeout=300)
                 if started.returncode != 0:
-                    pytest.skip(f"no Slurm cluster comes up here: {started.stderr.strip().splitlines()[-1:]}")
+                    said = (started.stderr.strip().splitlines() or ["no reason given"])[-1]
+                    pytest.skip(f"no Slurm cluster comes up here ({said}); see .ci/slurm-up")
             env["SLURM_CONF"] = str(SLURM_DIR / "slurm.conf")
         problem = _cluster_problem(env)
     if problem:
