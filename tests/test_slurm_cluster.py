@@ -120,6 +120,8 @@ def states(job: str, env: dict[str, str]) -> dict[str, str]:
     """Job (or array task) id → Slurm state, for every task of `job` the controller still knows."""
     shown = subprocess.run(["squeue", "-h", "--states=all", "-j", job, "-o", "%i %T"], env=env,
                            capture_output=True, text=True, timeout=30)
+    if shown.returncode != 0:
+        pytest.fail(f"squeue -j {job} failed: {shown.stderr.strip()}")
     return dict(line.split() for line in shown.stdout.splitlines() if line.strip())
 
 
