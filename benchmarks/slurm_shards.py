@@ -105,7 +105,8 @@ def main() -> None:
         merge_state = wait_for(merge, env)
         sharded = time.monotonic() - started
         print(f"slurm, {args.shards} shards × {args.cpus_per_task} CPU + merge: {sharded:.0f} s "
-              f"(shards {sorted(set(shard_states.values()))}, merge {merge_state[merge]}); load average after: {load()}")
+              f"(shards {sorted(set(shard_states.values()))}, merge {merge_state[merge]}); "
+              f"load average after: {load()}")
         if merge_state[merge] != "COMPLETED":
             sys.exit(f"the merge job ended {merge_state[merge]}; see {root}/logs (kept until this exits)")
         same = (root / "graded" / "class" / "gradebook.csv").read_text() == \

@@ -181,7 +181,8 @@ def test_a_cancelled_shard_is_refused_by_merge_and_its_resubmission_merges_the_s
     assert "DependencyNeverSatisfied" in reason, reason
     subprocess.run(["scancel", merge], env=slurm_env, check=True, timeout=30)
 
-    refused = subprocess.run(["torchgrade", "merge", *map(str, sorted(out.glob("shard-*"))), "--out", str(out / "class")],
+    shards = sorted(map(str, out.glob("shard-*")))
+    refused = subprocess.run(["torchgrade", "merge", *shards, "--out", str(out / "class")],
                              cwd=course_folder, env=slurm_env, capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0
     assert f"shard {SHARDS}/{SHARDS} in {shard} is incomplete: its run did not finish" in refused.stderr
