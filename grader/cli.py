@@ -144,7 +144,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
     from .report.class_report import render_text, summarise
     from .text import shown
-    from .shard import ShardError, parse_shard
+    from .shard import RECORD, ShardError, parse_shard, write_record
 
     course = _load(course_path)
     _sandbox_policy(course)
@@ -160,6 +160,12 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     except DuplicateNames as exc:
         raise click.UsageError(str(exc)) from None
     jobs = min(jobs or default_jobs(), max(1, len(pending.todo)))
+    names = [s.name for s in pending.chosen]
+    if shard and RECORD in names:
+        raise click.UsageError(f"a submission may not be named {RECORD} in a --shard run: the shard's record has "
+                               f"that name")
+    if shard:  # until the run ends, merge knows this shard's folder as incomplete
+        write_record(out_dir, shard, names, pending.course_hash, complete=False)
 
     def write_extra(result, folder: Path) -> None:
         if "gradescope" in formats:
@@ -173,6 +179,9 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
             plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
                                  use_cache=not no_cache)
             run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
+            if shard:
+                write_record(out_dir, shard, names, pending.course_hash, complete=True,
+                             exercise_ids=[e.id for e in plan.exercises])
     finally:
         if pool is not None:
             pool.close()

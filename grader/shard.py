@@ -4,19 +4,28 @@ A submission's shard depends on its name alone (a hash of it, modulo N), never o
 the list, the machine or the other submissions: a late submission added to the class lands in
 one shard and moves nobody else, so every shard's rerun still finds its earlier results. The
 price is that shards are balanced only on average (±√n).
+
+Each shard's folder holds a record, OUT/.shard.json, of which shard of how many it is, its
+submissions and whether its run finished. `merge` writes a gradebook only from the records of all N
+shards of one split, every one complete with every submission's result finished; otherwise it names
+the missing and incomplete shards and writes nothing, so a cancelled or failed task never becomes a
+gradebook with students left out.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, TypeVar
 
+from .report.files import write_atomic
 from .report.gradebook import write_gradebook
-from .resume import RESULTS, SIDECAR, load_result, read_sidecar
+from .resume import SIDECAR, load_result, read_sidecar
 from .scoring import SubmissionResult
+from .text import shown
 
 T = TypeVar("T")
 
@@ -62,6 +71,50 @@ def select(items: Iterable[T], shard: Shard | None, name=lambda item: item.name)
     return items if shard is None else [item for item in items if shard.holds(name(item))]
 
 
+RECORD = ".shard.json"
+
+
+def write_record(out_dir: Path, shard: Shard, submissions: Iterable[str], course_hash: str, *,
+                 complete: bool, exercise_ids: Iterable[str] = ()) -> Path:
+    """OUT/.shard.json: which shard this folder holds, its submissions and whether its run finished.
+
+    `grade --shard` writes it with complete=false before grading anything and with complete=true once
+    every submission of the shard is written, so a killed or cancelled run leaves a folder that merge
+    knows to be incomplete, whatever results it already holds."""
+    data = {"shard": shard.index, "count": shard.count, "course": course_hash, "complete": complete,
+            "submissions": sorted(submissions), "exercises": list(exercise_ids)}
+    path = Path(out_dir) / RECORD
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class ShardRecord:
+    folder: Path
+    shard: Shard
+    course: str
+    complete: bool
+    submissions: tuple[str, ...]
+    exercise_ids: tuple[str, ...]
+
+
+def read_record(folder: Path) -> ShardRecord:
+    """The shard record of a `grade --shard` output folder; ShardError when it has none."""
+    try:
+        data = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        record = ShardRecord(folder, Shard(int(data["shard"]), int(data["count"])), str(data["course"]),
+                             data["complete"] is True, tuple(map(str, data["submissions"])),
+                             tuple(map(str, data.get("exercises") or ())))
+    except FileNotFoundError:
+        raise ShardError(f"{folder} has no {RECORD}: it is not the output of `torchgrade grade --shard K/N`, "
+                         f"or its run stopped before it began; run that shard (again)") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ShardError(f"{folder / RECORD} is not a readable shard record; run that shard again") from None
+    if not 1 <= record.shard.index <= record.shard.count:
+        raise ShardError(f"{folder / RECORD} names shard {record.shard}, which does not exist; run that shard again")
+    return record
+
+
 @dataclass(frozen=True)
 class Merged:
     results: list[SubmissionResult]
@@ -70,43 +123,82 @@ class Merged:
 
 
 def merge(dirs: Iterable[Path], out: Path) -> Merged:
-    """Join shard outputs into `out`: every submission folder, and one gradebook.csv.
+    """Join the outputs of every shard 1 … N of one class into `out`: its submission folders and one
+    gradebook.csv.
 
-    Refuses submissions that appear in two shards with different results, and shards graded
-    under different courses (their sidecars name the course hash)."""
+    Refuses, naming the shards, and writes nothing, while a shard of the N is missing or incomplete
+    (its run was stopped, or a submission of it has no finished result), when shards were cut into
+    different numbers of slices or graded under different courses or options, and when one
+    submission was graded differently in two shards."""
     out = Path(out)
-    found: dict[str, tuple[Path, SubmissionResult]] = {}
-    courses: dict[str, Path] = {}
+    records = []
     for directory in map(Path, dirs):
         if not directory.is_dir():
             raise ShardError(f"{directory}: no such directory")
-        for results_file in sorted(directory.glob(f"*/{RESULTS}")):
-            folder = results_file.parent
-            result = load_result(folder)
-            if result is None:
-                raise ShardError(f"{results_file}: not a readable results.json")
-            sidecar = read_sidecar(folder) or {}
-            if sidecar.get("course"):
-                courses.setdefault(sidecar["course"], folder)
-            if result.submission in found:
-                earlier_folder, earlier = found[result.submission]
-                if earlier.to_json() != result.to_json():
-                    raise ShardError(f"{result.submission} was graded in both {earlier_folder} and {folder} "
-                                     f"with different results; grade it once and merge again")
-                continue
-            found[result.submission] = (folder, result)
+        records.append(read_record(directory))
+    if not records:
+        raise ShardError("no shard folders to merge")
+    counts = sorted({r.shard.count for r in records})
+    if len(counts) > 1:
+        raise ShardError("the folders hold shards of different splits (" + ", ".join(
+            f"{r.folder} is {r.shard}" for r in records) + "); merge the shards of one run of N")
+    count = counts[0]
+    courses: dict[str, Path] = {}
+    for record in records:
+        courses.setdefault(record.course, record.folder)
     if len(courses) > 1:
         a, b = list(courses.values())[:2]
-        raise ShardError(f"the shards were graded under different courses or options ({a.parent} and {b.parent}); "
+        raise ShardError(f"the shards were graded under different courses or options ({a} and {b}); "
                          f"regrade them with the same course.yaml and torchgrade version")
-    for folder, _ in found.values():
+
+    problems: list[str] = []
+    by_index: dict[int, ShardRecord] = {}
+    for record in records:
+        if record.shard.index in by_index:
+            problems.append(f"shard {record.shard} is given twice ({by_index[record.shard.index].folder} "
+                            f"and {record.folder})")
+        by_index.setdefault(record.shard.index, record)
+    for index in range(1, count + 1):
+        if index not in by_index:
+            problems.append(f"shard {index}/{count} is missing: none of the folders given holds it "
+                            f"(was it run? its output goes to a folder named shard-{index})")
+    found: dict[str, tuple[Path, SubmissionResult]] = {}
+    for record in records:
+        unfinished = []
+        for name in record.submissions:
+            folder = record.folder / name
+            sidecar = read_sidecar(folder) or {}
+            result = load_result(folder) if sidecar.get("course") == record.course else None
+            if result is None or result.submission != shown(name):  # results.json shows a non-UTF-8 name escaped
+                unfinished.append(name)
+                continue
+            if name in found and found[name][1].to_json() != result.to_json():
+                raise ShardError(f"{name} was graded in both {found[name][0]} and {folder} "
+                                 f"with different results; grade it once and merge again")
+            found.setdefault(name, (folder, result))
+        why = ["its run did not finish"] if not record.complete else []
+        if unfinished:
+            why.append(f"no finished result for {len(unfinished)} of its {len(record.submissions)} submissions "
+                       f"({_some(unfinished)})")
+        if why:
+            problems.append(f"shard {record.shard} in {record.folder} is incomplete: {'; '.join(why)}")
+    if problems:
+        raise ShardError("no gradebook written, the class is not complete:\n  " + "\n  ".join(problems)
+                         + "\nRun the missing or incomplete shards again (a rerun grades only what is not "
+                           "finished), then merge again.")
+
+    for name, (folder, _) in found.items():
         target = out / folder.name  # the folder's own name: results.json shows a non-UTF-8 name escaped
         if folder.resolve() != target.resolve():
             _copy_folder(folder, target)
     results = [result for _, result in found.values()]
-    exercise_ids = _exercise_ids(results)
+    exercise_ids = next((list(r.exercise_ids) for r in records if r.exercise_ids), None) or _exercise_ids(results)
     gradebook = write_gradebook(results, exercise_ids, out / "gradebook.csv")
     return Merged(sorted(results, key=lambda r: r.submission), exercise_ids, gradebook)
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _copy_folder(source: Path, target: Path) -> None:

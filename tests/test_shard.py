@@ -17,7 +17,7 @@ from grader.report.gradebook import gradebook_csv
 from grader.resume import write_sidecar
 from grader.run import grade_submission
 from grader.scoring import CheckResult, ExerciseResult, SubmissionResult
-from grader.shard import Shard, ShardError, merge, parse_shard, select, shard_of
+from grader.shard import Shard, ShardError, merge, parse_shard, select, shard_of, write_record
 from grader.spec import load_course
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,11 +58,14 @@ def test_a_late_submission_moves_nobody_else_to_another_shard():
     assert all(after[n] == before[n] for n in NAMES)
 
 
-def shard_dir(root: Path, k: int, results, course: str = "course-a") -> Path:
+def shard_dir(root: Path, k: int, results, course: str = "course-a", count: int = 2, complete: bool = True) -> Path:
+    """A shard's output as `grade --shard k/count` leaves it: results, sidecars and the shard record."""
     folder = root / f"shard-{k}"
     for item in results:
         write_results(item, folder)
         write_sidecar(folder / item.submission, "key-" + item.submission, course, item.details)
+    write_record(folder, Shard(k, count), [r.submission for r in results], course, complete=complete,
+                 exercise_ids=["sigmoid"])
     return folder
 
 
@@ -84,11 +87,62 @@ def test_merge_refuses_one_submission_graded_differently_in_two_shards(tmp_path)
         merge([a, b], tmp_path / "class")
 
 
+def test_merge_refuses_while_a_shard_is_missing_and_names_it(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=3)
+    c = shard_dir(tmp_path, 3, [result("cat", {"sigmoid": 10})], count=3)
+    outcome = CliRunner().invoke(main, ["merge", str(a), str(c), "--out", str(tmp_path / "class")])
+    assert outcome.exit_code == 1 and "shard 2/3 is missing" in outcome.output
+    assert not (tmp_path / "class").exists()
+
+
+def test_merge_refuses_a_shard_whose_run_was_stopped(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})])
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4})], complete=False)
+    outcome = CliRunner().invoke(main, ["merge", str(a), str(b), "--out", str(tmp_path / "class")])
+    assert outcome.exit_code == 1, outcome.output
+    assert f"shard 2/2 in {b} is incomplete: its run did not finish" in outcome.output
+    assert not (tmp_path / "class").exists()
+
+
+def test_merge_never_takes_a_results_json_without_its_sidecar(tmp_path):
+    """A run killed between results.json and the sidecar that marks it finished left that result half done."""
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})])
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4}), result("bea", {"sigmoid": 10})])
+    (b / "bea" / ".grading.json").unlink()
+    unfinished = r"shard 2/2 .* incomplete: no finished result for 1 of its 2 submissions \(bea\)"
+    with pytest.raises(ShardError, match=unfinished):
+        merge([a, b], tmp_path / "class")
+
+
+def test_merge_refuses_a_folder_that_is_no_shard_output(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=1)
+    stray = tmp_path / "graded"
+    write_results(result("ben", {"sigmoid": 4}), stray)
+    with pytest.raises(ShardError, match=r"graded has no \.shard\.json"):
+        merge([a, stray], tmp_path / "class")
+
+
+def test_merge_refuses_shards_of_different_splits(tmp_path):
+    a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], count=2)
+    b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 4})], count=4)
+    with pytest.raises(ShardError, match="different splits"):
+        merge([a, b], tmp_path / "class")
+
+
 def test_merge_refuses_shards_graded_under_different_courses(tmp_path):
     a = shard_dir(tmp_path, 1, [result("ann", {"sigmoid": 10})], course="course-a")
     b = shard_dir(tmp_path, 2, [result("ben", {"sigmoid": 3})], course="course-b")
     outcome = CliRunner().invoke(main, ["merge", str(a), str(b), "--out", str(tmp_path / "class")])
     assert outcome.exit_code == 1 and "different courses" in outcome.output
+
+
+def test_grade_shard_refuses_a_submission_named_like_the_shard_record(tmp_path):
+    (tmp_path / "subs" / ".shard.json").mkdir(parents=True)
+    shutil.copy2(REPO / "examples" / "bob" / "activations.py", tmp_path / "subs" / ".shard.json")
+    outcome = CliRunner().invoke(main, ["grade", str(tmp_path / "subs" / ".shard.json"), "--out", str(tmp_path / "out"),
+                                        "--shard", "1/1", "--course", str(REPO / "course.yaml")])
+    assert outcome.exit_code == 2 and "may not be named .shard.json" in outcome.output
+    assert not (tmp_path / "out").exists()
 
 
 def small_course(root: Path):
@@ -110,6 +164,7 @@ def driver_env(tmp_path: Path, torchgrade: str, course: Path = REPO / "course.ya
 
 @pytest.mark.parametrize("engine, expected", [
     ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "4"}, "3/4"),
+    ({"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "1", "SHARD_COUNT": "4"}, "3/4"),  # resubmitted alone
     ({"JOB_COMPLETION_INDEX": "0", "SHARD_COUNT": "4"}, "1/4"),     # Kubernetes indexes from 0
     ({"SHARD_INDEX": "4", "SHARD_COUNT": "4"}, "4/4"),
 ])
@@ -119,6 +174,14 @@ def test_driver_takes_the_shard_from_the_engine(tmp_path, engine, expected):
                            capture_output=True, text=True, check=True).stdout
     k = expected.split("/")[0]
     assert f"--shard {expected}" in shown and f"--out {tmp_path}/out/shard-{k}" in shown
+
+
+def test_driver_names_a_torchgrade_it_cannot_find_on_the_node(tmp_path):
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    env = driver_env(tmp_path, "no-such-torchgrade", SHARD_INDEX="1", SHARD_COUNT="1")
+    shown = subprocess.run(["bash", str(DRIVER)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert shown.returncode == 2 and "no-such-torchgrade: not found on" in shown.stderr
+    assert "activate the course's virtualenv before submitting" in shown.stderr
 
 
 def test_kubernetes_job_runs_the_driver_as_an_indexed_job_of_as_many_shards():
