@@ -144,7 +144,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
     from .report.class_report import render_text, summarise
     from .text import shown
-    from .shard import RECORD, ShardError, parse_shard, write_record
+    from .shard import ShardError, parse_shard, write_record
 
     course = _load(course_path)
     _sandbox_policy(course)
@@ -161,9 +161,6 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         raise click.UsageError(str(exc)) from None
     jobs = min(jobs or default_jobs(), max(1, len(pending.todo)))
     names = [s.name for s in pending.chosen]
-    if shard and RECORD in names:
-        raise click.UsageError(f"a submission may not be named {RECORD} in a --shard run: the shard's record has "
-                               f"that name")
     if shard:  # until the run ends, merge knows this shard's folder as incomplete
         write_record(out_dir, shard, names, pending.course_hash, complete=False)
 

@@ -1,6 +1,7 @@
 """--shard K/N slices and `torchgrade merge`, and the Slurm / Kubernetes driver run as plain processes."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -136,13 +137,16 @@ def test_merge_refuses_shards_graded_under_different_courses(tmp_path):
     assert outcome.exit_code == 1 and "different courses" in outcome.output
 
 
-def test_grade_shard_refuses_a_submission_named_like_the_shard_record(tmp_path):
+def test_a_submission_named_like_the_shard_record_is_graded_beside_it(tmp_path):
     (tmp_path / "subs" / ".shard.json").mkdir(parents=True)
     shutil.copy2(REPO / "examples" / "bob" / "activations.py", tmp_path / "subs" / ".shard.json")
     outcome = CliRunner().invoke(main, ["grade", str(tmp_path / "subs" / ".shard.json"), "--out", str(tmp_path / "out"),
                                         "--shard", "1/1", "--course", str(REPO / "course.yaml")])
-    assert outcome.exit_code == 2 and "may not be named .shard.json" in outcome.output
-    assert not (tmp_path / "out").exists()
+    assert outcome.exit_code == 0, outcome.output
+    assert "results are under 'submission-.shard.json'" in outcome.output
+    record = json.loads((tmp_path / "out" / ".shard.json").read_text())
+    assert record["complete"] is True and record["submissions"] == ["submission-.shard.json"]
+    assert (tmp_path / "out" / "submission-.shard.json" / "results.json").is_file()
 
 
 def small_course(root: Path):
