@@ -261,6 +261,10 @@ from .integrations.nbgrader.cli import nbgrader as _nbgrader  # noqa: E402  (tor
 
 main.add_command(_nbgrader)
 
+from .integrations.gradescope.cli import gradescope as _gradescope  # noqa: E402  (torchgrade gradescope build)
+
+main.add_command(_gradescope)
+
 
 def run() -> None:
     """The console entry point (`torchgrade`, `python -m grader`): main(), then an immediate exit.
