@@ -117,3 +117,18 @@ def test_the_pytest_plugin_writes_the_page_in_a_student_bundle(pytester, course,
     page = (pytester.path / "page.html").read_text()
     assert "plot_activation::figure" in page and page.count("data:image/png;base64,") >= 2
     assert "the feedback with its pictures, on one page" in outcome.stdout.str()
+
+
+def test_a_notebook_test_cell_shows_the_pictures_its_feedback_names(repo):
+    """Stock nbgrader's path: the kernel's grader sends the pictures along, and its text names no file."""
+    pytest.importorskip("IPython")
+    from grader.integrations.nbgrader.session import KernelGrader
+    grader = KernelGrader(str(repo / "course.yaml"))
+    try:
+        reply = grader.grade("plot_activation", False, [(repo / "examples" / "bob" / "plots.py").read_text()])
+    finally:
+        grader.close()
+    assert reply["score"] < reply["max_score"]
+    names = [name for name, _ in reply["pictures"]]
+    assert any(name.endswith("side-by-side.png") for name in names)
+    assert "feedback/" not in reply["text"] and f"the picture {names[0]} (below)" in reply["text"]

@@ -72,7 +72,18 @@ def grade_in_kernel(exercise_id: str, hidden: bool | None = None) -> float | Non
     if "error" in reply:
         raise GradingUnavailable(f"torchgrade could not grade {exercise_id}: {reply['error']}")
     print(reply["text"])
+    _show_pictures(reply.get("pictures") or [])
     return float(reply["score"])
+
+
+def _show_pictures(pictures: list) -> None:
+    """The pictures the feedback names, as images in the cell's output (display_data, not stderr)."""
+    import base64
+
+    from IPython.display import Image, display
+    for name, data in pictures:
+        print(f"{name}:")
+        display(Image(data=base64.b64decode(data), format="png"))
 
 
 def _grader() -> _Session:
