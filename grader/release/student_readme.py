@@ -11,13 +11,14 @@ def student_readme(course: Course) -> str:
     modules = ", ".join(f"`{m}.py`" for m in course.modules)
     first = course.exercises[0].id if course.exercises else "sigmoid"
     asked = {e.id for e in questions(course)}
-    commands = "\n".join(f"{command:<36}# {what}" for command, what in (
+    commands = "\n".join(f"{command:<40}# {what}" for command, what in (
         ("pytest", "every check of every exercise: one test per exercise, check and device"),
         (f"pytest -k {first}", "one exercise (an exact exercise name selects only that exercise)"),
         ("pytest -x", "stop at the first failure"),
+        ("pytest --torchgrade-html feedback.html", "also one page of the feedback, with its pictures"),
         (f"pytest --submission {NOTEBOOK}", "check the notebook instead of the modules"),
         ("torchgrade check", "the same checks, as a table of scores"),
-        ("torchgrade check --html feedback.html", "the same, and one page of the feedback with its pictures"),
+        ("torchgrade check --html feedback.html", "the same, and the page of feedback with its pictures"),
         (f"torchgrade check {NOTEBOOK}", "the same, for the notebook")))
     rows = "\n".join(
         f"| `{e.id}` | `{e.module}.py` | `{'ANSWERS[' + repr(e.id) + ']' if e.id in asked else e.signature}` | "
@@ -38,7 +39,9 @@ pytest
 ```
 
 The first command installs the grader that came with these exercises (and what it needs that is
-missing; PyTorch already installed is kept). The second checks every exercise and shows, for each
+missing; PyTorch already installed is kept). No PyTorch yet, and no NVIDIA GPU? Install its CPU-only
+build first, a fraction of the size of the default one (which brings CUDA):
+`pip install torch --index-url https://download.pytorch.org/whl/cpu`. The second checks every exercise and shows, for each
 failure, the input that failed and a hint. Change your code and run `pytest` again.
 
 | file | what it is |

@@ -1,6 +1,6 @@
 """The grader itself as a wheel, for a student bundle or a Gradescope autograder to install offline.
 
-The wheel is built from the `grader` package that is running (its .py files), with the installed
+The wheel is built from the `grader` package that is running (its files, no bytecode), with the installed
 distribution's name, version and requirements, and the same entry points (`torchgrade`, the pytest
 plugin). It is pure Python, and byte-for-byte the same for the same sources: files in sorted order
 with a fixed timestamp, so a release twice of one course gives one bundle.
@@ -41,9 +41,10 @@ def _metadata(version: str) -> str:
 
 
 def package_files() -> list[tuple[str, bytes]]:
-    """(path in the wheel, content) of every .py file of the running `grader` package, sorted."""
+    """(path in the wheel, content) of every file of the running `grader` package (no bytecode), sorted."""
     root = Path(grader.__file__).resolve().parent
-    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and p.suffix not in (".pyc", ".pyo"))
     return [(f"grader/{p.relative_to(root).as_posix()}", p.read_bytes()) for p in files]
 
 
