@@ -106,3 +106,13 @@ def test_a_runtime_error_in_a_graded_notebook_names_the_cell_and_its_line(plans,
     assert "NameError" in feedback
     assert "carol.ipynb, cell In [4], line 5, in sigmoid" in feedback
     assert "activations.py" not in feedback
+
+
+def test_a_kernels_history_keeps_each_cells_execution_count(tmp_path):
+    """Stock nbgrader's path grades the kernel's history: an error names `In [n]` as the student saw it."""
+    from grader.integrations.nbgrader.session import kernel_notebook
+    history = ["", "import torch", "# torchgrade test: sigmoid. …\ngrade_in_kernel('sigmoid')", "x = 1\n" + BROKEN_SIGMOID]
+    nb = tmp_path / "kernel.ipynb"
+    nb.write_text(json.dumps(kernel_notebook(history)))
+    module = module_file(tmp_path, nb)
+    assert notebook_place(str(module), line_of(module, "undefined_name")) == "kernel.ipynb, cell In [3], line 6"

@@ -52,8 +52,9 @@ def grade(root: Path, course_path: Path) -> dict[str, Any]:
     except SandboxRefused as exc:
         print(exc, file=sys.stderr)
         return failed_results(TEACHER_PROBLEM, started)
-    if warning:
-        print(warning, file=sys.stderr)
+    for text in (warning, policy.exposure(course.root)):
+        if text:
+            print(text, file=sys.stderr)  # for the teacher: Gradescope keeps stdout and stderr from students
     try:
         submission = Submission.from_path(submission_folder(root / "submission", tuple(course.modules)),
                                           modules=course.modules)

@@ -87,8 +87,10 @@ def failing_pictures(exercise: Any) -> dict[str, bytes]:
 
 
 def kernel_notebook(sources: list[str]) -> dict[str, Any]:
-    """The cells the kernel ran, in order, as a notebook (test cells left out)."""
-    return cells.notebook([cells.code_cell(s) for s in sources if s.strip() and not is_test_source(s)])
+    """The cells the kernel ran, in order, as a notebook (test cells left out). IPython's history is
+    indexed by execution count, so each cell keeps its `In [n]`: feedback names the cell as Jupyter shows it."""
+    return cells.notebook([dict(cells.code_cell(s), execution_count=n) for n, s in enumerate(sources)
+                           if s.strip() and not is_test_source(s)])
 
 
 def is_test_source(source: str) -> bool:
