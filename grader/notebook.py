@@ -36,7 +36,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["NotebookError", "notebook_modules", "notebook_place", "notebook_source"]
+__all__ = ["NotebookError", "notebook_frame", "notebook_modules", "notebook_place", "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "python", "python3", "writefile"}
@@ -47,6 +47,7 @@ CELL_MARK = "# notebook cell: "
 MARK_LINE = re.compile(r"^# notebook cell: (?P<label>cell In \[\d+\]|code cell \d+)(?P<moved> \(lines moved\))? "
                        r"of (?P<name>.*)$")
 EXTRACTED = "extracted by torchgrade from"
+STUB_NOTE = "# torchgrade: the cell is not valid Python"
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
 
@@ -60,6 +61,16 @@ def notebook_modules(path: Path, modules: list[str]) -> dict[str, str]:
     source = notebook_source(Path(path))
     return {module: f'"""{module}.py, {EXTRACTED} {Path(path).name}: its imports and '
                     f'definitions only."""\n{source}' for module in modules}
+
+
+def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
+    """(where, the line's code) of a traceback frame in a module extracted from a notebook, else None.
+
+    The line of a stub for a cell that is not Python is left out: the error's message says it all."""
+    place = notebook_place(filename, lineno)
+    if place is None:
+        return None
+    return place, "" if line.rstrip().endswith(STUB_NOTE) else line
 
 
 def notebook_place(filename: str, lineno: int) -> str | None:
@@ -196,7 +207,7 @@ def _broken_cell(label: str, text: str, exc: SyntaxError, defined: set[str]) -> 
     stubs = []
     for name in dict.fromkeys(DEF_LINE.findall(text)):
         defined.add(name)
-        stubs.append(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})\n")
+        stubs.append(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})  {STUB_NOTE}\n")
     return "\n\n".join(stubs)
 
 

@@ -97,15 +97,20 @@ def test_a_syntax_error_names_the_code_cell_not_counting_markdown(tmp_path):
 def test_a_runtime_error_in_a_graded_notebook_names_the_cell_and_its_line(plans, server, tmp_path, course):
     nb = write_notebook(tmp_path / "carol.ipynb", [("markdown", "# Homework"), ("import torch\n", 1),
                                                     ("# my sigmoid\n\ndef sigmoid(x):\n    e = torch.exp(-x)\n"
-                                                     "    return 1 / (1 + e) + missing\n", 4)])
+                                                     "    return 1 / (1 + e) + missing\n", 4),
+                                                    ("markdown", "## ReLU"), ("def relu(x):\n    return x.clamp(min=0\n", 6)])
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = grade_submission(plans(("sigmoid",), False), Submission.from_path(nb, modules=course.modules), server,
-                              scratch)
+    result = grade_submission(plans(("sigmoid", "relu"), False), Submission.from_path(nb, modules=course.modules),
+                              server, scratch)
     feedback = check_of(result, "sigmoid", "values").feedback
     assert "NameError" in feedback
     assert "carol.ipynb, cell In [4], line 5, in sigmoid" in feedback
     assert "activations.py" not in feedback
+    broken = check_of(result, "relu", "values").feedback
+    assert "SyntaxError: the notebook's cell In [6], line 2 is not valid Python" in broken
+    assert "at carol.ipynb, cell In [6], in relu\n" in broken + "\n"  # not the grader's own raise line
+    assert "activations.py" not in broken
 
 
 def test_a_kernels_history_keeps_each_cells_execution_count(tmp_path):
