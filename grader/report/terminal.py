@@ -47,13 +47,6 @@ def render_feedback(result: SubmissionResult, pictures: Callable[[str], str] | N
     return "\n\n".join(blocks)
 
 
-def render_summary(results: list[SubmissionResult]) -> str:
-    name_w = max([len("submission")] + [len(r.submission) for r in results])
-    lines = [f"{'submission':<{name_w}}  score"]
-    lines += [f"{r.submission:<{name_w}}  {r.score:g} / {r.max_score:g}" for r in sorted(results, key=lambda r: r.submission)]
-    return "\n".join(lines)
-
-
 def first_failure(result: SubmissionResult) -> tuple[ExerciseResult, CheckResult] | None:
     """The first check, in the course's order, that did not pass."""
     for exercise in result.exercises:
