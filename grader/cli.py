@@ -221,8 +221,10 @@ def release(out_dir: Path, course_path: Path | None) -> None:
         bundle = write_bundle(course, out_dir)
     except ReleaseError as exc:
         raise click.ClickException(str(exc)) from None
+    wheel = next((f.name for f in bundle.files if f.suffix == ".whl"), "the grader's wheel")
     click.echo(f"Wrote the student bundle of {course.name} to {out_dir} ({len(bundle.files)} files, no solutions, "
-               f"no hidden checks).\nStudents check their work there with: pytest  (or: torchgrade check)")
+               f"no hidden checks).\nStudents install the grader from it and check their work there with:\n"
+               f"  pip install {wheel}\n  pytest")
 
 
 @main.command()

@@ -39,10 +39,11 @@ pytest
 ```
 
 The first command installs the grader that came with these exercises (and what it needs that is
-missing; PyTorch already installed is kept). No PyTorch yet, and no NVIDIA GPU? Install its CPU-only
-build first, a fraction of the size of the default one (which brings CUDA):
-`pip install torch --index-url https://download.pytorch.org/whl/cpu`. The second checks every exercise and shows, for each
+missing; PyTorch already installed is kept). The second checks every exercise and shows, for each
 failure, the input that failed and a hint. Change your code and run `pytest` again.
+
+No PyTorch yet, and no NVIDIA GPU? Install its CPU-only build first, a fraction of the size of the
+default one (which brings CUDA): `pip install torch --index-url https://download.pytorch.org/whl/cpu`
 
 | file | what it is |
 | --- | --- |
