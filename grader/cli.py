@@ -85,9 +85,12 @@ def validate(course_path: Path | None) -> None:
 @main.command()
 @click.argument("submission", type=click.Path(path_type=Path), default=Path("."))
 @click.option("-k", "exercise_ids", multiple=True, help="only this exercise (repeatable)")
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="also write one self-contained HTML page: every failing check's feedback beside its pictures")
 @COURSE_OPTION
 @NO_CACHE_OPTION
-def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | None, no_cache: bool) -> None:
+def check(submission: Path, exercise_ids: tuple[str, ...], html_path: Path | None, course_path: Path | None,
+          no_cache: bool) -> None:
     """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
     from .pool import WorkerPool
     pool = WorkerPool(1, SERVER_PRELOAD)  # torch-free: the server starts importing torch now
@@ -100,20 +103,23 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
         subs = _submissions((submission,), course)
         from .batch import grade_many
         from .plan_cache import load_or_build
-        from .report import render_feedback, render_table, write_attachments
+        from .report import pointing_at, render_feedback, render_table, write_attachments, write_page
         with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
             plan = load_or_build(course, hidden=False, exercises=list(exercise_ids) or None, workdir=Path(workdir),
                                  use_cache=not no_cache)
             (result,) = grade_many(plan, subs, jobs=1, pool=pool)
     finally:
         pool.close()
+    pictures = write_attachments(result, Path("."))
     click.echo(render_table(result))
-    feedback = render_feedback(result)
+    feedback = render_feedback(result, lambda text: pointing_at(text, Path(".")))
     if feedback:
         click.echo("\n" + feedback)
-    pictures = write_attachments(result, Path("."))
-    if pictures:
-        click.echo(f"\nPictures for the feedback above are in {pictures[0].parent}/")
+    if html_path is not None:
+        click.echo(f"\nThe feedback with its pictures, on one page: {write_page(result, html_path)}")
+    elif pictures:
+        click.echo(f"\nPictures for the feedback above are in {pictures[0].parent}/ "
+                   f"(or see them beside the feedback: torchgrade check --html feedback.html)")
     sys.exit(0 if result.score == result.max_score else 1)
 
 
@@ -131,17 +137,18 @@ def check(submission: Path, exercise_ids: tuple[str, ...], course_path: Path | N
               help="grade only the K-th of N deterministic slices of the submissions (K from 1); join with merge")
 @click.option("--progress/--no-progress", "bar", default=None,
               help="a progress bar (default: when stderr is a terminal; plain lines otherwise)")
+@click.option("--verbose", "-v", is_flag=True, help="print every submission's scores and full feedback")
 @COURSE_OPTION
 @NO_CACHE_OPTION
 def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, formats: tuple[str, ...],
-          public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, course_path: Path | None,
-          no_cache: bool) -> None:
+          public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, verbose: bool,
+          course_path: Path | None, no_cache: bool) -> None:
     """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
     from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grading_options
     from .plan_cache import load_or_build
-    from .report import gradescope_json, junit_xml, render_summary, render_table, write_atomic
+    from .report import gradescope_json, junit_xml, render_class_brief, render_lines, write_atomic
     from .report.class_report import render_text, summarise
     from .text import shown
     from .shard import ShardError, parse_shard, write_record
@@ -183,11 +190,12 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         if pool is not None:
             pool.close()
     results = run.results
-    if len(results) <= 5:
-        click.echo("\n\n".join(render_table(r) for r in results))
-    else:
-        click.echo(render_summary(results))
-    click.echo("\n" + render_text(summarise(results)))
+    if verbose:
+        from .report.show import render_full
+        click.echo("\n\n".join(render_full(r, out_dir / r.submission) for r in results))
+        click.echo("\n" + render_text(summarise(results)) + "\n")
+    click.echo(render_lines(results))
+    click.echo("\n" + render_class_brief(summarise(results)))
     where = f" (shard {shard}: {len(results)} of {len(subs)})" if shard else ""
     click.echo(f"\nGraded {len(run.graded)}, skipped {len(run.skipped)} already graded{where}, "
                f"in {run.wall_s:.1f} s with {jobs} worker{'s' if jobs > 1 else ''}.")
@@ -197,9 +205,22 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     if run.ungradable:
         click.echo(f"Could not grade {len(run.ungradable)} of {len(results)} submissions: {', '.join(map(shown, run.ungradable))} "
                    f"(the reason is the \"error\" in each one's results.json; the next run tries them again).")
-    click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+    click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}"
+               + ("" if verbose else f"; one submission's feedback: torchgrade show {out_dir / '<submission>'}"))
     if run.not_graded:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("results", metavar="SUBMISSION_RESULTS", type=click.Path(path_type=Path, exists=True))
+def show(results: Path) -> None:
+    """Print one graded submission's scores and full feedback: DIR/<submission> (or its results.json)."""
+    from .report.show import ShowError, load_for_show, render_full
+    try:
+        result, folder = load_for_show(results)
+    except ShowError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(render_full(result, folder))
 
 
 @main.command()
@@ -214,8 +235,10 @@ def release(out_dir: Path, course_path: Path | None) -> None:
         bundle = write_bundle(course, out_dir)
     except ReleaseError as exc:
         raise click.ClickException(str(exc)) from None
+    wheel = next((f.name for f in bundle.files if f.suffix == ".whl"), "the grader's wheel")
     click.echo(f"Wrote the student bundle of {course.name} to {out_dir} ({len(bundle.files)} files, no solutions, "
-               f"no hidden checks).\nStudents check their work there with: pytest  (or: torchgrade check)")
+               f"no hidden checks).\nStudents install the grader from it and check their work there with:\n"
+               f"  pip install {wheel}\n  pytest")
 
 
 @main.command()
@@ -261,6 +284,10 @@ def schema(name: str) -> None:
 from .integrations.nbgrader.cli import nbgrader as _nbgrader  # noqa: E402  (torchgrade nbgrader build|autograde)
 
 main.add_command(_nbgrader)
+
+from .integrations.gradescope.cli import gradescope as _gradescope  # noqa: E402  (torchgrade gradescope build)
+
+main.add_command(_gradescope)
 
 
 def run() -> None:

@@ -58,8 +58,13 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         own = [f for f in frames if submission_dir and os.path.abspath(f.filename).startswith(submission_dir)]
         frame = own[-1] if own else (frames[-1] if frames else None)
         if frame is not None:
-            where = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
+            from ..notebook import notebook_frame  # a notebook's module: the cell and line the student sees
             line = (frame.line or "").strip()
+            place = notebook_frame(frame.filename, frame.lineno or 0, line)
+            if place is not None:
+                where, line = place[0] + f", in {frame.name}", place[1]
+            else:
+                where = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
     except BaseException:
         pass
     try:

@@ -18,6 +18,11 @@ notebook; it takes what a module would hold, so importing it is quick and has no
 - a cell that still is not Python costs only the functions it defines: each becomes a function
   that raises SyntaxError naming the cell and the line, so the feedback points at it.
 
+Cells are named as Jupyter shows them: `cell In [7]` by their execution count, or `code cell 4`
+(their position among the code cells) where they never ran. What is kept of a cell stays on its
+cell's lines, below a marker line naming the cell, so `notebook_place` turns a line of the
+extracted module back into the cell and the line within it that a student sees.
+
 Every module gets the same source (one namespace, as in the notebook), so a function may use a
 helper defined anywhere in the notebook, and each module finds its own functions by name.
 
@@ -34,6 +39,7 @@ import ast
 import builtins
 import functools
 import json
+import linecache
 import os
 import re
 from pathlib import Path
@@ -41,12 +47,19 @@ from typing import Any, Iterable
 
 from .text import shown
 
-__all__ = ["NotebookError", "notebook_modules", "notebook_source"]
+__all__ = ["NotebookError", "code_cells", "notebook_frame", "notebook_modules", "notebook_place",
+           "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "python", "python3", "writefile"}
 IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|\?|[\w.\[\]]+\?\??\s*$)")
 DEF_LINE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+#: The line above each cell's definitions in an extracted module (lines below it are the cell's lines).
+CELL_MARK = "# notebook cell: "
+MARK_LINE = re.compile(r"^# notebook cell: (?P<label>cell In \[\d+\]|code cell \d+)(?P<moved> \(lines moved\))? "
+                       r"of (?P<name>.*)$")
+EXTRACTED = "extracted by torchgrade from"
+STUB_NOTE = "# torchgrade: the cell is not valid Python"
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
 
@@ -67,8 +80,32 @@ class NotebookError(Exception):
 def notebook_modules(path: Path, modules: list[str]) -> dict[str, str]:
     """{module name: Python source} for each of the course's modules, extracted from the notebook."""
     source = notebook_source(Path(path))
-    return {module: f'"""{module}.py, extracted by torchgrade from {Path(path).name}: its imports and '
+    return {module: f'"""{module}.py, {EXTRACTED} {Path(path).name}: its imports and '
                     f'definitions only."""\n{source}' for module in modules}
+
+
+def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
+    """(where, the line's code) of a traceback frame in a module extracted from a notebook, else None.
+
+    The line of a stub for a cell that is not Python is left out: the error's message says it all."""
+    place = notebook_place(filename, lineno)
+    if place is None:
+        return None
+    return place, "" if line.rstrip().endswith(STUB_NOTE) else line
+
+
+def notebook_place(filename: str, lineno: int) -> str | None:
+    """`notebook.ipynb, cell In [7], line 3` for a line of a module extracted from a notebook, else None."""
+    lines = linecache.getlines(filename)
+    if not lines or EXTRACTED not in lines[0] or not 0 < lineno <= len(lines):
+        return None
+    for index in range(lineno - 1, 0, -1):
+        mark = MARK_LINE.match(lines[index].rstrip("\n"))
+        if mark:
+            if mark["moved"]:
+                return f"{mark['name']}, {mark['label']}"
+            return f"{mark['name']}, {mark['label']}, line {lineno - index - 1}"
+    return None
 
 
 def notebook_source(path: Path) -> str:
@@ -77,30 +114,32 @@ def notebook_source(path: Path) -> str:
     chunks: list[str] = []
     defined = set(dir(builtins))
     imported: set[str] = set()
-    for number, text in _code_cells(Path(path)):
-        body = _cell_definitions(number, text, defined, imported, future)
+    name = Path(path).name.replace("\n", " ")
+    for label, text in _code_cells(Path(path)):
+        body, in_place = _cell_definitions(label, text, defined, imported, future)
         if body.strip():
-            chunks.append(f"# In[{number}]: cell {number} of {Path(path).name}\n{body}")
+            chunks.append(f"{CELL_MARK}{label}{'' if in_place else ' (lines moved)'} of {name}\n{body}")
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
     return head + "\n\n".join(chunks) + "\n"
 
 
-def _code_cells(path: Path) -> Iterable[tuple[int, str]]:
-    """(cell number counted from 1 over all cells, source) of each code cell that is the student's."""
+def _code_cells(path: Path) -> Iterable[tuple[str, str]]:
+    """(the cell's name as Jupyter shows it, source) of each code cell that is the student's."""
     return code_cells(Path(path))
 
 
-def code_cells(path: Path) -> tuple[tuple[int, str], ...]:
+def code_cells(path: Path) -> tuple[tuple[str, str], ...]:
     """The student's code cells of a notebook, checked (see the module doc); raises NotebookError."""
     info = os.stat(path)
     return _read_code_cells(str(path), info.st_mtime_ns, info.st_size)
 
 
 @functools.lru_cache(maxsize=8)  # checked before staging, then read by it: the file is parsed once
-def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, str], ...]:
+def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
     name = shown(Path(path).name)
     out = []
     code = 0
+    position = 0  # among code cells, as Jupyter counts them: markdown cells are not counted
     for number, cell in enumerate(_cells(Path(path)), start=1):
         where = f"{name}: the notebook's cell {number}"
         if not isinstance(cell, dict):
@@ -110,6 +149,7 @@ def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, 
             raise _refused(f"{where} has a cell_type that is {_kind(cell_type)}, not a string")
         if cell_type != "code":
             continue
+        position += 1
         metadata = cell.get("metadata", {})
         if not isinstance(metadata, dict):
             raise _refused(f"{where} has metadata that is {_kind(metadata)}, not an object")
@@ -125,19 +165,20 @@ def _read_code_cells(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[int, 
         # a lone surrogate ("\udcff" in the JSON) cannot be compiled: written as its escape, which in a string
         # literal (an answer) is the same character again
         source = source.replace("\r\n", "\n").encode("utf-8", "backslashreplace").decode("utf-8")
+        label = _label(cell, position)
         if len(source) > MAX_CELL_CHARS:
-            source = _unread_cell(number, source, f"it holds more than {MAX_CELL_CHARS:,} characters of code")
+            source = _unread_cell(label, source, f"it holds more than {MAX_CELL_CHARS:,} characters of code")
         elif code + len(source) > MAX_CODE_CHARS:
-            source = _unread_cell(number, source, f"the notebook holds more than {MAX_CODE_CHARS:,} characters "
+            source = _unread_cell(label, source, f"the notebook holds more than {MAX_CODE_CHARS:,} characters "
                                                   f"of code before its end")
         code += len(source)
-        out.append((number, source))
+        out.append((label, source))
     return tuple(out)
 
 
-def _unread_cell(number: int, source: str, why: str) -> str:
+def _unread_cell(label: str, source: str, why: str) -> str:
     """A cell the grader does not parse: each function it means to define raises, saying why."""
-    message = f"the notebook's cell {number} was not read ({why}), so this function was not defined"
+    message = f"the notebook's {label} was not read ({why}), so this function was not defined"
     return "\n\n".join(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})\n"
                         for name in dict.fromkeys(DEF_LINE.findall(source)))
 
@@ -153,6 +194,14 @@ def _kind(value: Any) -> str:
         return f"a list (of {', '.join(sorted(items))})" if items else "an empty list"
     return {dict: "an object", str: "a string", bool: "a boolean", int: "a number", float: "a number",
             type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _label(cell: dict[str, Any], position: int) -> str:
+    """`cell In [7]` (its execution count, as Jupyter shows it), or `code cell 4` where it never ran."""
+    count = cell.get("execution_count", cell.get("prompt_number"))  # "prompt_number" in format 3
+    if isinstance(count, int) and not isinstance(count, bool) and 0 < count < 10**9:
+        return f"cell In [{count}]"
+    return f"code cell {position}"
 
 
 def _cells(path: Path) -> list[Any]:
@@ -189,39 +238,64 @@ def _cells(path: Path) -> list[Any]:
                         f"Jupyter, or hand in .py modules instead.")
 
 
-def _cell_definitions(number: int, text: str, defined: set[str], imported: set[str], future: list[str]) -> str:
+def _cell_definitions(label: str, text: str, defined: set[str], imported: set[str],
+                      future: list[str]) -> tuple[str, bool]:
+    """What is kept of the cell, and whether each kept line stayed on its line of the cell."""
     try:
         text = _python_of(text)
         tree = ast.parse(text)
     except SyntaxError as exc:
-        return _broken_cell(number, text, exc, defined)
+        return _broken_cell(label, text, exc, defined), False
     except (RecursionError, MemoryError):
-        return _broken_cell(number, text, SyntaxError("too deeply nested for the grader to read"), defined)
+        return _broken_cell(label, text, SyntaxError("too deeply nested for the grader to read"), defined), False
     lines = text.split("\n")
-    out: list[str] = []
+    kept: list[ast.stmt] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             future.append(_segment(lines, node))
             continue
         try:
-            kept = _keep(node, defined, imported)
+            keep = _keep(node, defined, imported)
         except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
-            kept = False
-        if not kept:
+            keep = False
+        if not keep:
             continue
         _bind(node, defined, imported)
-        out.append(_segment(lines, node))
-    return "\n".join(out)
+        kept.append(node)
+    in_place = _on_their_lines(lines, kept)
+    if in_place is not None:
+        return in_place, True
+    return "\n".join(_segment(lines, node) for node in kept), False
+
+
+def _on_their_lines(lines: list[str], kept: list[ast.stmt]) -> str | None:
+    """The kept statements, each on its own lines of the cell (dropped ones left blank); None where that
+    is not valid Python (two statements that shared a line in a way `;` cannot join)."""
+    if not kept:
+        return ""
+    out = [""] * max(node.end_lineno or node.lineno for node in kept)
+    for node in kept:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        for offset, line in enumerate(_segment(lines, node).split("\n")):
+            index = start - 1 + offset
+            out[index] = f"{out[index]}; {line}" if out[index].strip() else line
+    text = "\n".join(out)
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return None
+    return text
 
 
 def _python_of(text: str) -> str:
     """The cell without IPython syntax; a plain-Python cell is returned as it is."""
     if text.lstrip().startswith("%%"):
-        first, _, body = text.lstrip().partition("\n")
+        stripped = text.lstrip()
+        first, _, body = stripped.partition("\n")
         magic = first[2:].split()[0] if first[2:].split() else ""
         if magic not in PYTHON_CELL_MAGICS or (magic == "writefile" and not first.rstrip().endswith(".py")):
             return ""
-        text = body
+        text = "\n" * (text[:len(text) - len(stripped)].count("\n") + 1) + body  # the body keeps its cell lines
     try:
         ast.parse(text)
         return text
@@ -229,14 +303,14 @@ def _python_of(text: str) -> str:
         return "\n".join("" if IPYTHON_LINE.match(line) else line for line in text.split("\n"))
 
 
-def _broken_cell(number: int, text: str, exc: SyntaxError, defined: set[str]) -> str:
+def _broken_cell(label: str, text: str, exc: SyntaxError, defined: set[str]) -> str:
     """Each function the cell means to define raises the cell's SyntaxError when called."""
-    where = f"cell {number}, line {exc.lineno}" if exc.lineno else f"cell {number}"
+    where = f"{label}, line {exc.lineno}" if exc.lineno else label
     message = f"the notebook's {where} is not valid Python ({exc.msg}), so this function was not defined"
     stubs = []
     for name in dict.fromkeys(DEF_LINE.findall(text)):
         defined.add(name)
-        stubs.append(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})\n")
+        stubs.append(f"def {name}(*args, **kwargs):\n    raise SyntaxError({message!r})  {STUB_NOTE}\n")
     return "\n\n".join(stubs)
 
 

@@ -102,7 +102,7 @@ def test_junit_export_counts_failures(graded):
 
 def test_grade_prints_the_table(graded):
     _, output = graded
-    assert "solutions: " in output and "first failure" in output
+    assert "solutions " in output and "first failure" in output
 
 
 def test_check_exits_1_on_failures_and_prints_feedback(repo, monkeypatch):

@@ -89,15 +89,12 @@ def test_questions_share_one_answers_cell_after_their_statements(course, course_
     assert all(line.startswith("#") or not line for line in source.split(cells.BEGIN_SOLUTION)[0].splitlines())
 
 
-def test_hidden_checks_are_switched_on_between_hidden_test_markers(course, course_dir):
+def test_test_cells_hold_no_hidden_test_markers_and_the_config_switches_hidden_checks_on(course, course_dir):
     for exercise in course.exercises:
         source = _by_id(course_dir, exercise.module)[cells.test_grade_id(exercise.id)]["source"]
-        has_hidden = any(c.hidden for c in exercise.checks)
-        assert (cells.BEGIN_HIDDEN in source) == has_hidden
-        assert source.startswith(cells.TEST_MARKER) and f"grade_in_kernel({exercise.id!r}" in source
-        if has_hidden:
-            hidden_part = source.split(cells.BEGIN_HIDDEN)[1].split(cells.END_HIDDEN)[0]
-            assert "_torchgrade_hidden = True" in hidden_part
+        assert "HIDDEN TESTS" not in source  # nbgrader would strip them from the student's copy: a new checksum
+        assert source.startswith(cells.TEST_MARKER) and source.endswith(f"grade_in_kernel({exercise.id!r})")
+    assert "os.environ.setdefault('TORCHGRADE_HIDDEN_CHECKS', \"1\")" in (course_dir / "nbgrader_config.py").read_text()
 
 
 def test_a_function_comes_after_the_exercise_functions_its_solution_calls(course_dir):

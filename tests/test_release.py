@@ -28,7 +28,7 @@ def bundle(course, tmp_path_factory) -> Path:
 
 
 def text_files(root: Path) -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file() and p.suffix != ".pt"}
+    return {p: p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file() and p.suffix not in (".pt", ".whl")}
 
 
 def solution_statements(repo: Path) -> list[tuple[str, str]]:

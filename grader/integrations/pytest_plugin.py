@@ -33,6 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", dest="torchgrade_submission", default=None, metavar="PATH",
                     help="what to check: a folder of modules or a notebook (default: the bundle folder, "
                          "or the ini option torchgrade_submission)")
+    group.addoption("--torchgrade-html", dest="torchgrade_html", default=None, metavar="PATH",
+                    help="also write one self-contained HTML page: every failing check's feedback beside its pictures")
     parser.addini(INI_BUNDLE, type="bool", default=False,
                   help="this folder is a torchgrade student bundle: collect course.yaml's checks as tests")
     parser.addini(INI_SUBMISSION, default=".", help="what to check, relative to the bundle (default: the bundle)")
@@ -69,6 +71,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         score, most = grading.score()
         terminalreporter.write_line(f"torchgrade: {score:g} / {most:g} points on the public checks of the "
                                     f"exercises run (your teacher also grades hidden checks).")
+        page = config.getoption("torchgrade_html")
+        if page and grading.graded is not None:
+            from ..report import write_page
+            written = write_page(grading.graded, Path(page))
+            terminalreporter.write_line(f"torchgrade: the feedback with its pictures, on one page: {written}")
 
 
 class Grading:
@@ -79,6 +86,7 @@ class Grading:
         self.parts: dict[tuple[str, str, str], Any] = {}  # (exercise, check, device) → Prepared part
         self.result: dict[tuple[str, str, str], Any] | None = None
         self.error: str | None = None
+        self.graded: Any = None  # the SubmissionResult of the one grading
 
     def add_part(self, exercise_id: str, label: str, device: str, part: Any) -> None:
         self.parts[(exercise_id, label, device)] = part
@@ -116,6 +124,7 @@ class Grading:
             return
         from ..report import write_attachments
         write_attachments(graded, Path(session.config.rootpath))  # the pictures the feedback names, as check writes them
+        self.graded = graded
         self.result = {}
         for exercise in graded.exercises:
             for key, check in zip([k for k in keys if k[0] == exercise.id], exercise.checks):

@@ -1,6 +1,6 @@
 """`torchgrade release`: the student bundle, derived from the course without any teacher code.
 
-The bundle holds course.yaml, the exercise YAML without hidden checks, starter modules and a
+The bundle holds the grader itself as a wheel (the one thing a student installs), course.yaml, the exercise YAML without hidden checks, starter modules and a
 starter notebook generated from the YAML, a README for students, a pytest.ini that turns on the
 pytest plugin there, and `expected/<id>.pt` for exercises whose reference is teacher code. After
 writing it, the release grades nothing but plans the bundle as a student's machine will, and
@@ -23,6 +23,7 @@ from ..spec.loader import load_yaml
 from .public_yaml import ReleaseError, dump_yaml, expected_file, needs_expected, public_course, public_exercise
 from .starters import NOTEBOOK, notebook_json, starter_modules, starter_notebook
 from .student_readme import student_readme
+from .wheel import build_wheel
 
 __all__ = ["ReleaseError", "Bundle", "write_bundle", "BUNDLE_INI"]
 
@@ -48,6 +49,7 @@ def write_bundle(course: Course, out: Path) -> Bundle:
         staging = work / "bundle"
         files = _write(course, teacher, staging)
         _verify(teacher, staging, work / "student")
+        files.append(build_wheel(staging).relative_to(staging))
         out.mkdir(parents=True, exist_ok=True)
         for file in files:
             (out / file).parent.mkdir(parents=True, exist_ok=True)

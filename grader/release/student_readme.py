@@ -4,28 +4,50 @@ from __future__ import annotations
 from ..spec import Course
 from .answers import questions
 from .starters import NOTEBOOK
+from .wheel import wheel_name
 
 
 def student_readme(course: Course) -> str:
     modules = ", ".join(f"`{m}.py`" for m in course.modules)
     first = course.exercises[0].id if course.exercises else "sigmoid"
     asked = {e.id for e in questions(course)}
-    commands = "\n".join(f"{command:<36}# {what}" for command, what in (
+    commands = "\n".join(f"{command:<40}# {what}" for command, what in (
         ("pytest", "every check of every exercise: one test per exercise, check and device"),
         (f"pytest -k {first}", "one exercise (an exact exercise name selects only that exercise)"),
         ("pytest -x", "stop at the first failure"),
+        ("pytest --torchgrade-html feedback.html", "also one page of the feedback, with its pictures"),
         (f"pytest --submission {NOTEBOOK}", "check the notebook instead of the modules"),
         ("torchgrade check", "the same checks, as a table of scores"),
+        ("torchgrade check --html feedback.html", "the same, and the page of feedback with its pictures"),
         (f"torchgrade check {NOTEBOOK}", "the same, for the notebook")))
     rows = "\n".join(
         f"| `{e.id}` | `{e.module}.py` | `{'ANSWERS[' + repr(e.id) + ']' if e.id in asked else e.signature}` | "
         f"{sum(c.points for c in e.checks if not c.hidden):g} |" for e in course.exercises)
+    wheel = wheel_name()
     return f"""# {course.name}
 
 Your exercises, with everything you need to check your own work offline.
 
+## Start here
+
+In a terminal in this folder, with Python 3.10 or newer and PyTorch installed (your teacher says how;
+a virtual environment is a good idea):
+
+```bash
+pip install {wheel}
+pytest
+```
+
+The first command installs the grader that came with these exercises (and what it needs that is
+missing; PyTorch already installed is kept). The second checks every exercise and shows, for each
+failure, the input that failed and a hint. Change your code and run `pytest` again.
+
+No PyTorch yet, and no NVIDIA GPU? Install its CPU-only build first, a fraction of the size of the
+default one (which brings CUDA): `pip install torch --index-url https://download.pytorch.org/whl/cpu`
+
 | file | what it is |
 | --- | --- |
+| `{wheel}` | the grader: the same checks your teacher runs, installed with `pip install` |
 | {modules} | the modules you write: every function is a stub whose docstring is its exercise (questions: `ANSWERS`) |
 | `{NOTEBOOK}` | the same functions as a notebook, if you prefer to work there (hand in one or the other) |
 | `exercises/` | each exercise in YAML: statement, hints, and the checks you can run here |
@@ -34,7 +56,7 @@ Your exercises, with everything you need to check your own work offline.
 
 ## Check your work
 
-From a terminal in this folder, with `torchgrade` installed (your teacher says from where):
+From a terminal in this folder, once the grader is installed (above):
 
 ```bash
 {commands}

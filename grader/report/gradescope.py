@@ -5,6 +5,11 @@ from typing import Any
 
 from ..scoring import SubmissionResult
 from ..text import json_safe
+from .pictures import not_a_file
+
+#: Said where a feedback names a picture: a Gradescope student cannot open the grader's files.
+SEE_PICTURES = ("The picture is not shown here. To see it beside this feedback, check your work in the student "
+                "bundle with: torchgrade check --html feedback.html")
 
 
 def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
@@ -17,7 +22,7 @@ def gradescope_json(result: SubmissionResult) -> dict[str, Any]:
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.status == "passed" else "failed",
-                "output": check.feedback,
+                "output": not_a_file(check.feedback, SEE_PICTURES if not check.hidden else "The picture is not shown here."),
                 "output_format": "text",
                 "visibility": "after_published" if check.hidden else "visible",
                 "tags": [exercise.id, check.kind],

@@ -1,11 +1,19 @@
-"""What a student or teacher reads in a terminal: a table, then the feedback of what failed."""
+"""What a student or teacher reads in a terminal: a table, then the feedback of what failed.
+
+`grade` prints one line per submission (`render_lines`) and a short class summary
+(`render_class_brief`); the full feedback is for `--verbose`, `show` and `check`.
+"""
 from __future__ import annotations
 
 import shutil
 import textwrap
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..scoring import SubmissionResult
+from ..scoring import CheckResult, ExerciseResult, SubmissionResult
 from ..text import unicode_safe as u
+
+if TYPE_CHECKING:
+    from .class_report import ClassSummary
 
 
 def _width() -> int:
@@ -27,23 +35,81 @@ def render_table(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def render_feedback(result: SubmissionResult) -> str:
-    """The full feedback of every check that did not pass."""
+def render_feedback(result: SubmissionResult, pictures: Callable[[str], str] | None = None) -> str:
+    """The full feedback of every check that did not pass; `pictures` rewrites the picture files it names
+    (report.pictures) to where the reader can open them."""
     blocks = []
     for exercise in result.exercises:
         for check in exercise.checks:
             if check.status in ("failed", "error"):
-                body = textwrap.indent(u(check.feedback), "  ")
+                text = pictures(check.feedback) if pictures else check.feedback
+                body = textwrap.indent(u(text), "  ")
                 blocks.append(f"✗ {u(exercise.id)}::{u(check.name)} ({check.score:g}/{check.max_score:g})\n{body}")
     return "\n\n".join(blocks)
 
 
-def render_summary(results: list[SubmissionResult]) -> str:
-    name_w = max([len("submission")] + [len(u(r.submission)) for r in results])
-    lines = [f"{'submission':<{name_w}}  score"]
-    lines += [f"{u(r.submission):<{name_w}}  {r.score:g} / {r.max_score:g}"
-              + ("  (could not be graded)" if r.details.get("error") else "")
-              for r in sorted(results, key=lambda r: r.submission)]
+def first_failure(result: SubmissionResult) -> tuple[ExerciseResult, CheckResult] | None:
+    """The first check, in the course's order, that did not pass."""
+    for exercise in result.exercises:
+        if exercise.first_failure is not None:
+            return exercise, exercise.first_failure
+    return None
+
+
+def grading_time(result: SubmissionResult) -> float | None:
+    """Seconds from staging to scores, when this run graded the submission (None for a reused result)."""
+    seconds = result.details.get("grade_s", result.details.get("wall_s"))
+    return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
+
+
+def render_lines(results: Iterable[SubmissionResult]) -> str:
+    """One line per submission: name, score, grading time, the first failing exercise and why."""
+    results = sorted(results, key=lambda r: r.submission)
+    if not results:
+        return "No submissions."
+    rows = []
+    for result in results:
+        seconds = grading_time(result)
+        failing = first_failure(result)
+        if result.details.get("error"):
+            why = f"not graded: {_first_line(u(str(result.details['error'])))}"
+        elif failing is None:
+            why = "-"
+        else:
+            exercise, check = failing
+            why = u(f"{exercise.id}::{check.name}: {_first_line(check.feedback)}")
+        rows.append((u(result.submission), f"{result.score:g} / {result.max_score:g}",
+                     _seconds(seconds) if seconds is not None else "reused", why))
+    header = ("submission", "score", "time", "first failure")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    rest = max(20, _width() - sum(widths) - 6)
+    lines = []
+    for name, score, seconds, why in [header, *rows]:
+        lines.append(f"{name:<{widths[0]}}  {score:>{widths[1]}}  {seconds:>{widths[2]}}  "
+                     f"{textwrap.shorten(why, rest, placeholder='…')}".rstrip())
+    return "\n".join(lines)
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def render_class_brief(summary: ClassSummary, hardest: int = 3) -> str:
+    """The class in a few lines: totals, the exercises fewest got right, the slowest, the limits hit."""
+    if not summary.submissions:
+        return "No submissions."
+    lines = [f"Class: {summary.submissions} submission{'s' if summary.submissions != 1 else ''}, "
+             f"mean {summary.mean:.2f} / {summary.max_score:g}, median {summary.median:g}"]
+    missed = sorted((e for e in summary.exercises if e.full_marks < 1), key=lambda e: (e.full_marks, e.id))
+    if missed:
+        lines.append("Fewest full marks: " + ", ".join(f"{e.id} {100 * e.full_marks:.0f}%" for e in missed[:hardest]))
+    else:
+        lines.append("Every exercise: full marks for everyone.")
+    if summary.slowest:
+        lines.append("Slowest: " + ", ".join(f"{u(name)} {seconds:.1f} s" for name, seconds in summary.slowest[:3]))
+    lines.append("Hit a limit: " + (", ".join(f"{u(i.submission)} ({i.what})" for i in summary.limited[:5])
+                                    + (f" and {len(summary.limited) - 5} more" if len(summary.limited) > 5 else "")
+                                    if summary.limited else "none"))
     return "\n".join(lines)
 
 

@@ -3,8 +3,10 @@
 Each course module becomes one assignment, `source/<module>/<module>.ipynb`. Per function: a
 read-only statement cell and a solution cell (the def line from `solutions/<module>.py`, its body
 between the solution markers), then per exercise a locked autograder test cell worth the
-exercise's points, which grades the kernel's code with torchgrade (hidden checks only between
-the hidden-test markers). Questions share one solution cell, the ANSWERS dict. The directory is the teacher's: it holds the solutions;
+exercise's points, which grades the kernel's code with torchgrade. Its source is the same in the
+teacher's and the student's notebook, so nbgrader's checksum of that locked cell holds and stock
+`nbgrader autograde` sees no tampering; hidden checks run where nbgrader_config.py is loaded
+(the teacher's grading), through an environment variable it sets. Questions share one solution cell, the ANSWERS dict. The directory is the teacher's: it holds the solutions;
 `nbgrader generate_assignment` strips them from what students get.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ...release.answers import answers_help, answers_source, question_text, ques
 from ...release.starters import Function, functions
 from ...spec import Course, Exercise
 from . import cells
-from .kernel import COURSE_ENV  # how test cells find course.yaml; nbgrader_config.py sets it
+from .kernel import COURSE_ENV, HIDDEN_ENV  # how test cells find course.yaml and grade hidden checks
 from .solution_source import FunctionSource, ModuleSource, SolutionSourceError, read_module_source
 
 
@@ -82,6 +84,8 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # torchgrade's test cells run in the notebook's kernel and find the course through this variable.
 os.environ.setdefault({COURSE_ENV!r}, {str(course.file.resolve())!r})
+# nbgrader's apps read this file, students' notebooks do not: here test cells grade the hidden checks too.
+os.environ.setdefault({HIDDEN_ENV!r}, "1")
 
 # The first test cell of a notebook starts torchgrade's grader (torch and a sandbox): allow for it.
 c.Execute.timeout = {timeout}

@@ -15,7 +15,6 @@ from typing import Any
 #: cell from a student's code.
 TEST_MARKER = "# torchgrade test:"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
 def nbgrader_metadata(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
@@ -53,14 +52,14 @@ def test_grade_id(exercise_id: str) -> str:
 
 
 def test_cell_source(exercise_id: str, has_hidden: bool) -> str:
-    lines = [f"{TEST_MARKER} {exercise_id}. Grades the code this notebook has run so far; its result is "
-             f"your score.",
-             "from grader.integrations.nbgrader.kernel import grade_in_kernel",
-             "_torchgrade_hidden = False"]
-    if has_hidden:
-        lines += [BEGIN_HIDDEN, "_torchgrade_hidden = True", END_HIDDEN]
-    lines.append(f"grade_in_kernel({exercise_id!r}, hidden=_torchgrade_hidden)")
-    return "\n".join(lines)
+    """The same source in the teacher's and the student's notebook: no hidden-test markers, whose removal
+    from the student's copy would change the locked cell's checksum (nbgrader then warns of tampering
+    for every such cell). Whether hidden checks run is the grading machine's setting (kernel.HIDDEN_ENV)."""
+    then = " Your teacher's grading adds hidden checks." if has_hidden else ""
+    return "\n".join([f"{TEST_MARKER} {exercise_id}. Grades the code this notebook has run so far; its result is "
+                      f"your score.{then}",
+                      "from grader.integrations.nbgrader.kernel import grade_in_kernel",
+                      f"grade_in_kernel({exercise_id!r})"])
 
 
 def solution_function_source(head: str, body: str, indent: str) -> str:

@@ -18,6 +18,10 @@ import sys
 from pathlib import Path
 
 COURSE_ENV = "TORCHGRADE_COURSE"
+#: "1" where hidden checks are graded too: set by the teacher's nbgrader_config.py, so `nbgrader autograde`
+#: grades them while a student's own run of the same test cell does not (the cell's source is the same
+#: in both, which keeps nbgrader's checksum of the locked cell stable).
+HIDDEN_ENV = "TORCHGRADE_HIDDEN_CHECKS"
 
 
 class GradingUnavailable(RuntimeError):
@@ -54,17 +58,32 @@ class _Session:
 _session: _Session | None = None
 
 
-def grade_in_kernel(exercise_id: str, hidden: bool = False) -> float | None:
-    """Grade one exercise on the code this kernel has run; print feedback, return the score."""
+def grade_in_kernel(exercise_id: str, hidden: bool | None = None) -> float | None:
+    """Grade one exercise on the code this kernel has run; print feedback, return the score.
+
+    Hidden checks are graded where $TORCHGRADE_HIDDEN_CHECKS is "1" (the teacher's nbgrader_config.py)."""
     shell = _ipython()
     if shell is None:  # imported as plain Python (say, by code extracted from a notebook): do nothing
         return None
+    if hidden is None:
+        hidden = os.environ.get(HIDDEN_ENV) == "1"
     sources = [str(s) for s in shell.history_manager.input_hist_raw]
     reply = _grader().ask({"exercise": exercise_id, "hidden": bool(hidden), "cells": sources})
     if "error" in reply:
         raise GradingUnavailable(f"torchgrade could not grade {exercise_id}: {reply['error']}")
     print(reply["text"])
+    _show_pictures(reply.get("pictures") or [])
     return float(reply["score"])
+
+
+def _show_pictures(pictures: list) -> None:
+    """The pictures the feedback names, as images in the cell's output (display_data, not stderr)."""
+    import base64
+
+    from IPython.display import Image, display
+    for name, data in pictures:
+        print(f"{name}:")
+        display(Image(data=base64.b64decode(data), format="png"))
 
 
 def _grader() -> _Session:

@@ -2,12 +2,14 @@
 
 The kernel (see kernel.py) starts it at its first test cell and sends one JSON line per test
 cell: {"exercise": id, "hidden": bool, "cells": [source, ...]} — the code the kernel has run.
-It answers one JSON line: {"score", "max_score", "text"} or {"error"}. It keeps torch imported,
+It answers one JSON line: {"score", "max_score", "text", "pictures": [[name, base64 PNG], ...]} or
+{"error"}; the text names each picture as shown below it, never as a file the student cannot open. It keeps torch imported,
 a fork server warm and one plan per (exercise, hidden), so only the first cell pays for them.
 The learner's code runs in the sandbox, never here. It ends when its stdin closes.
 """
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sys
@@ -16,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ...report.pictures import rewrite_mentions
 from ...sandbox import ForkServer
 from . import cells
 
@@ -60,8 +63,11 @@ class KernelGrader:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         (exercise_result,) = result.exercises
-        return {"score": exercise_result.score, "max_score": exercise_result.max_score,
-                "text": exercise_feedback(exercise_result)}
+        pictures = failing_pictures(exercise_result)
+        text = rewrite_mentions(exercise_feedback(exercise_result),
+                                lambda name: f"the picture {name} ({'below' if name in pictures else 'not drawn'})")
+        return {"score": exercise_result.score, "max_score": exercise_result.max_score, "text": text,
+                "pictures": [[name, base64.b64encode(data).decode("ascii")] for name, data in pictures.items()]}
 
     def close(self) -> None:
         self._starting.join()
@@ -69,9 +75,22 @@ class KernelGrader:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def failing_pictures(exercise: Any) -> dict[str, bytes]:
+    """The PNG pictures of the checks that did not pass, each once: the kernel shows them under the feedback."""
+    pictures: dict[str, bytes] = {}
+    for check in exercise.checks:
+        if check.status != "passed":
+            for name, data in check.attachments.items():
+                if name.lower().endswith(".png"):
+                    pictures.setdefault(Path(name).name, data)
+    return pictures
+
+
 def kernel_notebook(sources: list[str]) -> dict[str, Any]:
-    """The cells the kernel ran, in order, as a notebook (test cells left out)."""
-    return cells.notebook([cells.code_cell(s) for s in sources if s.strip() and not is_test_source(s)])
+    """The cells the kernel ran, in order, as a notebook (test cells left out). IPython's history is
+    indexed by execution count, so each cell keeps its `In [n]`: feedback names the cell as Jupyter shows it."""
+    return cells.notebook([dict(cells.code_cell(s), execution_count=n) for n, s in enumerate(sources)
+                           if s.strip() and not is_test_source(s)])
 
 
 def is_test_source(source: str) -> bool:
