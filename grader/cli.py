@@ -215,7 +215,8 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
 @click.argument("results", metavar="SUBMISSION_RESULTS", type=click.Path(path_type=Path, exists=True))
 def show(results: Path) -> None:
     """Print one graded submission's scores and full feedback: DIR/<submission> (or its results.json)."""
-    from .report.show import ShowError, load_for_show, render_full
+    from .report.show import render_full
+    from .resume import ShowError, load_for_show
     try:
         result, folder = load_for_show(results)
     except ShowError as exc:

@@ -133,3 +133,17 @@ def load_all(out_dir: Path) -> list[SubmissionResult]:
     """Every readable DIR/<name>/results.json, by submission name."""
     results = [load_result(path.parent) for path in sorted(Path(out_dir).glob(f"*/{RESULTS}"))]
     return sorted((r for r in results if r is not None), key=lambda r: r.submission)
+
+
+class ShowError(Exception):
+    """The path holds no readable results.json."""
+
+
+def load_for_show(path: Path) -> tuple[SubmissionResult, Path]:
+    """The result in `path` (a submission's results folder, or its results.json) and its folder."""
+    path = Path(path)
+    folder = path.parent if path.is_file() else path
+    result = load_result(folder)
+    if result is None:
+        raise ShowError(f"{path} holds no readable results.json; give OUT/<submission> of a torchgrade grade run")
+    return result, folder

@@ -14,7 +14,8 @@ from hypothesis import given, settings, strategies as st
 from grader.report import gradescope_json, junit_xml, write_gradebook, write_results
 from grader.report.class_report import render_html, render_markdown, summarise
 from grader.report.files import write_atomic
-from grader.report.terminal import render_feedback, render_summary, render_table
+from grader.report import render_class_brief
+from grader.report.terminal import render_feedback, render_lines, render_table
 from grader.text import one_line, unicode_safe
 from grader.scoring import CheckResult, ExerciseResult, SubmissionResult
 
@@ -70,7 +71,7 @@ def test_gradescope_json_and_junit_xml_parse_back(result):
 @given(st.lists(results(), min_size=1, max_size=3))
 def test_the_class_report_and_the_terminal_are_written_whatever_the_text(batch):
     summary = summarise(batch)
-    texts = [render_html(summary), render_markdown(summary), render_summary(batch)]
+    texts = [render_html(summary), render_markdown(summary), render_lines(batch), render_class_brief(summary)]
     texts += [render_table(r) + render_feedback(r) for r in batch]
     with tempfile.TemporaryDirectory() as out:
         for index, text in enumerate(texts):

@@ -11,6 +11,7 @@ from typing import Iterable
 from ..scoring import SubmissionResult
 from .files import write_atomic
 from .gradebook import write_gradebook
+from ..text import unicode_safe as u
 
 HISTOGRAM = "histogram.png"
 
@@ -196,3 +197,22 @@ def write_class_report(results: list[SubmissionResult], out_dir: Path, fmt: str 
         write_atomic(report, render_markdown(summary))
     written.append(report)
     return written
+
+
+def render_class_brief(summary: ClassSummary, hardest: int = 3) -> str:
+    """The class in a few lines: totals, the exercises fewest got right, the slowest, the limits hit."""
+    if not summary.submissions:
+        return "No submissions."
+    lines = [f"Class: {summary.submissions} submission{'s' if summary.submissions != 1 else ''}, "
+             f"mean {summary.mean:.2f} / {summary.max_score:g}, median {summary.median:g}"]
+    missed = sorted((e for e in summary.exercises if e.full_marks < 1), key=lambda e: (e.full_marks, e.id))
+    if missed:
+        lines.append("Fewest full marks: " + ", ".join(f"{e.id} {100 * e.full_marks:.0f}%" for e in missed[:hardest]))
+    else:
+        lines.append("Every exercise: full marks for everyone.")
+    if summary.slowest:
+        lines.append("Slowest: " + ", ".join(f"{u(name)} {seconds:.1f} s" for name, seconds in summary.slowest[:3]))
+    lines.append("Hit a limit: " + (", ".join(f"{u(i.submission)} ({i.what})" for i in summary.limited[:5])
+                                    + (f" and {len(summary.limited) - 5} more" if len(summary.limited) > 5 else "")
+                                    if summary.limited else "none"))
+    return "\n".join(lines)

@@ -1,19 +1,16 @@
 """What a student or teacher reads in a terminal: a table, then the feedback of what failed.
 
 `grade` prints one line per submission (`render_lines`) and a short class summary
-(`render_class_brief`); the full feedback is for `--verbose`, `show` and `check`.
+(`class_report.render_class_brief`); the full feedback is for `--verbose`, `show` and `check`.
 """
 from __future__ import annotations
 
 import shutil
 import textwrap
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..scoring import CheckResult, ExerciseResult, SubmissionResult
 from ..text import unicode_safe as u
-
-if TYPE_CHECKING:
-    from .class_report import ClassSummary
 
 
 def _width() -> int:
@@ -92,25 +89,6 @@ def render_lines(results: Iterable[SubmissionResult]) -> str:
 
 def _seconds(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s"
-
-
-def render_class_brief(summary: ClassSummary, hardest: int = 3) -> str:
-    """The class in a few lines: totals, the exercises fewest got right, the slowest, the limits hit."""
-    if not summary.submissions:
-        return "No submissions."
-    lines = [f"Class: {summary.submissions} submission{'s' if summary.submissions != 1 else ''}, "
-             f"mean {summary.mean:.2f} / {summary.max_score:g}, median {summary.median:g}"]
-    missed = sorted((e for e in summary.exercises if e.full_marks < 1), key=lambda e: (e.full_marks, e.id))
-    if missed:
-        lines.append("Fewest full marks: " + ", ".join(f"{e.id} {100 * e.full_marks:.0f}%" for e in missed[:hardest]))
-    else:
-        lines.append("Every exercise: full marks for everyone.")
-    if summary.slowest:
-        lines.append("Slowest: " + ", ".join(f"{u(name)} {seconds:.1f} s" for name, seconds in summary.slowest[:3]))
-    lines.append("Hit a limit: " + (", ".join(f"{u(i.submission)} ({i.what})" for i in summary.limited[:5])
-                                    + (f" and {len(summary.limited) - 5} more" if len(summary.limited) > 5 else "")
-                                    if summary.limited else "none"))
-    return "\n".join(lines)
 
 
 def _first_line(text: str) -> str:
