@@ -58,7 +58,7 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         own = [f for f in frames if submission_dir and os.path.abspath(f.filename).startswith(submission_dir)]
         frame = own[-1] if own else (frames[-1] if frames else None)
         if frame is not None:
-            from ..notebook import notebook_frame  # a notebook's module: the cell and line the student sees
+            from .cell_places import notebook_frame  # a notebook's module: the cell and line the student sees
             line = (frame.line or "").strip()
             place = notebook_frame(frame.filename, frame.lineno or 0, line)
             if place is not None:

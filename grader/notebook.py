@@ -39,12 +39,12 @@ import ast
 import builtins
 import functools
 import json
-import linecache
 import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from .cell_places import CELL_MARK, EXTRACTED, STUB_NOTE, notebook_frame, notebook_place
 from .text import shown
 
 __all__ = ["NotebookError", "code_cells", "notebook_frame", "notebook_modules", "notebook_place",
@@ -54,12 +54,6 @@ __all__ = ["NotebookError", "code_cells", "notebook_frame", "notebook_modules", 
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "python", "python3", "writefile"}
 IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|\?|[\w.\[\]]+\?\??\s*$)")
 DEF_LINE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
-#: The line above each cell's definitions in an extracted module (lines below it are the cell's lines).
-CELL_MARK = "# notebook cell: "
-MARK_LINE = re.compile(r"^# notebook cell: (?P<label>cell In \[\d+\]|code cell \d+)(?P<moved> \(lines moved\))? "
-                       r"of (?P<name>.*)$")
-EXTRACTED = "extracted by torchgrade from"
-STUB_NOTE = "# torchgrade: the cell is not valid Python"
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
 
@@ -82,30 +76,6 @@ def notebook_modules(path: Path, modules: list[str]) -> dict[str, str]:
     source = notebook_source(Path(path))
     return {module: f'"""{module}.py, {EXTRACTED} {Path(path).name}: its imports and '
                     f'definitions only."""\n{source}' for module in modules}
-
-
-def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
-    """(where, the line's code) of a traceback frame in a module extracted from a notebook, else None.
-
-    The line of a stub for a cell that is not Python is left out: the error's message says it all."""
-    place = notebook_place(filename, lineno)
-    if place is None:
-        return None
-    return place, "" if line.rstrip().endswith(STUB_NOTE) else line
-
-
-def notebook_place(filename: str, lineno: int) -> str | None:
-    """`notebook.ipynb, cell In [7], line 3` for a line of a module extracted from a notebook, else None."""
-    lines = linecache.getlines(filename)
-    if not lines or EXTRACTED not in lines[0] or not 0 < lineno <= len(lines):
-        return None
-    for index in range(lineno - 1, 0, -1):
-        mark = MARK_LINE.match(lines[index].rstrip("\n"))
-        if mark:
-            if mark["moved"]:
-                return f"{mark['name']}, {mark['label']}"
-            return f"{mark['name']}, {mark['label']}, line {lineno - index - 1}"
-    return None
 
 
 def notebook_source(path: Path) -> str:
