@@ -190,9 +190,12 @@ def test_a_name_that_is_not_utf8_has_a_shard_like_any_other():
 
 
 def test_merging_shards_keeps_a_non_utf8_submission_folder_as_it_is(tmp_path):
-    from grader.shard import merge
+    from grader.resume import write_sidecar
+    from grader.shard import Shard, merge, write_record
     name = os.fsdecode(b"caf\xe9")
     write_results(result_with("x", name=name), tmp_path / "shard1")
+    write_sidecar(tmp_path / "shard1" / name, "key", "course-a", {})
+    write_record(tmp_path / "shard1", Shard(1, 1), [name], "course-a", complete=True, exercise_ids=["relu"])
     merged = merge([tmp_path / "shard1"], tmp_path / "merged")
     assert (tmp_path / "merged" / name / "results.json").is_file()
     assert "caf\\xe9" in merged.gradebook.read_text()
