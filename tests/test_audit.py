@@ -113,3 +113,17 @@ def test_an_audit_of_some_exercises_writes_no_stamp(course_copy):
                                        "-j", "1", "--no-cache"])
     assert result.exit_code == 0, result.output
     assert not (course_copy / ".torchgrade-audit.json").exists()
+
+
+def test_a_mistake_that_only_fails_to_run_fails_the_audit(course_copy):
+    """A mistake killed by its own NameError proves nothing about the checks."""
+    yaml_file = course_copy / "exercises" / "square.yaml"
+    text = yaml_file.read_text().replace("accepted:\n", "  - id: undefined_helper\n    feedback: f\n    code: |\n"
+                                         "      def square(x):\n          return helper(x)\naccepted:\n")
+    yaml_file.write_text(text)
+    course = load_course(course_copy / "course.yaml")
+    plan = build_plan(course, hidden=True, exercises=["square"], workdir=course_copy / "plan")
+    audit = run_audit(course, plan, exercises=["square"], jobs=1)
+    assert not audit.ok
+    (broken,) = audit.broken
+    assert broken.id == "undefined_helper" and "NameError" in broken.broken

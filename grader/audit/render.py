@@ -18,6 +18,9 @@ def render_audit(audit: Audit, verbose: bool = False) -> str:
     if audit.survivors:
         lines.append(f"{_count(len(audit.survivors), 'mistake')} {'lose' if len(audit.survivors) > 1 else 'loses'} no points: "
                      + ", ".join(f"{o.exercise}:{o.id}" for o in audit.survivors))
+    if audit.broken:
+        lines.append(f"{_count(len(audit.broken), 'mistake')} {'do' if len(audit.broken) > 1 else 'does'} not run as "
+                     f"written (fix the code, or it proves nothing): " + ", ".join(f"{o.exercise}:{o.id}" for o in audit.broken))
     if audit.refused:
         lines.append(f"{_count(len(audit.refused), 'right implementation')} {'lose' if len(audit.refused) > 1 else 'loses'} points: "
                      + ", ".join(f"{o.exercise}:{o.id}" for o in audit.refused))
@@ -31,7 +34,9 @@ def _exercise_block(e: ExerciseAudit, verbose: bool) -> str:
     if not e.solution.ok:
         lines.append(f"  ✗ the solutions lose points: " + _lost(e.solution.lost))
     for outcome in e.mistakes:
-        if outcome.ok:
+        if outcome.broken is not None:
+            lines.append(f"  ✗ mistake {outcome.id} does not run as written: {outcome.broken}")
+        elif outcome.ok:
             if verbose:
                 lines.append(f"  ✓ mistake {outcome.id}: killed by {', '.join(outcome.lost)}")
         else:
@@ -71,8 +76,8 @@ def audit_json(audit: Audit) -> dict[str, Any]:
             "solutions": {"score": e.solution.score, "max_score": e.solution.max_score, "lost": e.solution.lost},
             "kills": {check: e.kills(check) for check in e.checks},
             "silent_checks": e.silent_checks,
-            "mistakes": [{"id": o.id, "ok": o.ok, "score": o.score, "max_score": o.max_score, "lost": o.lost}
-                         for o in e.mistakes],
+            "mistakes": [{"id": o.id, "ok": o.ok, "score": o.score, "max_score": o.max_score, "lost": o.lost,
+                          "broken": o.broken} for o in e.mistakes],
             "accepted": [{"id": o.id, "ok": o.ok, "score": o.score, "max_score": o.max_score, "lost": o.lost}
                          for o in e.accepted],
         } for e in audit.exercises],

@@ -38,6 +38,9 @@ class VariantOutcome:
     max_score: float
     #: the checks that cost it points: label → the first line of their feedback
     lost: dict[str, str] = field(default_factory=dict)
+    #: why the variant's code does not run as written (it cannot import, or names something undefined):
+    #: a mistake that dies only of that proves nothing about the checks
+    broken: str | None = None
 
     @property
     def full_marks(self) -> bool:
@@ -45,8 +48,8 @@ class VariantOutcome:
 
     @property
     def ok(self) -> bool:
-        """A mistake must lose points; an accepted variant and the solutions must not."""
-        return not self.full_marks if self.role == "mistake" else self.full_marks
+        """A mistake must lose points (and run); an accepted variant and the solutions must not lose any."""
+        return (not self.full_marks and self.broken is None) if self.role == "mistake" else self.full_marks
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,13 @@ class Audit:
 
     @property
     def survivors(self) -> list[VariantOutcome]:
-        return [o for e in self.exercises for o in e.mistakes if not o.ok]
+        """Mistakes that lose no points."""
+        return [o for e in self.exercises for o in e.mistakes if o.full_marks]
+
+    @property
+    def broken(self) -> list[VariantOutcome]:
+        """Mistakes that lose points only because their code does not run."""
+        return [o for e in self.exercises for o in e.mistakes if o.broken is not None]
 
     @property
     def refused(self) -> list[VariantOutcome]:
@@ -174,4 +183,18 @@ def _grade_all(items: list[tuple[Plan, Submission]], jobs: int, pool: WorkerPool
 def _outcome(exercise: Exercise, role: Role, ident: str, result: ExerciseResult) -> VariantOutcome:
     lost = {c.name: " ".join(c.feedback.strip().splitlines()[:2])[:300] or c.status
             for c in result.checks if c.score < c.max_score}
-    return VariantOutcome(exercise.id, role, ident, result.score, result.max_score, lost)
+    return VariantOutcome(exercise.id, role, ident, result.score, result.max_score, lost, _broken(result))
+
+
+#: Errors that say the variant's code itself is broken, not that it computes something wrong.
+BROKEN_CODE = ("NameError", "ImportError", "ModuleNotFoundError", "SyntaxError", "IndentationError")
+
+
+def _broken(result: ExerciseResult) -> str | None:
+    for check in result.checks:
+        if check.status != "error":
+            continue
+        for line in check.feedback.splitlines():
+            if line.startswith("Importing") or any(f"raised {name}" in line for name in BROKEN_CODE):
+                return line.strip()[:300]
+    return None
