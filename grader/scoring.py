@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .checks.base import CaseVerdict
-from .spec import Exercise
+from .spec import Exercise, Mistake
 from .spec.checks import CheckBase
 
 Status = Literal["passed", "failed", "error", "skipped"]
@@ -28,10 +28,15 @@ class CheckResult:
     cases_passed: int = 0
     cases_total: int = 0
     attachments: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    #: the id of the catalogued mistake whose outputs the failing case matched (checks.mistakes)
+    mistake: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
+        data = {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
                 "feedback": self.feedback}
+        if self.mistake is not None:
+            data["mistake"] = self.mistake
+        return data
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ def hint_for(exercise: Exercise, check: CheckBase, key: str | None) -> str | Non
     return check.hint or exercise.hints.get("default")  # type: ignore[call-overload]
 
 
-def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict]) -> CheckResult:
+def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict],
+                mistake: Mistake | None = None) -> CheckResult:
+    """`mistake`: the catalogued mistake the first failing case matched; its words come first."""
     points = float(check.points)
     total = len(verdicts)
     passed = sum(v.passed for v in verdicts)
@@ -101,12 +108,14 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
     attachments = {name: data for v in verdicts for name, data in v.attachments.items()}
     first = next(v for v in verdicts if not v.passed)
     lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
+    if mistake is not None:
+        lines.insert(0, mistake.feedback.strip())
     hint = hint_for(exercise, check, first.hint_key)
     if hint:
         lines.append(f"Hint: {hint.strip()}")
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"
     return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total,
-                       attachments)
+                       attachments, mistake.id if mistake is not None else None)
 
 
 def whole_exercise(exercise: Exercise, checks: list[CheckBase], status: Status, message: str) -> ExerciseResult:
@@ -120,7 +129,8 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
     exercises = tuple(
         ExerciseResult(e["id"], e.get("title", e["id"]), tuple(
             CheckResult(c["name"], c.get("kind", c["name"]), c["status"], float(c["score"]), float(c["max_score"]),
-                        c.get("feedback", ""), bool(c.get("hidden", False)))
+                        c.get("feedback", ""), bool(c.get("hidden", False)),
+                        mistake=c["mistake"] if isinstance(c.get("mistake"), str) else None)
             for c in e["checks"]))
         for e in data["exercises"])
     return SubmissionResult(data["submission"], exercises, dict(data.get("details", {})))
