@@ -82,10 +82,44 @@ class SubmissionResult:
                 "exercises": [e.to_json() for e in self.exercises]}
 
 
+#: Failures that say by themselves what went wrong, whatever the check: a hint written for another kind of
+#: failure (a check's own hint, the exercise's default) would mislead there, so only a hint for that very
+#: failure is shown.
+SELF_EVIDENT = frozenset({"error", "in_place_grad", "nan", "dtype", "shape", "device", "not_tensor",
+                          "modified_input", "graph_cut"})
+
+#: What autograd says when a tensor that requires grad (a Parameter) is written in place outside no_grad.
+LEAF_WRITTEN_IN_PLACE = ("leaf Variable that requires grad", "a view of a leaf Variable that requires grad")
+
+#: Hints the grader gives where the exercise has none for that failure.
+BUILT_IN_HINTS = {
+    "in_place_grad": "write into the tensor inside `with torch.no_grad():` (or through tensor.data): a tensor that "
+                     "requires grad, such as a model's weight, cannot be written in place otherwise.",
+}
+
+
+def failure_key(verdict: CaseVerdict) -> str | None:
+    """What actually went wrong in a failing case, from its verdict: the judge's key, made precise where the
+    message says more (a write into a tensor that requires grad; backward raising rather than a wrong gradient)."""
+    key = verdict.hint_key
+    if key == "error" and any(text in verdict.message for text in LEAF_WRITTEN_IN_PLACE):
+        return "in_place_grad"
+    if key == "gradient" and verdict.message.startswith("Back-propagating through your function raised"):
+        return "error"
+    return key
+
+
 def hint_for(exercise: Exercise, check: CheckBase, key: str | None) -> str | None:
+    """For a failure that speaks for itself (it raised, nan, a wrong dtype …): the exercise's hint for it, else
+    the grader's own. For a failure of the check's own kind (wrong values, a wrong gradient, a forbidden call):
+    the check's hint, else the exercise's hint for that failure, else its default."""
+    if key in SELF_EVIDENT:
+        return exercise.hints.get(key) or BUILT_IN_HINTS.get(key or "")  # type: ignore[call-overload]
+    if check.hint:
+        return check.hint
     if key and key in exercise.hints:
         return exercise.hints[key]  # type: ignore[index]
-    return check.hint or exercise.hints.get("default")  # type: ignore[call-overload]
+    return exercise.hints.get("default")  # type: ignore[call-overload]
 
 
 def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict],
@@ -110,7 +144,7 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
     lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
     if mistake is not None:
         lines.insert(0, mistake.feedback.strip())
-    hint = hint_for(exercise, check, first.hint_key)
+    hint = hint_for(exercise, check, failure_key(first))
     if hint:
         lines.append(f"Hint: {hint.strip()}")
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"

@@ -14,11 +14,11 @@ IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: Situations an exercise may give a hint for; the checks pick the one that fits the failure.
 HINT_KEYS = (
     "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
-    "values", "gradient", "not_tensor",
+    "values", "gradient", "not_tensor", "in_place_grad",
 )
 HintKey = Literal[
     "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
-    "values", "gradient", "not_tensor",
+    "values", "gradient", "not_tensor", "in_place_grad",
 ]
 
 #: What the child looks up in a question's module. It hands probes only a callable it found there,
