@@ -75,3 +75,12 @@ def test_the_report_command_reads_the_mistake_from_results_json_and_draws_the_ch
     chart = tmp_path / MISCONCEPTIONS
     assert chart.read_bytes().startswith(b"\x89PNG")
     assert "| tanh_grad | square_missing | 2 |" in (tmp_path / "report.md").read_text()
+
+
+def test_the_example_class_report_counts_bobs_misconceptions(plans, server, repo, tmp_path):
+    from grader.run import grade_submission
+    plan = plans(("neuron", "leaky_relu_grad", "tanh_grad"), True)
+    results = [grade_submission(plan, repo / "examples" / name, server, tmp_path) for name in ("alice", "bob")]
+    counts = {m.exercise: dict(m.mistakes) for m in summarise(results).misconceptions}
+    assert counts["neuron"] == {"bias_missing": 1}
+    assert counts["leaky_relu_grad"] == {"zero_below": 1}
