@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 
+import torch
+
 from grader.scoring import result_from_json
 
 
@@ -87,3 +89,15 @@ def test_mistake_outputs_are_computed_once_in_the_plan(plans):
     assert outputs and all(isinstance(k, str) and "/" in k for k in outputs)
     ids = {mistake_id for entries in outputs.values() for mistake_id, _ in entries}
     assert {"square_missing", "tanh_squared", "sigmoid_pattern"} <= ids
+
+
+def test_a_result_the_matcher_cannot_read_names_no_mistake_and_keeps_its_verdict(plans):
+    from grader.checks.mistakes import matching_mistake
+    plan = plans(("tanh_grad",), True)
+    prepared = plan.prepared["tanh_grad"][0]
+    case = prepared.cases[0]
+    exercise = prepared.exercise
+    outputs = plan.mistakes["tanh_grad"]
+    for hostile in ({"output": {"kind": "tensor", "value": "not a tensor"}}, {"output": None},
+                    {"output": {"kind": "tensor", "value": torch.zeros(10 ** 3)}}, {"grads": 5}, {}):
+        assert matching_mistake(exercise, prepared, case, hostile, outputs) is None

@@ -106,7 +106,16 @@ def _plain(value: Any) -> torch.Tensor | None:
 
 def matching_mistake(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
                      outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
-    """The catalogued mistake whose outputs on `case` the learner's `result` matches, if any."""
+    """The catalogued mistake whose outputs on `case` the learner's `result` matches, if any. Naming a
+    mistake only adds words to feedback: whatever the result holds, it never costs the learner a verdict."""
+    try:
+        return _matching(exercise, prepared, case, result, outputs)
+    except Exception:
+        return None
+
+
+def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
+              outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
     candidates = outputs.get(call_key(prepared.check, case))
     if not candidates or "error" in result:
         return None
