@@ -8,8 +8,8 @@ from .runner import Audit, ExerciseAudit
 
 def render_audit(audit: Audit, verbose: bool = False) -> str:
     """Text for a teacher: one block per exercise, then the verdict."""
-    blocks = [_exercise_block(e, verbose) for e in audit.exercises if verbose or not e.ok or e.silent_checks
-              or not e.outcomes]
+    blocks = [_exercise_block(e, verbose) for e in audit.exercises
+              if verbose or not e.ok or (e.catalogued and (e.silent_checks or not e.outcomes))]
     mistakes = sum(len(e.mistakes) for e in audit.exercises)
     accepted = sum(len(e.accepted) for e in audit.exercises)
     lines = [b for b in blocks if b]
@@ -48,13 +48,13 @@ def _exercise_block(e: ExerciseAudit, verbose: bool) -> str:
         else:
             lines.append(f"  ✗ accepted {outcome.id} loses points ({outcome.score:g}/{outcome.max_score:g}): "
                          + _lost(outcome.lost))
-    if verbose:
+    if verbose and e.catalogued:
         for check in e.checks:
             killed = e.kills(check)
             lines.append(f"    check {check}: kills {', '.join(killed) if killed else 'no mistake'}")
     elif e.silent_checks and e.mistakes:
         lines.append(f"    checks that kill no mistake: {', '.join(e.silent_checks)}")
-    if not e.outcomes:
+    if not e.outcomes and e.catalogued:
         lines.append("    no catalogue: add mistakes and accepted variants to its YAML")
     return "\n".join(lines)
 

@@ -58,6 +58,7 @@ class ExerciseAudit:
     checks: tuple[str, ...]
     solution: VariantOutcome
     outcomes: tuple[VariantOutcome, ...]
+    catalogued: bool = True  # False for a question: its options are its catalogue
 
     @property
     def mistakes(self) -> list[VariantOutcome]:
@@ -141,7 +142,8 @@ def run_audit(course: Course, plan: Plan, *, exercises: list[str] | None = None,
     for exercise in chosen:
         outcomes = by_exercise[exercise.id]
         labels = tuple(p.check.label for p in plan.prepared[exercise.id])
-        audits.append(ExerciseAudit(exercise.id, labels, outcomes[0], tuple(outcomes[1:])))
+        audits.append(ExerciseAudit(exercise.id, labels, outcomes[0], tuple(outcomes[1:]),
+                                    catalogued=exercise.checks[0].kind != "question"))
     return Audit(course.name, tuple(audits), complete=len(chosen) == len(course.exercises))
 
 
