@@ -50,7 +50,14 @@ def test_the_audit_says_which_checks_kill_which_mistakes(audited):
 def test_accepted_variants_and_the_solutions_get_full_marks(audited):
     assert audited.refused == []
     assert all(e.solution.full_marks for e in audited.exercises)
-    assert {(o.exercise, o.id) for e in audited.exercises for o in e.accepted} == {("relu", "clamp"), ("square", "pow")}
+    assert {(o.exercise, o.id) for e in audited.exercises for o in e.accepted} == {
+        ("relu", "clamp"), ("square", "pow"), ("loss_for_two_classes", "spelled_out")}
+
+
+def test_a_questions_catalogue_is_graded_as_answers(audited):
+    question = next(e for e in audited.exercises if e.exercise == "loss_for_two_classes")
+    assert [(o.id, o.ok, sorted(o.lost)) for o in question.outcomes] == [
+        ("logits_loss", True, ["question"]), ("spelled_out", True, [])]
 
 
 def test_a_variant_from_a_teacher_only_file_is_graded_under_the_functions_name(audited):

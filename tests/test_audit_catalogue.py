@@ -74,9 +74,9 @@ def test_a_catalogue_of_code_and_teacher_file_variants_is_valid(tmp_path):
      "accepted[0].file", "defines no 'relu_clamp'"),
     ("accepted:\n  - id: a\n    file: audit/missing.py:relu\n",
      "accepted[0].file", "'audit/missing.py' does not exist"),
-    ("accepted:\n  - id: a\n", "accepted[0]", "give either code"),
+    ("accepted:\n  - id: a\n", "accepted[0]", "give exactly one of code"),
     ("accepted:\n  - id: a\n    file: audit/relu_variants.py:relu_abs\n    code: |\n      def relu(x): pass\n",
-     "accepted[0]", "exactly one of them"),
+     "accepted[0]", "give exactly one of code"),
     ("accepted:\n  - id: a\n    file: audit/relu_variants.py:relu_abs\n"
      "mistakes:\n  - id: a\n    feedback: f\n    file: audit/relu_variants.py:relu_abs\n",
      "accepted[0].id", "'a' is already the id"),
@@ -88,15 +88,34 @@ def test_a_broken_catalogue_entry_is_named_by_file_line_and_field(tmp_path, cata
     assert any(f": {field}: " in p and words in p and "relu.yaml:" in p for p in found), found
 
 
-def test_a_question_has_no_catalogue(tmp_path):
+QUESTION = ("id: q\ntitle: Q\nstatement: Which?\nchecks:\n  - kind: question\n    points: 1\n"
+            "    answer: BCELoss\n    accept: [BCE]\n")
+
+
+def question_problems(tmp_path: Path, catalogue: str) -> list[str]:
     (tmp_path / "exercises").mkdir()
-    (tmp_path / "exercises" / "q.yaml").write_text(
-        "id: q\ntitle: Q\nstatement: Which?\nchecks:\n  - kind: question\n    points: 1\n"
-        "    options: [a, b]\n    answer: A\nmistakes:\n  - id: b\n    feedback: f\n    code: |\n"
-        "      def f(): pass\n")
+    (tmp_path / "exercises" / "q.yaml").write_text(QUESTION + catalogue)
     (tmp_path / "course.yaml").write_text("name: Q\nmodules: [answers]\nexercises: [exercises/*.yaml]\n")
-    with pytest.raises(SpecErrors, match="a question has no function to replace"):
+    try:
         load_course(tmp_path / "course.yaml")
+    except SpecErrors as exc:
+        return [str(e) for e in exc.errors]
+    return []
+
+
+def test_a_questions_catalogue_is_answers(tmp_path):
+    assert question_problems(tmp_path, "mistakes:\n  - id: mse\n    feedback: f\n    answer: MSELoss\n"
+                                       "accepted:\n  - id: spelled_out\n    answer: binary cross entropy\n") == []
+
+
+def test_a_question_refuses_code_and_a_function_refuses_answers(tmp_path):
+    (tmp_path / "q").mkdir()
+    (tmp_path / "f").mkdir()
+    found = question_problems(tmp_path / "q", "mistakes:\n  - id: b\n    feedback: f\n    code: |\n"
+                                              "      def f(): pass\n")
+    assert any("mistakes[0]: a question's entries give an answer" in p for p in found), found
+    found = problems(tmp_path / "f", "accepted:\n  - id: a\n    answer: 3\n")
+    assert any("accepted[0]: answer is for questions" in p for p in found), found
 
 
 def test_the_public_copy_of_an_exercise_leaves_its_catalogue_out():
@@ -124,6 +143,8 @@ def test_the_bundle_holds_no_mistake_nor_accepted_variant(tmp_path):
             needles.append(variant.id)
             needles.extend(line.strip() for line in (variant.code or "").splitlines() if "return" in line)
             needles.append(getattr(variant, "feedback", "") or variant.id)
+            if variant.is_answer and variant.answer != exercise.checks[0].answer:
+                needles.append(str(variant.answer))
     found = [n for n in needles if n in text]
     # 'abs' and 'pow' are ids short enough to occur in ordinary words; the code and feedback must not
     assert set(found) <= {"abs", "pow"}, found

@@ -128,7 +128,8 @@ def run_audit(course: Course, plan: Plan, *, exercises: list[str] | None = None,
                 name = f"{exercise.id}--{role}--{variant.id if variant else 'solutions'}"
                 folder = scratch / "variants" / name
                 folder.mkdir(parents=True)
-                source = base if variant is None else variant_source(variant, exercise.function_name, base, course.root)
+                source = base if variant is None else variant_source(variant, exercise.function_name, base,
+                                                                      course.root, exercise.id)
                 (folder / f"{exercise.module}.py").write_text(source, encoding="utf-8")
                 jobs_list.append((sub_plan, Submission.from_path(folder, modules=course.modules), exercise, role,
                                   variant.id if variant else "solutions"))

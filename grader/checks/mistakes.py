@@ -39,6 +39,8 @@ def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) 
     base = solutions.read_text(encoding="utf-8")
     out: dict[str, list[tuple[str, Any]]] = {}
     for mistake in exercise.mistakes:
+        if mistake.is_answer:
+            continue
         function = _load(ctx, exercise, mistake, base, solutions.parent)
         if function is None:
             continue

@@ -237,10 +237,7 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
     """Mistakes and accepted variants: distinct ids, code that defines the function, files that exist."""
     if not (exercise.mistakes or exercise.accepted):
         return
-    if exercise.checks[0].kind == "question":
-        field_name = "mistakes" if exercise.mistakes else "accepted"
-        err((field_name,), "a question has no function to replace: its catalogue is its options")
-        return
+    question = exercise.checks[0].kind == "question"
     seen: dict[str, str] = {}
     for field_name in ("mistakes", "accepted"):
         for index, variant in enumerate(getattr(exercise, field_name)):
@@ -248,7 +245,7 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
             if variant.id in seen:
                 err(base + ("id",), f"'{variant.id}' is already the id of an entry of {seen[variant.id]}")
             seen[variant.id] = field_name
-            variant_errors(variant, exercise.function_name, course_root, err, base)
+            variant_errors(variant, exercise.function_name, course_root, err, base, question)
 
 
 def _needs_cases(kind: str) -> bool:

@@ -3,15 +3,16 @@
 `mistakes:` are named wrong implementations, each with the words a student who made it should
 read; `accepted:` are right implementations written differently, which must get full marks.
 Each is a few lines of Python that define the exercise's function (`code:`), or a function in a
-teacher-only file (`file: audit/activations.py:sigmoid_abs`), renamed to the exercise's function.
-`torchgrade audit` grades every entry with the rest of the module taken from the course's
-solutions; the student bundle never holds any of it.
+teacher-only file (`file: solutions/audit/plots.py:activation_panels_swapped`), renamed to the
+exercise's function; a question's entries are answers (`answer:`). `torchgrade audit` grades every
+entry with the rest of the module taken from the course's solutions; the student bundle never holds
+any of it.
 """
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from pydantic import Field, model_validator
 
@@ -27,14 +28,20 @@ class Variant(Strict):
     code: str | None = Field(default=None, min_length=1,
                              description="Python that defines the exercise's function (imports allowed)")
     file: str | None = Field(default=None, pattern=r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$",
-                             description="a teacher-only file and a function in it: audit/activations.py:sigmoid_abs")
+                             description="a teacher-only file and a function in it: solutions/audit/plots.py:name")
+    answer: Any = Field(default=None, description="a question's answer, as a student would write it in ANSWERS")
 
     @model_validator(mode="after")
     def _one_source(self) -> "Variant":
-        if (self.code is None) == (self.file is None):
-            raise ValueError("give either code (a few lines defining the function) or file (path.py:name), "
-                             "exactly one of them")
+        given = [name for name in ("code", "file", "answer") if name in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("give exactly one of code (a few lines defining the function), file (path.py:name) "
+                             "or, for a question, answer")
         return self
+
+    @property
+    def is_answer(self) -> bool:
+        return "answer" in self.model_fields_set
 
 
 class Mistake(Variant):
@@ -50,8 +57,15 @@ class Accepted(Variant):
 
 
 def variant_errors(variant: Variant, function: str, course_root: Path,
-                   err: Callable[[tuple, str], None], base: tuple) -> None:
-    """What the schema cannot see: the code parses and defines the function; the file and name exist."""
+                   err: Callable[[tuple, str], None], base: tuple, question: bool = False) -> None:
+    """What the schema cannot see: a question's entries are answers and a function's are code; the code
+    parses and defines the function; the file and name exist."""
+    if question != variant.is_answer:
+        err(base, "a question's entries give an answer (answer: …)" if question else
+            "answer is for questions; give code or file that defines the function")
+        return
+    if variant.is_answer:
+        return
     if variant.code is not None:
         try:
             tree = ast.parse(variant.code)
@@ -88,8 +102,12 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def variant_source(variant: Variant, function: str, base_source: str, course_root: Path) -> str:
-    """The module the audit grades: the solutions module, then the variant, which replaces the function."""
+def variant_source(variant: Variant, function: str, base_source: str, course_root: Path, key: str = "") -> str:
+    """The module the audit grades: the solutions module, then the variant, which replaces the function
+    (for a question's answer: its entry `key` of ANSWERS)."""
+    if variant.is_answer:
+        return (f"{base_source.rstrip()}\n\n\n# --- the catalogued answer replaces ANSWERS[{key!r}] ---\n"
+                f"ANSWERS = dict(ANSWERS)\nANSWERS[{key!r}] = {variant.answer!r}\n")
     if variant.code is not None:
         body = variant.code
     else:
