@@ -16,7 +16,7 @@ from typing import Literal
 
 from ..intake import Submission
 from ..pool import WorkerPool
-from ..run import PRELOAD, Plan, cuda_available, grade_submission
+from ..run import PRELOAD, Plan, grade_submission
 from ..scoring import ExerciseResult
 from ..spec import Course, Exercise, Variant, variant_source
 
@@ -110,8 +110,11 @@ class Audit:
 
 def run_audit(course: Course, plan: Plan, *, exercises: list[str] | None = None, jobs: int = 1,
               pool: WorkerPool | None = None) -> Audit:
-    """Grade the solutions and every catalogued variant of the chosen exercises (default: all of them)."""
-    chosen = [e for e in course.exercises if exercises is None or e.id in exercises]
+    """Grade the solutions and every catalogued variant of the chosen exercises (default: all those `plan`,
+    built with the hidden checks, prepares)."""
+    if not plan.hidden:
+        raise AuditError("the audit grades with the hidden checks too: build its plan with hidden=True")
+    chosen = [e for e in course.exercises if (exercises is None or e.id in exercises) and e.id in plan.prepared]
     solutions = Path(course.root) / course.solutions
     if not solutions.is_dir():
         raise AuditError(f"{solutions} does not exist: the audit fills every module with the course's solutions "
