@@ -101,3 +101,18 @@ def test_a_result_the_matcher_cannot_read_names_no_mistake_and_keeps_its_verdict
     for hostile in ({"output": {"kind": "tensor", "value": "not a tensor"}}, {"output": None},
                     {"output": {"kind": "tensor", "value": torch.zeros(10 ** 3)}}, {"grads": 5}, {}):
         assert matching_mistake(exercise, prepared, case, hostile, outputs) is None
+
+
+def test_naming_a_mistake_never_changes_a_verdict(plans, server, tmp_path):
+    import dataclasses
+
+    from grader.run import grade_submission
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "activations.py").write_text("import torch\n\ndef tanh_grad(x):\n    return 1 - torch.tanh(x) ** 1\n")
+    plan = plans(("tanh_grad",), True)
+    named = grade_submission(plan, folder, server, tmp_path)
+    plain = grade_submission(dataclasses.replace(plan, mistakes={}), folder, server, tmp_path)
+    pairs = list(zip(named.exercises[0].checks, plain.exercises[0].checks))
+    assert any(a.mistake == "square_missing" for a, _ in pairs)
+    assert all((a.status, a.score) == (b.status, b.score) and b.mistake is None for a, b in pairs)
