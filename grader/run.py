@@ -28,7 +28,7 @@ from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
-from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, whole_exercise
+from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, values_verdict, whole_exercise
 from .spec import Course, Exercise
 
 CHILD_TARGET = "grader.child:main"
@@ -340,7 +340,7 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
                               f"Importing {exercise.module}.py raised {error['type']}: {error['message']}{where}. "
                               f"Every exercise in {exercise.module}.py scores 0 until it imports.")
     results = record.get("results", {})
-    out = []
+    judged = []
     for prepared in plan.prepared[exercise.id]:
         kind = KINDS[prepared.check.kind]
         verdicts = []
@@ -358,7 +358,9 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
                 mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
-        out.append(_drawn(score_check(exercise, prepared.check, verdicts, mistake)))
+        judged.append((prepared.check, verdicts, mistake))
+    values = values_verdict([(check.kind, verdicts) for check, verdicts, _ in judged])
+    out = [_drawn(score_check(exercise, check, verdicts, mistake, values)) for check, verdicts, mistake in judged]
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
 
 

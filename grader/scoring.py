@@ -122,9 +122,30 @@ def hint_for(exercise: Exercise, check: CheckBase, key: str | None) -> str | Non
     return exercise.hints.get("default")  # type: ignore[call-overload]
 
 
+#: What a failing gradient check adds when the exercise's values checks say whether the values are right.
+GRADIENT_WITH_RIGHT_VALUES = ("Your function's values are right (its values checks pass): only its gradient is wrong. "
+                              "Look for a step autograd differentiates otherwise than the maths: |x| or sign(x) (their "
+                              "gradient at 0 is 0), clamp, a torch.where whose other branch overflows, .detach() on part "
+                              "of the computation.")
+GRADIENT_WITH_WRONG_VALUES = ("Your function's values are wrong too (see its values check): fix them first; the gradient "
+                              "follows them.")
+
+
+def values_verdict(checks: list[tuple[str, list[CaseVerdict]]]) -> Literal["right", "wrong"] | None:
+    """Whether an exercise's values are right ("right": every values check passes), wrong (a values check
+    found wrong numbers or nan), or neither is known (no values check, or one failing for another reason)."""
+    values = [verdicts for kind, verdicts in checks if kind == "values"]
+    if not values:
+        return None
+    if any(not v.passed and v.hint_key in ("values", "nan") for verdicts in values for v in verdicts):
+        return "wrong"
+    return "right" if all(v.passed for verdicts in values for v in verdicts) else None
+
+
 def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict],
-                mistake: Mistake | None = None) -> CheckResult:
-    """`mistake`: the catalogued mistake the first failing case matched; its words come first."""
+                mistake: Mistake | None = None, values: Literal["right", "wrong"] | None = None) -> CheckResult:
+    """`mistake`: the catalogued mistake the first failing case matched; its words come first. `values`: whether
+    the exercise's values are right (values_verdict), which tells a wrong gradient's two causes apart."""
     points = float(check.points)
     total = len(verdicts)
     passed = sum(v.passed for v in verdicts)
@@ -144,7 +165,13 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
     lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
     if mistake is not None:
         lines.insert(0, mistake.feedback.strip())
-    hint = hint_for(exercise, check, failure_key(first))
+    key = failure_key(first)
+    if key == "gradient" and values == "right":
+        lines.append(GRADIENT_WITH_RIGHT_VALUES)
+    elif key == "gradient" and values == "wrong":
+        lines.append(GRADIENT_WITH_WRONG_VALUES)
+        key = "values"
+    hint = hint_for(exercise, check, key)
     if hint:
         lines.append(f"Hint: {hint.strip()}")
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"

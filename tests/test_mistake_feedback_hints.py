@@ -93,3 +93,29 @@ def test_the_forbid_message_has_no_placeholder_spellings(course):
                            {"ops": ["aten.sigmoid.default"], "recorder_intact": True})
     assert not verdict.passed and "torch.f" not in verdict.message and "x.f()" not in verdict.message
     assert "aten.sigmoid" in verdict.message
+
+
+def test_a_wrong_gradient_with_right_values_is_told_so(course):
+    sigmoid = course.exercise("sigmoid")
+    verdict = CaseVerdict("c0", "x: float64 (7,) on cpu", False, "The gradient with respect to x is wrong.", "gradient")
+    text = score_check(sigmoid, check(sigmoid, "gradient"), [verdict], values="right").feedback
+    assert "values are right" in text and f"Hint: {sigmoid.hints['gradient'].strip()}" in text
+
+
+def test_a_wrong_gradient_with_wrong_values_gets_the_values_hint(course):
+    tanh = course.exercise("tanh")
+    verdict = CaseVerdict("c0", "x: float64 (7,) on cpu", False, "The gradient with respect to x is wrong.", "gradient")
+    text = score_check(tanh, check(tanh, "gradient"), [verdict], values="wrong").feedback
+    assert "values are wrong too" in text
+    assert tanh.hints["gradient"].strip() not in text
+
+
+def test_whether_the_values_are_right_comes_from_the_values_checks():
+    from grader.scoring import values_verdict
+    ok = CaseVerdict("a", "a", True)
+    wrong = CaseVerdict("b", "b", False, "2 of 7 elements differ", "values")
+    dtype = CaseVerdict("c", "c", False, "Expected dtype float64", "dtype")
+    assert values_verdict([("values", [ok]), ("gradient", [wrong])]) == "right"
+    assert values_verdict([("values", [ok, wrong])]) == "wrong"
+    assert values_verdict([("values", [dtype])]) is None
+    assert values_verdict([("gradient", [wrong])]) is None
