@@ -116,3 +116,28 @@ def test_naming_a_mistake_never_changes_a_verdict(plans, server, tmp_path):
     pairs = list(zip(named.exercises[0].checks, plain.exercises[0].checks))
     assert any(a.mistake == "square_missing" for a, _ in pairs)
     assert all((a.status, a.score) == (b.status, b.score) and b.mistake is None for a, b in pairs)
+
+
+def test_running_the_mistakes_leaves_the_graders_random_state_and_default_dtype(course, tmp_path):
+    import shutil
+
+    from grader.checks.base import Context
+    from grader.checks.mistakes import mistake_outputs
+    from grader.run import build_plan
+    from grader.spec import load_course
+    root = tmp_path / "course"
+    shutil.copytree(course.root / "tests" / "audit_course", root)
+    yaml_file = root / "exercises" / "square.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("accepted:\n", "  - id: reseeds\n    feedback: f\n    code: |\n"
+                                                       "      torch.set_default_dtype(torch.float64)\n"
+                                                       "      def square(x):\n          torch.manual_seed(0)\n"
+                                                       "          return x * x + torch.rand(()).to(x.dtype)\n"
+                                                       "accepted:\n"))
+    small = load_course(root / "course.yaml")
+    plan = build_plan(small, hidden=True, exercises=["square"], workdir=tmp_path / "plan")
+    torch.manual_seed(1234)
+    before = torch.random.get_rng_state()
+    outputs = mistake_outputs(Context(course=small), small.exercise("square"), plan.prepared["square"])
+    assert any(m == "reseeds" for entries in outputs.values() for m, _ in entries)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert torch.get_default_dtype() == torch.float32

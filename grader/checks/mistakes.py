@@ -38,10 +38,21 @@ def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) 
         return {}
     base = solutions.read_text(encoding="utf-8")
     out: dict[str, list[tuple[str, Any]]] = {}
+    default_dtype = torch.get_default_dtype()
+    with torch.random.fork_rng(devices=[]):  # a mistake that draws or reseeds leaves the grader's RNG as it was
+        try:
+            _run_mistakes(ctx, exercise, items, base, solutions.parent, out)
+        finally:
+            torch.set_default_dtype(default_dtype)
+    return out
+
+
+def _run_mistakes(ctx: Context, exercise: Exercise, items: list[Prepared], base: str, folder: Path,
+                  out: dict[str, list[tuple[str, Any]]]) -> None:
     for mistake in exercise.mistakes:
         if mistake.is_answer:
             continue
-        function = _load(ctx, exercise, mistake, base, solutions.parent)
+        function = _load(ctx, exercise, mistake, base, folder)
         if function is None:
             continue
         for item in items:
@@ -49,7 +60,6 @@ def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) 
                 value = _run(function, exercise, item, case)
                 if value is not None:
                     out.setdefault(call_key(item.check, case), []).append((mistake.id, value))
-    return out
 
 
 def _load(ctx: Context, exercise: Exercise, mistake: Mistake, base: str, folder: Path) -> Callable | None:
