@@ -141,3 +141,14 @@ def test_running_the_mistakes_leaves_the_graders_random_state_and_default_dtype(
     assert any(m == "reseeds" for entries in outputs.values() for m, _ in entries)
     assert torch.equal(torch.random.get_rng_state(), before)
     assert torch.get_default_dtype() == torch.float32
+
+
+def test_a_mistake_that_writes_into_its_input_is_named_by_the_input_it_changed(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def relu(x):
+            x[x <= 0] = 0.0
+            return x
+        """}, exercises=["relu"])
+    values = check_named(result, "relu", "values")
+    assert values.status == "failed" and values.mistake == "zeroes_input_in_place"

@@ -5,12 +5,14 @@ grader's process, on the cases of the checks that compare tensors (values, gradi
 exactly as the reference is: it is teacher code, never the learner's. When a learner's check fails,
 their outputs on the first failing case are compared with each mistake's outputs on that case; a
 mistake whose outputs they match (within the check's tolerance, where its outputs differ from the
-expected ones) is named: its words come first in the feedback, and the check carries its id.
+expected ones, or that wrote into the same inputs) is named: its words come first in the feedback, and
+the check carries its id.
 """
 from __future__ import annotations
 
 import sys
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,11 +20,19 @@ import torch
 
 from ..cases import Case
 from ..spec import Exercise, Mistake, variant_source
-from .base import Context, Prepared, call_key, ordered_args, signature_order
+from .base import Context, Prepared, call_key, signature_order
 from .compare import tolerance_for
 
 #: The check kinds whose cases a mistake's outputs are computed for.
 MATCHED_KINDS = ("values", "gradient", "derivative")
+
+@dataclass(frozen=True)
+class Output:
+    """A mistake's result on one case of a values or derivative check."""
+
+    value: torch.Tensor
+    changed: tuple[str, ...] = ()   # the inputs it wrote into
+
 
 #: exercise id → call key → [(mistake id, its outputs on that case)]
 MistakeOutputs = dict[str, dict[str, list[tuple[str, Any]]]]
@@ -86,10 +96,16 @@ def _run(function: Callable, exercise: Exercise, item: Prepared, case: Case) -> 
     try:
         if item.check.kind == "gradient":
             return _gradients(function, exercise, item, case)
-        args = [a.clone() if isinstance(a, torch.Tensor) else a for a in ordered_args(exercise, case)]
+        order = signature_order(exercise)
+        names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
+        args = [case.args[n].clone() if isinstance(case.args[n], torch.Tensor) else case.args[n] for n in names]
         with torch.no_grad():
-            value = function(*args, **case.kwargs)
-        return _plain(value)
+            value = _plain(function(*args, **case.kwargs))
+        if value is None:
+            return None
+        changed = tuple(n for n, a in zip(names, args) if isinstance(a, torch.Tensor)
+                        and not _same(a, case.args[n], 0.0, 0.0))
+        return Output(value, changed)
     except Exception:
         return None
 
@@ -145,8 +161,11 @@ def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[s
                 return by_id[mistake_id]
             continue
         got_tensor = _record_tensor(result.get("output"))
-        if got_tensor is not None and _same(got_tensor, theirs, rtol, atol) and not (
-                isinstance(expected, torch.Tensor) and _same(theirs, expected, rtol, atol)):
+        if got_tensor is None or not _same(got_tensor, theirs.value, rtol, atol):
+            continue
+        wrong_output = not (isinstance(expected, torch.Tensor) and _same(theirs.value, expected, rtol, atol))
+        both_changed = bool(theirs.changed) and set(theirs.changed) == set(result.get("inputs_changed") or ())
+        if wrong_output or both_changed:
             return by_id[mistake_id]
     return None
 
