@@ -152,3 +152,12 @@ def test_a_mistake_that_writes_into_its_input_is_named_by_the_input_it_changed(g
         """}, exercises=["relu"])
     values = check_named(result, "relu", "values")
     assert values.status == "failed" and values.mistake == "zeroes_input_in_place"
+
+
+def test_the_cached_plan_keeps_the_mistakes_outputs(course, tmp_path):
+    from grader.plan_cache import load_or_build
+    first = load_or_build(course, hidden=True, exercises=["relu_grad"], cuda=False, workdir=tmp_path / "a")
+    again = load_or_build(course, hidden=True, exercises=["relu_grad"], cuda=False, workdir=tmp_path / "b")
+    assert again.mistakes.keys() == first.mistakes.keys() == {"relu_grad"}
+    key = next(iter(first.mistakes["relu_grad"]))
+    assert [m for m, _ in again.mistakes["relu_grad"][key]] == [m for m, _ in first.mistakes["relu_grad"][key]]
