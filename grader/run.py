@@ -24,11 +24,12 @@ import torch
 
 from . import wire
 from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
+from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
 from .schedule import scheduled_steps
-from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, whole_exercise
+from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, values_verdict, whole_exercise
 from .spec import Course, Exercise
 
 CHILD_TARGET = "grader.child:main"
@@ -47,6 +48,9 @@ class Plan:
     tasks_file: Path
     workdir: Path
     exercises: tuple[Exercise, ...] = field(default=())
+    #: each catalogued mistake's outputs on the cases it is compared on (checks.mistakes): exercise id →
+    #: call key → [(mistake id, outputs)]
+    mistakes: MistakeOutputs = field(default_factory=dict)
 
     def limits(self, threads: int = 1) -> Limits:
         lim = self.course.limits
@@ -85,16 +89,20 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
                       hidden=hidden)
     chosen = tuple(e for e in course.exercises if exercises is None or e.id in exercises)
     prepared: dict[str, list[Prepared]] = {}
+    mistakes: MistakeOutputs = {}
     tasks: dict[str, Any] = {}
     for exercise in chosen:
         items = [KINDS[check.kind].prepare(context, exercise, check)
                  for check in exercise.checks if hidden or not check.hidden]
         prepared[exercise.id] = items
+        outputs = mistake_outputs(context, exercise, items)
+        if outputs:
+            mistakes[exercise.id] = outputs
         tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
                               "calls": [call for item in items for call in item.calls]}
     tasks_file = workdir / f"tasks{wire.SUFFIX}"
     wire.dump(tasks, tasks_file)
-    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen)
+    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen, mistakes)
 
 
 def _checks(plan: Plan, exercise: Exercise) -> list:
@@ -342,19 +350,27 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
                               f"Importing {exercise.module}.py raised {error['type']}: {error['message']}{where}. "
                               f"Every exercise in {exercise.module}.py scores 0 until it imports.")
     results = record.get("results", {})
-    out = []
+    judged = []
     for prepared in plan.prepared[exercise.id]:
         kind = KINDS[prepared.check.kind]
         verdicts = []
+        mistake = None
+        named = False  # the first failing case (the one the feedback names) has been compared with the mistakes
         for case, call in zip(prepared.cases, prepared.calls):  # one call per case, in order
             result = results.get(call["key"])
             if not isinstance(result, dict):
                 verdicts.append(CaseVerdict(case.id, case.label, False, "No result came back for this case.", "error"))
+                named = True
                 continue
             verdicts.append(kind.judge_case(prepared, case, result))
+            if not verdicts[-1].passed and not named:
+                named = True
+                mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
-        out.append(_drawn(score_check(exercise, prepared.check, verdicts)))
+        judged.append((prepared.check, verdicts, mistake))
+    values = values_verdict([(check.kind, verdicts) for check, verdicts, _ in judged])
+    out = [_drawn(score_check(exercise, check, verdicts, mistake, values)) for check, verdicts, mistake in judged]
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
 
 

@@ -35,8 +35,8 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
     if reached:
         names = ", ".join(f"torch's built-in {op.removeprefix('aten.')} ({op})" for op in reached)
         return CaseVerdict(case.id, case.label, False,
-                           f"Your function reached {names}, whichever way it was spelled (torch.f, x.f(), "
-                           f"torch.nn.functional, torch.ops.aten …). This exercise asks you to compute it yourself.",
+                           f"Your function reached {names}, whichever way it was spelled (a torch function, a tensor "
+                           f"method, torch.nn.functional, torch.ops.aten …). This exercise asks you to compute it yourself.",
                            "forbid")
     return unrecorded_verdict(case, result,
                               "Your function changed PyTorch's dispatch mode stack, so its calls could not be checked.")
