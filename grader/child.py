@@ -17,6 +17,7 @@ import torch
 
 from . import wire
 from .probes import PROBES
+from .probes.core import watch_exercise
 from .probes.encode import encode_error
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.meta_kernels import use_compiled_meta_kernels
@@ -49,7 +50,11 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     if fn is None or not callable(fn):
         return {"status": "missing_function"}
     results: dict[str, Any] = {}
-    for call in task["calls"]:
+    # With a forbid check, every call runs under the operator recorder, and the forbid probes run
+    # last, so they report what all the calls reached.
+    forbid = [call for call in task["calls"] if call["probe"] == "forbid"]
+    watch_exercise(bool(forbid))
+    for call in [call for call in task["calls"] if call["probe"] != "forbid"] + forbid:
         call = dict(call, submission_dir=submission_dir)
         probe = PROBES[call["probe"]]
         try:
@@ -58,6 +63,7 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
             results[call["key"]] = {"error": encode_error(exc, submission_dir)}
         finally:
             _close_figures()
+    watch_exercise(False)
     return {"status": "ok", "results": results}
 
 
@@ -94,6 +100,7 @@ def warm() -> None:
             probe(torch.exp, call)
         except Exception:
             pass
+    watch_exercise(False)
     from .probes.plot import warm_plots
     warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init

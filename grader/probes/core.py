@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+import torch.autograd.forward_ad as _forward_ad
+from torch._C._functorch import TransformType as _TransformType, peek_interpreter_stack as _interpreter
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .encode import encode_error, encode_value
@@ -37,7 +39,7 @@ def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     args = _arguments(call)
     originals = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
     try:
-        out = fn(*args, **call.get("kwargs", {}))
+        out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
         return {"error": encode_error(exc, call.get("submission_dir"))}
     changed = [
@@ -55,7 +57,7 @@ def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         for name, a in zip(call["arg_names"], _arguments(call))
     ]
     try:
-        out = fn(*args, **call.get("kwargs", {}))
+        out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
         return {"error": encode_error(exc, call.get("submission_dir"))}
     if not isinstance(out, torch.Tensor):
@@ -74,6 +76,20 @@ def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     return {"grads": {name: (None if g is None else encode_value(g)) for name, g in zip(names, grads)}}
 
 
+#: The name recorded, beside the aten operators, when a function asks autograd for a derivative
+#: (torch.autograd.grad, .backward(), torch.autograd.functional, torch.func.grad/jacrev/jvp, forward-mode
+#: dual numbers): an exercise that forbids "autograd" wants the derivative written by hand.
+AUTOGRAD = "autograd"
+
+
+def _asks_autograd() -> bool:
+    """Is the operator being dispatched part of a derivative that autograd computes?"""
+    if torch._C._current_autograd_node() is not None or _forward_ad._current_level >= 0:
+        return True
+    interpreter = _interpreter()
+    return interpreter is not None and interpreter.key() in (_TransformType.Grad, _TransformType.Jvp)
+
+
 class RecordOps(TorchDispatchMode):
     """Records every aten operator that reaches the dispatcher, however it was spelled."""
 
@@ -83,34 +99,83 @@ class RecordOps(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops.add(func.overloadpacket.__name__)
+        if _asks_autograd():
+            self.ops.add(AUTOGRAD)
         return func(*args, **(kwargs or {}))
 
 
-def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Call fn under a dispatcher-level recorder; return the aten ops it reached."""
-    args = _arguments(call)
+class Watch:
+    """What every call of one exercise's function reached, while `active` (the exercise has a forbid
+    check): the recorder is in place during every call of every check, so code that behaves only when
+    it sees a recorder, or only on the inputs of one check, is judged by all of its calls."""
+
+    def __init__(self, active: bool = False) -> None:
+        self.active = active
+        self.ops: set[str] = set()
+        self.calls = 0
+        self.returned = 0
+        self.intact = True
+
+
+WATCH = Watch()
+
+
+def watch_exercise(active: bool) -> Watch:
+    """Start a fresh record for the next exercise's calls."""
+    global WATCH
+    WATCH = Watch(active)
+    return WATCH
+
+
+def invoke(fn: Callable, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call the learner's function, under the operator recorder while the exercise is watched."""
+    watch = WATCH
+    if not watch.active:
+        return fn(*args, **kwargs)
     depth_before = torch._C._len_torch_dispatch_stack()
     recorder = RecordOps()
+    watch.calls += 1
     try:
         with recorder:
-            out = fn(*args, **call.get("kwargs", {}))
-            intact = torch._C._len_torch_dispatch_stack() == depth_before + 1
+            out = fn(*args, **kwargs)
+            if torch._C._len_torch_dispatch_stack() != depth_before + 1:
+                watch.intact = False
+    finally:
+        watch.ops |= recorder.ops
+    watch.returned += 1
+    return out
+
+
+def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Call fn on the check's own case, then report what every call of the exercise reached.
+
+    The child runs this probe after the exercise's other calls (child.run_exercise), so the report
+    covers the values, gradient and device calls too."""
+    error = None
+    if not WATCH.active:
+        watch_exercise(True)
+    try:
+        invoke(fn, _arguments(call), call.get("kwargs", {}))
     except BaseException as exc:
-        return {"error": encode_error(exc, call.get("submission_dir")), "ops": sorted(recorder.ops)}
-    return {"ops": sorted(recorder.ops), "recorder_intact": intact, "returned": type(out).__name__}
+        error = encode_error(exc, call.get("submission_dir"))
+    result: dict[str, Any] = {"ops": sorted(WATCH.ops), "recorder_intact": WATCH.intact,
+                              "calls": WATCH.calls, "returned": WATCH.returned}
+    if error is not None and WATCH.returned == 0:
+        result["error"] = error
+    return result
 
 
 def device_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     """Run on the CPU, then on the accelerator (or the meta device standing in for one)."""
     device = call["options"]["device"]
     try:
-        fn(*_arguments(call, "cpu"), **call.get("kwargs", {}))
+        invoke(fn, _arguments(call, "cpu"), call.get("kwargs", {}))
     except BaseException as exc:
         return {"cpu_error": encode_error(exc, call.get("submission_dir"))}
     if device == "cuda":
         torch.cuda.init()
     try:
-        out = fn(*_arguments(call, device), **call.get("kwargs", {}))
+        out = invoke(fn, _arguments(call, device), call.get("kwargs", {}))
     except BaseException as exc:
         return {"device": device, "error": encode_error(exc, call.get("submission_dir"))}
     return {"device": device, "output": encode_value(out)}
