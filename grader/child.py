@@ -92,7 +92,7 @@ def warm() -> None:
     backward = not backward_would_start_a_gpu()
     x = torch.linspace(-1, 1, 6, dtype=torch.float64)
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
-            "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "meta"}}
+            "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "model"}}
     for name, probe in PROBES.items():
         if name == "grad" and not backward:
             continue

@@ -60,7 +60,7 @@ def cuda_available() -> bool:
     """Whether CUDA cases run: torch sees a GPU, and a sandboxed child can use it (checked once per run).
 
     Where the child cannot, grading goes on as on a machine without a GPU (CUDA cases left out, the
-    device check on the meta device), so no learner loses points to the machine; the teacher is told.
+    device check on the simulated GPU), so no learner loses points to the machine; the teacher is told.
     TORCHGRADE_NO_CUDA=1 grades without the GPU on purpose.
     """
     if os.environ.get("TORCHGRADE_NO_CUDA") == "1" or not torch.cuda.is_available():
@@ -69,7 +69,7 @@ def cuda_available() -> bool:
     if problem:
         print(f"torchgrade: this machine has a GPU, but CUDA does not work inside the grader's sandbox "
               f"({problem}). Grading as on a machine without a GPU: the CUDA cases are left out and the "
-              f"device checks run on the meta device, so every score is what a CPU-only machine gives. "
+              f"device checks run on a GPU simulated on the CPU, so every score is what a CPU-only machine gives. "
               f"See the README, section GPU.", file=sys.stderr)
         return False
     return True

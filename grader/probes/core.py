@@ -8,6 +8,7 @@ import torch.autograd.forward_ad as _forward_ad
 from torch._C._functorch import TransformType as _TransformType, peek_interpreter_stack as _interpreter
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .cuda_model import CudaModel, ModelTensor, to_model
 from .encode import encode_error, encode_value
 
 # Bound when the fork server imports this module, before any learner code: `torch.equal = lambda *a: True`
@@ -166,12 +167,14 @@ def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
 
 
 def device_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Run on the CPU, then on the accelerator (or the meta device standing in for one)."""
+    """Run on the CPU, then on the accelerator (or the simulated GPU standing in for one)."""
     device = call["options"]["device"]
     try:
         invoke(fn, _arguments(call, "cpu"), call.get("kwargs", {}))
     except BaseException as exc:
         return {"cpu_error": encode_error(exc, call.get("submission_dir"))}
+    if device == "model":
+        return _on_the_model(fn, call)
     if device == "cuda":
         torch.cuda.init()
     try:
@@ -179,3 +182,21 @@ def device_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:
         return {"device": device, "error": encode_error(exc, call.get("submission_dir"))}
     return {"device": device, "output": encode_value(out)}
+
+
+def _on_the_model(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """The call on grader.probes.cuda_model's simulated GPU: the result says whether it stayed there."""
+    args = [to_model(a) for a in _arguments(call, "cpu")]
+
+    def on_model(*a: Any, **k: Any) -> Any:
+        with CudaModel():
+            return fn(*a, **k)
+
+    try:
+        out = invoke(on_model, args, call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"device": "model", "error": encode_error(exc, call.get("submission_dir"))}
+    record = encode_value(out)
+    if record["kind"] == "tensor":
+        record["device"] = "cuda:0" if isinstance(out, ModelTensor) else record["device"]
+    return {"device": "model", "output": record}
