@@ -20,11 +20,15 @@ def plain_tensor(t: torch.Tensor) -> torch.Tensor:
 
 def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
     if isinstance(value, torch.Tensor):
+        # Read from the tensor itself, not from what a subclass says of itself (a `dtype` property).
+        base = torch._C.TensorBase
+        kind = type(value)
         record = {
-            "kind": "tensor", "type": type(value).__name__,
-            "device": str(value.device), "dtype": str(value.dtype).removeprefix("torch."),
-            "shape": list(value.shape), "requires_grad": bool(value.requires_grad),
-            "has_grad_fn": value.grad_fn is not None,
+            "kind": "tensor", "type": kind.__name__ if kind in (torch.Tensor, torch.nn.Parameter)
+            else f"{kind.__module__}.{kind.__qualname__}",
+            "device": str(base.device.__get__(value)), "dtype": str(base.dtype.__get__(value)).removeprefix("torch."),
+            "shape": list(base.shape.__get__(value)), "requires_grad": bool(base.requires_grad.__get__(value)),
+            "has_grad_fn": base.grad_fn.__get__(value) is not None,
         }
         if value.device.type != "meta":
             record["value"] = plain_tensor(value)
