@@ -32,6 +32,41 @@ def code_identity(code) -> tuple:
     return (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
 
 
+#: Opcodes that differ between two compilations of the same source (Python versions' specialisations,
+#: method calls compiled either way) and say nothing about what the function does.
+_IGNORED_OPS = {"CACHE", "PRECALL", "RESUME", "NOP", "EXTENDED_ARG", "KW_NAMES", "PUSH_NULL", "COPY_FREE_VARS"}
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL", "CALL_FUNCTION": "CALL", "PRECALL_METHOD": "CALL"}
+_FINGERPRINTS: dict[int, tuple[Any, tuple]] = {}
+
+
+def code_fingerprint(code) -> tuple:
+    """What a copy of a function keeps whatever it is renamed or moved to: ("fingerprint", sha256 hex)
+    of its instructions (names, constants and variables they use, jump targets left out), without its
+    docstring. A copy built with `code.replace(co_name=…, co_filename=…)`, or the routine's source
+    compiled again elsewhere, has the same one."""
+    held = _FINGERPRINTS.get(id(code))
+    if held is not None and held[0] is code:
+        return held[1]
+    import dis
+    import hashlib
+    steps = []
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _IGNORED_OPS:
+            continue
+        value = instruction.argval
+        if hasattr(value, "co_code"):
+            value = code_fingerprint(value)[1]
+        elif instruction.opname.startswith(("JUMP", "POP_JUMP", "FOR_ITER", "SEND")) or isinstance(value, int) \
+                and instruction.opname not in ("LOAD_CONST", "BINARY_OP", "COMPARE_OP"):
+            value = None
+        steps.append((_SAME_OP.get(instruction.opname, instruction.opname), repr(value)))
+    docstring = code.co_consts[0] if code.co_consts and isinstance(code.co_consts[0], str) else None
+    steps = [step for step in steps if step != ("LOAD_CONST", repr(docstring))]
+    mark = ("fingerprint", hashlib.sha256(repr((steps, code.co_argcount, code.co_kwonlyargcount)).encode()).hexdigest())
+    _FINGERPRINTS[id(code)] = (code, mark)
+    return mark
+
+
 def sentinel(dtype: torch.dtype) -> float:
     """The value every fresh tensor holds before the learner's call: finite, never an initialiser's output."""
     return torch.finfo(dtype).max
@@ -195,9 +230,11 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     """forbid_function: which of the named Python functions ran during the call, however they were reached.
 
     Functions are known by their code (file, first line, qualified name), so an alias, a
-    `from … import … as …` or a monkeypatched module attribute still leads to the same code.
+    `from … import … as …` or a monkeypatched module attribute still leads to the same code; and by
+    their bytecode's fingerprint, so a copy of the code object renamed or moved is known too.
     """
     wanted = {tuple(item) for item in call["options"]["functions"]}
+    fingerprints = any(item[0] == "fingerprint" for item in wanted)
     seen: set[tuple] = set()
 
     def profiler(frame, event, arg):
@@ -206,6 +243,10 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
             key = code_identity(code)
             if key in wanted:
                 seen.add(key)
+            elif fingerprints:
+                mark = code_fingerprint(code)
+                if mark in wanted:
+                    seen.add(mark)
 
     args = [fresh_tensor(call)] if call.get("shape") is not None else []
     previous = _GETPROFILE()
