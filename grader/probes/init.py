@@ -74,7 +74,8 @@ def sentinel(dtype: torch.dtype) -> float:
 
 def fresh_tensor(call: dict[str, Any], device: str | None = None) -> torch.Tensor:
     dtype = getattr(torch, call["dtype"])
-    return _FULL(tuple(call["shape"]), sentinel(dtype), dtype=dtype, device=device or call.get("device", "cpu"))
+    before = sentinel(dtype) if call.get("prefill") is None else float(call["prefill"])
+    return _FULL(tuple(call["shape"]), before, dtype=dtype, device=device or call.get("device", "cpu"))
 
 
 def sample_of(tensor: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -210,7 +211,17 @@ def generator_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         runs.append(run)
         if "error" in run:
             break
-    return {"runs": runs}
+    global_runs = []
+    for global_seed in call["options"].get("none_global_seeds", []):  # generator=None: the global generator
+        _DEFAULT_GENERATOR.manual_seed(global_seed)
+        before = _DEFAULT_GENERATOR.get_state()
+        run = fill(fn, fresh_tensor(call), dict(call["kwargs"]), call, call["options"]["sample"])
+        run["global_before"] = before
+        run["global_after"] = _DEFAULT_GENERATOR.get_state()
+        global_runs.append(run)
+        if "error" in run:
+            break
+    return {"runs": runs, "global_runs": global_runs}
 
 
 def exact_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
