@@ -8,7 +8,9 @@ Runs in the child (and, on the reference, in the grader). Returns plain data onl
 where a record is `encode_value(what the function returned)` or {"error": …}. `again` is a second
 call with the same keywords (determinism), `changed` one call per keyword override, `layers` the
 weights each distinct `F.linear` weight tensor held when the first call used it (so the grader can
-tell layers that start from the same numbers), `plot` one call per keyword set to draw.
+tell layers that start from the same numbers), `measured` the gradient norm each of those weights holds
+after the call (so the grader can tell numbers measured on the network from invented ones), `plot` one
+call per keyword set to draw.
 """
 from __future__ import annotations
 
@@ -42,6 +44,14 @@ class LinearWeights(TorchFunctionMode):
                 self._alive.append(weight)
         return func(*args, **kwargs)
 
+    def gradient_norms(self) -> list[float | None]:
+        """Each recorded weight's gradient norm after the call (0 where it has none), first used first."""
+        norms: list[float] = []
+        for weight in self._alive:
+            grad = weight.grad
+            norms.append(0.0 if grad is None else float(torch.linalg.vector_norm(grad.detach().double())))
+        return norms
+
 
 def _run(fn: Callable, kwargs: dict[str, Any], submission_dir: str | None,
          recorder: LinearWeights | None = None) -> dict[str, Any]:
@@ -66,6 +76,7 @@ def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"error": main["error"]} if "error" in main else {"output": main}
     if recorder is not None:
         record["layers"] = list(recorder.seen.values())
+        record["measured"] = recorder.gradient_norms()
     if "error" not in main:
         if options.get("rerun"):
             record["again"] = _run(fn, kwargs, where)

@@ -289,6 +289,8 @@ class Property(Strict):
     ratio: RatioProperty | None = None
     close_to_reference: CloseToReference | None = None
     distinct_layers: Literal[True] | None = None
+    weight_gradient_norms: Literal[True] | None = Field(
+        default=None, description="the numbers are the gradient norms of the nn.Linear weights the call ran, in order")
     hint: str | None = Field(default=None, description="shown when this property fails")
 
     @model_validator(mode="before")
