@@ -103,6 +103,22 @@ def _images_in(folder: str) -> set[str]:
         return set()
 
 
+#: The width of the picture of the returned Figure that the saved file is compared with.
+RENDER_WIDTH_PX = 480
+
+
+def _render(figure: Any) -> torch.Tensor | None:
+    """The Figure drawn as a small PNG (bytes), so the grader can tell whether the saved file shows it."""
+    import io
+    try:
+        width_in = float(figure.get_size_inches()[0]) or 1.0
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=max(10.0, min(RENDER_WIDTH_PX / width_in, 200.0)))
+        return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).clone()
+    except BaseException:
+        return None
+
+
 def _figure_of(out: Any) -> tuple[Any, str | None]:
     """The returned Figure; else one inside a returned tuple; else pyplot's current one."""
     import matplotlib.pyplot as pyplot
@@ -146,7 +162,8 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
             return {"returned": {"type": type(out).__name__, "module": type(out).__module__,
                                  "is_figure": source == "returned"},
                     "figure_source": source,
-                    "figure": describe_figure(figure) if figure is not None else None}
+                    "figure": describe_figure(figure) if figure is not None else None,
+                    "rendered": _render(figure) if figure is not None else None}
 
     observation, noise = _quietly(run)
     observation["noise"] = noise
