@@ -213,7 +213,7 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
                 err(base + ("of",), str(exc))
         elif check.kind == "derivative" and exercise.expected is None:
             err(base, "a derivative check needs 'of': the function whose derivative this is, e.g. torch.sigmoid")
-        if check.kind == "question" and getattr(check, "answer", None) is None and exercise.expected is None:
+        if check.kind == "question" and getattr(check, "answer", None) is None and getattr(check, "form", None) is None:
             err(base + ("answer",), "answer: give the right letter(s), number or text")
         if check.kind == "forbid":
             ops = check.ops if check.ops is not None else exercise.forbid
