@@ -19,6 +19,7 @@ from . import wire
 from .probes import PROBES
 from .probes.core import watch_exercise
 from .probes.encode import encode_error
+from .probes.signature import signature_problem
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.meta_kernels import use_compiled_meta_kernels
 
@@ -49,6 +50,13 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     fn = getattr(module, task["function"], None)
     if fn is None or not callable(fn):
         return {"status": "missing_function"}
+    if task.get("signature"):
+        try:
+            problem = signature_problem(fn, task["signature"])
+        except BaseException:
+            problem = None
+        if problem is not None:
+            return problem
     results: dict[str, Any] = {}
     # With a forbid check, every call runs under the operator recorder, and the forbid probes run
     # last, so they report what all the calls reached.

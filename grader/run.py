@@ -29,6 +29,7 @@ from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
 from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, whole_exercise
 from .spec import Course, Exercise
+from .spec.models import QUESTION_TARGET
 
 CHILD_TARGET = "grader.child:main"
 JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
@@ -90,6 +91,7 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
                  for check in exercise.checks if hidden or not check.hidden]
         prepared[exercise.id] = items
         tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
+                              "signature": None if exercise.function_name == QUESTION_TARGET else exercise.signature,
                               "calls": [call for item in items for call in item.calls]}
     tasks_file = workdir / f"tasks{wire.SUFFIX}"
     wire.dump(tasks, tasks_file)
@@ -325,6 +327,8 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
     if status == "missing_function":
         return whole_exercise(exercise, checks, "failed",
                               f"Not submitted: {exercise.module}.py defines no function {exercise.function_name}.")
+    if status == "signature":
+        return whole_exercise(exercise, checks, "failed", signature_message(exercise, record))
     if status == "import_error":
         error = record["error"]
         where = f" ({error['where']}: {error['line']})" if error.get("where") else ""
@@ -346,6 +350,22 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
         out.append(_drawn(score_check(exercise, prepared.check, verdicts)))
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
+
+
+_SIGNATURE_PROBLEMS = {
+    "missing": "a parameter is missing or named otherwise",
+    "order": "the parameters are in another order",
+    "default": "a parameter lacks the default the statement gives it",
+    "extra": "it has a parameter the statement does not name, without a default",
+}
+
+
+def signature_message(exercise: Exercise, record: dict) -> str:
+    """'expected cross_entropy(logits, target); yours is cross_entropy(logits, targets)' and why it matters."""
+    why = _SIGNATURE_PROBLEMS.get(str(record.get("problem")), "it differs")
+    return (f"Expected {exercise.signature}; yours is {record.get('yours', '?')}: {why}. The grader calls your "
+            f"function with the parameters the statement names, so none of its checks could run. Use the "
+            f"statement's names, order and defaults.")
 
 
 def _drawn(check: CheckResult) -> CheckResult:

@@ -50,13 +50,17 @@ def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
 
 
 def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[str, Any]:
-    """The exception, and the last line of learner code it passed through."""
+    """The exception, and the last line of learner code it passed through; `outside` when it passed
+    through none (raised by the grader's own code, or by torch on what the function returned), so it is
+    never shown as a line of theirs."""
     where = ""
     line = ""
+    outside = True
     try:
         frames = traceback.extract_tb(exc.__traceback__)
         own = [f for f in frames if submission_dir and os.path.abspath(f.filename).startswith(submission_dir)]
-        frame = own[-1] if own else (frames[-1] if frames else None)
+        frame = own[-1] if own else None
+        outside = not own
         if frame is not None:
             where = f"{os.path.basename(frame.filename)}, line {frame.lineno}, in {frame.name}"
             line = (frame.line or "").strip()
@@ -66,4 +70,5 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         message = str(exc)
     except BaseException:
         message = "<the exception could not be printed>"
-    return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300]}
+    return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300],
+            "outside": outside}
