@@ -74,9 +74,17 @@ def main() -> None:
 
 @main.command()
 @COURSE_OPTION
-def validate(course_path: Path | None) -> None:
+@click.option("--require-audit", is_flag=True,
+              help="also refuse (exit 2) a course whose last green `torchgrade audit` ran on other files")
+def validate(course_path: Path | None, require_audit: bool) -> None:
     """Check course.yaml and every exercise; exit 2 with file:line: field: problem."""
     course = _load(course_path)
+    if require_audit:
+        from .audit import stamp_problem
+        problem = stamp_problem(course)
+        if problem:
+            click.echo(problem, err=True)
+            sys.exit(2)
     click.echo(f"{course.file}: {len(course.exercises)} exercises, {course.max_score:g} points — valid.")
 
 
@@ -186,6 +194,47 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         click.echo(f"The sandbox itself failed on {', '.join(run.retry)} (not the students' doing): "
                    f"run the same command again to grade {'them' if len(run.retry) > 1 else 'it'} again.", err=True)
     click.echo(f"Results in {out_dir}/<submission>/results.json; gradebook in {out_dir / 'gradebook.csv'}")
+
+
+@main.command()
+@click.option("-k", "exercise_ids", multiple=True, help="only this exercise (repeatable; writes no stamp)")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="parallel workers (default: the number of cores)")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
+              help="also write the whole audit (which checks kill which mistakes) as JSON")
+@click.option("--verbose", "-v", is_flag=True, help="list every mistake and check, not only the problems")
+@COURSE_OPTION
+@NO_CACHE_OPTION
+def audit(exercise_ids: tuple[str, ...], jobs: int | None, json_path: Path | None, verbose: bool,
+          course_path: Path | None, no_cache: bool) -> None:
+    """Grade every catalogued mistake and accepted variant; exit 1 if a mistake loses no points or an
+    accepted variant (or the solutions) loses any. A green audit of the whole course writes its stamp."""
+    from .audit import AuditError, audit_json, render_audit, run_audit, stamp_summary, write_stamp
+    from .batch import default_jobs
+    from .plan_cache import load_or_build
+    from .pool import WorkerPool
+    course = _load(course_path)
+    _sandbox_policy(course)
+    unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
+    if unknown:
+        raise click.UsageError(f"no exercise called {', '.join(unknown)}")
+    pool = WorkerPool(jobs or default_jobs(), SERVER_PRELOAD)
+    try:
+        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+            plan = load_or_build(course, hidden=True, exercises=list(exercise_ids) or None, workdir=Path(workdir),
+                                 use_cache=not no_cache)
+            result = run_audit(course, plan, exercises=list(exercise_ids) or None, pool=pool)
+    except AuditError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    finally:
+        pool.close()
+    click.echo(render_audit(result, verbose=verbose))
+    if json_path is not None:
+        json_path.write_text(json.dumps(audit_json(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if result.ok and result.complete:
+        click.echo(f"Stamped {write_stamp(course, stamp_summary(result))} (torchgrade validate --require-audit).")
+    sys.exit(0 if result.ok else 1)
 
 
 @main.command()

@@ -24,6 +24,7 @@ import torch
 
 from . import wire
 from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
+from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
 from .intake import Submission, stage_submission
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
@@ -47,6 +48,9 @@ class Plan:
     tasks_file: Path
     workdir: Path
     exercises: tuple[Exercise, ...] = field(default=())
+    #: each catalogued mistake's outputs on the cases it is compared on (checks.mistakes): exercise id →
+    #: call key → [(mistake id, outputs)]
+    mistakes: MistakeOutputs = field(default_factory=dict)
 
     def limits(self, threads: int = 1) -> Limits:
         lim = self.course.limits
@@ -85,17 +89,21 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
                       hidden=hidden)
     chosen = tuple(e for e in course.exercises if exercises is None or e.id in exercises)
     prepared: dict[str, list[Prepared]] = {}
+    mistakes: MistakeOutputs = {}
     tasks: dict[str, Any] = {}
     for exercise in chosen:
         items = [KINDS[check.kind].prepare(context, exercise, check)
                  for check in exercise.checks if hidden or not check.hidden]
         prepared[exercise.id] = items
+        outputs = mistake_outputs(context, exercise, items)
+        if outputs:
+            mistakes[exercise.id] = outputs
         tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
                               "signature": None if exercise.function_name == QUESTION_TARGET else exercise.signature,
                               "calls": [call for item in items for call in item.calls]}
     tasks_file = workdir / f"tasks{wire.SUFFIX}"
     wire.dump(tasks, tasks_file)
-    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen)
+    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen, mistakes)
 
 
 def _checks(plan: Plan, exercise: Exercise) -> list:
@@ -340,15 +348,21 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
     for prepared in plan.prepared[exercise.id]:
         kind = KINDS[prepared.check.kind]
         verdicts = []
+        mistake = None
+        named = False  # the first failing case (the one the feedback names) has been compared with the mistakes
         for case, call in zip(prepared.cases, prepared.calls):  # one call per case, in order
             result = results.get(call["key"])
             if not isinstance(result, dict):
                 verdicts.append(CaseVerdict(case.id, case.label, False, "No result came back for this case.", "error"))
+                named = True
                 continue
             verdicts.append(kind.judge_case(prepared, case, result))
+            if not verdicts[-1].passed and not named:
+                named = True
+                mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
-        out.append(_drawn(score_check(exercise, prepared.check, verdicts)))
+        out.append(_drawn(score_check(exercise, prepared.check, verdicts, mistake)))
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .checks.base import CaseVerdict
-from .spec import Exercise
+from .spec import Exercise, Mistake
 from .spec.checks import CheckBase
 
 Status = Literal["passed", "failed", "error", "skipped"]
@@ -28,10 +28,15 @@ class CheckResult:
     cases_passed: int = 0
     cases_total: int = 0
     attachments: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    #: the id of the catalogued mistake whose outputs the failing case matched (checks.mistakes)
+    mistake: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
+        data = {"name": self.name, "status": self.status, "score": self.score, "max_score": self.max_score,
                 "feedback": self.feedback}
+        if self.mistake is not None:
+            data["mistake"] = self.mistake
+        return data
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,49 @@ class SubmissionResult:
                 "exercises": [e.to_json() for e in self.exercises]}
 
 
+#: Failures that say by themselves what went wrong, whatever the check: a hint written for another kind of
+#: failure (a check's own hint, the exercise's default) would mislead there, so only a hint for that very
+#: failure is shown.
+SELF_EVIDENT = frozenset({"error", "in_place_grad", "nan", "dtype", "shape", "device", "not_tensor",
+                          "modified_input", "graph_cut"})
+
+#: What autograd says when a tensor that requires grad (a Parameter) is written in place outside no_grad.
+LEAF_WRITTEN_IN_PLACE = ("leaf Variable that requires grad", "a view of a leaf Variable that requires grad")
+
+#: Hints the grader gives where the exercise has none for that failure.
+BUILT_IN_HINTS = {
+    "in_place_grad": "write into the tensor inside `with torch.no_grad():` (or through tensor.data): a tensor that "
+                     "requires grad, such as a model's weight, cannot be written in place otherwise.",
+}
+
+
+def failure_key(verdict: CaseVerdict) -> str | None:
+    """What actually went wrong in a failing case, from its verdict: the judge's key, made precise where the
+    message says more (a write into a tensor that requires grad; backward raising rather than a wrong gradient)."""
+    key = verdict.hint_key
+    if key == "error" and any(text in verdict.message for text in LEAF_WRITTEN_IN_PLACE):
+        return "in_place_grad"
+    if key == "gradient" and verdict.message.startswith("Back-propagating through your function raised"):
+        return "error"
+    return key
+
+
 def hint_for(exercise: Exercise, check: CheckBase, key: str | None) -> str | None:
+    """For a failure that speaks for itself (it raised, nan, a wrong dtype …): the exercise's hint for it, else
+    the grader's own. For a failure of the check's own kind (wrong values, a wrong gradient, a forbidden call):
+    the check's hint, else the exercise's hint for that failure, else its default."""
+    if key in SELF_EVIDENT:
+        return exercise.hints.get(key) or BUILT_IN_HINTS.get(key or "")  # type: ignore[call-overload]
+    if check.hint:
+        return check.hint
     if key and key in exercise.hints:
         return exercise.hints[key]  # type: ignore[index]
-    return check.hint or exercise.hints.get("default")  # type: ignore[call-overload]
+    return exercise.hints.get("default")  # type: ignore[call-overload]
 
 
-def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict]) -> CheckResult:
+def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict],
+                mistake: Mistake | None = None) -> CheckResult:
+    """`mistake`: the catalogued mistake the first failing case matched; its words come first."""
     points = float(check.points)
     total = len(verdicts)
     passed = sum(v.passed for v in verdicts)
@@ -101,12 +142,14 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
     attachments = {name: data for v in verdicts for name, data in v.attachments.items()}
     first = next(v for v in verdicts if not v.passed)
     lines = [f"{total - passed} of {total} cases failed. First failing case: {first.label}", first.message]
-    hint = hint_for(exercise, check, first.hint_key)
+    if mistake is not None:
+        lines.insert(0, mistake.feedback.strip())
+    hint = hint_for(exercise, check, failure_key(first))
     if hint:
         lines.append(f"Hint: {hint.strip()}")
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"
     return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total,
-                       attachments)
+                       attachments, mistake.id if mistake is not None else None)
 
 
 def whole_exercise(exercise: Exercise, checks: list[CheckBase], status: Status, message: str) -> ExerciseResult:
@@ -120,7 +163,8 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
     exercises = tuple(
         ExerciseResult(e["id"], e.get("title", e["id"]), tuple(
             CheckResult(c["name"], c.get("kind", c["name"]), c["status"], float(c["score"]), float(c["max_score"]),
-                        c.get("feedback", ""), bool(c.get("hidden", False)))
+                        c.get("feedback", ""), bool(c.get("hidden", False)),
+                        mistake=c["mistake"] if isinstance(c.get("mistake"), str) else None)
             for c in e["checks"]))
         for e in data["exercises"])
     return SubmissionResult(data["submission"], exercises, dict(data.get("details", {})))

@@ -101,7 +101,8 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
     total = e.numel()
     non_finite = bad & ~torch.isfinite(g) & torch.isfinite(e)
     hint_key = "nan" if bool(non_finite.any()) else "values"
-    lines = [f"{count} of {total} elements ({100 * count / total:.3g}%) differ from the expected values."]
+    lines = [f"{count} of {total} element{'s' if total != 1 else ''} ({100 * count / total:.3g}%) "
+             f"differ{'s' if count == 1 and total == 1 else ''} from the expected value{'s' if total != 1 else ''}."]
     if hint_key == "nan":
         first = int(non_finite.flatten().nonzero()[0])
         lines.append(f"Your result has nan or inf where the expected value is finite, e.g. at "
@@ -111,15 +112,26 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
     if bool(finite_bad.any()):
         zero = torch.zeros_like(diff)
         worst = int(torch.where(finite_bad, diff, zero).flatten().argmax())
-        rel = diff / e.abs().clamp_min(1e-300)
-        worst_rel = int(torch.where(finite_bad, rel, zero).flatten().argmax())
         where = _index(worst, e.shape) or "(scalar)"
         lines.append(f"Worst at index {where}: expected {_fmt(float(e.flatten()[worst]))}, "
                      f"got {_fmt(float(g.flatten()[worst]))}" + _input_at(inputs, expected.shape, worst) + ".")
-        lines.append(f"Greatest absolute difference {_fmt(float(diff.flatten()[worst]))} at {where}; greatest relative "
-                     f"difference {_fmt(float(rel.flatten()[worst_rel]))} at {_index(worst_rel, e.shape) or '(scalar)'} "
-                     f"(allowed: absolute {atol:g} + relative {rtol:g} × |expected|).")
+        relative = _relative(diff, e, finite_bad)
+        lines.append(f"Greatest absolute difference {_fmt(float(diff.flatten()[worst]))} at {where}; " + (
+            f"{relative} (allowed: absolute {atol:g} + relative {rtol:g} × |expected|)." if relative else
+            f"the expected value is 0 wherever yours differs, so only the absolute difference counts "
+            f"(allowed: {atol:g})."))
     return Problem("\n".join(lines), hint_key)
+
+
+def _relative(diff: torch.Tensor, expected: torch.Tensor, bad: torch.Tensor) -> str | None:
+    """The greatest relative difference among the failing elements whose expected value is not 0 (relative to
+    0 it is not a number: those elements are judged by the absolute difference alone)."""
+    nonzero = bad & (expected != 0)
+    if not bool(nonzero.any()):
+        return None
+    rel = torch.where(nonzero, diff / expected.abs().where(nonzero, torch.ones_like(expected)), torch.zeros_like(diff))
+    worst = int(rel.flatten().argmax())
+    return f"greatest relative difference {_fmt(float(rel.flatten()[worst]))} at {_index(worst, expected.shape) or '(scalar)'}"
 
 
 def _input_at(inputs: dict[str, torch.Tensor] | None, shape: torch.Size, flat: int) -> str:

@@ -173,8 +173,8 @@ def distribution_message(sample: np.ndarray, reference: np.ndarray, d: float, li
 
 
 def _known_ratio(ratio: float) -> str:
-    for value, name in ((math.sqrt(2), "√2"), (2.0, "2"), (3.0, "3"), (math.sqrt(3), "√3"), (5 / 3, "5/3")):
-        for r, label in ((value, name), (1 / value, f"1/{name}")):
-            if abs(ratio / r - 1) < 0.04:
-                return f" (close to {label})"
-    return ""
+    known = [(r, label) for value, name, inverse in ((math.sqrt(2), "√2", "1/√2"), (2.0, "2", "1/2"), (3.0, "3", "1/3"),
+                                                     (math.sqrt(3), "√3", "1/√3"), (5 / 3, "5/3", "3/5"))
+             for r, label in ((value, name), (1 / value, inverse))]
+    error, label = min((abs(ratio / r - 1), label) for r, label in known)
+    return f" (close to {label})" if error < 0.04 else ""

@@ -46,7 +46,8 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
     if reached:
         names = ", ".join(_named(op) for op in reached)
         spelled = "" if reached == [AUTOGRAD] else (
-            ", whichever way it was spelled (torch.sigmoid, x.sigmoid(), torch.nn.functional, torch.ops.aten …)")
+            ", whichever way it was spelled (a torch function, a tensor method, torch.nn.functional, "
+            "torch.ops.aten …)")
         calls = result.get("calls")
         on = f" on at least one of the {calls} inputs it was called with" if calls else ""
         return CaseVerdict(case.id, case.label, False,

@@ -28,6 +28,14 @@ class ReleaseError(Exception):
 #: them); a question keeps only its `form`, so a self-check can say whether an answer is well-formed.
 SECRET_FIELDS = {"question": ("answer", "accept", "tolerance", "explanation")}
 
+#: An exercise's catalogue (the mistakes students make, right work in other styles): for the teacher's
+#: audit and the teacher's grading feedback only. A mistake's code is a wrong answer a student could copy,
+#: an accepted variant a right one.
+TEACHER_ONLY_FIELDS = ("mistakes", "accepted")
+
+#: course.yaml fields that only the teacher's commands read.
+TEACHER_ONLY_COURSE_FIELDS = ("solutions",)
+
 
 def is_teacher_code(ref: str | None) -> bool:
     """`solutions/activations.py:sigmoid` is; `torch.sigmoid` is not (see spec.refs)."""
@@ -47,7 +55,7 @@ def expected_file(exercise: Exercise) -> str:
 def public_exercise(raw: dict[str, Any], exercise: Exercise, file: Path) -> dict[str, Any]:
     """The exercise's YAML data without hidden checks and without teacher code."""
     _refuse_hidden_inputs(exercise, file)
-    data = {key: value for key, value in raw.items() if key != "checks"}
+    data = {key: value for key, value in raw.items() if key != "checks" and key not in TEACHER_ONLY_FIELDS}
     public = [(dict(check), model) for check, model in zip(raw["checks"], exercise.checks) if not model.hidden]
     checks = []
     for check, model in public:
@@ -70,7 +78,8 @@ def public_exercise(raw: dict[str, Any], exercise: Exercise, file: Path) -> dict
 
 def public_course(raw: dict[str, Any], exercise_files: list[str]) -> dict[str, Any]:
     """course.yaml with its exercise list spelled out file by file, in the course's order."""
-    return {key: (exercise_files if key == "exercises" else value) for key, value in raw.items()}
+    return {key: (exercise_files if key == "exercises" else value) for key, value in raw.items()
+            if key not in TEACHER_ONLY_COURSE_FIELDS}
 
 
 def dump_yaml(data: Any, header: str = "") -> str:

@@ -1,10 +1,14 @@
-"""The class at a glance: per-exercise means and full-marks shares, the slowest submissions, the
-ones that hit a limit; as terminal text, Markdown or HTML, with a histogram PNG beside it."""
+"""The class at a glance: per-exercise means and full-marks shares, the misconceptions (how many
+students matched each catalogued mistake, and the most common failing cases no mistake explains),
+the slowest submissions, the ones that hit a limit; as terminal text, Markdown or HTML, with a
+histogram PNG and a misconceptions bar chart beside it."""
 from __future__ import annotations
 
 import html
+import re
 import statistics
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -13,6 +17,10 @@ from .files import write_atomic
 from .gradebook import write_gradebook
 
 HISTOGRAM = "histogram.png"
+MISCONCEPTIONS = "misconceptions.png"
+#: How many of the most common failing cases no catalogued mistake explains are listed per exercise.
+UNMATCHED_SHOWN = 3
+_FIRST_FAILING = re.compile(r"First failing case: (.+)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,15 @@ class ExerciseStats:
     max_score: float
     mean: float
     full_marks: float           # share of submissions with every point of the exercise, 0 … 1
+
+
+@dataclass(frozen=True)
+class Misconceptions:
+    """One exercise's failures as a teacher reads them."""
+
+    exercise: str
+    mistakes: tuple[tuple[str, int], ...]     # (catalogued mistake id, students whose work matched it), most first
+    unmatched: tuple[tuple[str, int], ...]    # ("check: first failing case", students) that matched no mistake
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,7 @@ class ClassSummary:
     exercises: tuple[ExerciseStats, ...]
     slowest: tuple[tuple[str, float], ...]   # (submission, seconds), slowest first
     limited: tuple[Limited, ...]
+    misconceptions: tuple[Misconceptions, ...] = field(default=())
 
     @property
     def mean(self) -> float:
@@ -68,7 +86,33 @@ def summarise(results: Iterable[SubmissionResult], slowest: int = 5) -> ClassSum
     timed.sort(key=lambda t: -t[1])
     return ClassSummary(n, max((r.max_score for r in results), default=0.0),
                         tuple((r.submission, r.score) for r in results), exercises, tuple(timed[:slowest]),
-                        tuple(_limits_hit(results)))
+                        tuple(_limits_hit(results)), tuple(_misconceptions(results, ids)))
+
+
+def _misconceptions(results: list[SubmissionResult], ids: list[str]) -> Iterable[Misconceptions]:
+    """Per exercise: students per matched mistake (once each, however many checks matched it), and the
+    failing cases that matched none (the check and the case its feedback names)."""
+    matched: dict[str, Counter] = {i: Counter() for i in ids}
+    unmatched: dict[str, Counter] = {i: Counter() for i in ids}
+    for result in results:
+        for exercise in result.exercises:
+            named = {c.mistake for c in exercise.checks if c.mistake}
+            matched[exercise.id].update(named)
+            cases = set()
+            for check in exercise.checks:
+                if check.status in ("failed", "error") and not check.mistake:
+                    found = _FIRST_FAILING.search(check.feedback)
+                    if found:
+                        cases.add(f"{check.name}: {found.group(1).strip()}")
+            unmatched[exercise.id].update(cases)
+    for i in ids:
+        if matched[i] or unmatched[i]:
+            yield Misconceptions(i, tuple(_most_common(matched[i])),
+                                 tuple(_most_common(unmatched[i])[:UNMATCHED_SHOWN]))
+
+
+def _most_common(counter: Counter) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _limits_hit(results: list[SubmissionResult]) -> Iterable[Limited]:
@@ -99,6 +143,10 @@ def render_text(summary: ClassSummary) -> str:
         lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}")
         if index == 0:
             lines.append("  " + "-" * (sum(widths) + 6))
+    named = [m for m in summary.misconceptions if m.mistakes]
+    if named:
+        lines.append("Misconceptions (students whose failing case matched a catalogued mistake):")
+        lines += [f"  {m.exercise}: " + ", ".join(f"{mistake} {n}" for mistake, n in m.mistakes) for m in named]
     if summary.slowest:
         lines.append("Slowest: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.slowest))
     if summary.limited:
@@ -109,7 +157,16 @@ def render_text(summary: ClassSummary) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(summary: ClassSummary, histogram: str | None = HISTOGRAM) -> str:
+def _misconception_rows(summary: ClassSummary) -> list[tuple[str, str, str]]:
+    return [(m.exercise, mistake, str(n)) for m in summary.misconceptions for mistake, n in m.mistakes]
+
+
+def _unmatched_rows(summary: ClassSummary) -> list[tuple[str, str, str]]:
+    return [(m.exercise, case, str(n)) for m in summary.misconceptions for case, n in m.unmatched]
+
+
+def render_markdown(summary: ClassSummary, histogram: str | None = HISTOGRAM,
+                    chart: str | None = MISCONCEPTIONS) -> str:
     lines = ["# Class report", "",
              f"{summary.submissions} submissions · mean {summary.mean:.2f} / {summary.max_score:g} · "
              f"median {summary.median:g}", ""]
@@ -117,6 +174,17 @@ def render_markdown(summary: ClassSummary, histogram: str | None = HISTOGRAM) ->
         lines += [f"![totals and per-exercise full marks]({histogram})", ""]
     lines += ["## Exercises", "", "| exercise | mean | max | full marks |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in _rows(summary)]
+    lines += ["", "## Misconceptions", "",
+              "Students whose first failing case matched a catalogued mistake (`mistakes:` in the exercise's YAML):", ""]
+    if chart and _misconception_rows(summary):
+        lines += [f"![students per catalogued mistake]({chart})", ""]
+    rows = _misconception_rows(summary)
+    lines += (["| exercise | mistake | students |", "| --- | --- | ---: |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+              if rows else ["- none matched"])
+    lines += ["", "The most common failing cases that matched no catalogued mistake:", ""]
+    rows = _unmatched_rows(summary)
+    lines += (["| exercise | check: first failing case | students |", "| --- | --- | ---: |"]
+              + [f"| {a} | {b.replace('|', '/')} | {c} |" for a, b, c in rows] if rows else ["- none"])
     lines += ["", "## Slowest submissions", ""]
     lines += [f"- {name}: {seconds:.1f} s" for name, seconds in summary.slowest] or ["- (no timings recorded)"]
     lines += ["", "## Submissions that hit a limit", ""]
@@ -126,7 +194,7 @@ def render_markdown(summary: ClassSummary, histogram: str | None = HISTOGRAM) ->
     return "\n".join(lines) + "\n"
 
 
-def render_html(summary: ClassSummary, histogram: str | None = HISTOGRAM) -> str:
+def render_html(summary: ClassSummary, histogram: str | None = HISTOGRAM, chart: str | None = MISCONCEPTIONS) -> str:
     e = html.escape
 
     def table(head: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> str:
@@ -147,6 +215,13 @@ def render_html(summary: ClassSummary, histogram: str | None = HISTOGRAM) -> str
     if histogram:
         parts.append(f"<img src='{e(histogram)}' alt='totals and per-exercise full marks' style='max-width:100%'>")
     parts += ["<h2>Exercises</h2>", table(("exercise", "mean", "max", "full marks"), _rows(summary)),
+              "<h2>Misconceptions</h2>",
+              "<p>Students whose first failing case matched a catalogued mistake:</p>",
+              *([f"<img src='{e(chart)}' alt='students per catalogued mistake' style='max-width:100%'>"]
+                if chart and _misconception_rows(summary) else []),
+              table(("exercise", "mistake", "students"), _misconception_rows(summary)),
+              "<p>The most common failing cases that matched no catalogued mistake:</p>",
+              table(("exercise", "check: first failing case", "students"), _unmatched_rows(summary)),
               "<h2>Slowest submissions</h2>",
               items([f"{n}: {s:.1f} s" for n, s in summary.slowest], "(no timings recorded)"),
               "<h2>Submissions that hit a limit</h2>",
@@ -182,17 +257,43 @@ def write_histogram(summary: ClassSummary, path: Path) -> Path:
     return path
 
 
+def write_misconceptions_chart(summary: ClassSummary, path: Path) -> Path:
+    """One horizontal bar per (exercise, catalogued mistake): how many students matched it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [(f"{m.exercise}: {mistake}", n) for m in summary.misconceptions for mistake, n in m.mistakes]
+    rows.sort(key=lambda row: row[1])
+    figure = Figure(figsize=(9, max(2.5, 0.3 * len(rows) + 1.2)), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.barh(range(len(rows)), [n for _, n in rows], color="#c44e52")
+    axes.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=8)
+    axes.set(title=f"Catalogued mistakes matched ({summary.submissions} submissions)", xlabel="students")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.grid(axis="x", alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path
+
+
 def write_class_report(results: list[SubmissionResult], out_dir: Path, fmt: str = "markdown") -> list[Path]:
-    """gradebook.csv, report.md (or report.html) and histogram.png in `out_dir`; returns their paths."""
+    """gradebook.csv, report.md (or report.html), histogram.png and, when a student matched a catalogued
+    mistake, misconceptions.png in `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
     summary = summarise(results)
     ids = [e.id for e in summary.exercises]
     written = [write_gradebook(results, ids, out_dir / "gradebook.csv"), write_histogram(summary, out_dir / HISTOGRAM)]
+    chart = None
+    if _misconception_rows(summary):
+        written.append(write_misconceptions_chart(summary, out_dir / MISCONCEPTIONS))
+        chart = MISCONCEPTIONS
     if fmt == "html":
         report = out_dir / "report.html"
-        write_atomic(report, render_html(summary))
+        write_atomic(report, render_html(summary, chart=chart))
     else:
         report = out_dir / "report.md"
-        write_atomic(report, render_markdown(summary))
+        write_atomic(report, render_markdown(summary, chart=chart))
     written.append(report)
     return written

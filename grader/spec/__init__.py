@@ -17,10 +17,12 @@ from .checks import CHECK_MODELS, NEEDS_REFERENCE, CheckBase, LiteralTensor, Ten
 from .loader import Located, SpecError, format_path, load_yaml, suggest
 from .models import CourseFile, Exercise, Limits, SandboxPolicy
 from .refs import ReferenceError_, resolve_callable
+from .variants import Accepted, Mistake, Variant, variant_errors, variant_source
 
 __all__ = [
     "Course", "Exercise", "Limits", "SandboxPolicy", "SpecError", "SpecErrors", "load_course",
-    "load_exercise", "resolve_callable", "CheckBase", "TensorInput", "LiteralTensor",
+    "load_exercise", "resolve_callable", "CheckBase", "TensorInput", "LiteralTensor", "Mistake", "Accepted",
+    "Variant", "variant_source",
 ]
 
 
@@ -42,6 +44,7 @@ class Course:
     exercises: tuple[Exercise, ...]
     limits: Limits
     sandbox: SandboxPolicy
+    solutions: str = "solutions"
     exercise_files: dict[str, Path] = field(default_factory=dict, compare=False)
 
     def exercise(self, exercise_id: str) -> Exercise:
@@ -88,7 +91,7 @@ def load_course(course_file: Path | str = "course.yaml") -> Course:
     return Course(
         root=root, file=course_file, name=course_model.name, seed=course_model.seed,
         modules=tuple(course_model.modules), exercises=tuple(exercises), limits=course_model.limits,
-        sandbox=course_model.sandbox, exercise_files=files,
+        sandbox=course_model.sandbox, solutions=course_model.solutions, exercise_files=files,
     )
 
 
@@ -174,7 +177,7 @@ def _known_fields(data: Any, parent: tuple) -> set[str]:
     if isinstance(node, dict) and node.get("kind") in CHECK_MODELS:
         return set(CHECK_MODELS[node["kind"]].model_fields)
     names = set()
-    for model in (TensorInput, LiteralTensor, Tolerance, L, S, CaseSource):
+    for model in (TensorInput, LiteralTensor, Tolerance, L, S, CaseSource, Mistake, Accepted):
         names |= set(model.model_fields)
     return names
 
@@ -226,7 +229,23 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
             err(base, "this check has no 'inputs' or 'cases', and no earlier check has any to reuse")
         if params is not None:
             _check_arguments(check, params, base, err)
+    _catalogue_errors(exercise, located, course_root, err)
     return errors
+
+
+def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, err) -> None:
+    """Mistakes and accepted variants: distinct ids, code that defines the function, files that exist."""
+    if not (exercise.mistakes or exercise.accepted):
+        return
+    question = exercise.checks[0].kind == "question"
+    seen: dict[str, str] = {}
+    for field_name in ("mistakes", "accepted"):
+        for index, variant in enumerate(getattr(exercise, field_name)):
+            base = (field_name, index)
+            if variant.id in seen:
+                err(base + ("id",), f"'{variant.id}' is already the id of an entry of {seen[variant.id]}")
+            seen[variant.id] = field_name
+            variant_errors(variant, exercise.function_name, course_root, err, base, question)
 
 
 def _needs_cases(kind: str) -> bool:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from .checks import Check, Strict
+from .variants import Accepted, Mistake
 
 Identifier = str  # validated by pattern below
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -13,11 +14,11 @@ IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: Situations an exercise may give a hint for; the checks pick the one that fits the failure.
 HINT_KEYS = (
     "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
-    "values", "gradient", "not_tensor",
+    "values", "gradient", "not_tensor", "in_place_grad",
 )
 HintKey = Literal[
     "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
-    "values", "gradient", "not_tensor",
+    "values", "gradient", "not_tensor", "in_place_grad",
 ]
 
 #: What the child looks up in a question's module. It hands probes only a callable it found there,
@@ -39,6 +40,10 @@ class Exercise(Strict):
     hints: dict[HintKey, str] = Field(default_factory=dict)
     forbid: list[str] = Field(default_factory=list, description="aten ops the student may not reach")
     checks: list[Check] = Field(min_length=1)
+    mistakes: list[Mistake] = Field(default_factory=list, description="wrong implementations students write; "
+                                    "each must lose points (torchgrade audit); never shipped to students")
+    accepted: list[Accepted] = Field(default_factory=list, description="right implementations in other styles; "
+                                     "each must get full marks (torchgrade audit); never shipped to students")
 
     @model_validator(mode="before")
     @classmethod
@@ -93,3 +98,6 @@ class CourseFile(Strict):
     exercises: list[str] = Field(min_length=1, description="files or globs, relative to course.yaml")
     limits: Limits = Field(default_factory=Limits)
     sandbox: SandboxPolicy = Field(default_factory=SandboxPolicy)
+    solutions: str = Field(default="solutions", min_length=1,
+                           description="the folder of reference modules that `torchgrade audit` fills every "
+                                       "module with, around the variant it grades")

@@ -1,0 +1,160 @@
+"""Name the mistake: a failing case's outputs compared with each catalogued mistake's outputs.
+
+When the plan is built, every mistake of an exercise (`mistakes:` in its YAML) is run here, in the
+grader's process, on the cases of the checks that compare tensors (values, gradient, derivative),
+exactly as the reference is: it is teacher code, never the learner's. When a learner's check fails,
+their outputs on the first failing case are compared with each mistake's outputs on that case; a
+mistake whose outputs they match (within the check's tolerance, where its outputs differ from the
+expected ones) is named: its words come first in the feedback, and the check carries its id.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..cases import Case
+from ..spec import Exercise, Mistake, variant_source
+from .base import Context, Prepared, call_key, ordered_args, signature_order
+from .compare import tolerance_for
+
+#: The check kinds whose cases a mistake's outputs are computed for.
+MATCHED_KINDS = ("values", "gradient", "derivative")
+
+#: exercise id → call key → [(mistake id, its outputs on that case)]
+MistakeOutputs = dict[str, dict[str, list[tuple[str, Any]]]]
+
+
+def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) -> dict[str, list[tuple[str, Any]]]:
+    """Each mistake's outputs on every case of the exercise's tensor-comparing checks."""
+    items = [p for p in prepared if p.check.kind in MATCHED_KINDS]
+    if not exercise.mistakes or not items:
+        return {}
+    solutions = Path(ctx.course.root) / ctx.course.solutions / f"{exercise.module}.py"
+    if not solutions.is_file():
+        return {}
+    base = solutions.read_text(encoding="utf-8")
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for mistake in exercise.mistakes:
+        if mistake.is_answer:
+            continue
+        function = _load(ctx, exercise, mistake, base, solutions.parent)
+        if function is None:
+            continue
+        for item in items:
+            for case in item.cases:
+                value = _run(function, exercise, item, case)
+                if value is not None:
+                    out.setdefault(call_key(item.check, case), []).append((mistake.id, value))
+    return out
+
+
+def _load(ctx: Context, exercise: Exercise, mistake: Mistake, base: str, folder: Path) -> Callable | None:
+    """The mistake's function, from the solutions module with the mistake appended; None if it does not load."""
+    source = variant_source(mistake, exercise.function_name, base, ctx.course.root)
+    module = types.ModuleType(f"_torchgrade_mistake_{exercise.id}_{mistake.id}")
+    added = str(folder) not in sys.path
+    if added:
+        sys.path.insert(0, str(folder))
+    try:
+        exec(compile(source, f"<mistake {exercise.id}:{mistake.id}>", "exec"), module.__dict__)  # noqa: S102 (teacher code)
+    except Exception:
+        return None  # the audit reports a mistake that does not run; here it simply names nothing
+    finally:
+        if added:
+            sys.path.remove(str(folder))
+    function = module.__dict__.get(exercise.function_name)
+    return function if callable(function) else None
+
+
+def _run(function: Callable, exercise: Exercise, item: Prepared, case: Case) -> Any:
+    """What the child would report for this case, as plain tensors; None where the mistake raises or
+    returns something that is not a plain tensor."""
+    try:
+        if item.check.kind == "gradient":
+            return _gradients(function, exercise, item, case)
+        args = [a.clone() if isinstance(a, torch.Tensor) else a for a in ordered_args(exercise, case)]
+        with torch.no_grad():
+            value = function(*args, **case.kwargs)
+        return _plain(value)
+    except Exception:
+        return None
+
+
+def _gradients(function: Callable, exercise: Exercise, item: Prepared, case: Case) -> dict[str, torch.Tensor] | None:
+    expected = item.expected[call_key(item.check, case)]
+    wrt = list(expected["grads"])
+    order = signature_order(exercise)
+    names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
+    args = [case.args[n].clone().requires_grad_(n in wrt) for n in names]
+    with torch.enable_grad():
+        out = function(*args, **case.kwargs)
+        if type(out) is not torch.Tensor or out.grad_fn is None or out.shape != expected["upstream"].shape:
+            return None
+        leaves = [a for n, a in zip(names, args) if n in wrt]
+        grads = torch.autograd.grad(out, leaves, expected["upstream"].to(out.dtype), allow_unused=True)
+    return {n: (torch.zeros_like(case.args[n]) if g is None else g.detach())
+            for n, g in zip([n for n in names if n in wrt], grads)}
+
+
+def _plain(value: Any) -> torch.Tensor | None:
+    if type(value) is torch.Tensor or isinstance(value, torch.nn.Parameter):
+        return value.detach().to("cpu").clone()
+    return None
+
+
+def matching_mistake(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
+                     outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
+    """The catalogued mistake whose outputs on `case` the learner's `result` matches, if any. Naming a
+    mistake only adds words to feedback: whatever the result holds, it never costs the learner a verdict."""
+    try:
+        return _matching(exercise, prepared, case, result, outputs)
+    except Exception:
+        return None
+
+
+def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
+              outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
+    candidates = outputs.get(call_key(prepared.check, case))
+    if not candidates or "error" in result:
+        return None
+    expected = prepared.expected.get(call_key(prepared.check, case))
+    rtol, atol = tolerance_for(prepared.check, case.dtype)
+    by_id = {m.id: m for m in exercise.mistakes}
+    for mistake_id, theirs in candidates:
+        if mistake_id not in by_id:
+            continue
+        if prepared.check.kind == "gradient":
+            got = {name: _record_tensor(record) for name, record in (result.get("grads") or {}).items()}
+            want = expected["grads"] if isinstance(expected, dict) else {}
+            if got and set(got) == set(theirs) and all(_same(got[n], theirs[n], rtol, atol) for n in theirs) \
+                    and not all(n in want and _same(theirs[n], want[n], rtol, atol) for n in theirs):
+                return by_id[mistake_id]
+            continue
+        got_tensor = _record_tensor(result.get("output"))
+        if got_tensor is not None and _same(got_tensor, theirs, rtol, atol) and not (
+                isinstance(expected, torch.Tensor) and _same(theirs, expected, rtol, atol)):
+            return by_id[mistake_id]
+    return None
+
+
+def _record_tensor(record: Any) -> torch.Tensor | None:
+    if isinstance(record, dict) and record.get("kind") == "tensor" and isinstance(record.get("value"), torch.Tensor):
+        return record["value"]
+    return None
+
+
+def _same(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
+    """Same dtype and shape, and every element close (nan where nan, an infinity where the same one)."""
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return False
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.numel() == 0:
+        return True
+    if a.dtype == torch.bool or not (a.is_floating_point() or a.is_complex()):
+        return bool(torch.equal(a.cpu(), b.cpu()))
+    return bool(torch.isclose(a.cpu().double(), b.cpu().double(), rtol=rtol, atol=atol, equal_nan=True).all())

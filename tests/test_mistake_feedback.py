@@ -1,0 +1,118 @@
+"""Feedback that names the mistake: a failing case's outputs matched against the catalogue's mistakes."""
+from __future__ import annotations
+
+import json
+import re
+
+import torch
+
+from grader.scoring import result_from_json
+
+
+def check_named(result, exercise: str, check: str):
+    (ex,) = [e for e in result.exercises if e.id == exercise]
+    return next(c for c in ex.checks if c.name == check)
+
+
+def test_a_failing_case_that_matches_a_mistake_puts_its_words_first(grade_files, course):
+    # written differently from the catalogue's `1 - tanh(x)`, with the same outputs
+    result = grade_files({"activations.py": """
+        import torch
+        def tanh_grad(x):
+            e = torch.exp(-2 * x.abs())
+            return 1 - torch.sign(x) * (1 - e) / (1 + e)
+        """}, exercises=["tanh_grad"])
+    values = check_named(result, "tanh_grad", "values")
+    assert values.status == "failed" and values.mistake == "square_missing"
+    words = next(m.feedback for m in course.exercise("tanh_grad").mistakes if m.id == "square_missing")
+    assert values.feedback.startswith(words.strip())
+    assert "First failing case" in values.feedback  # the case and the numbers still follow
+
+
+def test_results_json_carries_the_mistakes_id_and_reads_it_back(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def tanh_grad(x):
+            t = torch.tanh(x)
+            return t * t
+        """}, exercises=["tanh_grad"])
+    data = json.loads(json.dumps(result.to_json()))
+    checks = {c["name"]: c for c in data["exercises"][0]["checks"]}
+    assert checks["values"]["mistake"] == "tanh_squared"
+    assert "mistake" not in checks["device"]  # a passing check names no mistake
+    assert check_named(result_from_json(data), "tanh_grad", "values").mistake == "tanh_squared"
+
+
+def test_a_wrong_gradient_is_matched_on_the_gradients(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def sigmoid(x):
+            return 1.0 / (1.0 + (-x).exp())
+        """}, exercises=["sigmoid"])
+    gradient = check_named(result, "sigmoid", "stable_gradient")
+    assert gradient.status == "failed" and gradient.mistake == "naive_nan_gradient"
+    assert gradient.feedback.startswith("Your values match 1 / (1 + e^(−x))")
+
+
+def test_a_dtype_mistake_is_named_though_its_numbers_are_right(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def relu_grad(x):
+            return torch.where(x > 0, 1.0, 0.0)
+        """}, exercises=["relu_grad"])
+    values = check_named(result, "relu_grad", "values")
+    assert values.status == "failed" and values.mistake == "always_float32"
+
+
+def test_a_failure_that_matches_no_mistake_names_none(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def tanh_grad(x):
+            t = torch.exp(-2 * x.abs())
+            return 3 * (1 - ((1 - t) / (1 + t)) ** 2)
+        """}, exercises=["tanh_grad"])
+    values = check_named(result, "tanh_grad", "values")
+    assert values.status == "failed" and values.mistake is None
+    assert "mistake" not in values.to_json()
+    assert re.match(r"\d+ of \d+ cases failed", values.feedback)  # nothing put before the count
+
+
+def test_right_work_names_no_mistake(grade_files, repo):
+    result = grade_files({"activations.py": (repo / "solutions" / "activations.py").read_text()},
+                         exercises=["tanh_grad", "sigmoid"])
+    assert all(c.mistake is None and c.status == "passed" for e in result.exercises for c in e.checks)
+
+
+def test_mistake_outputs_are_computed_once_in_the_plan(plans):
+    plan = plans(("tanh_grad",), True)
+    outputs = plan.mistakes["tanh_grad"]
+    assert outputs and all(isinstance(k, str) and "/" in k for k in outputs)
+    ids = {mistake_id for entries in outputs.values() for mistake_id, _ in entries}
+    assert {"square_missing", "tanh_squared", "sigmoid_pattern"} <= ids
+
+
+def test_a_result_the_matcher_cannot_read_names_no_mistake_and_keeps_its_verdict(plans):
+    from grader.checks.mistakes import matching_mistake
+    plan = plans(("tanh_grad",), True)
+    prepared = plan.prepared["tanh_grad"][0]
+    case = prepared.cases[0]
+    exercise = prepared.exercise
+    outputs = plan.mistakes["tanh_grad"]
+    for hostile in ({"output": {"kind": "tensor", "value": "not a tensor"}}, {"output": None},
+                    {"output": {"kind": "tensor", "value": torch.zeros(10 ** 3)}}, {"grads": 5}, {}):
+        assert matching_mistake(exercise, prepared, case, hostile, outputs) is None
+
+
+def test_naming_a_mistake_never_changes_a_verdict(plans, server, tmp_path):
+    import dataclasses
+
+    from grader.run import grade_submission
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "activations.py").write_text("import torch\n\ndef tanh_grad(x):\n    return 1 - torch.tanh(x) ** 1\n")
+    plan = plans(("tanh_grad",), True)
+    named = grade_submission(plan, folder, server, tmp_path)
+    plain = grade_submission(dataclasses.replace(plan, mistakes={}), folder, server, tmp_path)
+    pairs = list(zip(named.exercises[0].checks, plain.exercises[0].checks))
+    assert any(a.mistake == "square_missing" for a, _ in pairs)
+    assert all((a.status, a.score) == (b.status, b.score) and b.mistake is None for a, b in pairs)
