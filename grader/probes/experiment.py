@@ -32,6 +32,7 @@ class LinearWeights(TorchFunctionMode):
         super().__init__()
         self.seen: dict[int, list[float]] = {}
         self._alive: list[torch.Tensor] = []  # keeps ids unique while recording
+        self.computed: dict[int, float] = {}  # id(weight) -> norm of the last gradient computed for it
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -42,14 +43,32 @@ class LinearWeights(TorchFunctionMode):
                 self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
                     float(flat.double().sum()), float(flat.numel())]
                 self._alive.append(weight)
+                if weight.requires_grad:
+                    self._watch(weight)
         return func(*args, **kwargs)
 
-    def gradient_norms(self) -> list[float | None]:
-        """Each recorded weight's gradient norm after the call (0 where it has none), first used first."""
+    def _watch(self, weight: torch.Tensor) -> None:
+        """Keep the norm of every gradient computed for `weight`, by backward() or torch.autograd.grad."""
+        key = id(weight)
+
+        def seen(grad: torch.Tensor) -> None:
+            self.computed[key] = float(torch.linalg.vector_norm(grad.detach().double()))
+
+        try:
+            weight.register_hook(seen)
+        except RuntimeError:
+            pass
+
+    def gradient_norms(self) -> list[float]:
+        """Each recorded weight's gradient norm after the call, first used first: the last gradient
+        autograd computed for it, else its .grad, else 0."""
         norms: list[float] = []
         for weight in self._alive:
             grad = weight.grad
-            norms.append(0.0 if grad is None else float(torch.linalg.vector_norm(grad.detach().double())))
+            if id(weight) in self.computed:
+                norms.append(self.computed[id(weight)])
+            else:
+                norms.append(0.0 if grad is None else float(torch.linalg.vector_norm(grad.detach().double())))
         return norms
 
 
