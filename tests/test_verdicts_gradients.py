@@ -97,3 +97,23 @@ def test_gradient_cases_hold_zero_in_every_dtype(course):
     for case in cases:
         flat = case.args["x"].flatten()
         assert float(flat[0]) == 0.0 and float(flat[1]) == 0.0
+
+
+def test_tanh_whose_unused_branch_overflows_fails_the_gradient(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def tanh(x):
+            pos = (1 - torch.exp(-2 * x)) / (1 + torch.exp(-2 * x))
+            neg = (torch.exp(2 * x) - 1) / (torch.exp(2 * x) + 1)
+            return torch.where(x >= 0, pos, neg)
+    """}, exercises=["tanh"])
+    assert "gradient" in failed(result, "tanh")
+
+
+def test_a_neuron_on_the_textbook_sigmoid_fails_the_gradient_at_large_inputs(grade_files):
+    result = grade_files({"activations.py": """
+        import torch
+        def neuron(x, w, b):
+            return 1 / (1 + torch.exp(-(x @ w + b)))
+    """}, exercises=["neuron"])
+    assert "gradient" in failed(result, "neuron")
