@@ -17,7 +17,7 @@ import torch
 
 from . import wire
 from .probes import PROBES
-from .probes.core import watch_exercise
+from .probes.core import hide_recorders, watch_exercise
 from .probes.encode import encode_error
 from .probes.signature import signature_problem
 from .probes.lazy_dynamo import defer_dynamo
@@ -25,6 +25,7 @@ from .probes.meta_kernels import use_compiled_meta_kernels
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 use_compiled_meta_kernels()  # the device check on meta at compiled speed, for the operators CUDA-exact there
+hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
 
 
 def _close_figures() -> None:

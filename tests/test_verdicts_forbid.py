@@ -49,3 +49,21 @@ def test_a_function_that_cheats_off_the_forbid_checks_inputs_is_caught(grade_fil
     """}, exercises=["sigmoid"])
     forbid = check_of(result, "sigmoid", "forbid")
     assert forbid.status == "failed" and "aten.sigmoid" in forbid.feedback
+
+
+@pytest.mark.parametrize("watched", [
+    "torch.utils._python_dispatch._get_current_dispatch_mode() is not None",
+    "torch._C._len_torch_dispatch_stack() > 0",
+    "len(torch.utils._python_dispatch._get_current_dispatch_mode_stack()) > 0",
+])
+def test_a_function_that_behaves_only_when_watched_is_caught(grade_files, watched):
+    result = grade_files({"activations.py": f"""
+        import torch
+        import torch.utils._python_dispatch
+        def sigmoid(x):
+            if not ({watched}):
+                return torch.sigmoid(x)
+            e = torch.exp(torch.where(x >= 0, -x, x))
+            return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """}, exercises=["sigmoid"])
+    assert check_of(result, "sigmoid", "forbid").status == "failed"

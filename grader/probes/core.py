@@ -120,6 +120,35 @@ class Watch:
 
 WATCH = Watch()
 
+#: torch's own view of the dispatch mode stack, bound before any learner code runs; the learner's view
+#: (torch._C and torch.utils._python_dispatch) leaves out the recorders at the stack indexes in _HIDDEN,
+#: so `_get_current_dispatch_mode() is None` holds while a function is watched, as when it is not.
+_REAL_LEN = torch._C._len_torch_dispatch_stack
+_REAL_AT = torch._C._get_dispatch_stack_at
+_HIDDEN: list[int] = []
+
+
+def _visible_len() -> int:
+    length = _REAL_LEN()
+    return length - sum(1 for index in _HIDDEN if index < length)
+
+
+def _visible_at(index: int) -> Any:
+    real = index if index >= 0 else index + _visible_len()
+    for hidden in sorted(_HIDDEN):
+        if hidden <= real:
+            real += 1
+    return _REAL_AT(real)
+
+
+def hide_recorders() -> None:
+    """Give the learner's code the stack without the recorders (called once, before it is imported)."""
+    import torch.utils._python_dispatch as python_dispatch
+    torch._C._len_torch_dispatch_stack = _visible_len
+    torch._C._get_dispatch_stack_at = _visible_at
+    python_dispatch._len_torch_dispatch_stack = _visible_len  # type: ignore[attr-defined]
+    python_dispatch._get_dispatch_stack_at = _visible_at  # type: ignore[attr-defined]
+
 
 def watch_exercise(active: bool) -> Watch:
     """Start a fresh record for the next exercise's calls."""
@@ -133,13 +162,17 @@ def invoke(fn: Callable, args: list[Any], kwargs: dict[str, Any]) -> Any:
     watch = WATCH
     if not watch.active:
         return fn(*args, **kwargs)
-    depth_before = torch._C._len_torch_dispatch_stack()
+    depth_before = _REAL_LEN()
     recorder = RecordOps()
     watch.calls += 1
     try:
         with recorder:
-            out = fn(*args, **kwargs)
-            if torch._C._len_torch_dispatch_stack() != depth_before + 1:
+            _HIDDEN.append(depth_before)
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                _HIDDEN.remove(depth_before)
+            if _REAL_LEN() != depth_before + 1:
                 watch.intact = False
     finally:
         watch.ops |= recorder.ops

@@ -32,6 +32,9 @@ MISMATCH = "Expected all tensors to be on the same device, but found at least tw
 NUMPY = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
          "memory first.")
 
+FORWARD_AD = ("forward-mode automatic differentiation (torch.func.jvp, torch.autograd.forward_ad) cannot run on "
+              "the GPU this machine simulates; the device check needs a GPU machine for it")
+
 #: Operators that move data between devices: they take operands on both.
 _COPIES = {"copy_", "_to_copy", "to", "_copy_from", "_copy_from_and_resize", "copy"}
 #: Operators whose CUDA kernel refuses even a 0-dim CPU tensor (it is no TensorIterator scalar there).
@@ -134,6 +137,9 @@ class _DataFactories(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if getattr(func, "__name__", "") == "_make_dual":
+            # forward-mode AD on a tensor subclass crashes torch 2.13 (a segmentation fault): refused here
+            raise NotImplementedError(FORWARD_AD)
         if func in _DATA_FACTORIES and _is_cuda(kwargs.get("device")):
             return ModelTensor(func(*args, **dict(kwargs, device="cpu")))
         if func is torch.Tensor.new_tensor and args and isinstance(args[0], ModelTensor):
