@@ -59,3 +59,23 @@ def test_the_figure_saved_tight_on_grey_at_another_dpi_keeps_the_saved_points(gr
             return fig
     """}, exercises=["plot_activation"])
     assert check_of(result, "plot_activation", "saved").status == "passed"
+
+
+def test_a_file_saved_before_the_second_panel_was_drawn_earns_no_saved_points(grade_files):
+    result = grade_files({"plots.py": """
+        import matplotlib.pyplot as plt
+        import torch
+
+        def plot_activation(name, path):
+            f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+                 "leaky_relu": torch.nn.functional.leaky_relu}[name]
+            x = torch.linspace(-10, 10, 1001, requires_grad=True)
+            y = f(x)
+            (dy,) = torch.autograd.grad(y.sum(), x)
+            fig, (left, right) = plt.subplots(1, 2)
+            left.plot(x.detach(), y.detach()); left.set_title(name); left.grid(True)
+            fig.savefig(path)
+            right.plot(x.detach(), dy); right.set_title(name + "'"); right.grid(True)
+            return fig
+    """}, exercises=["plot_activation"])
+    assert check_of(result, "plot_activation", "saved").status == "failed"

@@ -69,11 +69,17 @@ def _blank(rgb: np.ndarray) -> bool:
     return 1.0 - counts.max() / packed.size < BLANK_SHARE
 
 
-#: The saved file shows the returned Figure when their pictures, each cropped to what is drawn on it
-#: and shrunk to THUMBNAIL × THUMBNAIL, correlate at least this much (dpi, a tight bounding box, the
-#: background colour and anti-aliasing change a picture far less; another figure, or noise, far more).
+#: The saved file shows the returned Figure when their pictures' edges, each cropped to what is drawn
+#: and shrunk to THUMBNAIL × THUMBNAIL (the Figure is drawn as wide as the saved file), correlate at
+#: least SAME_PICTURE_CORRELATION and spread over a TILES × TILES grid alike (the L1 distance of the
+#: shares of edges per tile at most SAME_PICTURE_SPREAD). Measured on the course's figures: the same
+#: figure saved with another dpi, a tight bounding box, a grey or transparent background gives ≥ 0.98
+#: and ≤ 0.04; a file saved before the second panel was drawn, another figure or noise ≤ 0.77 or
+#: ≥ 0.12.
 THUMBNAIL = 32
-SAME_PICTURE_CORRELATION = 0.5
+TILES = 4
+SAME_PICTURE_CORRELATION = 0.85
+SAME_PICTURE_SPREAD = 0.1
 
 
 def _ink(rgb: np.ndarray) -> np.ndarray | None:
@@ -112,6 +118,14 @@ def _decode(data: bytes) -> np.ndarray | None:
     return (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
 
 
+def _tile_shares(edges: np.ndarray) -> np.ndarray:
+    """The share of all edges in each tile of a TILES × TILES grid."""
+    side = THUMBNAIL // TILES
+    tiles = edges.reshape(TILES, side, TILES, side).sum(axis=(1, 3))
+    total = tiles.sum()
+    return tiles / total if total > 0 else tiles
+
+
 def same_picture(saved: Png, rendered: Any) -> str | None:
     """None when the saved PNG shows the Figure the function returned (rendered: its PNG bytes)."""
     if rendered is None:
@@ -128,7 +142,8 @@ def same_picture(saved: Png, rendered: Any) -> str | None:
     a, b = mine - mine.mean(), figure - figure.mean()
     scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
     correlation = float((a * b).sum()) / scale if scale > 0 else 0.0
-    if correlation < SAME_PICTURE_CORRELATION:
+    spread = float(np.abs(_tile_shares(mine) - _tile_shares(figure)).sum())
+    if correlation < SAME_PICTURE_CORRELATION or spread > SAME_PICTURE_SPREAD:
         return ("The file at path does not show the Figure your function returned: save that figure "
                 "(fig.savefig(path)) after drawing on it, and return it.")
     return None

@@ -107,13 +107,30 @@ def _images_in(folder: str) -> set[str]:
 RENDER_WIDTH_PX = 480
 
 
-def _render(figure: Any) -> torch.Tensor | None:
-    """The Figure drawn as a small PNG (bytes), so the grader can tell whether the saved file shows it."""
+def _saved_width(path: str) -> int | None:
+    """The pixel width in the header of the PNG at path, if there is one."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(24)
+    except OSError:
+        return None
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big")
+
+
+def _render(figure: Any, path: str | None = None) -> torch.Tensor | None:
+    """The Figure drawn as a PNG (bytes), as wide as the file saved at path where there is one (so both
+    pictures have lines and text at the same resolution), else RENDER_WIDTH_PX; so the grader can tell
+    whether the saved file shows it."""
     import io
     try:
-        width_in = float(figure.get_size_inches()[0]) or 1.0
+        width_in, height_in = (float(v) or 1.0 for v in figure.get_size_inches())
+        width = _saved_width(path) if path else None
+        width = min(width or RENDER_WIDTH_PX, 3000)
+        dpi = max(10.0, min(width / width_in, 300.0, (4_000_000 / (width_in * height_in)) ** 0.5))
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=max(10.0, min(RENDER_WIDTH_PX / width_in, 200.0)))
+        figure.savefig(buffer, format="png", dpi=dpi)
         return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).clone()
     except BaseException:
         return None
@@ -163,7 +180,7 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
                                  "is_figure": source == "returned"},
                     "figure_source": source,
                     "figure": describe_figure(figure) if figure is not None else None,
-                    "rendered": _render(figure) if figure is not None else None}
+                    "rendered": _render(figure, path) if figure is not None else None}
 
     observation, noise = _quietly(run)
     observation["noise"] = noise
