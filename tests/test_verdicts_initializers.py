@@ -49,3 +49,15 @@ def test_normal_that_passes_none_on_to_torch_keeps_full_marks(grade_files):
                 return tensor.normal_(mean, std, generator=generator)
     """}, exercises=["normal_"])
     assert all(c.status == "passed" for c in next(e for e in result.exercises if e.id == "normal_").checks)
+
+
+def test_normal_computed_from_the_old_values_fails_on_a_tensor_holding_nan(grade_files):
+    result = grade_files({"initializers.py": """
+        import torch
+        def normal_(tensor, mean=0.0, std=1.0, generator=None):
+            with torch.no_grad():
+                noise = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype, device=tensor.device)
+                return tensor.mul_(0).add_(noise * std + mean)
+    """}, exercises=["normal_"])
+    in_place = check_of(result, "normal_", "in_place")
+    assert in_place.status == "failed" and "held nan" in in_place.feedback
