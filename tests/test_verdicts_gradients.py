@@ -117,3 +117,24 @@ def test_a_neuron_on_the_textbook_sigmoid_fails_the_gradient_at_large_inputs(gra
             return 1 / (1 + torch.exp(-(x @ w + b)))
     """}, exercises=["neuron"])
     assert "gradient" in failed(result, "neuron")
+
+
+BCE_AS_ADVISED = """
+import torch
+def _log(q):
+    safe = torch.where(q > 0, q, torch.ones_like(q))
+    return torch.where(q > 0, torch.log(safe), -100.0).clamp(min=-100)
+def bce_loss(p, target):
+    return -(target * _log(p) + (1 - target) * _log(1 - p)).mean()
+"""
+
+
+def test_bce_written_as_the_statement_advises_for_a_finite_gradient_gets_full_marks(grade_files):
+    result = grade_files({"losses.py": BCE_AS_ADVISED}, exercises=["bce_loss"])
+    assert full(result, "bce_loss")
+    import torch
+    namespace: dict = {}
+    exec(BCE_AS_ADVISED, namespace)
+    p = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    namespace["bce_loss"](p, torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64)).backward()
+    assert bool(torch.isfinite(p.grad).all())
