@@ -18,8 +18,15 @@ from .spec.checks import CaseSource, CheckBase, LiteralTensor, TensorInput
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
-#: dtypes used where a check does not name any; gradients are compared in float64.
-DEFAULT_DTYPES = {"gradient": ["float64"], "derivative": ["float32", "float64"]}
+#: dtypes used where a check does not name any: gradients are compared in float32 and float64, since a
+#: gradient that is right in one dtype can be wrong in the other (an overflow only float32 reaches).
+DEFAULT_DTYPES = {"gradient": ["float32", "float64"], "derivative": ["float32", "float64"]}
+
+#: Kinds whose random cases hold the points where the usual formulas break: 0 and −0 exactly, the
+#: kink of relu, leaky_relu and prelu, and the point where `abs`/`sign` built into a smooth function
+#: gives autograd a gradient of 0 (a sigmoid fed exp(−|x|) has gradient 0 there, not 1/4).
+KINK_KINDS = ("gradient", "derivative")
+KINKS = (0.0, -0.0)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Ca
     dtypes = check.dtypes or DEFAULT_DTYPES.get(check.kind) or source.dtypes or ["float32", "float64"]
     kwarg_sets = check.kwargs if check.kwargs is not None else (source.kwargs or [{}])
     devices = check.devices
-    base_args = list(_base_arguments(source))
+    base_args = list(_base_arguments(source, with_kinks=check.kind in KINK_KINDS))
     cases: list[Case] = []
     for arg_index, (origin, arguments) in enumerate(base_args):
         for kwargs in kwarg_sets:
@@ -74,12 +81,15 @@ def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Ca
     return cases
 
 
-def _base_arguments(source: CaseSource):
-    """Yield (origin, {name: maker(seed, position, dtype) -> tensor}) for random and explicit cases."""
+def _base_arguments(source: CaseSource, with_kinks: bool = False):
+    """Yield (origin, {name: maker(seed, position, dtype) -> tensor}) for random and explicit cases.
+
+    With `with_kinks`, every random float input whose range has 0 strictly inside starts with the
+    KINKS (where it has room for them), so no gradient is judged only away from them."""
     if source.inputs:
         count = len(next(iter(source.inputs.values())).shapes)
         for index in range(count):
-            yield "random", {name: _random_maker(spec, index, _classes(source, spec, index))
+            yield "random", {name: _random_maker(spec, index, _classes(source, spec, index), with_kinks)
                              for name, spec in source.inputs.items()}
     for literal in source.cases:
         yield "explicit", {name: _literal_maker(value) for name, value in literal.items()}
@@ -93,8 +103,9 @@ def _classes(source: CaseSource, spec: TensorInput, index: int) -> int | None:
     return other[-1] if other else 1
 
 
-def _random_maker(spec: TensorInput, index: int, classes: int | None = None):
+def _random_maker(spec: TensorInput, index: int, classes: int | None = None, with_kinks: bool = False):
     shape = spec.shapes[index]
+    kinks = with_kinks and spec.integers is None and classes is None and spec.range[0] < 0 < spec.range[1]
 
     def make(seed: int, position: int, dtype: str) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed * 31 + position)
@@ -103,6 +114,10 @@ def _random_maker(spec: TensorInput, index: int, classes: int | None = None):
             return torch.randint(low, high, shape, generator=generator, dtype=torch.int64)
         low, high = spec.range
         values = torch.rand(shape, generator=generator, dtype=torch.float64) * (high - low) + low
+        if kinks:
+            flat = values.view(-1)
+            room = min(len(KINKS), flat.numel())
+            flat[:room] = torch.tensor(KINKS[:room], dtype=torch.float64)
         return values.to(DTYPES[dtype])
 
     return make

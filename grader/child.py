@@ -18,11 +18,14 @@ import torch
 from . import wire
 from .probes import PROBES
 from .encode import encode_error
+from .probes.core import hide_recorders, watch_exercise
+from .probes.signature import signature_problem
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.meta_kernels import use_compiled_meta_kernels
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 use_compiled_meta_kernels()  # the device check on meta at compiled speed, for the operators CUDA-exact there
+hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
 
 
 def _close_figures() -> None:
@@ -48,8 +51,19 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     fn = getattr(module, task["function"], None)
     if fn is None or not callable(fn):
         return {"status": "missing_function"}
+    if task.get("signature"):
+        try:
+            problem = signature_problem(fn, task["signature"])
+        except BaseException:
+            problem = None
+        if problem is not None:
+            return problem
     results: dict[str, Any] = {}
-    for call in task["calls"]:
+    # With a forbid check, every call runs under the operator recorder, and the forbid probes run
+    # last, so they report what all the calls reached.
+    forbid = [call for call in task["calls"] if call["probe"] == "forbid"]
+    watch_exercise(bool(forbid))
+    for call in [call for call in task["calls"] if call["probe"] != "forbid"] + forbid:
         call = dict(call, submission_dir=submission_dir)
         probe = PROBES[call["probe"]]
         try:
@@ -58,6 +72,7 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
             results[call["key"]] = {"error": encode_error(exc, submission_dir)}
         finally:
             _close_figures()
+    watch_exercise(False)
     return {"status": "ok", "results": results}
 
 
@@ -86,7 +101,7 @@ def warm() -> None:
     backward = not backward_would_start_a_gpu()
     x = torch.linspace(-1, 1, 6, dtype=torch.float64)
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
-            "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "meta"}}
+            "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "model"}}
     for name, probe in PROBES.items():
         if name == "grad" and not backward:
             continue
@@ -94,6 +109,7 @@ def warm() -> None:
             probe(torch.exp, call)
         except Exception:
             pass
+    watch_exercise(False)
     from .probes.plot import warm_plots
     warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init

@@ -24,11 +24,15 @@ def plain_tensor(t: torch.Tensor) -> torch.Tensor:
 
 def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
     if isinstance(value, torch.Tensor):
+        # Read from the tensor itself, not from what a subclass says of itself (a `dtype` property).
+        base = torch._C.TensorBase
+        kind = type(value)
         record = {
-            "kind": "tensor", "type": type(value).__name__,
-            "device": str(value.device), "dtype": str(value.dtype).removeprefix("torch."),
-            "shape": list(value.shape), "requires_grad": bool(value.requires_grad),
-            "has_grad_fn": value.grad_fn is not None,
+            "kind": "tensor", "type": kind.__name__ if kind in (torch.Tensor, torch.nn.Parameter)
+            else f"{kind.__module__}.{kind.__qualname__}",
+            "device": str(base.device.__get__(value)), "dtype": str(base.dtype.__get__(value)).removeprefix("torch."),
+            "shape": list(base.shape.__get__(value)), "requires_grad": bool(base.requires_grad.__get__(value)),
+            "has_grad_fn": base.grad_fn.__get__(value) is not None,
         }
         if value.device.type != "meta":
             record["value"] = plain_tensor(value)
@@ -50,13 +54,17 @@ def encode_value(value: Any, depth: int = 0) -> dict[str, Any]:
 
 
 def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[str, Any]:
-    """The exception, and the last line of learner code it passed through."""
+    """The exception, and the last line of learner code it passed through; `outside` when it passed
+    through none (raised by the grader's own code, or by torch on what the function returned), so it is
+    never shown as a line of theirs."""
     where = ""
     line = ""
+    outside = True
     try:
         frames = traceback.extract_tb(exc.__traceback__)
         own = [f for f in frames if submission_dir and os.path.abspath(f.filename).startswith(submission_dir)]
-        frame = own[-1] if own else (frames[-1] if frames else None)
+        frame = own[-1] if own else None
+        outside = not own
         if frame is not None:
             from .cell_places import notebook_frame  # a notebook's module: the cell and line the student sees
             line = (frame.line or "").strip()
@@ -71,4 +79,5 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         message = str(exc)
     except BaseException:
         message = "<the exception could not be printed>"
-    return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300]}
+    return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300],
+            "outside": outside}

@@ -288,8 +288,8 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, ast.Assign):
-        return all(_is_name_target(t) or _is_setting(t, imported) for t in node.targets) and _cheap(
-            node.value, defined, imported)
+        return all(_is_name_target(t) or _is_setting(t, imported) or _is_entry(t, defined) for t in node.targets) \
+            and _cheap(node.value, defined, imported)
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and (node.value is None or _cheap(node.value, defined, imported))
     if isinstance(node, ast.If):
@@ -326,6 +326,13 @@ def _is_setting(target: ast.expr, imported: set[str]) -> bool:
         root = root.value
     return root is not target and isinstance(root, ast.Name) and root.id in imported and all(
         isinstance(s.slice, ast.Constant) for s in ast.walk(target) if isinstance(s, ast.Subscript))
+
+
+def _is_entry(target: ast.expr, defined: set[str]) -> bool:
+    """`ANSWERS["dead_relu"] = "B"`: an entry of a name the notebook defined, under a constant key, as
+    the notebook run top to bottom holds it (a dict built over several cells)."""
+    return isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and \
+        target.value.id in defined and isinstance(target.slice, ast.Constant)
 
 
 def _cheap(node: ast.expr, defined: set[str], imported: set[str]) -> bool:

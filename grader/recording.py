@@ -13,10 +13,14 @@ The experiment probe runs in the child and, on the reference, in the grader. It 
 where a record is `encode_value(what the function returned)` or {"error": …}. `again` is a second
 call with the same keywords (determinism), `changed` one call per keyword override, `layers` the
 weights each distinct `F.linear` weight tensor held when the first call used it (so the grader can
-tell layers that start from the same numbers), `plot` one call per keyword set to draw.
+tell layers that start from the same numbers), `measured` the gradient norm each of those weights holds
+after the call (so the grader can tell numbers measured on the network from invented ones), `plot` one
+call per keyword set to draw.
 """
 from __future__ import annotations
 
+import dis
+import hashlib
 from typing import Any, Callable
 
 import torch
@@ -29,6 +33,39 @@ from .encode import encode_error, encode_value, plain_tensor
 def code_identity(code) -> tuple:
     """What names a Python function here and in the grader alike: its file, first line and qualified name."""
     return (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
+
+
+#: Opcodes that differ between two compilations of the same source (Python versions' specialisations,
+#: method calls compiled either way) and say nothing about what the function does.
+_IGNORED_OPS = {"CACHE", "PRECALL", "RESUME", "NOP", "EXTENDED_ARG", "KW_NAMES", "PUSH_NULL", "COPY_FREE_VARS"}
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL", "CALL_FUNCTION": "CALL", "PRECALL_METHOD": "CALL"}
+_FINGERPRINTS: dict[int, tuple[Any, tuple]] = {}
+
+
+def code_fingerprint(code) -> tuple:
+    """What a copy of a function keeps whatever it is renamed or moved to: ("fingerprint", sha256 hex)
+    of its instructions (names, constants and variables they use, jump targets left out), without its
+    docstring. A copy built with `code.replace(co_name=…, co_filename=…)`, or the routine's source
+    compiled again elsewhere, has the same one."""
+    held = _FINGERPRINTS.get(id(code))
+    if held is not None and held[0] is code:
+        return held[1]
+    steps = []
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _IGNORED_OPS:
+            continue
+        value = instruction.argval
+        if hasattr(value, "co_code"):
+            value = code_fingerprint(value)[1]
+        elif instruction.opname.startswith(("JUMP", "POP_JUMP", "FOR_ITER", "SEND")) or isinstance(value, int) \
+                and instruction.opname not in ("LOAD_CONST", "BINARY_OP", "COMPARE_OP"):
+            value = None
+        steps.append((_SAME_OP.get(instruction.opname, instruction.opname), repr(value)))
+    docstring = code.co_consts[0] if code.co_consts and isinstance(code.co_consts[0], str) else None
+    steps = [step for step in steps if step != ("LOAD_CONST", repr(docstring))]
+    mark = ("fingerprint", hashlib.sha256(repr((steps, code.co_argcount, code.co_kwonlyargcount)).encode()).hexdigest())
+    _FINGERPRINTS[id(code)] = (code, mark)
+    return mark
 
 
 def sentinel(dtype: torch.dtype) -> float:
@@ -56,6 +93,7 @@ class LinearWeights(TorchFunctionMode):
         super().__init__()
         self.seen: dict[int, list[float]] = {}
         self._alive: list[torch.Tensor] = []  # keeps ids unique while recording
+        self.computed: dict[int, float] = {}  # id(weight) -> norm of the last gradient computed for it
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -66,7 +104,33 @@ class LinearWeights(TorchFunctionMode):
                 self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
                     float(flat.double().sum()), float(flat.numel())]
                 self._alive.append(weight)
+                if weight.requires_grad:
+                    self._watch(weight)
         return func(*args, **kwargs)
+
+    def _watch(self, weight: torch.Tensor) -> None:
+        """Keep the norm of every gradient computed for `weight`, by backward() or torch.autograd.grad."""
+        key = id(weight)
+
+        def seen(grad: torch.Tensor) -> None:
+            self.computed[key] = float(torch.linalg.vector_norm(grad.detach().double()))
+
+        try:
+            weight.register_hook(seen)
+        except RuntimeError:
+            pass
+
+    def gradient_norms(self) -> list[float]:
+        """Each recorded weight's gradient norm after the call, first used first: the last gradient
+        autograd computed for it, else its .grad, else 0."""
+        norms: list[float] = []
+        for weight in self._alive:
+            grad = weight.grad
+            if id(weight) in self.computed:
+                norms.append(self.computed[id(weight)])
+            else:
+                norms.append(0.0 if grad is None else float(torch.linalg.vector_norm(grad.detach().double())))
+        return norms
 
 
 def _run(fn: Callable, kwargs: dict[str, Any], submission_dir: str | None,
@@ -92,6 +156,7 @@ def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"error": main["error"]} if "error" in main else {"output": main}
     if recorder is not None:
         record["layers"] = list(recorder.seen.values())
+        record["measured"] = recorder.gradient_norms()
     if "error" not in main:
         if options.get("rerun"):
             record["again"] = _run(fn, kwargs, where)

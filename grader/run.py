@@ -31,6 +31,7 @@ from .sandbox.policy import required
 from .schedule import scheduled_steps
 from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check, values_verdict, whole_exercise
 from .spec import Course, Exercise
+from .spec.models import QUESTION_TARGET
 
 CHILD_TARGET = "grader.child:main"
 JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
@@ -65,7 +66,7 @@ def cuda_available() -> bool:
     """Whether CUDA cases run: torch sees a GPU, and a sandboxed child can use it (checked once per run).
 
     Where the child cannot, grading goes on as on a machine without a GPU (CUDA cases left out, the
-    device check on the meta device), so no learner loses points to the machine; the teacher is told.
+    device check on the simulated GPU), so no learner loses points to the machine; the teacher is told.
     TORCHGRADE_NO_CUDA=1 grades without the GPU on purpose.
     """
     if os.environ.get("TORCHGRADE_NO_CUDA") == "1" or not torch.cuda.is_available():
@@ -74,7 +75,7 @@ def cuda_available() -> bool:
     if problem:
         print(f"torchgrade: this machine has a GPU, but CUDA does not work inside the grader's sandbox "
               f"({problem}). Grading as on a machine without a GPU: the CUDA cases are left out and the "
-              f"device checks run on the meta device, so every score is what a CPU-only machine gives. "
+              f"device checks run on a GPU simulated on the CPU, so every score is what a CPU-only machine gives. "
               f"See the README, section GPU.", file=sys.stderr)
         return False
     return True
@@ -99,6 +100,7 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
         if outputs:
             mistakes[exercise.id] = outputs
         tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
+                              "signature": None if exercise.function_name == QUESTION_TARGET else exercise.signature,
                               "calls": [call for item in items for call in item.calls]}
     tasks_file = workdir / f"tasks{wire.SUFFIX}"
     wire.dump(tasks, tasks_file)
@@ -343,6 +345,8 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
     if status == "missing_function":
         return whole_exercise(exercise, checks, "failed",
                               f"Not submitted: {exercise.module}.py defines no function {exercise.function_name}.")
+    if status == "signature":
+        return whole_exercise(exercise, checks, "failed", signature_message(exercise, record))
     if status == "import_error":
         error = record["error"]
         where = f" ({error['where']}: {error['line']})" if error.get("where") else ""
@@ -372,6 +376,22 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
     values = values_verdict([(check.kind, verdicts) for check, verdicts, _ in judged])
     out = [_drawn(score_check(exercise, check, verdicts, mistake, values)) for check, verdicts, mistake in judged]
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
+
+
+_SIGNATURE_PROBLEMS = {
+    "missing": "a parameter is missing or named otherwise",
+    "order": "the parameters are in another order",
+    "default": "a parameter lacks the default the statement gives it",
+    "extra": "it has a parameter the statement does not name, without a default",
+}
+
+
+def signature_message(exercise: Exercise, record: dict) -> str:
+    """'expected cross_entropy(logits, target); yours is cross_entropy(logits, targets)' and why it matters."""
+    why = _SIGNATURE_PROBLEMS.get(str(record.get("problem")), "it differs")
+    return (f"Expected {exercise.signature}; yours is {record.get('yours', '?')}: {why}. The grader calls your "
+            f"function with the parameters the statement names, so none of its checks could run. Use the "
+            f"statement's names, order and defaults.")
 
 
 def _drawn(check: CheckResult) -> CheckResult:

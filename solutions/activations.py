@@ -57,12 +57,12 @@ def leaky_relu_grad(x, negative_slope=0.01):
 
 
 def prelu(x, weight):
-    """prelu(x) = x where x ≥ 0, else a · x, with a = weight[c] for channel c = dim 1 (or one shared a)."""
+    """prelu(x) = x where x > 0, else a · x, with a = weight[c] for channel c = dim 1 (or one shared a)."""
     if weight.numel() == 1:
         a = weight.reshape(())
     else:
         a = weight.reshape(weight.shape + (1,) * (x.dim() - 2))  # (C, 1, 1, …) lines up with x's dim 1
-    return torch.where(x >= 0, x, a * x)
+    return torch.where(x > 0, x, a * x)
 
 
 def softmax(x, dim=-1):

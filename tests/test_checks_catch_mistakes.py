@@ -229,8 +229,8 @@ def test_tensor_created_on_the_cpu_is_caught_through_meta(grade_files):
         import torch
         def tanh(x):
             one = torch.ones(x.shape, dtype=x.dtype)
-            e = torch.exp(-2 * x.abs())
-            return torch.sign(x) * (one - e) / (one + e)
+            e = torch.exp(torch.where(x >= 0, -2 * x, 2 * x))
+            return torch.where(x >= 0, (one - e) / (one + e), (e - one) / (one + e))
     """}, exercises=["tanh"])
     assert failed_checks(result, "tanh") == {"device"}
     assert "torch.ones_like" in check_of(result, "tanh", "device").feedback
@@ -259,7 +259,7 @@ def test_correct_work_in_other_styles_gets_full_marks(grade_files):
                 e = torch.exp(x.clamp(max=0))
                 return torch.where(x >= 0, pos, e / (1 + e))
             def relu(x):
-                return x.clamp(min=0)
+                return x * (x > 0)
             def softmax(x, dim=-1):
                 shift = x.max(dim=dim, keepdim=True).values.detach()
                 e = torch.exp(x - shift)

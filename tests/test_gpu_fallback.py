@@ -36,7 +36,7 @@ def test_then_the_plan_is_the_one_a_cpu_only_machine_builds(pretend_gpu, course,
     assert not plan.context.cuda
     assert {call["device"] for p in plan.prepared["sigmoid"] for call in p.calls} == {"cpu"}
     device_check = next(p for p in plan.prepared["sigmoid"] if p.check.kind == "device")
-    assert all(call["options"]["device"] == "meta" for call in device_check.calls)
+    assert all(call["options"]["device"] == "model" for call in device_check.calls)
 
 
 def test_no_cuda_on_purpose(monkeypatch):

@@ -37,7 +37,7 @@ def make_question(**fields) -> Exercise:
     return Exercise.model_validate({"id": "q", "title": "Q", "statement": "?", "checks": [check]})
 
 
-def judge(course, exercise: Exercise, answer, student: str | None = None, grading: bool = False):
+def judge(course, exercise: Exercise, answer, student: str | None = None, grading: bool = True):
     ctx = GradingContext(course=course, hidden=grading)
     prepared = question.prepare(ctx, exercise, exercise.checks[0])
     result = {"answer": answer, "student": student}
@@ -107,11 +107,18 @@ def test_text_rejects_near_misses(course, answer):
 EXPLAINED = dict(options=["sigmoid", "tanh", "ReLU"], answer="B", explanation="tanh maps onto (-1, 1).")
 
 
-def test_after_grading_answer_is_hidden_in_self_check_and_shown_when_graded(course):
+def test_self_check_says_only_whether_the_answer_is_well_formed(course):
     exercise = make_question(**EXPLAINED)
-    checking = judge(course, exercise, "A", grading=False).message
-    assert "tanh maps" not in checking and "The right answer:" not in checking
-    assert "shown with the graded results" in checking
+    wrong, right = judge(course, exercise, "A", grading=False), judge(course, exercise, "B", grading=False)
+    assert wrong.passed and right.passed and wrong.message == right.message
+    assert "Well-formed: one of the letters A–C" in wrong.message
+    assert "tanh maps" not in wrong.message and "The right answer:" not in wrong.message
+    malformed = judge(course, exercise, "E", grading=False)
+    assert not malformed.passed and "The right answer:" not in malformed.message
+
+
+def test_after_grading_answer_is_shown_when_graded(course):
+    exercise = make_question(**EXPLAINED)
     graded = judge(course, exercise, "A", grading=True).message
     assert 'The right answer: B ("tanh")' in graded and "Why: tanh maps onto (-1, 1)." in graded
 
@@ -121,13 +128,13 @@ def test_reveal_never_hides_the_answer_even_when_graded(course):
     assert "The right answer" not in message and "tanh maps" not in message
 
 
-def test_reveal_always_shows_the_answer_in_self_check(course):
-    message = judge(course, make_question(reveal="always", **EXPLAINED), "C", grading=False).message
-    assert 'The right answer: B ("tanh")' in message and "Why:" in message
+def test_reveal_always_still_reveals_nothing_in_self_check(course):
+    message = judge(course, make_question(reveal="always", **EXPLAINED), "ABC", grading=False).message
+    assert "The right answer:" not in message and "Why:" not in message
 
 
 def test_a_right_answer_gets_the_explanation_whatever_reveal_says(course):
-    verdict = judge(course, make_question(reveal="never", **EXPLAINED), "B", grading=False)
+    verdict = judge(course, make_question(reveal="never", **EXPLAINED), "B")
     assert verdict.passed and verdict.message == "Right. Why: tanh maps onto (-1, 1)."
 
 
@@ -221,12 +228,11 @@ def test_missing_or_malformed_answers_say_what_to_write(grade_files):
     assert "Not submitted: there is no answers.py" in check_of(result, "binary_loss", "question").feedback
 
 
-def test_public_self_check_hides_after_grading_answers(grade_files):
+def test_public_self_check_says_nothing_of_rightness(grade_files):
     result = grade_files({"answers.py": 'ANSWERS = {"binary_loss": "BCEWithLogitsLoss"}\n'},
                          exercises=["binary_loss"], hidden=False)
     feedback = check_of(result, "binary_loss", "question").feedback
-    assert '"BCEWithLogitsLoss" is not right' in feedback and "BCELoss\"" not in feedback
-    assert scores(result) == {"binary_loss": 0.0}
+    assert "Well-formed" in feedback and "not right" not in feedback and "BCELoss\"" not in feedback
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:
@@ -286,5 +292,6 @@ def test_a_question_has_no_function_and_one_check(tmp_path, course):
 def test_an_unanswered_question_shows_itself_but_not_its_answer_before_grading(course):
     exercise = make_question(reveal="always", **EXPLAINED)
     checking = judge(course, exercise, None, grading=False).message
-    assert "Not answered yet" in checking and "The question: ?" in checking and "The right answer" not in checking
+    assert "Not answered yet" in checking and "The question: ?" in checking and "The right answer:" not in checking
+    assert "tanh maps" not in checking
     assert 'The right answer: B ("tanh")' in judge(course, exercise, None, grading=True).message

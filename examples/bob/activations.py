@@ -28,7 +28,8 @@ def sigmoid_grad(x):
 
 
 def tanh(x):
-    # MISTAKE: torch.ones(x.shape) is always on the CPU (device).
+    # MISTAKE: torch.ones(x.shape) is always on the CPU (device); torch.sign(x) and x.abs() give the
+    # gradient 0 at x = 0, where tanh's is 1 (gradient).
     one = torch.ones(x.shape, dtype=x.dtype)
     e = torch.exp(-2 * x.abs())
     return torch.sign(x) * (one - e) / (one + e)

@@ -19,7 +19,9 @@ from ..spec.checks import LETTERS
 #: Prefixes that name where a PyTorch object lives; "nn.BCELoss" and "BCELoss" are the same answer.
 QUALIFIERS = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.", "torch.", "nn.functional.", "nn.init.", "nn.",
               "f.", "init.")
-_SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015]+")
+_SEPARATORS = re.compile(r"[\s_\-\u2010-\u2015()/]+")
+#: Words that name what kind of thing the answer is, not which: "Xavier initialisation" is "Xavier".
+_KIND_WORDS = ("initialisation", "initialization", "init", "scheme", "method")
 _LETTER_SPLIT = re.compile(r"\s*(?:,|;|/|\band\b|&|\+|\s)\s*", re.IGNORECASE)
 
 
@@ -124,7 +126,8 @@ def read_text(answer: Any) -> Reading:
 
 
 def normal_form(text: str) -> str:
-    """Case, spacing, hyphens, underscores, quotes, a trailing "()" and torch./nn./F./init. prefixes ignored."""
+    """Case, spacing, hyphens, underscores, parentheses, slashes, quotes, a trailing "()" and torch./nn./F./init.
+    prefixes ignored: "Xavier (Glorot)", the course's own name for a scheme, reads as "Xavier Glorot"."""
     text = unicodedata.normalize("NFKC", text).casefold().strip().strip("'\"`.!;:,").strip()
     if text.endswith("()"):
         text = text[:-2]
@@ -136,4 +139,13 @@ def normal_form(text: str) -> str:
 
 
 def text_matches(answer: str, accepted: list[str]) -> bool:
-    return normal_form(answer) in {normal_form(form) for form in accepted}
+    return _named(answer) in {_named(form) for form in accepted}
+
+
+def _named(text: str) -> str:
+    """The normal form without a trailing word that only says what kind of thing is named."""
+    form = normal_form(text)
+    for word in _KIND_WORDS:
+        if form.endswith(word) and len(form) > len(word):
+            return form[:-len(word)]
+    return form

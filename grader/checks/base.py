@@ -88,6 +88,8 @@ def learner_error(result: dict[str, Any]) -> str:
         text += f"\n    at {error['where']}"
         if error.get("line"):
             text += f": {error['line']}"
+    elif error.get("outside"):
+        text += "\n    (raised outside your code, while the grader called your function or read what it returned)"
     lowered = (error["type"] + error["message"]).lower()
     if "can't allocate memory" in lowered or error["type"] == "MemoryError":
         text += "\n    Your function used more memory than the limit allows."

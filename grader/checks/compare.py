@@ -65,16 +65,21 @@ def compare_tensor(
         return Problem(f"Expected a tensor, but your function returned {describe_record(record)}.", "not_tensor")
     if record["type"] not in ("Tensor", "Parameter"):
         return Problem(f"Expected a plain torch.Tensor, but your function returned a {record['type']}.", "not_tensor")
+    got = record.get("value")
+    # The numbers that came back decide dtype and shape, whatever the record says of them.
+    got_dtype = str(got.dtype if isinstance(got, torch.Tensor) else record["dtype"]).removeprefix("torch.")
+    got_shape = tuple(got.shape if isinstance(got, torch.Tensor) else record["shape"])
     want_dtype = str(expected.dtype).removeprefix("torch.")
-    if record["dtype"] != want_dtype:
+    if got_dtype != want_dtype:
         return Problem(
-            f"Expected dtype {want_dtype} (the input's), got {record['dtype']}. "
+            f"Expected dtype {want_dtype} (the input's), got {got_dtype}. "
             f"Keep the input's dtype: avoid torch.tensor(...) or .float()/.double() on the result.", "dtype")
-    if tuple(record["shape"]) != tuple(expected.shape):
-        return Problem(f"Expected shape {tuple(expected.shape)}, got {tuple(record['shape'])}.", "shape")
+    if got_shape != tuple(expected.shape):
+        return Problem(f"Expected shape {tuple(expected.shape)}, got {got_shape}.", "shape")
     if not record["device"].startswith(expect_device):
         return Problem(f"Expected the result on {expect_device} (the input's device), got it on {record['device']}.", "device")
-    got = record["value"]
+    if not isinstance(got, torch.Tensor):
+        return Problem("Your result's numbers could not be read back.", "not_tensor")
     return compare_values(expected, got, rtol, atol, inputs)
 
 

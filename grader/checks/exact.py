@@ -12,13 +12,13 @@ alone) and the reference likewise, here. What the reference does is what is expe
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import torch
 
 from ..cases import DTYPES
-from ..recording import sentinel
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, SpecProblem, call_key
@@ -27,11 +27,16 @@ from .init_cases import InitCase, build_init_cases, fail, init_call, produced_va
 
 DEFAULT_DTYPES = ["float32", "float64"]
 FLOAT_ULPS = 4
+PREFILLS = ("nan", "inf")
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     reference = resolve_callable(ctx.course.root, exercise.reference)
     cases = build_init_cases(ctx.course, exercise, check, DEFAULT_DTYPES, devices=["cpu"])
+    # Each tensor case again on a tensor holding nan, then inf: a fill computed from the old values
+    # (tensor.mul_(0), tensor * 0 + 1) is right only on finite ones.
+    cases += [dataclasses.replace(case, id=f"{case.id}-{prefill}", prefill=prefill)
+              for prefill in PREFILLS for case in cases if case.shape is not None]
     prepared = Prepared(exercise, check, cases, [init_call(check, case, "init_exact") for case in cases])
     for case in cases:
         prepared.expected[call_key(check, case)] = expected_outcome(exercise, reference, case)
@@ -39,7 +44,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 
 def expected_outcome(exercise: Exercise, reference, case: InitCase) -> dict[str, Any]:
-    args = [] if case.shape is None else [torch.full(case.shape, sentinel(DTYPES[case.dtype]), dtype=DTYPES[case.dtype])]
+    args = [] if case.shape is None else [torch.full(case.shape, case.before(), dtype=DTYPES[case.dtype])]
     try:
         out = reference(*args, **case.kwargs)
     except Exception as exc:

@@ -48,7 +48,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
              for i, kw in enumerate(check.kwargs or [])]
     options = {"rerun": any(p.name == "deterministic" for p in check.properties),
                "changes": [p.changes_with for p in check.properties if p.changes_with is not None],
-               "observe": any(p.name == "distinct_layers" for p in check.properties)}
+               "observe": any(p.name in ("distinct_layers", "weight_gradient_norms") for p in check.properties)}
     calls = [_call(check, case, options) for case in cases]
     if check.plot is not None and calls:
         calls[-1]["options"]["plot"] = [dict(case.kwargs) for case in cases]

@@ -5,14 +5,16 @@ as aten.normal_, exactly like a correct `tensor.normal_(0, std)`, so the `forbid
 tell them apart. This kind watches Python calls instead (sys.setprofile in the child) and knows
 each named function by its code (file, first line, qualified name): `torch.nn.init.zeros_`,
 `from torch.nn.init import zeros_ as z`, `getattr(nn.init, "zeros_")`, the deprecated alias
-`nn.init.kaiming_normal` and a monkeypatched module attribute all run the same code.
+`nn.init.kaiming_normal` and a monkeypatched module attribute all run the same code. A copy of the
+routine (its code object with another name, file or line, or its source run again) is known by the
+fingerprint of its bytecode, names and constants.
 """
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
-from ..recording import code_identity
+from ..recording import code_fingerprint, code_identity
 from ..spec import Exercise, resolve_callable
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict
@@ -30,9 +32,17 @@ def function_identity(course_root, name: str) -> list:
     return list(code_identity(code))
 
 
+def function_fingerprint(course_root, name: str) -> list:
+    """["fingerprint", hex] of the Python function `name`: what a renamed or moved copy keeps."""
+    function = inspect.unwrap(resolve_callable(course_root, name))
+    return list(code_fingerprint(function.__code__))
+
+
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     names = list(check.functions)  # type: ignore[attr-defined]
     identities = [function_identity(ctx.course.root, name) for name in names]
+    identities += [function_fingerprint(ctx.course.root, name) for name in names]
+    names = names + names
     cases = build_init_cases(ctx.course, exercise, check, DEFAULT_DTYPES, devices=["cpu"])
     prepared = Prepared(exercise, check, cases, [init_call(check, case, "init_calls", functions=identities)
                                                  for case in cases])

@@ -12,6 +12,7 @@ that only say meta tensors hold no data count as passed.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -32,6 +33,10 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     accelerator = "cuda" if ctx.cuda else "meta"
     devices = [accelerator if device == "cuda" else device for device in check.devices]
     cases = build_init_cases(ctx.course, exercise, check, DEFAULT_DTYPES, devices=devices)
+    # The float32 CPU cases again on a tensor holding nan: a fill computed from the old values
+    # (tensor.mul_(0).add_(noise)) leaves it there.
+    cases += [dataclasses.replace(case, id=f"{case.id}-nan", prefill="nan")
+              for case in cases if case.device == "cpu" and case.dtype == "float32" and case.shape]
     parameter = getattr(check, "parameter", True)
     return Prepared(exercise, check, cases, [
         init_call(check, case, "init_in_place", parameter=parameter and case.device == "cpu") for case in cases])
@@ -60,7 +65,9 @@ def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> Ca
         return fail(case, f"{left} of {filled.numel()} elements of the tensor were never written: they still hold "
                           f"{sentinel(DTYPES[case.dtype]):.4g}, the value the tensor had before your call.", "values")
     if not bool(torch.isfinite(filled).all()):
-        return fail(case, "The tensor holds nan or inf after your call.", "nan")
+        before = f" It held {case.prefill} before your call: write every element without using its old value " \
+                 f"(tensor.mul_(0) keeps a nan)." if case.prefill else ""
+        return fail(case, "The tensor holds nan or inf after your call." + before, "nan")
     return CaseVerdict(case.id, case.label, True)
 
 

@@ -9,6 +9,7 @@ costs the in_place check alone, and "filled in place but returned None" too).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,13 @@ class InitCase:
     dtype: str
     device: str
     seed: int
+    #: what the tensor holds before the call: None for the dtype's largest finite value (sentinel), or
+    #: "nan" / "inf" / "-inf", so that an initialiser computed from the old values (tensor.mul_(0)) fails
+    prefill: str | None = None
+
+    def before(self) -> float:
+        """The value every element holds before the learner's call."""
+        return sentinel(DTYPES[self.dtype]) if self.prefill is None else float(self.prefill)
 
     @property
     def args(self) -> dict[str, torch.Tensor]:
@@ -44,6 +52,8 @@ class InitCase:
         parts = [] if self.shape is None else [f"a {self.dtype} tensor of shape {self.shape}"]
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
         text = ", ".join(parts) or "no arguments"
+        if self.prefill is not None:
+            text += f" (holding {self.prefill} before the call)"
         return text + (f" on {self.device}" if self.device != "cpu" else "")
 
 
@@ -70,7 +80,7 @@ def init_call(check: CheckBase, case: InitCase, probe: str, **options: Any) -> d
     """A call for the child: the probe makes the tensor itself from shape, dtype and device."""
     return {"key": call_key(check, case), "probe": probe, "shape": None if case.shape is None else list(case.shape),
             "dtype": case.dtype, "device": case.device, "kwargs": dict(case.kwargs), "seed": case.seed,
-            "options": options}
+            "prefill": case.prefill, "options": options}
 
 
 def fail(case: InitCase, message: str, hint_key: str | None) -> CaseVerdict:
@@ -96,13 +106,14 @@ def produced_values(case: InitCase, result: dict[str, Any]) -> tuple[torch.Tenso
     The tensor they were given, if they wrote into any of it; else the tensor they returned.
     """
     filled = result.get("filled")
-    dtype = DTYPES[case.dtype]
-    untouched = filled is None or bool((filled == sentinel(dtype)).all())
+    before = case.before()
+    kept = None if filled is None else (filled == before) | (torch.isnan(filled) if math.isnan(before) else False)
+    untouched = kept is None or bool(kept.all())
     if not untouched:
-        left = int((filled == sentinel(dtype)).sum())
+        left = int(kept.sum())
         if left:
             return None, (f"{left} of the {filled.numel()} elements checked were never written: they still hold "
-                          f"{sentinel(dtype):.4g}, the value the tensor had before your call. Fill every element.")
+                          f"{before:.4g}, the value the tensor had before your call. Fill every element.")
         return filled, None
     record = result.get("output", {"kind": "none"}) if not result.get("same_object") else {"kind": "none"}
     if record["kind"] != "tensor":

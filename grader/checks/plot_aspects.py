@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .plot_cases import Panel, PlotCase
-from .plot_png import read_png
+from .plot_png import read_png, same_picture
 from .plot_match import CurveFit, best_bars, best_curve
 
 SIDES = ("left", "right")
@@ -133,7 +133,10 @@ def file(observation: dict[str, Any], case: PlotCase, tolerance: float, x_range)
         return text
     if saved.get("too_large"):
         return f"The file at path is {saved['size'] / 1e6:.0f} MB; save it at a lower dpi."
-    return read_png(bytes(saved["bytes"].numpy().tobytes()))[1]
+    png, problem = read_png(bytes(saved["bytes"].numpy().tobytes()))
+    if problem is not None or png is None:
+        return problem
+    return same_picture(png, observation.get("rendered"))
 
 
 def returns(observation: dict[str, Any], case: PlotCase, tolerance: float, x_range) -> str | None:

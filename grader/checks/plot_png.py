@@ -79,3 +79,83 @@ def _blank(rgb: np.ndarray) -> bool:
     packed = pixels[::step].astype(np.int32) @ np.array([65536, 256, 1], dtype=np.int32)
     _, counts = np.unique(packed, return_counts=True)
     return 1.0 - counts.max() / packed.size < BLANK_SHARE
+
+
+#: The saved file shows the returned Figure when their pictures' edges, each cropped to what is drawn
+#: and shrunk to THUMBNAIL × THUMBNAIL (the Figure is drawn as wide as the saved file), correlate at
+#: least SAME_PICTURE_CORRELATION and spread over a TILES × TILES grid alike (the L1 distance of the
+#: shares of edges per tile at most SAME_PICTURE_SPREAD). Measured on the course's figures: the same
+#: figure saved with another dpi, a tight bounding box, a grey or transparent background gives ≥ 0.98
+#: and ≤ 0.04; a file saved before the second panel was drawn, another figure or noise ≤ 0.77 or
+#: ≥ 0.12.
+THUMBNAIL = 32
+TILES = 4
+SAME_PICTURE_CORRELATION = 0.85
+SAME_PICTURE_SPREAD = 0.1
+
+
+def _ink(rgb: np.ndarray) -> np.ndarray | None:
+    """Where the picture has edges (lines, bars, text, axes), cropped to them and shrunk; None if blank.
+
+    Edges rather than colours, so a background colour or transparency the file was saved with counts
+    for nothing."""
+    from PIL import Image
+    gray = rgb.astype(np.float32).mean(axis=2)
+    edges = np.zeros_like(gray)
+    edges[:, 1:] = np.abs(np.diff(gray, axis=1))
+    edges[1:, :] = np.maximum(edges[1:, :], np.abs(np.diff(gray, axis=0)))
+    rows, cols = np.nonzero(edges > 24)
+    if rows.size == 0:
+        return None
+    crop = edges[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    small = Image.fromarray(crop).resize((THUMBNAIL, THUMBNAIL), Image.BOX)
+    return np.asarray(small, dtype=np.float64)
+
+
+def _decode(data: bytes) -> np.ndarray | None:
+    """The RGB pixels of the small picture of the returned Figure (drawn in the child, so bounded)."""
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        return None
+    try:
+        from PIL import Image
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+    except Exception:
+        return None
+    alpha = rgba[..., 3:4] / 255.0
+    return (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
+
+
+def _tile_shares(edges: np.ndarray) -> np.ndarray:
+    """The share of all edges in each tile of a TILES × TILES grid."""
+    side = THUMBNAIL // TILES
+    tiles = edges.reshape(TILES, side, TILES, side).sum(axis=(1, 3))
+    total = tiles.sum()
+    return tiles / total if total > 0 else tiles
+
+
+def same_picture(saved: Png, rendered: Any) -> str | None:
+    """None when the saved PNG shows the Figure the function returned (rendered: its PNG bytes)."""
+    if rendered is None:
+        return None  # no Figure came back: the returns aspect says so
+    picture = _decode(bytes(rendered.numpy().tobytes()))
+    if picture is None:
+        return None
+    mine, figure = _ink(saved.rgb), _ink(picture)
+    if figure is None:
+        return ("The Figure your function returned is empty, but the file at path is not: draw on the figure "
+                "you save, and return that figure.")
+    if mine is None:
+        return None  # a blank file: read_png said so
+    a, b = mine - mine.mean(), figure - figure.mean()
+    scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    correlation = float((a * b).sum()) / scale if scale > 0 else 0.0
+    spread = float(np.abs(_tile_shares(mine) - _tile_shares(figure)).sum())
+    if correlation < SAME_PICTURE_CORRELATION or spread > SAME_PICTURE_SPREAD:
+        return ("The file at path does not show the Figure your function returned: save that figure "
+                "(fig.savefig(path)) after drawing on it, and return it.")
+    return None

@@ -95,6 +95,8 @@ def check_property(prop: Property, mine: dict[str, Any], reference: dict[str, An
         return _changes(prop.changes_with or {}, numbers, mine.get("changed_by", {}), kwargs, defaults)
     if rule == "distinct_layers":
         return _distinct(mine.get("layers"))
+    if rule == "weight_gradient_norms":
+        return _measured(numbers, mine.get("measured"))
     raise AssertionError(f"unknown property {rule}")
 
 
@@ -185,4 +187,24 @@ def _distinct(layers: list[list[float]] | None) -> str | None:
             return (f"Layers {seen[key] + 1} and {index + 1} start with exactly the same weights: every layer needs "
                     f"its own random draw. Seed once, before building the network, not before each layer.")
         seen[key] = index
+    return None
+
+
+#: How close a returned number must be to the norm measured on the weight's gradient (float32 norms
+#: computed another way, e.g. torch.norm against math.sqrt of a sum of squares, differ in the last bits).
+MEASURED_RTOL = 1e-4
+
+
+def _measured(numbers: Numbers, measured: list[float] | None) -> str | None:
+    """The numbers are the gradient norms of the nn.Linear weights the call used, first used first."""
+    if not measured:
+        return "No nn.Linear layer ran while your function computed its result; build the network from nn.Linear."
+    if len(numbers) != len(measured):
+        return (f"Your call ran {len(measured)} nn.Linear layers but returned {len(numbers)} numbers: return one "
+                f"weight-gradient norm per layer, read from the network after loss.backward().")
+    for index, (got, norm) in enumerate(zip(numbers, measured)):
+        if not math.isclose(got, norm, rel_tol=MEASURED_RTOL, abs_tol=1e-30):
+            return (f"Your {ordinal(index)} is {got:g}, but the gradient of layer {index + 1}'s weight after your "
+                    f"call has norm {norm:g}: return the norms measured on the network "
+                    f"(linear.weight.grad.norm().item()), first layer first.")
     return None

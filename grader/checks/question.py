@@ -3,10 +3,14 @@
 The child only reads `ANSWERS[<exercise id>]` (and `STUDENT`) and returns plain data; reading and
 matching happen here (answer_forms). What the feedback may say:
 
-- whether the answer is right, and, for a choice, the options in the student's own order;
-- the expected answer and the YAML's `explanation` where `reveal` allows it: `always`; or
-  `after_grading` (the default) in the teacher's grading run only, never in a student's
-  `torchgrade check`; or `never`. A right answer always gets the explanation.
+- in a student's `torchgrade check`, only whether the answer is well-formed (a letter among the
+  options, a list of them where several are right, a number, a text): the answer, its accepted
+  forms and its explanation are not there to judge with (they leave the student bundle entirely,
+  and the teacher's course drops them from a self-check's plan), so a self-check cannot be used to
+  try options until one is right;
+- in the teacher's grading, whether the answer is right, and, for a choice, the options in the
+  student's own order; the expected answer and the YAML's `explanation` where `reveal` allows it
+  (`always` or `after_grading`, not `never`). A right answer always gets the explanation.
 
 With `shuffle: true` each student sees the options in an order of their own, drawn from the course
 seed, the question id and the `STUDENT` string of their answers.py; their letters are mapped back
@@ -24,7 +28,6 @@ from ..spec.checks import LETTERS, CheckBase, NumberTolerance, QuestionCheck
 from .answer_forms import (Reading, describe, number_matches, option_order, read_letters, read_number, read_text,
                            text_matches)
 from .base import CaseVerdict, Context, Prepared, call_key, error_verdict
-from .expected import expected_by_case
 
 
 @dataclass(frozen=True)
@@ -46,26 +49,19 @@ def grading_run(ctx: Context, check: CheckBase) -> bool:
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading_run(ctx, check))
+    grading = grading_run(ctx, check)
+    case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading)
     key = call_key(check, case)
     call = {"key": key, "probe": "answer", "arg_names": [], "args": [], "kwargs": {},
             "device": "cpu", "options": {"module": exercise.module, "question": exercise.id}}
-    # The answer is what a question expects: a student bundle keeps it out of its YAML (expected file).
-    answer = expected_by_case(ctx, exercise, check, [case], lambda _: answer_of(check), "the answer")
-    return Prepared(exercise, with_answer(check, answer[key]), [case], [call], answer)
+    return Prepared(exercise, check if grading else without_answer(check), [case], [call])
 
 
-def answer_of(check: CheckBase) -> dict[str, Any]:
-    """The fields of a question that give its answer away, as plain data."""
-    tolerance = getattr(check, "tolerance", None)
-    return {"answer": getattr(check, "answer", None), "accept": list(getattr(check, "accept", [])),
-            "tolerance": tolerance.model_dump() if tolerance is not None else None,
-            "explanation": getattr(check, "explanation", None)}
-
-
-def with_answer(check: CheckBase, answer: dict[str, Any]) -> CheckBase:
-    tolerance = answer.get("tolerance")
-    return check.model_copy(update={**answer, "tolerance": NumberTolerance(**tolerance) if tolerance else None})
+def without_answer(check: CheckBase) -> CheckBase:
+    """The question as a self-check sees it: its form, options and reveal rule, and nothing of its answer."""
+    assert isinstance(check, QuestionCheck)
+    return check.model_copy(update={"answer": None, "accept": [], "tolerance": None, "explanation": None,
+                                    "form": check.form or check.answer_form()})
 
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
@@ -82,6 +78,12 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
     if problem is not None:  # the question itself, and no answer given away before a first try
         asked = f"The question: {_one_line(prepared.exercise.statement)}"
         return view.wrong(f"{problem}\n{asked}", attempted=False)
+    if not case.grading:
+        return view.well_formed(result["answer"])
+    if check.answer is None:
+        return CaseVerdict(case.id, case.label, False,
+                           "This copy of the course holds no answers (a student bundle): only your teacher's "
+                           "grading says whether an answer is right.", "error")
     reading, right = view.judge(result["answer"])
     if reading.problem is not None:
         return view.wrong(f"Your answer {reading.problem}.")
@@ -127,7 +129,8 @@ class StudentView:
 
     @property
     def reveals(self) -> bool:
-        return self.check.reveal == "always" or (self.check.reveal == "after_grading" and self.case.grading)
+        return self.check.answer is not None and (
+            self.check.reveal == "always" or (self.check.reveal == "after_grading" and self.case.grading))
 
     def judge(self, answer: Any) -> tuple[Reading, bool]:
         check = self.check
@@ -144,6 +147,26 @@ class StudentView:
                 reading.value, float(check.answer), tolerance.rel, tolerance.abs)
         reading = read_text(answer)
         return reading, reading.problem is None and text_matches(reading.value, [check.answer, *check.accept])
+
+    def well_formed(self, answer: Any) -> CaseVerdict:
+        """A self-check's verdict: whether the answer has the question's form, never whether it is right."""
+        check = self.check
+        if check.answer_type == "choice":
+            reading = read_letters(answer, len(self.order))
+            letters = LETTERS[:len(self.order)]
+            if reading.problem is None and not check.several and len(reading.value) != 1:
+                return self.wrong(f"You chose {' and '.join(sorted(reading.value))}, but this question asks for "
+                                  f"one option.")
+            what = (f"a list of letters among {letters[0]}–{letters[-1]}" if check.several
+                    else f"one of the letters {letters[0]}–{letters[-1]}")
+        elif check.answer_type == "number":
+            reading, what = read_number(answer), "a number"
+        else:
+            reading, what = read_text(answer), "a text answer"
+        if reading.problem is not None:
+            return self.wrong(f"Your answer {reading.problem}.")
+        return CaseVerdict(self.case.id, self.case.label, True,
+                           f"Well-formed: {what}. Whether it is right is decided when your teacher grades.")
 
     def _right_options(self) -> set[int]:
         letters = self.check.answer if isinstance(self.check.answer, list) else [self.check.answer]
@@ -169,14 +192,14 @@ class StudentView:
             lines.append(f"The right answer: {self.expected_text()}.")
             if self.check.explanation:
                 lines.append(_explanation(self.check))
-        elif self.check.reveal == "after_grading":
+        elif self.check.reveal != "never" and not self.case.grading:
             lines.append("The right answer is shown with the graded results.")
         return CaseVerdict(self.case.id, self.case.label, False, "\n".join(lines))
 
     def options_text(self) -> str:
         options = self.check.options or []
         mine = " (in your own order)" if self.check.shuffle else ""
-        several = isinstance(self.check.answer, list)
+        several = self.check.several
         how = ('a list of letters, e.g. ["A", "C"]: every right option and no other' if several
                else 'one letter, e.g. "B"')
         rows = [f"  {LETTERS[i]}) {options[shown]}" for i, shown in enumerate(self.order)]

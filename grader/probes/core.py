@@ -4,9 +4,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+import torch.autograd.forward_ad as _forward_ad
+from torch._C._functorch import TransformType as _TransformType, peek_interpreter_stack as _interpreter
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..encode import encode_error, encode_value
+from .cuda_model import CudaModel, ModelTensor, to_model
 
 # Bound when the fork server imports this module, before any learner code: `torch.equal = lambda *a: True`
 # in a submission must not make an input it changed look unchanged. (The child is the learner's process:
@@ -37,7 +40,7 @@ def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     args = _arguments(call)
     originals = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
     try:
-        out = fn(*args, **call.get("kwargs", {}))
+        out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
         return {"error": encode_error(exc, call.get("submission_dir"))}
     changed = [
@@ -55,7 +58,7 @@ def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         for name, a in zip(call["arg_names"], _arguments(call))
     ]
     try:
-        out = fn(*args, **call.get("kwargs", {}))
+        out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
         return {"error": encode_error(exc, call.get("submission_dir"))}
     if not isinstance(out, torch.Tensor):
@@ -74,6 +77,20 @@ def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     return {"grads": {name: (None if g is None else encode_value(g)) for name, g in zip(names, grads)}}
 
 
+#: The name recorded, beside the aten operators, when a function asks autograd for a derivative
+#: (torch.autograd.grad, .backward(), torch.autograd.functional, torch.func.grad/jacrev/jvp, forward-mode
+#: dual numbers): an exercise that forbids "autograd" wants the derivative written by hand.
+AUTOGRAD = "autograd"
+
+
+def _asks_autograd() -> bool:
+    """Is the operator being dispatched part of a derivative that autograd computes?"""
+    if torch._C._current_autograd_node() is not None or _forward_ad._current_level >= 0:
+        return True
+    interpreter = _interpreter()
+    return interpreter is not None and interpreter.key() in (_TransformType.Grad, _TransformType.Jvp)
+
+
 class RecordOps(TorchDispatchMode):
     """Records every aten operator that reaches the dispatcher, however it was spelled."""
 
@@ -83,34 +100,136 @@ class RecordOps(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops.add(func.overloadpacket.__name__)
+        if _asks_autograd():
+            self.ops.add(AUTOGRAD)
         return func(*args, **(kwargs or {}))
 
 
-def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Call fn under a dispatcher-level recorder; return the aten ops it reached."""
-    args = _arguments(call)
-    depth_before = torch._C._len_torch_dispatch_stack()
+class Watch:
+    """What every call of one exercise's function reached, while `active` (the exercise has a forbid
+    check): the recorder is in place during every call of every check, so code that behaves only when
+    it sees a recorder, or only on the inputs of one check, is judged by all of its calls."""
+
+    def __init__(self, active: bool = False) -> None:
+        self.active = active
+        self.ops: set[str] = set()
+        self.calls = 0
+        self.returned = 0
+        self.intact = True
+
+
+WATCH = Watch()
+
+#: torch's own view of the dispatch mode stack, bound before any learner code runs; the learner's view
+#: (torch._C and torch.utils._python_dispatch) leaves out the recorders at the stack indexes in _HIDDEN,
+#: so `_get_current_dispatch_mode() is None` holds while a function is watched, as when it is not.
+_REAL_LEN = torch._C._len_torch_dispatch_stack
+_REAL_AT = torch._C._get_dispatch_stack_at
+_HIDDEN: list[int] = []
+
+
+def _visible_len() -> int:
+    length = _REAL_LEN()
+    return length - sum(1 for index in _HIDDEN if index < length)
+
+
+def _visible_at(index: int) -> Any:
+    real = index if index >= 0 else index + _visible_len()
+    for hidden in sorted(_HIDDEN):
+        if hidden <= real:
+            real += 1
+    return _REAL_AT(real)
+
+
+def hide_recorders() -> None:
+    """Give the learner's code the stack without the recorders (called once, before it is imported)."""
+    import torch.utils._python_dispatch as python_dispatch
+    torch._C._len_torch_dispatch_stack = _visible_len
+    torch._C._get_dispatch_stack_at = _visible_at
+    python_dispatch._len_torch_dispatch_stack = _visible_len  # type: ignore[attr-defined]
+    python_dispatch._get_dispatch_stack_at = _visible_at  # type: ignore[attr-defined]
+
+
+def watch_exercise(active: bool) -> Watch:
+    """Start a fresh record for the next exercise's calls."""
+    global WATCH
+    WATCH = Watch(active)
+    return WATCH
+
+
+def invoke(fn: Callable, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call the learner's function, under the operator recorder while the exercise is watched."""
+    watch = WATCH
+    if not watch.active:
+        return fn(*args, **kwargs)
+    depth_before = _REAL_LEN()
     recorder = RecordOps()
+    watch.calls += 1
     try:
         with recorder:
-            out = fn(*args, **call.get("kwargs", {}))
-            intact = torch._C._len_torch_dispatch_stack() == depth_before + 1
+            _HIDDEN.append(depth_before)
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                _HIDDEN.remove(depth_before)
+            if _REAL_LEN() != depth_before + 1:
+                watch.intact = False
+    finally:
+        watch.ops |= recorder.ops
+    watch.returned += 1
+    return out
+
+
+def forbid_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """Call fn on the check's own case, then report what every call of the exercise reached.
+
+    The child runs this probe after the exercise's other calls (child.run_exercise), so the report
+    covers the values, gradient and device calls too."""
+    error = None
+    if not WATCH.active:
+        watch_exercise(True)
+    try:
+        invoke(fn, _arguments(call), call.get("kwargs", {}))
     except BaseException as exc:
-        return {"error": encode_error(exc, call.get("submission_dir")), "ops": sorted(recorder.ops)}
-    return {"ops": sorted(recorder.ops), "recorder_intact": intact, "returned": type(out).__name__}
+        error = encode_error(exc, call.get("submission_dir"))
+    result: dict[str, Any] = {"ops": sorted(WATCH.ops), "recorder_intact": WATCH.intact,
+                              "calls": WATCH.calls, "returned": WATCH.returned}
+    if error is not None and WATCH.returned == 0:
+        result["error"] = error
+    return result
 
 
 def device_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Run on the CPU, then on the accelerator (or the meta device standing in for one)."""
+    """Run on the CPU, then on the accelerator (or the simulated GPU standing in for one)."""
     device = call["options"]["device"]
     try:
-        fn(*_arguments(call, "cpu"), **call.get("kwargs", {}))
+        invoke(fn, _arguments(call, "cpu"), call.get("kwargs", {}))
     except BaseException as exc:
         return {"cpu_error": encode_error(exc, call.get("submission_dir"))}
+    if device == "model":
+        return _on_the_model(fn, call)
     if device == "cuda":
         torch.cuda.init()
     try:
-        out = fn(*_arguments(call, device), **call.get("kwargs", {}))
+        out = invoke(fn, _arguments(call, device), call.get("kwargs", {}))
     except BaseException as exc:
         return {"device": device, "error": encode_error(exc, call.get("submission_dir"))}
     return {"device": device, "output": encode_value(out)}
+
+
+def _on_the_model(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
+    """The call on grader.probes.cuda_model's simulated GPU: the result says whether it stayed there."""
+    args = [to_model(a) for a in _arguments(call, "cpu")]
+
+    def on_model(*a: Any, **k: Any) -> Any:
+        with CudaModel():
+            return fn(*a, **k)
+
+    try:
+        out = invoke(on_model, args, call.get("kwargs", {}))
+    except BaseException as exc:
+        return {"device": "model", "error": encode_error(exc, call.get("submission_dir"))}
+    record = encode_value(out)
+    if record["kind"] == "tensor":
+        record["device"] = "cuda:0" if isinstance(out, ModelTensor) else record["device"]
+    return {"device": "model", "output": record}

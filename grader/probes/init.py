@@ -17,7 +17,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..encode import encode_error, encode_value, plain_tensor
-from ..recording import code_identity, sample_of, sentinel
+from ..recording import code_fingerprint, code_identity, sample_of, sentinel
 
 _DEFAULT_GENERATOR = torch.default_generator
 _GENERATOR = torch.Generator
@@ -30,7 +30,8 @@ _THREAD_SETPROFILE = threading.setprofile
 
 def fresh_tensor(call: dict[str, Any], device: str | None = None) -> torch.Tensor:
     dtype = getattr(torch, call["dtype"])
-    return _FULL(tuple(call["shape"]), sentinel(dtype), dtype=dtype, device=device or call.get("device", "cpu"))
+    before = sentinel(dtype) if call.get("prefill") is None else float(call["prefill"])
+    return _FULL(tuple(call["shape"]), before, dtype=dtype, device=device or call.get("device", "cpu"))
 
 
 def raised(exc: BaseException, submission_dir: str | None) -> dict[str, Any]:
@@ -156,7 +157,17 @@ def generator_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         runs.append(run)
         if "error" in run:
             break
-    return {"runs": runs}
+    global_runs = []
+    for global_seed in call["options"].get("none_global_seeds", []):  # generator=None: the global generator
+        _DEFAULT_GENERATOR.manual_seed(global_seed)
+        before = _DEFAULT_GENERATOR.get_state()
+        run = fill(fn, fresh_tensor(call), dict(call["kwargs"]), call, call["options"]["sample"])
+        run["global_before"] = before
+        run["global_after"] = _DEFAULT_GENERATOR.get_state()
+        global_runs.append(run)
+        if "error" in run:
+            break
+    return {"runs": runs, "global_runs": global_runs}
 
 
 def exact_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +187,11 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     """forbid_function: which of the named Python functions ran during the call, however they were reached.
 
     Functions are known by their code (file, first line, qualified name), so an alias, a
-    `from … import … as …` or a monkeypatched module attribute still leads to the same code.
+    `from … import … as …` or a monkeypatched module attribute still leads to the same code; and by
+    their bytecode's fingerprint, so a copy of the code object renamed or moved is known too.
     """
     wanted = {tuple(item) for item in call["options"]["functions"]}
+    fingerprints = any(item[0] == "fingerprint" for item in wanted)
     seen: set[tuple] = set()
 
     def profiler(frame, event, arg):
@@ -187,6 +200,10 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
             key = code_identity(code)
             if key in wanted:
                 seen.add(key)
+            elif fingerprints:
+                mark = code_fingerprint(code)
+                if mark in wanted:
+                    seen.add(mark)
 
     args = [fresh_tensor(call)] if call.get("shape") is not None else []
     previous = _GETPROFILE()

@@ -24,7 +24,8 @@ class ReleaseError(Exception):
     """The course cannot be released as it is; the message is for the teacher."""
 
 
-#: Fields of a check kind that give the answer away: in the bundle they live in the expected file.
+#: Fields of a check kind that give the answer away: they leave the bundle entirely (no file, no hash holds
+#: them); a question keeps only its `form`, so a self-check can say whether an answer is well-formed.
 SECRET_FIELDS = {"question": ("answer", "accept", "tolerance", "explanation")}
 
 #: An exercise's catalogue (the mistakes students make, right work in other styles): for the teacher's
@@ -44,8 +45,7 @@ def is_teacher_code(ref: str | None) -> bool:
 def needs_expected(exercise: Exercise) -> bool:
     """Whether a public check of the exercise computes its expected values with teacher code."""
     public = [c for c in exercise.checks if not c.hidden]
-    return is_teacher_code(exercise.reference) or any(
-        is_teacher_code(getattr(c, "of", None)) or c.kind in SECRET_FIELDS for c in public)
+    return is_teacher_code(exercise.reference) or any(is_teacher_code(getattr(c, "of", None)) for c in public)
 
 
 def expected_file(exercise: Exercise) -> str:
@@ -56,15 +56,20 @@ def public_exercise(raw: dict[str, Any], exercise: Exercise, file: Path) -> dict
     """The exercise's YAML data without hidden checks and without teacher code."""
     _refuse_hidden_inputs(exercise, file)
     data = {key: value for key, value in raw.items() if key != "checks" and key not in TEACHER_ONLY_FIELDS}
-    checks = [dict(check) for check, model in zip(raw["checks"], exercise.checks) if not model.hidden]
+    public = [(dict(check), model) for check, model in zip(raw["checks"], exercise.checks) if not model.hidden]
+    checks = []
+    for check, model in public:
+        secrets = SECRET_FIELDS.get(check.get("kind", ""), ())
+        if secrets:
+            check = {key: value for key, value in check.items() if key not in secrets}
+            check["form"] = model.answer_form()  # type: ignore[attr-defined]
+        checks.append(check)
     if needs_expected(exercise):
         if is_teacher_code(exercise.reference):
             data.pop("reference", None)
         for check in checks:
             if is_teacher_code(check.get("of")):
                 del check["of"]
-            for secret in SECRET_FIELDS.get(check.get("kind", ""), ()):
-                check.pop(secret, None)
         data = _insert_after(data, "reference" if "reference" in data else "signature", "expected",
                              expected_file(exercise))
     data["checks"] = checks

@@ -74,6 +74,10 @@ These are the public checks. Your teacher grades the same functions with more ca
 function that only just passes here may still lose points: write it for every input the statement
 describes.
 
+Questions (`ANSWERS`) are checked here for their form only: a letter among the options, a list of
+letters where several are right, a number, or a short text. Whether an answer is right is decided
+when your teacher grades; this folder holds no answers.
+
 ## Notebooks
 
 A notebook is graded without being run. Its code cells are read in order, and of each only the

@@ -198,7 +198,7 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
         err(("expected",), f"'{exercise.expected}' does not exist next to course.yaml")
     for index, op in enumerate(exercise.forbid):
         if not _aten_op_exists(op):
-            err(("forbid", index), f"'{op}' is not an aten operator (write it as aten.sigmoid, aten._softmax …)")
+            err(("forbid", index), f"'{op}' is not an aten operator (write it as aten.sigmoid, aten._softmax …) nor autograd")
     names_seen: set[str] = set()
     first_source = next((c for c in exercise.checks if c.has_own_cases()), None)
     for index, check in enumerate(exercise.checks):
@@ -216,7 +216,7 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
                 err(base + ("of",), str(exc))
         elif check.kind == "derivative" and exercise.expected is None:
             err(base, "a derivative check needs 'of': the function whose derivative this is, e.g. torch.sigmoid")
-        if check.kind == "question" and getattr(check, "answer", None) is None and exercise.expected is None:
+        if check.kind == "question" and getattr(check, "answer", None) is None and getattr(check, "form", None) is None:
             err(base + ("answer",), "answer: give the right letter(s), number or text")
         if check.kind == "forbid":
             ops = check.ops if check.ops is not None else exercise.forbid
@@ -291,7 +291,10 @@ def _check_arguments(check: CheckBase, params: list[str], base: tuple, err) -> N
 
 
 def _aten_op_exists(op: str) -> bool:
+    """An aten operator, or "autograd": asking autograd for a derivative (grader.probes.core.AUTOGRAD)."""
     import torch
+    if op == "autograd":
+        return True
     if not op.startswith("aten."):
         return False
     return hasattr(torch.ops.aten, op.split(".", 1)[1])

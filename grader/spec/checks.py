@@ -218,12 +218,28 @@ class QuestionCheck(CheckBase):
     reveal: Literal["always", "after_grading", "never"] = "after_grading"
     #: why the answer is right; shown with it
     explanation: str | None = None
+    form: Literal["option", "options", "number", "text"] | None = Field(
+        default=None, description="what a well-formed answer is; a student bundle holds this instead of the answer "
+                                  "(one option, a list of options, a number, a text)")
 
     @property
     def answer_type(self) -> str:
         if self.options is not None:
             return "choice"
+        if self.answer is None and self.form is not None:
+            return "number" if self.form == "number" else "text"
         return "number" if isinstance(self.answer, (int, float)) else "text"
+
+    @property
+    def several(self) -> bool:
+        """A choice with several right options (a list of letters)."""
+        return isinstance(self.answer, list) or (self.answer is None and self.form == "options")
+
+    def answer_form(self) -> str:
+        """What `form` says of this question's answer, read from the answer itself."""
+        if self.answer_type == "choice":
+            return "options" if self.several else "option"
+        return self.answer_type
 
     @model_validator(mode="after")
     def _consistent(self) -> "QuestionCheck":
@@ -231,7 +247,7 @@ class QuestionCheck(CheckBase):
                 or self.devices != ["cpu"]:
             raise ValueError("a question takes no inputs, cases, kwargs, dtypes or devices")
         if self.answer is None:
-            return self  # a student bundle: the answer is in its expected file (spec checks that it has one)
+            return self  # a student bundle: no answer, only its form (spec checks that it has one)
         if isinstance(self.answer, bool):
             raise ValueError("answer: give the right letter(s), number or text")
         kind = self.answer_type
@@ -308,6 +324,8 @@ class Property(Strict):
     ratio: RatioProperty | None = None
     close_to_reference: CloseToReference | None = None
     distinct_layers: Literal[True] | None = None
+    weight_gradient_norms: Literal[True] | None = Field(
+        default=None, description="the numbers are the gradient norms of the nn.Linear weights the call ran, in order")
     hint: str | None = Field(default=None, description="shown when this property fails")
 
     @model_validator(mode="before")

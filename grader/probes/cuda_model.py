@@ -1,0 +1,168 @@
+"""A CUDA device simulated on the CPU, for the device check on a machine without a GPU.
+
+A tensor of the model says it is on `cuda:0` and holds real numbers on the CPU. Every operator that
+reaches it is checked as CUDA's kernels check devices, then run on the CPU:
+
+- operands on two devices fail with CUDA's own message ("Expected all tensors to be on the same
+  device, but found at least two devices, cuda:0 and cpu!"); a 0-dim CPU tensor is taken as a scalar
+  where CUDA takes one;
+- a result is on the model's device when an operand is, or when `device=` names cuda
+  (`torch.zeros_like(x)`, `torch.ones(n, device=x.device)`, `x.new_ones(n)`); `.cpu()`, `.to("cpu")`,
+  `torch.tensor(...)` and every factory without a device give a plain CPU tensor, as on a GPU;
+- `.numpy()` fails as on a GPU; `.item()`, `.tolist()` and data-dependent shapes (`x[x > 0]`)
+  work, since the numbers are real.
+
+So a function gets the same verdict here as on a GPU, unlike the `meta` device, which holds no
+numbers and cannot run `.item()` or `.cpu().numpy()`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+#: The device a model tensor reports. torch built without CUDA cannot make a tensor that says "cuda"
+#: pass through indexing or a device guard, so it says "meta": what the model checks is devices, and
+#: only whether two operands are on the model or on the CPU matters.
+DEVICE = torch.device("meta")
+MISMATCH = "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
+NUMPY = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
+         "memory first.")
+
+FORWARD_AD = ("forward-mode automatic differentiation (torch.func.jvp, torch.autograd.forward_ad) cannot run on "
+              "the GPU this machine simulates; the device check needs a GPU machine for it")
+
+#: Operators that move data between devices: they take operands on both.
+_COPIES = {"copy_", "_to_copy", "to", "_copy_from", "_copy_from_and_resize", "copy"}
+#: Operators whose CUDA kernel refuses even a 0-dim CPU tensor (it is no TensorIterator scalar there).
+_NO_CPU_SCALAR = {"logaddexp", "logaddexp2", "index_select", "gather", "scatter", "scatter_add", "take",
+                  "masked_select", "cat", "stack", "mm", "matmul", "bmm",
+                  "addmm", "dot", "mv", "outer", "embedding"}
+
+#: Operators whose index tensors may stay on the CPU (CUDA moves them): the second argument.
+_CPU_INDICES = {"index", "index_put", "index_put_", "_index_put_impl_", "_unsafe_index", "_unsafe_index_put"}
+
+
+class ModelTensor(torch.Tensor):
+    """A tensor that says it is on cuda:0 and keeps its numbers in `inner`, a CPU tensor."""
+
+    inner: torch.Tensor
+
+    @staticmethod
+    def __new__(cls, inner: torch.Tensor) -> "ModelTensor":
+        made = torch.Tensor._make_wrapper_subclass(  # type: ignore[attr-defined]
+            cls, inner.size(), strides=inner.stride(), storage_offset=inner.storage_offset(),
+            dtype=inner.dtype, layout=inner.layout, device=DEVICE, requires_grad=inner.requires_grad)
+        made.inner = inner
+        return made
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        return run_operator(func, args, kwargs or {})
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # type: ignore[override]
+        return repr(self.inner)[:-1] + ", device='cuda:0')"  # what the learner would see on a GPU
+
+    def numpy(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        raise TypeError(NUMPY)
+
+    def __array__(self, *args: Any, **kwargs: Any):
+        raise TypeError(NUMPY)
+
+    def tolist(self) -> Any:  # type: ignore[override]
+        return self.inner.tolist()  # copies to the host, as on a GPU
+
+
+def _is_cuda(device: Any) -> bool:
+    try:
+        return torch.device(device).type in ("cuda", DEVICE.type)
+    except (RuntimeError, TypeError):
+        return False
+
+
+def run_operator(func, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """Check the operands' devices as CUDA would, run on the CPU, put the result on its device."""
+    flat = pytree.tree_leaves((args, kwargs))
+    on_model = any(isinstance(a, ModelTensor) for a in flat)
+    name = func.overloadpacket.__name__
+    if on_model and name not in _COPIES:
+        operands = flat
+        if name in _CPU_INDICES and len(args) > 1:  # x[cpu_index] works on a GPU: indices are moved
+            indices = {id(t) for t in pytree.tree_leaves(args[1])}
+            operands = [t for t in flat if id(t) not in indices]
+        for t in operands:
+            if isinstance(t, torch.Tensor) and not isinstance(t, ModelTensor):
+                if t.dim() == 0 and name not in _NO_CPU_SCALAR:
+                    continue  # a CPU scalar, as CUDA's element-wise kernels take one
+                raise RuntimeError(MISMATCH)
+    target = kwargs.get("device")
+    if target is not None:
+        to_model = _is_cuda(target)
+        if to_model:
+            kwargs = dict(kwargs, device=torch.device("cpu"))
+    else:
+        to_model = on_model
+    plain_args, plain_kwargs = pytree.tree_map_only(ModelTensor, lambda t: t.inner, (args, kwargs))
+    out = func(*plain_args, **plain_kwargs)
+    originals = {id(t.inner): t for t in flat if isinstance(t, ModelTensor)}
+
+    def place(value: Any) -> Any:
+        if not isinstance(value, torch.Tensor):
+            return value
+        if id(value) in originals:  # an in-place operator returns its operand
+            return originals[id(value)]
+        return ModelTensor(value) if to_model else value
+
+    return pytree.tree_map(place, out)
+
+
+class _Operators(TorchDispatchMode):
+    """Factories asked for the model's device make model tensors (torch.ones(n, device=x.device))."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return run_operator(func, args, kwargs or {})
+
+
+_DATA_FACTORIES = (torch.tensor, torch.as_tensor, torch.asarray)
+
+
+class _DataFactories(TorchFunctionMode):
+    """torch.tensor(data, device=x.device) and x.new_tensor(data) build on the CPU without reaching the
+    dispatcher: they are made here, on the CPU, and put on the model's device."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") == "_make_dual":
+            # forward-mode AD on a tensor subclass crashes torch 2.13 (a segmentation fault): refused here
+            raise NotImplementedError(FORWARD_AD)
+        if func in _DATA_FACTORIES and _is_cuda(kwargs.get("device")):
+            return ModelTensor(func(*args, **dict(kwargs, device="cpu")))
+        if func is torch.Tensor.new_tensor and args and isinstance(args[0], ModelTensor):
+            device = kwargs.get("device")
+            if device is None or _is_cuda(device):
+                return ModelTensor(func(args[0].inner, *args[1:], **dict(kwargs, device="cpu")))
+        return func(*args, **kwargs)
+
+
+class CudaModel:
+    """While active, the learner's code runs against the simulated GPU."""
+
+    def __enter__(self) -> "CudaModel":
+        self._modes = (_DataFactories(), _Operators())
+        for mode in self._modes:
+            mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for mode in reversed(self._modes):
+            mode.__exit__(*exc)
+
+
+def to_model(value: Any) -> Any:
+    """The argument as the function sees it on the simulated GPU."""
+    return ModelTensor(value.detach().clone()) if isinstance(value, torch.Tensor) else value

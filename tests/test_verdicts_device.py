@@ -1,0 +1,85 @@
+"""The device check gives the verdict a GPU would give, on a machine without one.
+
+The cases run on a GPU simulated on the CPU (grader.probes.cuda_model), never on the meta device
+with "counted as passed": a result brought back to the CPU fails as it does on a GPU, and correct
+code that needs the numbers (.item(), masks) passes as it does on a GPU.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import check_of
+from grader.probes.cuda_model import CudaModel, ModelTensor, to_model
+
+STABLE = """
+import torch
+def _sigmoid(x):
+    e = torch.exp(torch.where(x >= 0, -x, x))
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "return torch.from_numpy(_sigmoid(x).cpu().numpy())",
+    "return torch.tensor(_sigmoid(x).tolist(), dtype=x.dtype)",
+    "return _sigmoid(x).cpu()",
+])
+def test_a_sigmoid_whose_result_is_always_on_the_cpu_fails_the_device_check(grade_files, body):
+    result = grade_files({"activations.py": STABLE + "def sigmoid(x):\n    " + body + "\n"}, exercises=["sigmoid"])
+    device = check_of(result, "sigmoid", "device")
+    assert device.status == "failed"
+    assert "on cpu" in device.feedback
+
+
+def test_a_loss_rebuilt_from_item_fails_the_device_check(grade_files):
+    result = grade_files({"losses.py": """
+        import torch
+        def bce_loss(p, target):
+            logs = target * torch.log(p).clamp_min(-100) + (1 - target) * torch.log(1 - p).clamp_min(-100)
+            return torch.tensor(-logs.mean().item(), dtype=p.dtype, requires_grad=True)
+    """}, exercises=["bce_loss"])
+    assert check_of(result, "bce_loss", "device").status == "failed"
+
+
+def test_code_that_turns_the_device_error_into_another_error_fails(grade_files):
+    result = grade_files({"activations.py": STABLE + """
+def sigmoid(x):
+    try:
+        return _sigmoid(x) * torch.ones(x.shape, dtype=x.dtype)
+    except RuntimeError:
+        raise ValueError("something else")
+"""}, exercises=["sigmoid"])
+    device = check_of(result, "sigmoid", "device")
+    assert device.status == "failed" and "ValueError" in device.feedback
+
+
+def test_correct_code_that_reads_numbers_passes_the_device_check(grade_files):
+    result = grade_files({"losses.py": """
+        import torch
+        def bce_loss(p, target):
+            if float(p.min().item()) < 0:
+                raise ValueError("p must be a probability")
+            keep = p[p >= 0]  # a data-dependent shape
+            logs = target * torch.log(p).clamp_min(-100) + (1 - target) * torch.log(1 - p).clamp_min(-100)
+            return -logs.mean() + 0 * keep.sum()
+    """}, exercises=["bce_loss"])
+    assert check_of(result, "bce_loss", "device").status == "passed"
+
+
+def test_the_model_checks_devices_as_cuda_does():
+    x = to_model(torch.linspace(-1, 1, 6).reshape(2, 3))
+    with CudaModel():
+        assert isinstance(torch.zeros_like(x) + x, ModelTensor)
+        assert isinstance(torch.ones(3, device=x.device) + x, ModelTensor)
+        assert isinstance(x + torch.tensor(1.0), ModelTensor)  # a CPU scalar, as CUDA takes one
+        assert isinstance(x[torch.arange(2), torch.zeros(2, dtype=torch.long)], ModelTensor)  # CPU indices move
+        assert isinstance(x + torch.tensor([1.0, 2.0, 3.0], device=x.device), ModelTensor)
+        assert not isinstance(x.cpu(), ModelTensor)
+        assert x.sum().item() == pytest.approx(0.0, abs=1e-6)
+        with pytest.raises(RuntimeError, match="same device"):
+            torch.ones(2, 3) + x
+        with pytest.raises(RuntimeError, match="same device"):
+            x.gather(1, torch.zeros(2, 1, dtype=torch.long))
+        with pytest.raises(TypeError, match="numpy"):
+            x.numpy()
