@@ -321,6 +321,10 @@ def merge(dirs: tuple[Path, ...], out_dir: Path) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Merged {len(merged.results)} submissions from {len(dirs)} folders into {out_dir}; "
                f"gradebook in {merged.gradebook}")
+    ungradable = [r.submission for r in merged.results if r.details.get("error")]
+    if ungradable:
+        click.echo(f"Could not grade {len(ungradable)}: {', '.join(ungradable)} (the reason is the \"error\" in "
+                   f"each one's results.json; grade them again with grade --shard, then merge again).")
 
 
 

@@ -194,7 +194,10 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
                         mistake=c["mistake"] if isinstance(c.get("mistake"), str) else None)
             for c in e["checks"]))
         for e in data["exercises"])
-    return SubmissionResult(data["submission"], exercises, dict(data.get("details", {})))
+    details = dict(data.get("details", {}))
+    if isinstance(data.get("error"), str):  # a submission that could not be graded says why, on its way back too
+        details["error"] = data["error"]
+    return SubmissionResult(data["submission"], exercises, details)
 
 
 def as_dict(result: SubmissionResult) -> dict[str, Any]:

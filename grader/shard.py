@@ -168,8 +168,12 @@ def merge(dirs: Iterable[Path], out: Path) -> Merged:
         for name in record.submissions:
             folder = record.folder / name
             sidecar = read_sidecar(folder) or {}
-            result = load_result(folder) if sidecar.get("course") == record.course else None
-            if result is None or result.submission != shown(name):  # results.json shows a non-UTF-8 name escaped
+            result = load_result(folder)
+            graded = result is not None and sidecar.get("course") == record.course
+            # a submission that could not be graded has its result (with its reason) and no grading key: it is
+            # finished for this run, so it costs only itself and never holds the class's gradebook back
+            ungradable = result is not None and bool(result.details.get("error")) and record.complete
+            if not (graded or ungradable) or result.submission != shown(name):  # results.json shows a non-UTF-8 name escaped
                 unfinished.append(name)
                 continue
             if name in found and found[name][1].to_json() != result.to_json():

@@ -225,3 +225,48 @@ def test_driver_shards_as_plain_processes_merge_into_the_unsharded_gradebook(tmp
     clean = [grade_submission(plan, tmp_path / "subs" / name, server, scratch) for name in sources]
     expected = gradebook_csv(clean, [e.id for e in course.exercises])
     assert (tmp_path / "out" / "class" / "gradebook.csv").read_text() == expected
+
+
+def ungradable_shard(root: Path, k: int, complete: bool) -> Path:
+    """A shard whose run ended with one submission graded and one that could not be (its results.json and
+    no grading key, as grade writes it)."""
+    folder = shard_dir(root, k, [result("ann", {"sigmoid": 10})], count=1, complete=complete)
+    eve = SubmissionResult("eve", (ExerciseResult("sigmoid", "sigmoid", (
+        CheckResult("values", "values", "error", 0.0, 10.0, "could not be graded"),)),),
+        {"error": "work.ipynb: the notebook's cell 2 has metadata that is a list, not an object"})
+    write_results(eve, folder)
+    write_record(folder, Shard(k, 1), ["ann", "eve"], "course-a", complete=complete, exercise_ids=["sigmoid"])
+    return folder
+
+
+def test_a_submission_that_could_not_be_graded_does_not_hold_back_the_merge(tmp_path):
+    folder = ungradable_shard(tmp_path, 1, complete=True)
+    outcome = CliRunner().invoke(main, ["merge", str(folder), "--out", str(tmp_path / "class")])
+    assert outcome.exit_code == 0, outcome.output
+    assert "Could not grade 1: eve" in outcome.output
+    rows = (tmp_path / "class" / "gradebook.csv").read_text().splitlines()
+    assert any(row.startswith("eve,0") for row in rows) and any(row.startswith("ann,10") for row in rows)
+    merged = json.loads((tmp_path / "class" / "eve" / "results.json").read_text())
+    assert merged["error"].startswith("work.ipynb")
+
+
+def test_an_ungradable_submission_in_a_shard_that_did_not_finish_is_still_refused(tmp_path):
+    folder = ungradable_shard(tmp_path, 1, complete=False)
+    with pytest.raises(ShardError, match="its run did not finish"):
+        merge([folder], tmp_path / "class")
+
+
+def test_driver_ends_well_when_a_submission_could_not_be_graded_and_merge_takes_its_reason(tmp_path):
+    course = small_course(tmp_path / "course")
+    shutil.copytree(REPO / "solutions", tmp_path / "subs" / "ann")
+    (tmp_path / "subs" / "eve").mkdir()
+    (tmp_path / "subs" / "eve" / "work.ipynb").write_text(json.dumps(
+        {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+         "cells": [{"cell_type": "code", "metadata": [], "source": "x = 1", "outputs": [], "execution_count": None}]}))
+    env = driver_env(tmp_path, f"{sys.executable} -m grader", course.file, SHARD_INDEX="1", SHARD_COUNT="1")
+    ran = subprocess.run(["bash", str(DRIVER)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+    assert ran.returncode == 0, ran.stdout + ran.stderr  # Slurm's afterok holds: the merge job starts
+    assert "some submissions could not be graded" in ran.stderr
+    merged = CliRunner().invoke(main, ["merge", str(tmp_path / "out" / "shard-1"), "--out", str(tmp_path / "class")])
+    assert merged.exit_code == 0 and "Could not grade 1: eve" in merged.output, merged.output
+    assert "metadata that is an empty list" in json.loads((tmp_path / "class" / "eve" / "results.json").read_text())["error"]

@@ -46,5 +46,15 @@ if (( ${#folders[@]} == 0 )); then
   exit 2
 fi
 
-exec "${torchgrade[@]}" grade "${folders[@]}" --course "$course" --out "$out/shard-$index" \
-  --shard "$index/$count" --jobs "$jobs" --no-progress
+status=0
+"${torchgrade[@]}" grade "${folders[@]}" --course "$course" --out "$out/shard-$index" \
+  --shard "$index/$count" --jobs "$jobs" --no-progress || status=$?
+# 1: the shard ran to its end, but some submissions could not be graded. Each has its results.json with
+# the reason, which merge takes as that submission's result: one bad submission must not hold back the
+# class's gradebook (a task that fails would leave the merge job pending for ever). Whatever else is
+# missing (a sandbox failure, a cancelled run), merge itself refuses to write a gradebook, naming it.
+if (( status == 1 )) && grep -qs '"complete": true' "$out/shard-$index/.shard.json"; then
+  echo "shard $index/$count: some submissions could not be graded; their results.json say why" >&2
+  exit 0
+fi
+exit "$status"
