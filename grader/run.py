@@ -76,7 +76,7 @@ def cuda_available() -> bool:
         print(f"torchgrade: this machine has a GPU, but CUDA does not work inside the grader's sandbox "
               f"({problem}). Grading as on a machine without a GPU: the CUDA cases are left out and the "
               f"device checks run on a GPU simulated on the CPU, so every score is what a CPU-only machine gives. "
-              f"See the README, section GPU.", file=sys.stderr)
+              f"See docs/explanation/gpu.md.", file=sys.stderr)
         return False
     return True
 
@@ -290,7 +290,7 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
         if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
             last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
             raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade again, "
-                                 f"or without the GPU: TORCHGRADE_NO_CUDA=1 (see the README, section GPU).")
+                                 f"or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
         details["children"] += 1
         details["wall_s"] += outcome.wall_s
         details["output_truncated"] |= outcome.output_truncated

@@ -113,7 +113,9 @@ class Limits(Strict):
 class SandboxPolicy(Strict):
     #: on a kernel without Landlock: grade with a warning, or refuse to grade
     without_landlock: Literal["warn", "refuse"] = "warn"
+    #: where a child cannot run as a user of its own (under root) or in a user namespace: warn, or refuse
     without_own_user: Literal["warn", "refuse"] = "warn"
+    #: on a kernel without IPC namespaces (shared memory and semaphores shared with other processes)
     without_ipc_namespace: Literal["warn", "refuse"] = "warn"
 
 
