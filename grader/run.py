@@ -280,7 +280,8 @@ def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, thre
                   require=required(plan.course.sandbox), gpu=plan.context.cuda,
                   prepare=("grader.child:load_tasks", str(plan.tasks_file)),
                   steps=tuple(scheduled_steps(remaining, by_module, plan.context.cuda)),
-                  hidden=tuple(str(root) for root in [getattr(plan.course, "root", None)] if root))
+                  # absolute: the fork server resolves paths from its own working folder, not the grader's
+                  hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
         outcome = server.run(job, None if early is None else
                              (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
                              steps=remaining)
