@@ -76,6 +76,28 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     return {"status": "ok", "results": results}
 
 
+def sendable(record: dict[str, Any], submission_dir: str) -> bytes:
+    """The record as the wire writes it; a call whose result the wire cannot carry (a uint16 or float8
+    tensor, a sparse one, one of too many dimensions …) becomes an error naming that result, so it costs
+    that case and not the whole process (which would read as the learner's code ending it)."""
+    try:
+        return wire.dumps(record)
+    except Exception:
+        results = record.get("results")
+        if not isinstance(results, dict):
+            raise
+    fixed: dict[str, Any] = {}
+    for key, value in results.items():
+        try:
+            wire.dumps(value)
+            fixed[key] = value
+        except Exception as exc:
+            problem = TypeError(f"the grader cannot read back what your function returned ({exc}); return a "
+                                f"dense tensor of the input's dtype and device")
+            fixed[key] = {"error": encode_error(problem, submission_dir)}
+    return wire.dumps({**record, "results": fixed})
+
+
 #: Device files of GPUs torch's autograd engine would find: NVIDIA, AMD (ROCm), a GPU passed to WSL.
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
 
@@ -172,6 +194,6 @@ def main(argument: dict[str, Any], steps) -> None:
         steps.start(exercise_id)
         module, failure = imported[module_name]
         record = failure if failure is not None else run_exercise(task, module, submission_dir)
-        wire.dump(record, out_dir / f"{exercise_id}{wire.SUFFIX}")
+        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
         steps.done(exercise_id)
     sys.stdout.flush()
