@@ -129,6 +129,25 @@ def submission_files(submission: Submission) -> list[SubmissionFile]:
     return sorted(files, key=lambda f: f.relative)
 
 
+def unread_module(submission: Submission, module: str) -> str | None:
+    """Why `<module>.py` of a submission folder was not read, where it is there but was passed over (a
+    link, which is never followed; a file over MAX_FILE_BYTES); None otherwise."""
+    if not submission.path.is_dir():
+        return None
+    try:
+        info = (submission.path / f"{module}.py").lstat()
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link, which the grader never follows: hand in the file itself"
+    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
+        return (f"is larger than {MAX_FILE_BYTES // 2**20} MB ({info.st_size / 2**20:.1f} MB), so it was not read: "
+                f"keep data out of your modules")
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file, so it was not read"
+    return None
+
+
 def stage_submission(submission: Submission, target: Path, modules: Sequence[str] | None = None) -> Path:
     """Copy the learner's Python files into `target` (a notebook: write its modules there); return it.
 

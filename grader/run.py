@@ -25,7 +25,7 @@ import torch
 from . import wire
 from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
 from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
-from .intake import Submission, stage_submission
+from .intake import Submission, stage_submission, unread_module
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
 from .schedule import scheduled_steps
@@ -166,7 +166,19 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
             print(f"torchgrade: {submission.name}: judging {exercise.id} failed ({problem}); scored as an error",
                   file=sys.stderr)
             results.append(whole_exercise(exercise, _checks(plan, exercise), "error", JUDGING_FAILED))
-    return SubmissionResult(submission.name, tuple(results), details)
+    return SubmissionResult(submission.name, tuple(_say_why_unread(plan, submission, results)), details)
+
+
+def _say_why_unread(plan: Plan, submission: Submission, results: list[ExerciseResult]) -> list[ExerciseResult]:
+    """"Not submitted" where the module is there but was passed over says why (a link, a file too large)."""
+    why = {module: reason for module in {e.module for e in plan.exercises}
+           if (reason := unread_module(submission, module))}
+    if not why:
+        return results
+    return [whole_exercise(exercise, _checks(plan, exercise), "failed", f"Not graded: {exercise.module}.py "
+                           f"{why[exercise.module]}.")
+            if exercise.module in why and all(c.feedback.startswith("Not submitted:") for c in result.checks)
+            else result for exercise, result in zip(plan.exercises, results)]
 
 
 @dataclass(frozen=True)

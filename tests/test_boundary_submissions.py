@@ -218,3 +218,16 @@ def test_a_lone_surrogate_in_a_notebook_answer_is_kept_as_that_character(tmp_pat
     namespace: dict = {}
     exec(notebook_modules(path, ["answers"])["answers"], namespace)
     assert namespace["ANSWERS"] == {"why": "bad \udcff byte"}
+
+
+def test_a_module_passed_over_says_why_instead_of_not_submitted(tmp_path):
+    from grader.intake import MAX_FILE_BYTES, unread_module
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "activations.py").symlink_to(Path(__file__).parent.parent / "solutions" / "activations.py")
+    (folder / "losses.py").write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    (folder / "plots.py").write_text("x = 1\n")
+    submission = Submission.from_path(folder)
+    assert "symbolic link" in unread_module(submission, "activations")
+    assert "larger than 5 MB" in unread_module(submission, "losses")
+    assert unread_module(submission, "plots") is None and unread_module(submission, "answers") is None
