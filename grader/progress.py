@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from .scoring import SubmissionResult
+from .text import shown
 
 
 def _clock(seconds: float) -> str:
@@ -43,14 +44,15 @@ class Progress:
             if self._quiet:
                 return
             if self._bar is not None:
-                self._bar.set_postfix_str(f"{result.submission} {result.score:g}/{result.max_score:g}", refresh=False)
+                self._bar.set_postfix_str(f"{shown(result.submission)} {result.score:g}/{result.max_score:g}",
+                                          refresh=False)
                 self._bar.update(1)
                 return
             elapsed = time.monotonic() - self._started
             rate = self.done / elapsed if elapsed > 0 else 0.0
             left = (self.total - self.done) / rate if rate > 0 else 0.0
-            self._write(f"[{self.done}/{self.total}] {result.submission}: {result.score:g}/{result.max_score:g} "
-                        f"({rate:.2f}/s, {_clock(elapsed)} elapsed, about {_clock(left)} left)")
+            self._write(f"[{self.done}/{self.total}] {shown(result.submission)}: "
+                        f"{result.score:g}/{result.max_score:g} ({rate:.2f}/s, {_clock(elapsed)} elapsed, about {_clock(left)} left)")
 
     def close(self) -> None:
         if self._bar is not None:

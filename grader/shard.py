@@ -25,7 +25,7 @@ from .report.files import write_atomic
 from .report.gradebook import write_gradebook
 from .resume import SIDECAR, load_result, read_sidecar
 from .scoring import SubmissionResult
-from .text import shown
+from .text import unicode_safe
 
 T = TypeVar("T")
 
@@ -173,7 +173,7 @@ def merge(dirs: Iterable[Path], out: Path) -> Merged:
             # a submission that could not be graded has its result (with its reason) and no grading key: it is
             # finished for this run, so it costs only itself and never holds the class's gradebook back
             ungradable = result is not None and bool(result.details.get("error")) and record.complete
-            if not (graded or ungradable) or result.submission != shown(name):  # results.json shows a non-UTF-8 name escaped
+            if not (graded or ungradable) or result.submission != unicode_safe(name):  # results.json holds a non-UTF-8 name escaped
                 unfinished.append(name)
                 continue
             if name in found and found[name][1].to_json() != result.to_json():

@@ -54,5 +54,17 @@ def json_safe(value: Any) -> Any:
 
 
 def shown(name: str) -> str:
-    """A file or submission name as a teacher should read it in a message."""
-    return unicode_safe(name)
+    """A file or submission name as a teacher should read it in a message: on one line, every control
+    character and lone surrogate written as an escape (a name with a newline cannot fake a line)."""
+    return one_line(name)
+
+
+#: How a spreadsheet knows a formula: a cell starting with one of these is run, not shown.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` as one CSV cell a spreadsheet shows and never runs: `one_line`, and a leading quote before a
+    formula's first character (a submission named `=HYPERLINK(…)`)."""
+    text = one_line(text)
+    return "'" + text if text.startswith(FORMULA_START) else text

@@ -231,3 +231,14 @@ def test_a_module_passed_over_says_why_instead_of_not_submitted(tmp_path):
     assert "symbolic link" in unread_module(submission, "activations")
     assert "larger than 5 MB" in unread_module(submission, "losses")
     assert unread_module(submission, "plots") is None and unread_module(submission, "answers") is None
+
+
+def test_a_name_cannot_fake_a_line_of_the_run_or_a_formula_in_the_gradebook(tmp_path):
+    from grader.report import render_lines
+    faked = result_with("x", name="eve\n[3/3] mallory: 249.5/249.5")
+    formula = result_with("x", name='=HYPERLINK("http://x","y")')
+    lines = render_lines([faked, formula]).splitlines()
+    assert len(lines) == 3 and not any(line.startswith("[3/3]") for line in lines)
+    write_gradebook([faked, formula], ["relu"], tmp_path / "gradebook.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "gradebook.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 3 and rows[1][0].startswith("'=HYPERLINK") and rows[2][0] == "eve\\x0a[3/3] mallory: 249.5/249.5"

@@ -16,7 +16,7 @@ from grader.report.class_report import render_html, render_markdown, summarise
 from grader.report.files import write_atomic
 from grader.report import render_class_brief
 from grader.report.terminal import render_feedback, render_lines, render_table
-from grader.text import one_line, unicode_safe
+from grader.text import spreadsheet_cell, unicode_safe
 from grader.scoring import CheckResult, ExerciseResult, SubmissionResult
 
 #: Any code point, with the ones that broke writers (lone surrogates, XML's forbidden controls) made common.
@@ -56,7 +56,7 @@ def test_the_gradebook_is_a_csv_with_one_row_per_submission(batch):
         path = write_gradebook(batch, [batch[0].exercises[0].id], Path(out) / "gradebook.csv")
         rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
     assert len(rows) == len(batch) + 1
-    assert sorted(row[0] for row in rows[1:]) == sorted(one_line(r.submission) for r in batch)
+    assert sorted(row[0] for row in rows[1:]) == sorted(spreadsheet_cell(r.submission) for r in batch)
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ import textwrap
 from typing import Callable, Iterable
 
 from ..scoring import CheckResult, ExerciseResult, SubmissionResult
-from ..text import unicode_safe as u
+from ..text import shown, unicode_safe as u
 
 
 def _width() -> int:
@@ -25,7 +25,7 @@ def render_table(result: SubmissionResult) -> str:
     id_w = max([len("exercise")] + [len(r[0]) for r in rows])
     score_w = max([len("score")] + [len(r[1]) for r in rows])
     rest = max(20, width - id_w - score_w - 4)
-    lines = [f"{u(result.submission)}: {result.score:g} / {result.max_score:g}",
+    lines = [f"{shown(result.submission)}: {result.score:g} / {result.max_score:g}",
              f"{'exercise':<{id_w}}  {'score':>{score_w}}  first failure", "-" * min(width, id_w + score_w + 4 + rest)]
     for exercise_id, score, failure in rows:
         lines.append(f"{exercise_id:<{id_w}}  {score:>{score_w}}  {textwrap.shorten(failure, rest, placeholder='…')}")
@@ -75,7 +75,7 @@ def render_lines(results: Iterable[SubmissionResult]) -> str:
         else:
             exercise, check = failing
             why = u(f"{exercise.id}::{check.name}: {_first_line(check.feedback)}")
-        rows.append((u(result.submission), f"{result.score:g} / {result.max_score:g}",
+        rows.append((shown(result.submission), f"{result.score:g} / {result.max_score:g}",
                      _seconds(seconds) if seconds is not None else "reused", why))
     header = ("submission", "score", "time", "first failure")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
