@@ -299,6 +299,8 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
     if isinstance(node, ast.Try):
         handlers = [s for h in node.handlers for s in h.body]
         return _all_kept(node.body + handlers + node.orelse + node.finalbody, defined, imported)
+    if isinstance(node, ast.Expr):
+        return _is_update(node.value, defined, imported)
     return False
 
 
@@ -333,6 +335,15 @@ def _is_entry(target: ast.expr, defined: set[str]) -> bool:
     the notebook run top to bottom holds it (a dict built over several cells)."""
     return isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and \
         target.value.id in defined and isinstance(target.slice, ast.Constant)
+
+
+def _is_update(call: ast.expr, defined: set[str], imported: set[str]) -> bool:
+    """`ANSWERS.update({"dead_relu": "B"})`: entries added to a dict the notebook defined, from cheap values,
+    as the notebook run top to bottom holds them."""
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "update" \
+        and isinstance(call.func.value, ast.Name) and call.func.value.id in defined \
+        and all(_cheap(a, defined, imported) for a in call.args) \
+        and all(_cheap(k.value, defined, imported) for k in call.keywords)
 
 
 def _cheap(node: ast.expr, defined: set[str], imported: set[str]) -> bool:

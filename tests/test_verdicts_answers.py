@@ -30,6 +30,19 @@ def test_answers_added_to_the_dict_in_later_cells_are_all_kept(tmp_path):
     assert names["ANSWERS"] == {"dead_relu": "B", "sigmoid_stack_factor": 0.25 ** 10, "binary_loss": "BCELoss"}
 
 
+def test_answers_added_with_update_in_later_cells_are_kept(tmp_path):
+    path = _notebook(tmp_path / "hw.ipynb", [
+        'ANSWERS = {}',
+        'ANSWERS.update({"dead_relu": "B"})',
+        'ANSWERS.update(binary_loss="BCELoss")',
+        'results.update({"never": "kept"})  # a name the notebook never defined: not kept',
+    ])
+    source = notebook_modules(path, ["answers"])["answers"]
+    names: dict = {}
+    exec(compile(source, "answers.py", "exec"), names)
+    assert names["ANSWERS"] == {"dead_relu": "B", "binary_loss": "BCELoss"}
+
+
 def test_the_courses_own_names_for_a_scheme_are_accepted():
     from grader.checks.answer_forms import text_matches
     xavier = ["Xavier", "Glorot", "Xavier Glorot", "xavier_normal_"]
