@@ -165,3 +165,26 @@ print(json.dumps({"fsize": resource.getrlimit(resource.RLIMIT_FSIZE), "cpu": res
     assert seen["fsize"] == [8 << 20, 8 << 20]
     assert seen["cpu"][0] >= 5000  # the job's, not the server's 3600
     assert (work / "four-mb.bin").stat().st_size == 4 << 20
+
+
+#: Writes 16 MB on the events channel: a line that never ends, or event lines by the hundred thousand.
+FLOODER = """
+import os, sys
+_events = sys._getframe(1).f_locals["steps"]._fd
+for _ in range(16 * 2**20 // len({chunk!r})):
+    os.write(_events, {chunk!r})
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("chunk", [b"x" * 65536, b"D b\n" * 4096], ids=["endless-line", "many-lines"])
+def test_flooding_the_events_channel_costs_the_child_not_the_server(server, tmp_path, chunk):
+    """The server stops reading a flooded channel (its time is not the child's to spend); the child's clock stops it."""
+    work = tmp_path / "job"
+    work.mkdir()
+    job = _job(work, {"a": FLOODER.format(chunk=chunk), "b": "pass"},
+               Limits(step_s=5, step_cpu_s=10, total_s=60), ("a", "b"))
+    outcome = server.run(job)
+    # read to its end, the channel would take the 16 MB in a moment and the child would finish; unread, the
+    # child blocks on the full pipe until its step's clock stops it
+    assert outcome.reason == "timeout" and "finished" not in outcome.stdout, outcome

@@ -32,6 +32,13 @@ PR_SET_CHILD_SUBREAPER = 36
 REFUSED_EXIT = 75
 #: How long a child may take to start and confine itself before the job's own clock starts.
 STARTUP_S = 120.0
+#: The longest line the child's own code writes on the events channel ("S <step name>"), with room to spare.
+MAX_EVENT_LINE = 4096
+#: Events read per scheduled step (start, done, and room for a step announced again) before the channel is
+#: taken as flooded.
+EVENTS_PER_STEP = 8
+#: The same bound for a job that names no steps in advance.
+UNSCHEDULED_EVENTS = 4096
 #: How often the server counts a job's processes itself, where neither a pids cgroup nor a
 #: per-namespace RLIMIT_NPROC limits them.
 WATCH_PROCESSES_S = 0.05
@@ -231,6 +238,7 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
     to_relay = set(request.get("stream_steps") or ()) if on_step_done is not None else set()
     current: str | None = None
     event_buffer = b""
+    events_read = 0
     # Until the child says it is confined (a fork: milliseconds; a spawned interpreter: seconds of
     # importing torch), it runs only the sandbox's own code: the learner's clock starts after.
     step_deadline = total_deadline = started + STARTUP_S
@@ -292,6 +300,15 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
             if fd == events_r:
                 event_buffer += chunk
                 *lines, event_buffer = event_buffer.split(b"\n")
+                events_read += len(lines)
+                if len(event_buffer) > MAX_EVENT_LINE or events_read > (
+                        EVENTS_PER_STEP * (len(schedule) + 2) if schedule else UNSCHEDULED_EVENTS):
+                    # a line no event is that long, or far more events than the steps the grader scheduled:
+                    # learner code flooding the channel. It is read no more (the server's time is not the
+                    # child's to spend); once the pipe is full the child blocks, and its clock stops it.
+                    selector.unregister(events_r)
+                    open_fds.discard(events_r)
+                    event_buffer, lines = b"", []
                 for line in lines:
                     kind, _, name = line.decode("utf-8", "replace").partition(" ")
                     if kind == "S" and confinement is not None and _next_step(schedule, started_steps, name):
