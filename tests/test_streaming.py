@@ -41,7 +41,7 @@ def test_only_the_steps_asked_for_are_relayed_and_each_once(server, tmp_path):
     forge = """
         import gc
         steps = next(o for o in gc.get_objects() if type(o).__name__ == "Steps")
-        for i in range(20_000):  # forged: far more than a pipe holds, were they all relayed
+        for i in range(1_000):  # forged: more than a pipe holds, were they all relayed (and fewer than a flood)
             steps.done("first")
             steps.done(f"forged{i}" + "x" * 200)
     """
