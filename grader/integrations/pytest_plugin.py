@@ -42,6 +42,28 @@ def is_bundle(config: pytest.Config) -> bool:
     return bool(config.getini(INI_BUNDLE)) and (config.rootpath / "course.yaml").is_file()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the fork server now, before collection: it imports torch and warms up on the other core while
+    this process imports torch, loads the course and its plan. An xdist controller runs no item: none there."""
+    config = session.config
+    if not is_bundle(config) or config.option.collectonly:
+        return
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    from ..cli import SERVER_PRELOAD
+    from ..pool import WorkerPool
+    config.stash[POOL] = WorkerPool(1, SERVER_PRELOAD)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pool = session.config.stash.get(POOL, None)
+    if pool is not None:
+        del session.config.stash[POOL]
+        pool.close()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     config = parent.config
     if file_path.name == "course.yaml" and file_path.parent == config.rootpath and is_bundle(config):
@@ -110,7 +132,7 @@ class Grading:
         plan = dataclasses.replace(self.plan, exercises=exercises, prepared=prepared)
         try:
             submission = Submission.from_path(self.submission_path(), modules=self.course.modules)
-            (graded,) = grade_many(plan, [submission], jobs=1)
+            (graded,) = grade_many(plan, [submission], jobs=1, pool=self.config.stash.get(POOL, None))
         except (SubmissionError, SpecProblem) as exc:
             self.error = f"torchgrade could not check {self.submission_path()}: {exc}"
             return
@@ -136,6 +158,7 @@ class Grading:
 
 
 GRADING = pytest.StashKey[Grading]()
+POOL = pytest.StashKey[Any]()  # the session's WorkerPool, started at session start
 
 
 class GradingError(Exception):

@@ -1,0 +1,110 @@
+"""The student's loop: pytest in a bundle starts its sandbox at once and builds no more than it must."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import batch, plan_cache, pool
+from grader.release import write_bundle
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="module")
+def bundle(course, tmp_path_factory) -> Path:
+    """The course's student bundle, released once per session (shared with test_pytest_plugin.py)."""
+    root = tmp_path_factory.getbasetemp() / "student-bundle"
+    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+
+
+@pytest.fixture
+def events(monkeypatch) -> list[str]:
+    """What the plugin does, in order: the fork server's pool made, the plan loaded, the grading run."""
+    seen: list[str] = []
+    pools: list[object] = []
+    real_pool, real_load, real_grade = pool.WorkerPool, plan_cache.load_or_build, batch.grade_many
+
+    class RecordedPool(real_pool):
+        def __init__(self, *args, **kwargs):
+            seen.append("server started")
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    def load_or_build(*args, **kwargs):
+        seen.append("plan")
+        return real_load(*args, **kwargs)
+
+    def grade_many(plan, submissions, *args, pool=None, **kwargs):
+        seen.append("graded on the session's server" if pool is not None and pool in pools else "graded elsewhere")
+        return real_grade(plan, submissions, *args, pool=pool, **kwargs)
+
+    monkeypatch.setattr(pool, "WorkerPool", RecordedPool)
+    monkeypatch.setattr(plan_cache, "load_or_build", load_or_build)
+    monkeypatch.setattr(batch, "grade_many", grade_many)
+    return seen
+
+
+def test_pytest_starts_the_fork_server_before_it_collects_and_grades_on_it(pytester, bundle, events):
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "relu")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the starters: relu is not written yet
+    assert events == ["server started", "plan", "graded on the session's server"]
+
+
+def test_collect_only_starts_no_fork_server(pytester, bundle, events):
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    result = pytester.runpytest_inprocess("--collect-only", "-q", "-k", "relu")
+    assert result.ret == pytest.ExitCode.OK
+    assert events == ["plan"]
+
+
+def test_pytest_outside_a_bundle_starts_no_fork_server(pytester, bundle, events):
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    (pytester.path / "pytest.ini").write_text("[pytest]\n")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert events == []
+
+
+BUILD = """
+import sys, torch
+from pathlib import Path
+from grader import plan_cache
+from grader.spec import load_course
+if sys.argv[2] == "compiler loaded":
+    import torch._dynamo
+course = load_course(Path(sys.argv[1]))
+ids = [e.id for e in course.exercises if e.module == "initializers"]
+plan = plan_cache.load_or_build(course, hidden=True, exercises=ids, cuda=False, use_cache=False)
+print(type(sys.modules["torch._dynamo"]).__name__)
+torch.save({e: [p.expected for p in plan.prepared[e]] for e in ids}, sys.argv[3])
+"""
+
+
+def test_a_plan_is_built_without_loading_torchs_compiler_and_expects_the_same_values(repo, tmp_path):
+    """The initialisers' references run under a TorchDispatchMode, which would import torch._dynamo (≈ 1 s)."""
+    built = {}
+    for how in ("compiler left unloaded", "compiler loaded"):
+        out = tmp_path / f"{how}.pt"
+        run = subprocess.run([sys.executable, "-c", textwrap.dedent(BUILD), str(repo / "course.yaml"), how, str(out)],
+                             capture_output=True, text=True, timeout=600, cwd=repo)
+        assert run.returncode == 0, run.stderr
+        built[how] = (run.stdout.split()[-1], torch.load(out, weights_only=False))
+    assert built["compiler left unloaded"][0] == "_Deferred"  # the stand-in: torch._dynamo never imported
+    assert built["compiler loaded"][0] != "_Deferred"
+    assert same(built["compiler left unloaded"][1], built["compiler loaded"][1])
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
