@@ -108,3 +108,17 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return a == b
+
+
+def test_passing_work_draws_no_picture_and_failing_work_still_gets_it(pytester, bundle, repo):
+    """pytest shows nothing of a passing check, so its picture (the gradient norms) is not drawn."""
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    shutil.copy(repo / "solutions" / "experiments.py", pytester.path / "experiments.py")
+    passing = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "gradient_norms")
+    assert passing.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "feedback" / "gradient_norms.png").exists()
+    shutil.copy(repo / "examples" / "bob" / "experiments.py", pytester.path / "experiments.py")
+    failing = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "gradient_norms")
+    assert failing.ret == pytest.ExitCode.TESTS_FAILED
+    assert "See feedback/gradient_norms.png" in failing.stdout.str()  # a failing check names it: it is there
+    assert (pytester.path / "feedback" / "gradient_norms.png").is_file()

@@ -11,7 +11,9 @@ public check and device (`sigmoid::values[cpu]`, `sigmoid::values[cuda]`, `sigmo
 first item that runs grades the submission once, through the same sandboxed grader as
 `torchgrade check` (`build_plan(..., hidden=False)` + one grading, with each check's cases
 grouped by device), and every item then reports its own part. A failure shows the grader's
-feedback, not a traceback. `-k` with an exact exercise id selects that exercise alone (not the
+feedback, not a traceback, and the pictures it names are written to feedback/ (passing checks draw
+none: nothing names them). The fork server starts with the session, so that it imports torch and
+warms up while this process collects (imports torch, loads the course and its cached plan). `-k` with an exact exercise id selects that exercise alone (not the
 ones whose id merely contains it: `-k softmax` leaves softmax_jacobian out).
 """
 from __future__ import annotations
@@ -132,7 +134,9 @@ class Grading:
         plan = dataclasses.replace(self.plan, exercises=exercises, prepared=prepared)
         try:
             submission = Submission.from_path(self.submission_path(), modules=self.course.modules)
-            (graded,) = grade_many(plan, [submission], jobs=1, pool=self.config.stash.get(POOL, None))
+            # pictures only for failing checks: pytest shows nothing of a passing one, so none would be named
+            (graded,) = grade_many(plan, [submission], jobs=1, pool=self.config.stash.get(POOL, None),
+                                   pictures_of_passing_work=False)
         except (SubmissionError, SpecProblem) as exc:
             self.error = f"torchgrade could not check {self.submission_path()}: {exc}"
             return
