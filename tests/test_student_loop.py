@@ -122,3 +122,19 @@ def test_passing_work_draws_no_picture_and_failing_work_still_gets_it(pytester, 
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
     assert "See feedback/gradient_norms.png" in failing.stdout.str()  # a failing check names it: it is there
     assert (pytester.path / "feedback" / "gradient_norms.png").is_file()
+
+
+def test_a_bundle_session_freezes_the_garbage_collector_for_the_interpreters_exit(bundle, tmp_path):
+    """The exit's last collection would walk torch's objects; frozen, they are left to the exit itself."""
+    folder = tmp_path / "bundle"
+    shutil.copytree(bundle, folder)
+    (folder / "conftest.py").write_text(  # loaded before the session starts: its exit handler runs after the plugin's
+        "import atexit, gc\natexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "-k", "relu"],
+                         cwd=folder, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "frozen at exit: True" in run.stdout
+    (folder / "pytest.ini").write_text("[pytest]\n")  # not a bundle: the plugin leaves the interpreter alone
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
+                         cwd=folder, capture_output=True, text=True, timeout=600)
+    assert "frozen at exit: False" in run.stdout
