@@ -138,3 +138,21 @@ def test_a_bundle_session_freezes_the_garbage_collector_for_the_interpreters_exi
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
                          cwd=folder, capture_output=True, text=True, timeout=600)
     assert "frozen at exit: False" in run.stdout
+
+
+def test_pytests_last_garbage_walk_skips_the_sessions_objects_and_leaves_the_collector_as_it_was(pytester, bundle):
+    """pytest's own unconfigure collects garbage (walking torch's objects); the plugin freezes them for it."""
+    import gc
+
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    seen: list[int] = []
+
+    class Spy:
+        @pytest.hookimpl(trylast=True)
+        def pytest_unconfigure(self, config):
+            seen.append(gc.get_freeze_count())
+
+    before = gc.get_freeze_count()
+    pytester.runpytest_inprocess("--collect-only", "-q", "-k", "relu", plugins=[Spy()])
+    assert seen and seen[0] > before  # frozen while pytest's unconfigure hooks run …
+    assert gc.get_freeze_count() == before  # … and thawed by the session's cleanup
