@@ -156,3 +156,32 @@ def test_pytests_last_garbage_walk_skips_the_sessions_objects_and_leaves_the_col
     pytester.runpytest_inprocess("--collect-only", "-q", "-k", "relu", plugins=[Spy()])
     assert seen and seen[0] > before  # frozen while pytest's unconfigure hooks run …
     assert gc.get_freeze_count() == before  # … and thawed by the session's cleanup
+
+
+def test_loading_and_grading_walk_no_garbage_and_the_run_leaves_the_collector_as_it_was(pytester, bundle, monkeypatch):
+    """Importing torch, the course, the plan and one grading make objects, not garbage: no collection walks them."""
+    import gc
+
+    shutil.copytree(bundle, pytester.path, dirs_exist_ok=True)
+    seen: dict[str, object] = {}
+    real_load, real_grade = plan_cache.load_or_build, batch.grade_many
+
+    def load_or_build(*args, **kwargs):
+        seen["collector on while loading"] = gc.isenabled()
+        return real_load(*args, **kwargs)
+
+    def grade_many(*args, **kwargs):
+        seen["collector on while grading"] = gc.isenabled()
+        return real_grade(*args, **kwargs)
+
+    class Spy:
+        def pytest_collection_finish(self, session):
+            seen["frozen after collection"] = gc.get_freeze_count()
+
+    monkeypatch.setattr(plan_cache, "load_or_build", load_or_build)
+    monkeypatch.setattr(batch, "grade_many", grade_many)
+    before = gc.get_freeze_count()
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "relu", plugins=[Spy()])
+    assert seen["collector on while loading"] is False and seen["collector on while grading"] is False
+    assert seen["frozen after collection"] > before
+    assert gc.isenabled() and gc.get_freeze_count() == before
