@@ -185,3 +185,57 @@ def test_loading_and_grading_walk_no_garbage_and_the_run_leaves_the_collector_as
     assert seen["collector on while loading"] is False and seen["collector on while grading"] is False
     assert seen["frozen after collection"] > before
     assert gc.isenabled() and gc.get_freeze_count() == before
+
+
+def test_paused_collection_freezes_what_the_block_made_and_restores_the_switch():
+    import gc
+
+    from grader.collector import paused
+
+    frozen = gc.get_freeze_count()
+    try:
+        with paused():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(made)
+        gc.disable()
+        with paused(freeze=False):
+            pass
+        assert not gc.isenabled()  # a collector that was off stays off
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_check_loads_the_course_and_grades_with_the_collector_paused(repo, tmp_path, monkeypatch):
+    import gc
+
+    from click.testing import CliRunner
+
+    from grader import cli, spec
+
+    seen: dict[str, bool] = {}
+    real_load = spec.load_course
+
+    def load_course(*args, **kwargs):
+        seen["loading"] = gc.isenabled()
+        return real_load(*args, **kwargs)
+
+    class Graded(Exception):
+        pass
+
+    def grade_many(*args, **kwargs):
+        seen["grading"] = gc.isenabled()
+        raise Graded  # the grading itself is not what this test is about
+
+    monkeypatch.setattr(spec, "load_course", load_course)
+    monkeypatch.setattr(batch, "grade_many", grade_many)
+    shutil.copy(repo / "solutions" / "activations.py", tmp_path / "activations.py")
+    try:
+        result = CliRunner().invoke(cli.main, ["check", str(tmp_path), "-k", "relu", "--course",
+                                               str(repo / "course.yaml")])
+        assert isinstance(result.exception, Graded), result.output
+        assert seen == {"loading": False, "grading": False}
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
