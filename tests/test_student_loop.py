@@ -130,8 +130,8 @@ def test_a_bundle_session_freezes_the_garbage_collector_for_the_interpreters_exi
     shutil.copytree(bundle, folder)
     (folder / "conftest.py").write_text(  # loaded before the session starts: its exit handler runs after the plugin's
         "import atexit, gc\natexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n")
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "-k", "relu"],
-                         cwd=folder, capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+                          "-k", "relu"], cwd=folder, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "frozen at exit: True" in run.stdout
     (folder / "pytest.ini").write_text("[pytest]\n")  # not a bundle: the plugin leaves the interpreter alone

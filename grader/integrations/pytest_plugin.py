@@ -12,9 +12,13 @@ first item that runs grades the submission once, through the same sandboxed grad
 `torchgrade check` (`build_plan(..., hidden=False)` + one grading, with each check's cases
 grouped by device), and every item then reports its own part. A failure shows the grader's
 feedback, not a traceback, and the pictures it names are written to feedback/ (passing checks draw
-none: nothing names them). The fork server starts with the session, so that it imports torch and
-warms up while this process collects (imports torch, loads the course and its cached plan). `-k` with an exact exercise id selects that exercise alone (not the
+none: nothing names them). `-k` with an exact exercise id selects that exercise alone (not the
 ones whose id merely contains it: `-k softmax` leaves softmax_jacobian out).
+
+The fork server starts with the session, so that it imports torch and warms up while this process
+collects (imports torch, loads the course and its cached plan). Loading and grading make objects,
+not garbage: the garbage collector is paused for them and what they made is frozen, so that no
+collection (pytest's closing one and the interpreter's last one included) walks torch's objects.
 """
 from __future__ import annotations
 
@@ -84,8 +88,8 @@ _FREEZING: list[bool] = []
 
 def _freeze_at_exit() -> None:
     """At interpreter exit, before its last garbage collection, move every object to the permanent
-    generation: that collection would walk all of torch's objects (0.8 CPU s of a bundle run, measured; more than pytest's own
-    work after the grading) to free memory the exit frees anyway. Exit handlers and cleanups still run."""
+    generation: that collection would walk all of torch's objects (0.6–0.8 CPU s of a bundle's run,
+    measured) to free memory the exit frees anyway. Exit handlers and cleanups still run."""
     if not _FREEZING:
         _FREEZING.append(True)
         atexit.register(gc.freeze)  # run before the handlers registered earlier (they run last-in, first-out)
