@@ -6,7 +6,6 @@ torch while this process loads the course (which imports torch to resolve refere
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -36,13 +35,9 @@ NO_CACHE_OPTION = click.option("--no-cache", is_flag=True,
 
 
 def _load(course_path: Path | None) -> Course:
-    collecting = gc.isenabled()
-    gc.disable()  # loading a course imports torch: objects, not garbage, and collecting meanwhile costs 10 %
-    try:
+    from .collector import paused
+    with paused():  # loading a course imports torch: objects, not garbage, and collecting meanwhile costs 10 %
         return load_course_or_exit(course_path or Path("course.yaml"))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _sandbox_policy(course: Course) -> None:
@@ -110,9 +105,10 @@ def check(submission: Path, exercise_ids: tuple[str, ...], html_path: Path | Non
             raise click.UsageError(f"no exercise called {', '.join(unknown)}")
         subs = _submissions((submission,), course)
         from .batch import grade_many
+        from .collector import paused
         from .plan_cache import load_or_build
         from .report import pointing_at, render_feedback, render_table, write_attachments, write_page
-        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir, paused():
             plan = load_or_build(course, hidden=False, exercises=list(exercise_ids) or None, workdir=Path(workdir),
                                  use_cache=not no_cache)
             (result,) = grade_many(plan, subs, jobs=1, pool=pool)

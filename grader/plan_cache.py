@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from .probes.lazy_dynamo import defer_dynamo
 from .resume import course_key
 from .run import Plan, build_plan, cuda_available
 from .sandbox import paths
@@ -66,22 +67,30 @@ def load_or_build(course: Course, *, hidden: bool, exercises: list[str] | None =
     workdir = Path(workdir or tempfile.mkdtemp(prefix="torchgrade-plan-"))
     folder = _private_folder() if enabled(use_cache) else None
     if folder is None:
-        return build_plan(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
+        return _build(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
     chosen = [e.id for e in course.exercises if exercises is None or e.id in exercises]
     try:
         key = plan_key(course, hidden=hidden, chosen=chosen, cuda=cuda)
     except OSError:  # a course file vanished since it was loaded: build_plan says what is wrong
-        return build_plan(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
+        return _build(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
     entry = folder / f"{key}{SUFFIX}"
     plan = _load(entry, key, course, workdir)
     if plan is not None:  # hidden, the selection and cuda are in the key
         with contextlib.suppress(OSError):
             os.utime(entry)  # the newest are kept
         return plan
-    plan = build_plan(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
+    plan = _build(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
     _save(entry, key, plan)
     _prune(folder)
     return plan
+
+
+def _build(course: Course, **options: Any) -> Plan:
+    """build_plan, with torch's compiler left unloaded: the initialisers' references run under a
+    `TorchDispatchMode`, whose first use imports `torch._dynamo` (about 1 s, most of a public plan's
+    build) only to mark functions "not to be compiled", which changes nothing outside `torch.compile`."""
+    defer_dynamo()
+    return build_plan(course, **options)
 
 
 def plan_key(course: Course, *, hidden: bool, chosen: list[str], cuda: bool) -> str:
