@@ -23,9 +23,7 @@ if TYPE_CHECKING:
     from .intake import Submission
     from .spec import Course
 
-#: run.PRELOAD, spelled out here so that `check` can start its server before importing torch
-#: (tests/test_plan_cache.py keeps the two equal).
-SERVER_PRELOAD = ("grader.child",)
+from .entry import PRELOAD as SERVER_PRELOAD  # torch-free: `check` starts its server before importing torch
 
 COURSE_OPTION = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
                              help="course.yaml (default: ./course.yaml)")

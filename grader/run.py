@@ -26,6 +26,7 @@ from . import wire
 from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
 from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
 from .intake import Submission, stage_submission, unread_module
+from .entry import CHILD_TARGET, PRELOAD
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused, gpu
 from .sandbox.policy import required
 from .schedule import scheduled_steps
@@ -33,11 +34,9 @@ from .scoring import CheckResult, ExerciseResult, SubmissionResult, score_check,
 from .spec import Course, Exercise
 from .spec.models import QUESTION_TARGET
 
-CHILD_TARGET = "grader.child:main"
 JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
                   "checks expect. Did your code change the grader's files or objects? If it does nothing of the "
                   "kind, tell your teacher: this may be a fault in the grader.")
-PRELOAD = ("grader.child",)
 
 
 @dataclass

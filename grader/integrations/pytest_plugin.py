@@ -67,9 +67,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
-    from ..cli import SERVER_PRELOAD
+    from ..entry import PRELOAD
     from ..pool import WorkerPool
-    config.stash[POOL] = WorkerPool(1, SERVER_PRELOAD)
+    config.stash[POOL] = WorkerPool(1, PRELOAD)
 
 
 @pytest.hookimpl(tryfirst=True)

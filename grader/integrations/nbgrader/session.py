@@ -22,10 +22,9 @@ from ...report.pictures import rewrite_mentions
 from ...sandbox import ForkServer
 from . import cells
 
-#: grader.run.PRELOAD, named here so that the fork server starts (and imports torch) while this
-#: process imports torch too: on two cores that halves the first cell's wait. Were they ever to
-#: differ, the children would import the rest themselves: slower, never different.
-SERVER_PRELOAD = ("grader.child",)
+#: The fork server starts (and imports torch) while this process imports torch too: on two cores that
+#: halves the first cell's wait.
+from ...entry import PRELOAD as SERVER_PRELOAD  # noqa: E402
 
 
 class KernelGrader:
