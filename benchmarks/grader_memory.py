@@ -248,28 +248,37 @@ def experiments_with(code: str, name: str) -> Callable[[Path], Path]:
     return make
 
 
-CASES: list[tuple[str, Callable[[Path], Path]]] = [
-    ("correct (solutions)", lambda root: good(root, "correct")),
-    ("notebook, 12.5 MB: one enormous expression", enormous_expression),
-    ("notebook, ~47 MB: small cells up to the JSON value bound", many_cells),
-    ("notebook, ~28 MB: metadata of 2 million distinct keys", many_keys),
-    ("plot_activation saves a 6300 × 6300 PNG", huge_png),
-    ("record: one list holding the same list 100 000 times", experiments_with(SHARED_LIST, "shared-list")),
-    ("record: 45 MB of plain floats", experiments_with(PLAIN_FLOATS, "plain-floats")),
+#: (what the submission is, its maker, the exercise whose verdict the table shows: None for the errors)
+CASES: list[tuple[str, Callable[[Path], Path], str | None]] = [
+    ("correct (solutions)", lambda root: good(root, "correct"), None),
+    ("notebook, 12.5 MB: one enormous expression", enormous_expression, None),
+    ("notebook, ~47 MB: small cells up to the JSON value bound", many_cells, None),
+    ("notebook, ~28 MB: metadata of 2 million distinct keys", many_keys, None),
+    ("plot_activation saves a 6300 × 6300 PNG", huge_png, "plot_activation"),
+    ("record: one list holding the same list 100 000 times", experiments_with(SHARED_LIST, "shared-list"),
+     "gradient_norms"),
+    ("record: 45 MB of plain floats", experiments_with(PLAIN_FLOATS, "plain-floats"), "gradient_norms"),
 ]
 
 
 # --- grading -------------------------------------------------------------------------------------------------
 
-def outcome(result: SubmissionResult) -> str:
-    """The score, and what went wrong where something did (ungradable, or the exercises scored as errors)."""
+def outcome(result: SubmissionResult, watch: str | None) -> str:
+    """The score, and what went wrong: why it was not graded, the watched exercise's first check that did not
+    pass, or else the exercises scored as errors."""
     if result.details.get("error"):
-        return f"not graded: {result.details['error'][:90]}"
-    errors = [(e.id, c.feedback) for e in result.exercises for c in e.checks if c.status == "error"]
+        return f"not graded: {result.details['error'][:100]}".replace("|", "/")
     text = f"{result.score:g} / {result.max_score:g}"
-    if errors:
-        ids = sorted({i for i, _ in errors})
-        text += f"; error in {', '.join(ids)}: {errors[0][1].splitlines()[0][:90]}"
+    exercise = next((e for e in result.exercises if e.id == watch), None)
+    if exercise is not None:
+        text += f"; {exercise.id} {exercise.score:g} / {exercise.max_score:g}"
+        missed = next((c for c in exercise.checks if c.status in ("failed", "error")), None)
+        if missed is not None:
+            text += f", {missed.name} {missed.status}: {missed.feedback.splitlines()[0][:100]}"
+    else:
+        errors = sorted({e.id for e in result.exercises for c in e.checks if c.status == "error"})
+        if errors:
+            text += f"; errors in {', '.join(errors)}"
     return text.replace("|", "/")
 
 
@@ -298,16 +307,17 @@ def main() -> int:
                 run = grade_class(plan, pending, root / "out", jobs=1, pool=pool, quiet=True)
                 return run.results[0], time.perf_counter() - began
 
-            folders = [make(root / "subs") for _, make in CASES]  # made first: making them is not grading
+            folders = [make(root / "subs") for _, make, _ in CASES]  # made first: making them is not grading
             warm, _ = grade(good(root / "subs", "warm-up"))
-            print(f"warm-up (solutions): {outcome(warm)}", flush=True)
-            for (label, _), folder in zip(CASES, folders):
+            print(f"warm-up (solutions): {outcome(warm, None)}", flush=True)
+            for (label, _, watch), folder in zip(CASES, folders):
                 gc.collect()
                 before = meter.rss()
                 meter.reset()
                 result, wall = grade(folder)
                 peak = meter.peak()
-                rows.append({"label": label, "before": before, "peak": peak, "wall": wall, "outcome": outcome(result)})
+                rows.append({"label": label, "before": before, "peak": peak, "wall": wall,
+                             "outcome": outcome(result, watch)})
                 print(f"{label}: peak {peak / MB:.0f} MB, {(peak - before) / MB:.0f} MB above its start "
                       f"({before / MB:.0f} MB), {wall:.1f} s; {rows[-1]['outcome']}", flush=True)
         finally:
