@@ -58,8 +58,9 @@ SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", 
                  "range", "round", "set", "str", "tuple"}
 
 
-#: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–100 bytes, so this
-#: bounds what reading a notebook costs in memory (about 150 MB) whatever its 50 MB hold. Notebooks saved by
+#: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–150 bytes (a key
+#: and its value are one value here, two objects there), so this bounds what reading a notebook costs in
+#: memory (about 250 MB at most, benchmarks/grader_memory.py) whatever its 50 MB hold. Notebooks saved by
 #: Jupyter hold far fewer: pictures are one string each, printed text one string per line.
 MAX_JSON_VALUES = 2_000_000
 #: Code in one cell, and in the whole notebook: parsing 100 000 characters of code takes up to ~50 MB.
