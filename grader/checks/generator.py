@@ -39,14 +39,9 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> CaseVerdict:
     runs = result["runs"]
-    values = []
-    for run in runs:
-        if "error" in run:
-            return raised_verdict(case, run)
-        produced, problem = produced_values(case, run)
-        if problem is not None:
-            return fail(case, f"With a generator given: {problem}", "values")
-        values.append(produced)
+    values = _values_of(case, runs, "With a generator given")
+    if isinstance(values, CaseVerdict):
+        return values
     first, again, other = values
     if not torch.equal(first, again):
         return fail(case, "Two calls with generators seeded alike gave different values. Draw every random number "
@@ -68,14 +63,9 @@ def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> Ca
 
 def _judge_without_generator(case: InitCase, runs: list[dict[str, Any]]) -> CaseVerdict:
     """generator=None: the values follow the global generator (torch.manual_seed), which moves."""
-    values = []
-    for run in runs:
-        if "error" in run:
-            return raised_verdict(case, run)
-        produced, problem = produced_values(case, run)
-        if problem is not None:
-            return fail(case, f"With generator=None: {problem}", "values")
-        values.append(produced)
+    values = _values_of(case, runs, "With generator=None")
+    if isinstance(values, CaseVerdict):
+        return values
     if len(values) < 3:
         return CaseVerdict(case.id, case.label, True)
     first, again, other = values
@@ -89,3 +79,16 @@ def _judge_without_generator(case: InitCase, runs: list[dict[str, Any]]) -> Case
                           "(torch.Generator(), .manual_seed(0)) when none is given: pass generator=None on to "
                           "torch's random functions, which then use the global one.", None)
     return CaseVerdict(case.id, case.label, True)
+
+
+def _values_of(case: InitCase, runs: list[dict[str, Any]], setting: str) -> list[torch.Tensor] | CaseVerdict:
+    """The values each run produced, or the verdict on the first run that raised or produced no values."""
+    values = []
+    for run in runs:
+        if "error" in run:
+            return raised_verdict(case, run)
+        produced, problem = produced_values(case, run)
+        if problem is not None:
+            return fail(case, f"{setting}: {problem}", "values")
+        values.append(produced)
+    return values
