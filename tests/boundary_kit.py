@@ -67,8 +67,36 @@ def non_utf8_folder(root: Path) -> Path:
     return folder
 
 
+#: Trees made by deep_folders, removed after each test (tests/conftest.py): shutil.rmtree, and so pytest's
+#: own cleanup of old temporary folders, recurses once per level and fails on them.
+MADE_DEEP: list[Path] = []
+
+
+def remove_deep(folder: Path) -> None:
+    """Remove a deep_folders tree without recursion: down its chain of "d" folders, then up, one rmdir a level."""
+    if not folder.exists():
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    depth = 0
+    while True:
+        try:
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        except (FileNotFoundError, NotADirectoryError):
+            break
+        os.close(fd)
+        fd, depth = inner, depth + 1
+    for _ in range(depth):
+        parent = os.open("..", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = parent
+        os.rmdir("d", dir_fd=fd)
+    os.close(fd)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def deep_folders(root: Path, depth: int = 1100) -> Path:
     folder = good(root, "deep")
+    MADE_DEEP.append(folder)
     fd = os.open(folder, os.O_RDONLY)
     try:  # each level made relative to the last: the full path is far beyond PATH_MAX
         for _ in range(depth):

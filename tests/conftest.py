@@ -89,3 +89,13 @@ def scores(result) -> dict[str, float]:
 def check_of(result, exercise_id: str, check_name: str):
     exercise = next(e for e in result.exercises if e.id == exercise_id)
     return next(c for c in exercise.checks if c.name == check_name)
+
+
+@pytest.fixture(autouse=True)
+def _no_deep_tree_left():
+    """The 1100-deep folder trees some tests make are removed after each test: pytest's own cleanup of old
+    temporary folders (shutil.rmtree, one recursion a level) would fail on them in a later run."""
+    yield
+    import boundary_kit
+    while boundary_kit.MADE_DEEP:
+        boundary_kit.remove_deep(boundary_kit.MADE_DEEP.pop())
