@@ -202,6 +202,7 @@ class EarlyVerdicts:
         self._pictures = pictures_of_passing_work
         self._exercises = {e.id: e for e in plan.exercises}
         self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
+        self._read: dict[str, Record] = {}
 
     def offer(self, exercise_id: str, file: Path) -> None:
         exercise = self._exercises.get(exercise_id)
@@ -209,17 +210,21 @@ class EarlyVerdicts:
             return
         try:
             record = _read_record(file, budget=self._budget)
-            if record is None:
-                return
+        except Exception:
+            return  # read at the end, from the file as it is then (and any error reported there)
+        if record is None:
+            return
+        self._read[exercise_id] = record  # read and charged to the budget once, whatever judging does
+        try:
             self._verdicts[exercise_id] = (record, _exercise_result(self._plan, exercise, record.data, None,
                                                                      self._pictures))
         except Exception:
-            return  # judged at the end, from the file as it is then (and any error reported there)
+            return  # judged at the end (and any error reported there)
 
     def record(self, exercise_id: str) -> Record | None:
-        """The record judged early, if any: reading the same bytes again need not unpickle them again."""
-        early = self._verdicts.get(exercise_id)
-        return early[0] if early else None
+        """The record read early, if any: reading the same bytes again need not unpickle them again, nor
+        charge them to the submission's budget a second time."""
+        return self._read.get(exercise_id)
 
     def verdict(self, exercise_id: str, final: Record | None) -> ExerciseResult | None:
         early = self._verdicts.get(exercise_id)

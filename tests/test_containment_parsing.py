@@ -162,3 +162,19 @@ def test_reading_a_submissions_records_stops_at_its_budget_whatever_the_opcodes(
         wire.loads(data, budget=budget)
     with pytest.raises(wire.NotPlainData, match="more than"):
         wire.loads(wire.dumps({"a": 1}), budget=budget)  # nothing is left for the next record
+
+
+def test_a_record_read_early_is_charged_to_the_budget_once_even_when_judging_it_fails(tmp_path):
+    from types import SimpleNamespace
+
+    from grader.run import EarlyVerdicts, _read_record
+    file = tmp_path / f"relu{wire.SUFFIX}"
+    file.write_bytes(wire.dumps({"status": "ok", "results": {"c": {"output": [0.5] * 100_000}}}))
+    budget = wire.Budget()
+    plan = SimpleNamespace(exercises=[SimpleNamespace(id="relu")])  # judging it raises: not a real plan
+    early = EarlyVerdicts(plan, True, budget)  # type: ignore[arg-type]
+    early.offer("relu", file)
+    after_early = budget.left
+    assert after_early < wire.MAX_COST and early.record("relu") is not None
+    final = _read_record(file, early.record("relu"), budget)  # the end of the child: the same bytes
+    assert final is early.record("relu") and budget.left == after_early
