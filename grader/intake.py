@@ -116,10 +116,7 @@ def submission_files(submission: Submission) -> list[SubmissionFile]:
                 if os.fsdecode(name) not in SKIP_DIRS and depth + 1 <= MAX_DEPTH:
                     folders.append((inner, folder / os.fsdecode(name), depth + 1))
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                continue  # symlinks, pipes, sockets, devices: never followed or read
-            limit = MAX_NOTEBOOK_BYTES if name.endswith(b".ipynb") else MAX_FILE_BYTES
-            if info.st_size > limit:
+            if passed_over(name, info) is not None:
                 continue
             total += info.st_size
             if total > MAX_TOTAL_BYTES:
@@ -129,23 +126,29 @@ def submission_files(submission: Submission) -> list[SubmissionFile]:
     return sorted(files, key=lambda f: f.relative)
 
 
+def passed_over(name: bytes, info: os.stat_result) -> str | None:
+    """Why a file of a submission is never read (the words finish "<name> …"), or None: links, pipes,
+    sockets and devices are never followed or read, and a file over its size bound is not read."""
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link, which the grader never follows: hand in the file itself"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file, so it was not read"
+    limit = MAX_NOTEBOOK_BYTES if name.endswith(b".ipynb") else MAX_FILE_BYTES
+    if info.st_size > limit:
+        return (f"is larger than {limit // 2**20} MB ({info.st_size / 2**20:.1f} MB), so it was not read: "
+                f"keep data out of your modules")
+    return None
+
+
 def unread_module(submission: Submission, module: str) -> str | None:
-    """Why `<module>.py` of a submission folder was not read, where it is there but was passed over (a
-    link, which is never followed; a file over MAX_FILE_BYTES); None otherwise."""
+    """Why `<module>.py` of a submission folder was not read, where it is there but was passed over."""
     if not submission.path.is_dir():
         return None
     try:
         info = (submission.path / f"{module}.py").lstat()
     except OSError:
         return None
-    if stat.S_ISLNK(info.st_mode):
-        return "is a symbolic link, which the grader never follows: hand in the file itself"
-    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
-        return (f"is larger than {MAX_FILE_BYTES // 2**20} MB ({info.st_size / 2**20:.1f} MB), so it was not read: "
-                f"keep data out of your modules")
-    if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file, so it was not read"
-    return None
+    return passed_over(os.fsencode(f"{module}.py"), info)
 
 
 def stage_submission(submission: Submission, target: Path, modules: Sequence[str] | None = None) -> Path:
