@@ -45,13 +45,27 @@ def course_files(course: Any) -> list[Path]:
     named: set[Path] = set()
     for exercise in course.exercises:
         for text in _strings(exercise.model_dump()):
-            candidate = (root / text.partition(":")[0]).resolve() if text and "\n" not in text else None
-            if candidate is not None and candidate.is_file() and root in candidate.parents:
+            candidate = _file_named_by(root, text)
+            if candidate is not None:
                 named.add(candidate)
     for path in named:
         files.add(path)
         files.update(p.resolve() for p in path.parent.glob("*.py"))
     return sorted(files)
+
+
+def _file_named_by(root: Path, text: str) -> Path | None:
+    """The course file a YAML string names ("path" or "path:function"), or None.
+
+    Every string is tried, so prose must fail quietly: a sentence longer than a file name's limit
+    or one holding a NUL byte is not a path, not an error."""
+    if not text or "\n" in text:
+        return None
+    try:
+        candidate = (root / text.partition(":")[0]).resolve()
+        return candidate if candidate.is_file() and root in candidate.parents else None
+    except (OSError, ValueError):
+        return None
 
 
 def _strings(value: Any) -> Iterable[str]:

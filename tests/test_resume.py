@@ -249,3 +249,15 @@ def test_a_run_killed_at_any_point_resumes_to_the_same_results(small, uninterrup
     rows = (out / "gradebook.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in rows[1:]] == sorted(expected)
     assert [float(row.split(",")[-2]) for row in rows[1:]] == [expected[name]["score"] for name in sorted(expected)]
+
+
+def test_course_key_reads_long_one_line_prose_as_prose(tmp_path):
+    """Every YAML string is tried as a file name; a sentence past the system's name limit is not an error."""
+    course_file = small_course_dir(tmp_path)
+    exercise = tmp_path / SMALL[0]
+    data = yaml.safe_load(exercise.read_text())
+    data["hints"]["values"] = "σ'(x) = σ(x)(1 − σ(x)) " * 20 + "\0 and a NUL"
+    exercise.write_text(yaml.safe_dump(data, allow_unicode=True))
+    course = load_course(course_file)
+    assert len(course.exercises[0].hints["values"].encode()) > 255
+    assert course_key(course) == course_key(load_course(course_file))
