@@ -1,8 +1,5 @@
 """Timings that were once assertions in the tests, measured side by side instead.
 
-- meta kernels: µs per call of seven common operators on the meta device, with torch's Python meta
-  kernels and with the compiled ones grader.probes.meta_kernels switches on (each in a fresh interpreter,
-  since the switch is for good);
 - wire: reading a submission-sized record with grader.wire against torch.load(weights_only=True).
 
     python benchmarks/unit_timings.py [--repeat 200]
@@ -19,35 +16,10 @@ import os
 import platform
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-
-META = """
-import json, sys, time, torch
-from grader.probes.meta_kernels import use_compiled_meta_kernels
-compiled = use_compiled_meta_kernels() if sys.argv[1] == "compiled" else 0
-repeat = int(sys.argv[2])
-x = torch.ones(64, device="meta")
-torch.where(x > 0, (x * 2 + x).exp().clamp(min=0), 0.0).sum()  # first-call costs apart
-start = time.perf_counter()
-for _ in range(repeat):
-    torch.where(x > 0, (x * 2 + x).exp().clamp(min=0), 0.0).sum()
-print(json.dumps({"compiled_overloads": compiled, "us_per_call": (time.perf_counter() - start) / repeat * 1e6}))
-"""
-
-
-def meta_kernels(repeat: int) -> dict:
-    out = {}
-    for mode in ("python", "compiled"):
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(META), mode, str(repeat)], cwd=REPO,
-                              capture_output=True, text=True, check=True)
-        out[mode] = json.loads(done.stdout.splitlines()[-1])
-    out["ratio_python_to_compiled"] = out["python"]["us_per_call"] / out["compiled"]["us_per_call"]
-    return out
-
 
 def wire_read(repeat: int) -> dict:
     import torch
@@ -82,7 +54,6 @@ def main() -> None:
                     "python": platform.python_version(), "load_before": os.getloadavg()},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit.strip(),
-        "meta_kernels": meta_kernels(args.repeat),
         "wire_read": wire_read(args.repeat),
     }
     print(json.dumps(report, indent=2))

@@ -21,10 +21,10 @@ from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
 from .probes.lazy_dynamo import defer_dynamo
-from .probes.meta_kernels import use_compiled_meta_kernels
+from .probes.cuda_model import install_generator_model
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
-use_compiled_meta_kernels()  # the device check on meta at compiled speed, for the operators CUDA-exact there
+install_generator_model()  # torch.Generator(device=x.device) on the simulated GPU, however the learner imports it
 hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
 
 

@@ -232,7 +232,7 @@ def test_example_submissions_alice_full_marks_bob_loses_exactly_his_marked_mista
     }
 
 
-def test_starter_scores_zero_even_on_the_meta_device(grade_files):
+def test_starter_scores_zero_even_on_the_simulated_gpu(grade_files):
     result = grade_files({"initializers.py": (REPO / "examples/starter/initializers.py").read_text()},
                          exercises=INIT, name="starter")
     assert result.score == 0
@@ -277,8 +277,8 @@ def test_switching_off_requires_grad_instead_of_no_grad_is_named(grade_files):
 @pytest.mark.parametrize("body, says, failing", [
     ("    return _u(tensor, a, b)\n", "different values", {"generator"}),
     ("    torch.rand(1)\n    return _u(tensor, a, b, generator)\n", "global random number generator", {"generator"}),
-    # a CPU generator of its own cannot fill a GPU tensor: the device check fails too, on the meta device
-    # standing in for a GPU as on a real one (an H200 failed it while the meta device let it pass)
+    # a CPU generator of its own cannot fill a GPU tensor: the device check fails too, on the simulated
+    # GPU as on a real one
     ("    g = torch.Generator().manual_seed(7)\n    return _u(tensor, a, b, g)\n", "seeded differently",
      {"generator", "device"}),
 ])
@@ -288,41 +288,39 @@ def test_generator_promises_each_fail_the_generator_check(grade_files, body, say
     assert failing_checks(result) == {"uniform_": failing}
     assert says in check_of(result, "uniform_", "generator").feedback
     if "device" in failing:
-        # CUDA's own words on a GPU, the meta stand-in's (the same, and why) elsewhere
+        # CUDA's own words, on a GPU and on the simulated one
         assert "Expected a 'cuda' device type for generator" in check_of(result, "uniform_", "device").feedback
 
 
 
-def test_the_meta_stand_in_refuses_a_cpu_generator_however_it_reaches_the_operator():
-    import torch
-
-    from grader.probes.init import _as_on_a_gpu
-    meta = torch.ones(3, device="meta")
-    calls = {"positional (aten.poisson)": lambda g: torch.poisson(meta, generator=g),
-             "keyword (aten.uniform_)": lambda g: meta.uniform_(generator=g),
-             "trunc_normal_, which skips meta tensors": lambda g: torch.nn.init.trunc_normal_(meta, generator=g)}
-    for name, call in calls.items():
-        try:
-            call(torch.Generator())  # meta alone lets every one of them through …
-            has_meta_kernel = True
-        except NotImplementedError:
-            has_meta_kernel = False  # … or, in an older torch (2.4: poisson), has no meta kernel for it
-        with _as_on_a_gpu(), pytest.raises(RuntimeError, match="device type for generator"):
-            call(torch.Generator())
-        if has_meta_kernel:
-            with _as_on_a_gpu():
-                call(None)  # no generator of its own: fine on a GPU, fine here
-    assert torch.nn.init._no_grad_trunc_normal_.__name__ == "_no_grad_trunc_normal_"  # put back
-
-
-def test_a_generator_made_for_the_tensors_own_device_is_not_a_device_error(grade_files):
-    # right on a GPU; on the meta device torch cannot make such a generator ("not an accelerator"),
-    # which says nothing about the learner's devices: counted as passed, as a GPU would pass it
-    source = ALTERNATIVE + """
+@pytest.mark.parametrize("made_by", ["torch.Generator", "Generator"])
+def test_a_generator_made_for_the_tensors_own_device_is_no_device_error(grade_files, made_by):
+    # a generator of the tensor's own device is right on a GPU, and on the simulated GPU too, however
+    # torch.Generator was imported; a fresh one for generator=None breaks only the generator promise
+    source = ALTERNATIVE + f"""
+from torch import Generator
 _u = uniform_
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    own = torch.Generator(device=tensor.device)
+    own = {made_by}(device=tensor.device)
     return _u(tensor, a, b, generator if generator is not None else own)
 """
     result = grade_files({"initializers.py": source}, exercises=["uniform_"])
-    assert check_of(result, "uniform_", "device").status == "passed"
+    assert failing_checks(result) == {"uniform_": {"generator"}}
+    assert "global" in check_of(result, "uniform_", "generator").feedback
+
+
+def test_filling_through_an_in_place_transpose_passes_on_the_simulated_gpu(grade_files):
+    # right on a GPU: the draw is made transposed, turned back with t_() and copied in. The
+    # simulated GPU must follow t_()'s change of shape, or the copy fails there alone.
+    source = ALTERNATIVE + """
+_u = uniform_
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    if tensor.dim() != 2:
+        return _u(tensor, a, b, generator)
+    with torch.no_grad():
+        draw = torch.empty(tensor.shape[::-1], dtype=tensor.dtype, device=tensor.device)
+        draw.uniform_(a, b, generator=generator).t_()
+        return tensor.copy_(draw)
+"""
+    result = grade_files({"initializers.py": source}, exercises=["uniform_"])
+    assert failing_checks(result) == {}

@@ -83,3 +83,42 @@ def test_the_model_checks_devices_as_cuda_does():
             x.gather(1, torch.zeros(2, 1, dtype=torch.long))
         with pytest.raises(TypeError, match="numpy"):
             x.numpy()
+
+
+def test_the_model_refuses_a_cpu_generator_however_it_reaches_the_operator():
+    from grader.probes.cuda_model import Generator
+    x = to_model(torch.ones(3, 3))
+    calls = {"positional (aten.poisson)": lambda g: torch.poisson(x, generator=g),
+             "keyword (aten.uniform_)": lambda g: x.uniform_(generator=g),
+             "a factory (torch.rand)": lambda g: torch.rand(3, generator=g, device=x.device),
+             "trunc_normal_, which skips meta tensors": lambda g: torch.nn.init.trunc_normal_(x, generator=g),
+             "orthogonal_, which skips meta tensors": lambda g: torch.nn.init.orthogonal_(x, generator=g)}
+    for name, call in calls.items():
+        with CudaModel(), pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator"):
+            call(torch.Generator())
+        with CudaModel():
+            call(None)                                   # no generator of its own: fine on a GPU, fine here
+            call(Generator(device=x.device).manual_seed(0))  # a generator of the tensor's device: fine too
+    with CudaModel(), pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator"):
+        torch.ones(3).uniform_(generator=Generator(device=x.device))
+
+
+def test_the_models_generator_class_is_torchs_for_everything_else():
+    from grader.probes.cuda_model import Generator
+    assert isinstance(torch.default_generator, Generator) and isinstance(Generator(), torch._C.Generator)
+    assert type(Generator()) is torch._C.Generator and Generator(device="cpu").device == torch.device("cpu")
+    one, two = Generator().manual_seed(5), torch._C.Generator().manual_seed(5)
+    assert torch.equal(torch.rand(4, generator=one), torch.rand(4, generator=two))
+
+
+@pytest.mark.parametrize("change", ["t_()", "unsqueeze_(0)", "unsqueeze_(0).squeeze_()", "resize_(6)", "transpose_(0, 1)",
+                                    "as_strided_((3, 2), (1, 3))"])
+def test_an_in_place_view_changes_the_shape_the_model_reports(change):
+    plain, model = torch.arange(6.0).reshape(2, 3), to_model(torch.arange(6.0).reshape(2, 3))
+    with CudaModel():
+        eval(f"model.{change}")
+        assert type(model) is ModelTensor
+    eval(f"plain.{change}")
+    assert model.shape == model.inner.shape == plain.shape
+    assert model.stride() == model.inner.stride() == plain.stride()
+    assert torch.equal(model.inner, plain)

@@ -25,15 +25,10 @@ DEVICE_MISMATCH = re.compile(
     r"found at least two devices|too many CPU scalars|cpu.*(meta|cuda)|(meta|cuda).*cpu)", re.IGNORECASE)
 
 
-#: What torch says when asked for a generator on the meta device: it is no accelerator. The code that
-#: asked (`torch.Generator(device=tensor.device)`) is right, and works on a GPU.
-META_HAS_NO_GENERATOR = re.compile(r"META device type not an accelerator|device type META is not supported",
-                                   re.IGNORECASE)
-
 
 def is_device_error(error: dict[str, Any]) -> bool:
     text = f"{error['type']}: {error['message']}"
-    return bool(DEVICE_MISMATCH.search(text)) and not META_HAS_NO_GENERATOR.search(text)
+    return bool(DEVICE_MISMATCH.search(text))
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:

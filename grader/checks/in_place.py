@@ -6,9 +6,9 @@ the same object, every element written, still a leaf that requires grad with no 
 dtype, shape and device.
 
 Cases on `cuda` judge the device promise alone, on a plain tensor, as the core `device` kind does:
-the routine must first run on the CPU, then on the GPU where there is one and otherwise on the
-meta device, where a tensor made on the CPU inside the routine fails exactly as on a GPU; errors
-that only say meta tensors hold no data count as passed.
+the routine must first run on the CPU, then on the GPU where there is one and otherwise on the GPU
+simulated on the CPU (grader.probes.cuda_model), where a tensor made on the CPU inside the routine,
+or a CPU generator, fails exactly as on a GPU. Any error there fails the case.
 """
 from __future__ import annotations
 
@@ -23,14 +23,13 @@ from ..spec import Exercise
 from ..spec.checks import CheckBase
 from .base import CaseVerdict, Context, Prepared, learner_error
 from .compare import describe_record
-from .device import is_device_error
 from .init_cases import InitCase, build_init_cases, fail, init_call, raised_verdict
 
 DEFAULT_DTYPES = ["float32", "float64", "float16", "bfloat16"]
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
-    accelerator = "cuda" if ctx.cuda else "meta"
+    accelerator = "cuda" if ctx.cuda else "model"
     devices = [accelerator if device == "cuda" else device for device in check.devices]
     cases = build_init_cases(ctx.course, exercise, check, DEFAULT_DTYPES, devices=devices)
     # The float32 CPU cases again on a tensor holding nan: a fill computed from the old values
@@ -73,22 +72,19 @@ def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> Ca
 
 def _judge_device(case: InitCase, result: dict[str, Any]) -> CaseVerdict:
     """Only the device promise: identity, history and values are the CPU cases' to judge."""
-    where = "a GPU" if case.device == "cuda" else "a GPU (checked on PyTorch's meta device, which behaves like one here)"
+    where = "a GPU" if case.device == "cuda" else "a GPU (simulated on this machine, which has none)"
     if "cpu_error" in result:
         return fail(case, f"Your function raised {learner_error({'error': result['cpu_error']})}\n"
                           f"It must run on the CPU before it can be checked on {where}.", "error")
     if "error" in result:
-        error = result["error"]
-        if case.device == "cuda" or is_device_error(error):
-            return fail(case, f"With the tensor on {where}, your function raised {learner_error(result)}\n"
-                              f"A tensor made inside your function stays on the CPU unless you say otherwise: pass "
-                              f"device=tensor.device (and dtype=tensor.dtype), or fill the tensor with its own "
-                              f"methods (tensor.uniform_, tensor.normal_, tensor.fill_).", "device")
-        return CaseVerdict(case.id, case.label, True,
-                           f"Not checkable on the meta device ({error['type']}); counted as passed.")
+        return fail(case, f"With the tensor on {where}, your function raised {learner_error(result)}\n"
+                          f"It ran on the CPU, so the device is what went wrong: a tensor or a generator made inside "
+                          f"your function stays on the CPU unless you say otherwise. Pass device=tensor.device (and "
+                          f"dtype=tensor.dtype), or fill the tensor with its own methods (tensor.uniform_, "
+                          f"tensor.normal_, tensor.fill_).", "device")
     record = result.get("output") if not result["same_object"] else None
     device = record["device"] if record and record["kind"] == "tensor" else result["after"]["device"]
-    if not device.startswith(case.device):
+    if not device.startswith("cuda"):
         return fail(case, f"With the tensor on {where}, your function's result is on {device}; it must stay on the "
                           f"tensor's device.", "device")
     return CaseVerdict(case.id, case.label, True)

@@ -54,7 +54,7 @@ class InitCase:
         text = ", ".join(parts) or "no arguments"
         if self.prefill is not None:
             text += f" (holding {self.prefill} before the call)"
-        return text + (f" on {self.device}" if self.device != "cpu" else "")
+        return text + ("" if self.device == "cpu" else " on cuda" if self.device == "model" else f" on {self.device}")
 
 
 def case_seed(course_seed: int, *parts: Any) -> int:

@@ -7,7 +7,7 @@ both written by `torchgrade release`. This repository's own test suite is theref
 
 In a bundle, course.yaml is collected as a file of tests: one node per exercise, one item per
 public check and device (`sigmoid::values[cpu]`, `sigmoid::values[cuda]`, `sigmoid::forbid`,
-`sigmoid::device[meta]`); the device is named where the check runs on more than the CPU. The
+`sigmoid::device[simulated-gpu]`); the device is named where the check runs on more than the CPU. The
 first item that runs grades the submission once, through the same sandboxed grader as
 `torchgrade check` (`build_plan(..., hidden=False)` + one grading, with each check's cases
 grouped by device), and every item then reports its own part. A failure shows the grader's
@@ -318,7 +318,7 @@ def item_name(prepared: Any, label: str, device: str) -> str:
     devices = {(c.get("options") or {}).get("device") or c.get("device", "cpu") for c in prepared.calls}
     if declared == ["cpu"] and devices <= {"cpu"}:
         return label
-    return f"{label}[{device}]"
+    return f"{label}[{'simulated-gpu' if device == 'model' else device}]"
 
 
 def headline(feedback: str) -> str:

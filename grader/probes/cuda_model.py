@@ -10,13 +10,18 @@ reaches it is checked as CUDA's kernels check devices, then run on the CPU:
   (`torch.zeros_like(x)`, `torch.ones(n, device=x.device)`, `x.new_ones(n)`); `.cpu()`, `.to("cpu")`,
   `torch.tensor(...)` and every factory without a device give a plain CPU tensor, as on a GPU;
 - `.numpy()` fails as on a GPU; `.item()`, `.tolist()` and data-dependent shapes (`x[x > 0]`)
-  work, since the numbers are real.
+  work, since the numbers are real;
+- a random operator on the model needs a generator of the model (`torch.Generator(device=x.device)`
+  gives one) and refuses a CPU generator, with CUDA's message; a CPU operator refuses the model's;
+- in-place view operators (`x.t_()`, `x.unsqueeze_(0)`, `x.resize_(n)`) change the shape the tensor
+  reports as well as its numbers.
 
 So a function gets the same verdict here as on a GPU, unlike the `meta` device, which holds no
 numbers and cannot run `.item()` or `.cpu().numpy()`.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
@@ -34,6 +39,9 @@ NUMPY = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to 
 
 FORWARD_AD = ("forward-mode automatic differentiation (torch.func.jvp, torch.autograd.forward_ad) cannot run on "
               "the GPU this machine simulates; the device check needs a GPU machine for it")
+
+GENERATOR_ON_CPU = "Expected a 'cuda' device type for generator but found 'cpu'"
+GENERATOR_ON_MODEL = "Expected a 'cpu' device type for generator but found 'cuda'"
 
 #: Operators that move data between devices: they take operands on both.
 _COPIES = {"copy_", "_to_copy", "to", "_copy_from", "_copy_from_and_resize", "copy"}
@@ -77,6 +85,72 @@ class ModelTensor(torch.Tensor):
     def tolist(self) -> Any:  # type: ignore[override]
         return self.inner.tolist()  # copies to the host, as on a GPU
 
+    @property
+    def is_meta(self) -> bool:  # type: ignore[override]
+        """torch.nn.init returns early for meta tensors (trunc_normal_, orthogonal_, sparse_): a GPU's do not."""
+        return False
+
+
+_GENERATOR = torch.Generator
+_MODEL_GENERATORS: "weakref.WeakValueDictionary[int, torch.Generator]" = weakref.WeakValueDictionary()
+
+
+class ModelGenerator(_GENERATOR):
+    """A generator of the simulated GPU: it draws on the CPU and says it is on the model's device.
+
+    An operator sees a fresh Python object for the same generator, so the model knows its generators
+    by the address of the generator underneath (`_cdata`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _MODEL_GENERATORS[self._cdata] = self
+
+    @property
+    def device(self) -> torch.device:  # type: ignore[override]
+        return DEVICE
+
+
+class _GeneratorClass(type(_GENERATOR)):  # type: ignore[misc]
+    """torch.Generator as the learner sees it: asked for the model's device it makes a ModelGenerator
+    (where torch would say the meta device has no generator); otherwise it is torch's own."""
+
+    def __call__(cls, device: Any = "cpu") -> torch.Generator:
+        try:
+            on_model = torch.device(device) == DEVICE
+        except (RuntimeError, TypeError):
+            on_model = False
+        return ModelGenerator() if on_model else _GENERATOR(device)
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, _GENERATOR)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, _GENERATOR)
+
+
+class Generator(_GENERATOR, metaclass=_GeneratorClass):
+    __doc__ = _GENERATOR.__doc__
+
+
+def install_generator_model() -> None:
+    """Make torch.Generator the model-aware class before the learner's modules are imported, so an
+    alias taken at import (`from torch import Generator`) is the same class."""
+    torch.Generator = Generator  # type: ignore[misc]
+
+
+def _check_generators(flat: list, on_model: bool) -> None:
+    for value in flat:
+        if isinstance(value, _GENERATOR):
+            of_model = value._cdata in _MODEL_GENERATORS
+            if on_model and not of_model:
+                raise RuntimeError(GENERATOR_ON_CPU)
+            if not on_model and of_model:
+                raise RuntimeError(GENERATOR_ON_MODEL)
+
+
+def _changes_metadata(func) -> bool:
+    return torch.Tag.inplace_view in func.tags or func.overloadpacket.__name__ in ("resize_", "squeeze_")
+
 
 def _is_cuda(device: Any) -> bool:
     try:
@@ -107,8 +181,12 @@ def run_operator(func, args: tuple, kwargs: dict[str, Any]) -> Any:
             kwargs = dict(kwargs, device=torch.device("cpu"))
     else:
         to_model = on_model
+    _check_generators(flat, on_model or to_model)
     plain_args, plain_kwargs = pytree.tree_map_only(ModelTensor, lambda t: t.inner, (args, kwargs))
     out = func(*plain_args, **plain_kwargs)
+    if args and isinstance(args[0], ModelTensor) and _changes_metadata(func):
+        with torch._C._DisableTorchDispatch():  # the same view change on the wrapper's own (meta) shape
+            func(*args, **kwargs)
     originals = {id(t.inner): t for t in flat if isinstance(t, ModelTensor)}
 
     def place(value: Any) -> Any:

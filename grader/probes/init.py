@@ -8,16 +8,15 @@ torch.nn.Parameter …) is bound here, when the fork server imports this module.
 """
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 from typing import Any, Callable
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..encode import encode_error, encode_value, plain_tensor
 from ..recording import code_fingerprint, code_identity, sample_of, sentinel
+from .cuda_model import CudaModel, ModelTensor
 
 _DEFAULT_GENERATOR = torch.default_generator
 _GENERATOR = torch.Generator
@@ -43,6 +42,8 @@ def _record(value: Any, sample: int | None) -> dict[str, Any]:
     record = encode_value(value)
     if record["kind"] == "tensor" and "value" in record:
         record["value"] = sample_of(value, sample)
+    if isinstance(value, ModelTensor):
+        record["device"] = "cuda:0"
     return record
 
 
@@ -54,7 +55,7 @@ def fill(fn: Callable, tensor: torch.Tensor, kwargs: dict[str, Any], call: dict[
     except BaseException as exc:
         return raised(exc, call.get("submission_dir"))
     result: dict[str, Any] = {"same_object": out is tensor}
-    if tensor.device.type != "meta":
+    if not isinstance(tensor, ModelTensor):
         result["filled"] = sample_of(tensor, sample)
     if out is not tensor:
         result["output"] = _record(out, sample)
@@ -68,76 +69,27 @@ def sample_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
 
 
 def in_place_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """in_place: fill an nn.Parameter that requires grad (on cpu, meta or cuda); what became of it."""
+    """in_place: fill an nn.Parameter that requires grad (on cpu, cuda or the simulated GPU); what became of it."""
     device = call["device"]
     if device != "cpu":  # as the core device probe: it must run on the CPU before it can be checked elsewhere
         on_cpu = fill(fn, _parameter(fresh_tensor(call, "cpu"), call), dict(call["kwargs"]), call)
         if "error" in on_cpu:
             return {"cpu_error": on_cpu["error"]}
-    if device == "cuda":
-        torch.cuda.init()
-    target = _parameter(fresh_tensor(call, device), call)
-    with _as_on_a_gpu() if device == "meta" else contextlib.nullcontext():
+    if device == "model":
+        target = _parameter(ModelTensor(fresh_tensor(call, "cpu")), call)
+        with CudaModel():
+            result = fill(fn, target, dict(call["kwargs"]), call)
+    else:
+        if device == "cuda":
+            torch.cuda.init()
+        target = _parameter(fresh_tensor(call, device), call)
         result = fill(fn, target, dict(call["kwargs"]), call)
     result["after"] = {
         "type": type(target).__name__, "requires_grad": bool(target.requires_grad), "is_leaf": bool(target.is_leaf),
         "has_grad_fn": target.grad_fn is not None, "dtype": str(target.dtype).removeprefix("torch."),
-        "shape": list(target.shape), "device": str(target.device),
+        "shape": list(target.shape), "device": "cuda:0" if isinstance(target, ModelTensor) else str(target.device),
     }
     return result
-
-
-def _refuse(generator: torch.Generator) -> None:
-    raise RuntimeError(f"Expected a 'cuda' device type for generator but found '{generator.device.type}' "
-                       "(a random function's generator must be on the same device as the tensor it fills)")
-
-
-class GeneratorsOnTheirTensorsDevice(TorchDispatchMode):
-    """The meta device standing in for a GPU refuses what CUDA refuses: a CPU generator on a GPU tensor.
-
-    Meta kernels ignore generators, so `torch.Generator()` (a CPU one) used on the tensor passed here
-    and failed on an H200: one submission, two scores. There is no meta generator, so any generator
-    given to an operation on meta tensors is one a GPU would refuse. Some operators take it among their
-    positional arguments (aten.poisson, aten.binomial, aten._standard_gamma)."""
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        generator = next((a for a in (*kwargs.values(), *args) if isinstance(a, _GENERATOR)), None)
-        if generator is not None and _on_meta(args, kwargs):
-            _refuse(generator)
-        return func(*args, **kwargs)
-
-
-_TRUNC_NORMAL = torch.nn.init._no_grad_trunc_normal_
-
-
-def _trunc_normal_as_on_a_gpu(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    """torch.nn.init.trunc_normal_ returns at once for a meta tensor, before any operator sees its generator."""
-    generator = kwargs.get("generator", args[4] if len(args) > 4 else None)
-    if isinstance(generator, _GENERATOR) and tensor.is_meta:
-        _refuse(generator)
-    return _TRUNC_NORMAL(tensor, *args, **kwargs)
-
-
-@contextlib.contextmanager
-def _as_on_a_gpu():
-    """The meta device refusing a CPU generator, in operators and in trunc_normal_ (looked up when called,
-    so however the learner imported it). orthogonal_ and sparse_ also return early on meta tensors,
-    inside the public functions: a CPU generator given to them is not seen here."""
-    init = torch.nn.init
-    init._no_grad_trunc_normal_ = _trunc_normal_as_on_a_gpu
-    try:
-        with GeneratorsOnTheirTensorsDevice():
-            yield
-    finally:
-        init._no_grad_trunc_normal_ = _TRUNC_NORMAL
-
-
-def _on_meta(args: tuple, kwargs: dict[str, Any]) -> bool:
-    device = kwargs.get("device")
-    if device is not None and torch.device(device).type == "meta":
-        return True
-    return any(isinstance(a, torch.Tensor) and a.device.type == "meta" for a in (*args, *kwargs.values()))
 
 
 def _parameter(tensor: torch.Tensor, call: dict[str, Any]) -> torch.Tensor:

@@ -132,7 +132,7 @@ class ForbidCheck(CheckBase):
 
 
 class DeviceCheck(CheckBase):
-    """Works on CUDA; proxied on the meta device where there is no GPU."""
+    """Works on CUDA; checked on a GPU simulated on the CPU where there is none."""
 
     kind: Literal["device"]
 
