@@ -79,5 +79,7 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         message = str(exc)
     except BaseException:
         message = "<the exception could not be printed>"
+    if isinstance(exc, RuntimeError) and message == "can't start new thread":
+        message += " (graded code runs on one thread: compute in your function itself, not on a thread)"
     return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300],
             "outside": outside}

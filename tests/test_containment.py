@@ -38,7 +38,7 @@ ATTACKS = {
     "KeyboardInterrupt": ("", "raise KeyboardInterrupt", "raised KeyboardInterrupt"),
     "SIGKILL to itself": ("import os, signal", "os.kill(os.getpid(), signal.SIGKILL)", "SIGKILL"),
     "endless loop ignoring SIGTERM": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)",
-                                      "while True: pass", "computed for more than"),
+                                      "while True: pass", ("computed for more than", "ran for more than")),
     "sleeps forever": ("import time", "time.sleep(3600)", "for waiting (sleep, input(), a lock)"),
     "segfault": ("import ctypes", "ctypes.string_at(0)", "SIGSEGV"),
 }
@@ -61,7 +61,8 @@ def sigmoid(x):
     assert got["relu"] == honest["relu"] > 0
     assert got["tanh"] == honest["tanh"] > 0
     feedback = check_of(result, "sigmoid", "values").feedback
-    assert words in feedback, feedback
+    # a busy loop meets its CPU limit first, or its wall-clock limit first on a loaded machine: either is said
+    assert any(w in feedback for w in ((words,) if isinstance(words, str) else words)), feedback
 
 
 def test_a_syntax_error_costs_only_that_modules_exercises(grade_files):

@@ -324,3 +324,19 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 """
     result = grade_files({"initializers.py": source}, exercises=["uniform_"])
     assert failing_checks(result) == {}
+
+
+def test_switching_the_call_recorder_off_and_on_again_fails_the_forbid_check(grade_files):
+    source = ALTERNATIVE + """
+import sys
+def zeros_(tensor):
+    watching = sys.getprofile()
+    sys.setprofile(None)
+    try:
+        return torch.nn.init.zeros_(tensor)
+    finally:
+        sys.setprofile(watching)
+"""
+    result = grade_files({"initializers.py": source}, exercises=["zeros_"])
+    assert failing_checks(result) == {"zeros_": {"forbid_function"}}
+    assert "sys.setprofile" in check_of(result, "zeros_", "forbid_function").feedback

@@ -67,3 +67,19 @@ def test_a_function_that_behaves_only_when_watched_is_caught(grade_files, watche
             return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
     """}, exercises=["sigmoid"])
     assert check_of(result, "sigmoid", "forbid").status == "failed"
+
+
+@pytest.mark.parametrize("on_a_thread", [
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "def sigmoid(x):\n    with ThreadPoolExecutor(1) as pool:\n        return pool.submit(torch.sigmoid, x).result()\n",
+    "import threading\n"
+    "def sigmoid(x):\n    out = {}\n    t = threading.Thread(target=lambda: out.update(y=torch.sigmoid(x)))\n"
+    "    t.start(); t.join()\n    return out['y']\n",
+])
+def test_a_forbidden_call_on_a_thread_of_its_own_earns_nothing(grade_files, on_a_thread):
+    # the recorder watches the learner's thread; no other thread may start in a CPU child
+    result = grade_files({"activations.py": "import torch\n" + on_a_thread}, exercises=["sigmoid"])
+    exercise = next(e for e in result.exercises if e.id == "sigmoid")
+    assert exercise.score == 0
+    assert "can't start new thread" in check_of(result, "sigmoid", "forbid").feedback
+    assert "not on a thread" in check_of(result, "sigmoid", "values").feedback

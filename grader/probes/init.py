@@ -25,6 +25,7 @@ _FULL = torch.full
 _GETPROFILE = sys.getprofile
 _SETPROFILE = sys.setprofile
 _THREAD_SETPROFILE = threading.setprofile
+_THREAD_SETPROFILE_CODE = threading.setprofile.__code__
 
 
 def fresh_tensor(call: dict[str, Any], device: str | None = None) -> torch.Tensor:
@@ -145,10 +146,15 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     wanted = {tuple(item) for item in call["options"]["functions"]}
     fingerprints = any(item[0] == "fingerprint" for item in wanted)
     seen: set[tuple] = set()
+    tampered = False
+    own_code = calls_probe.__code__
 
     def profiler(frame, event, arg):
+        nonlocal tampered
         if event == "call":
             code = frame.f_code
+            if code is _THREAD_SETPROFILE_CODE and frame.f_back is not None and frame.f_back.f_code is not own_code:
+                tampered = True
             key = code_identity(code)
             if key in wanted:
                 seen.add(key)
@@ -156,6 +162,8 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
                 mark = code_fingerprint(code)
                 if mark in wanted:
                     seen.add(mark)
+        elif event == "c_call" and arg is _SETPROFILE and frame.f_code is not own_code:
+            tampered = True  # seen before it runs: switching the recorder off and on again is seen too
 
     args = [fresh_tensor(call)] if call.get("shape") is not None else []
     previous = _GETPROFILE()
@@ -167,7 +175,7 @@ def calls_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:
         error = encode_error(exc, call.get("submission_dir"))
     finally:
-        intact = _GETPROFILE() is profiler
+        intact = _GETPROFILE() is profiler and not tampered
         _SETPROFILE(previous)
         _THREAD_SETPROFILE(None)
     result: dict[str, Any] = {"called": sorted(list(key) for key in seen), "recorder_intact": intact}

@@ -172,9 +172,12 @@ def confine(request: dict[str, Any], read_only: list[str], in_pids_cgroup: bool 
     except landlock.LandlockError as exc:
         if "landlock" in (request.get("require") or ()):
             raise Refused(f"{REQUIRED['landlock']} but {exc.strerror}")
-    if seccomp.deny_sockets(allow_local=gpu, shared_uid="own-user" not in applied):
+    single_thread = not gpu and int(request["limits"].get("threads", 1)) == 1
+    if seccomp.deny_sockets(allow_local=gpu, shared_uid="own-user" not in applied, threads=not single_thread):
         applied.append("seccomp-unix-listen-only" if gpu else "seccomp-no-sockets")
         applied.append("seccomp-no-keyring-ptrace-prlimit")
+        if single_thread:
+            applied.append("seccomp-no-threads")
     return applied
 
 

@@ -11,6 +11,12 @@ writing another process's memory or descriptors, prlimit(2) on any process but t
 changing a file's owner or extended attributes. Where the child shares the grader's uid (no uid of
 its own could be given) chmod and utime are refused too: the kernel would let it change the
 grader's files' modes and times. A child with a uid of its own may chmod and utime its own files.
+
+A single-threaded child (every job but CUDA's, whose driver starts threads) may start no thread:
+clone() with CLONE_THREAD fails with EPERM, and clone3() with ENOSYS (its flags are behind a pointer
+seccomp cannot read; the C library then falls back to clone()). The recorders of forbidden calls
+watch the learner's thread, and torch runs one thread there, so no other thread is needed and none
+can compute out of the recorders' sight. New processes stay allowed (`limits.processes`).
 """
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ import platform
 
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
-LD_W_ABS, JEQ_K, JGE_K, RET_K = 0x20, 0x15, 0x35, 0x06
+LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+CLONE_THREAD = 0x00010000
 X32_BIT = 0x40000000
 AF_UNIX = 1
 #: Connection-based types only: a datagram socket could sendto() any process's socket without connect().
@@ -53,6 +60,8 @@ METADATA = {
 }
 #: machine → prlimit64, refused when it names another process and sets a limit (reading one is allowed).
 PRLIMIT = {"x86_64": 302, "aarch64": 261}
+#: machine → (clone, clone3): threads refused in a single-threaded child.
+CLONES = {"x86_64": (56, 435), "aarch64": (220, 435)}
 #: AUDIT_ARCH_* → connect(), denied where Unix sockets are allowed.
 CONNECT = {0xC000003E: 42, 0xC00000B7: 203}
 
@@ -70,9 +79,11 @@ def supported() -> bool:
 
 
 def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool,
-             refused: tuple[int, ...] = (), prlimit: int | None = None) -> list[tuple[int, int, int, int]]:
+             refused: tuple[int, ...] = (), prlimit: int | None = None,
+             clones: tuple[int, int] | None = None) -> list[tuple[int, int, int, int]]:
     """BPF: foreign arch → EACCES; x32 → EACCES; a denied call → EACCES; a `refused` call → EPERM;
-    prlimit(pid ≠ 0, new limit given) → EPERM; else allow.
+    prlimit(pid ≠ 0, new limit given) → EPERM; with `clones`, clone(CLONE_THREAD) → EPERM and
+    clone3 → ENOSYS; else allow.
 
     `local_sockets`: socket(AF_UNIX, SOCK_STREAM or SOCK_SEQPACKET) is allowed (the CUDA driver listens
     on one of its own), and connect() is denied: a socket of its own, never someone else's."""
@@ -89,6 +100,12 @@ def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool,
                  (JEQ_K, 0, "refuse", 0),
                  (LD_W_ABS, 0, 0, 36),
                  (JEQ_K, "allow", "refuse", 0)]
+    if clones is not None:
+        clone, clone3 = clones
+        code += [(JEQ_K, "nosys", 0, clone3),
+                 (JEQ_K, 0, 2, clone),  # not clone: on to the next test
+                 (LD_W_ABS, 0, 0, 16),  # args[0], low word: the flags
+                 (JSET_K, "refuse", "allow", CLONE_THREAD)]
     if not local_sockets:
         code += [(JEQ_K, "deny", 0, n) for n in calls.values()]
     else:
@@ -101,23 +118,26 @@ def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool,
                  (AND_K, 0, 0, 0xF),
                  (JEQ_K, "allow", 0, SOCK_STREAM),
                  (JEQ_K, "allow", "deny", SOCK_SEQPACKET)]  # what the CUDA driver listens on
-    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES), (RET_K, 0, 0, RET_ERRNO | errno.EPERM)]
-    labels = {"allow": len(code) - 3, "deny": len(code) - 2, "refuse": len(code) - 1}
+    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES), (RET_K, 0, 0, RET_ERRNO | errno.EPERM),
+             (RET_K, 0, 0, RET_ERRNO | errno.ENOSYS)]
+    labels = {"allow": len(code) - 4, "deny": len(code) - 3, "refuse": len(code) - 2, "nosys": len(code) - 1}
     return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
             for i, (op, jt, jf, k) in enumerate(code)]
 
 
-def deny_sockets(allow_local: bool = False, shared_uid: bool = False) -> bool:
+def deny_sockets(allow_local: bool = False, shared_uid: bool = False, threads: bool = True) -> bool:
     """Install the filter on this process (inherited by its children); False where unsupported.
 
     `allow_local`: what a CUDA child needs (see _program); the network stays closed. `shared_uid`: the
-    child runs with the grader's uid, so chmod and utime are refused too."""
+    child runs with the grader's uid, so chmod and utime are refused too. `threads=False`: no new
+    thread may start."""
     if not supported():
         return False
     machine = platform.machine()
     arch, calls = ARCHES[machine]
     refused = tuple(GUARDED[machine].values()) + (tuple(METADATA[machine].values()) if shared_uid else ())
-    code = _program(arch, calls, machine == "x86_64", allow_local, refused, PRLIMIT[machine])
+    code = _program(arch, calls, machine == "x86_64", allow_local, refused, PRLIMIT[machine],
+                    None if threads else CLONES[machine])
     filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
     program = _Program(len(code), filters)
     libc = ctypes.CDLL(None, use_errno=True)
