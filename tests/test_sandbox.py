@@ -67,11 +67,27 @@ def test_the_outcome_reports_every_confinement_applied(server, tmp_path):
     assert outcome.ok
     sockets = "seccomp-no-sockets"  # a job that does not ask for the GPU gets no GPU relaxation, GPU machine or not
     assert {"process-group", "subreaper", "rlimits", "clean-environment", "no-capabilities", "landlock-fs",
-            sockets} <= set(outcome.confinement)
+            sockets, "seccomp-no-threads"} <= set(outcome.confinement)
     if landlock.abi() >= 4:
         assert "landlock-tcp" in outcome.confinement
     if landlock.abi() >= 6:
         assert "landlock-scope" in outcome.confinement
+
+
+def test_a_job_that_does_not_use_cuda_may_start_no_thread_but_may_fork(server, tmp_path):
+    outcome, _ = run(server, """
+import os, threading
+try:
+    threading.Thread(target=print).start()
+    raise SystemExit("a thread started")
+except RuntimeError as exc:
+    assert "can't start new thread" in str(exc), exc
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7
+""", tmp_path)
+    assert outcome.ok, outcome
 
 
 READS = """
