@@ -27,7 +27,7 @@ def test_warm_child_runs_every_probe_without_loading_the_compiler():
     out = run_python("""
         import sys, torch
         import grader.child as child
-        child.warm()  # every probe once, the device probe on the meta device and the op recorder included
+        child.warm()  # every probe once, the simulated GPU and the op recorder included
         print(type(sys.modules["torch._dynamo"]).__name__, "torch._dynamo.eval_frame" in sys.modules)
         print(torch.sigmoid(torch.ones(3, device="meta")).device)
         from grader.probes.core import RecordOps
@@ -284,3 +284,39 @@ def test_the_real_disable_gets_the_stand_ins_defaults_only_where_it_knows_them()
     with pytest.raises(TypeError):  # a learner's own option: their torch 2.4 refuses it, and so does this
         _real_disable(old, len, True, {"reason": "why", "wrapping": True})
     assert _real_disable(new, len, True, {"reason": None, "wrapping": False}) == {"reason": None, "wrapping": False}
+
+
+def test_the_switch_leaves_torch_to_load_its_compiler_as_it_always_does():
+    out = run_python("""
+        import os, sys
+        os.environ["TORCHGRADE_NO_LAZY_DYNAMO"] = "1"
+        import torch
+        from grader.probes.lazy_dynamo import defer_dynamo
+        print(defer_dynamo(), "torch._dynamo" in sys.modules)
+        torch._disable_dynamo(lambda x: x, recursive=True)(1)  # torch asks for dynamo at the first call
+        print(type(sys.modules["torch._dynamo"]).__name__)
+    """).split("\n")
+    assert out[0] == "False False"   # not installed …
+    assert out[1] == "module"        # … so torch's first request loads the real compiler
+
+
+def test_verdicts_are_the_same_with_and_without_the_compiler_stand_in(course, server, tmp_path, monkeypatch):
+    """The device probe's dispatch modes, the initialisers and an optimizer's steps all ask dynamo for
+    something: graded by a server with torch's own behaviour, a submission gets the same results."""
+    from grader.run import PRELOAD, build_plan, grade_submission
+    from grader.sandbox import ForkServer
+    plan = build_plan(course, hidden=True, exercises=["sigmoid", "kaiming_uniform_", "gradient_norms"],
+                      workdir=tmp_path / "plan")
+    monkeypatch.setenv("TORCHGRADE_NO_LAZY_DYNAMO", "1")
+    with ForkServer(PRELOAD) as eager:
+        monkeypatch.delenv("TORCHGRADE_NO_LAZY_DYNAMO")
+        for name in ("alice", "bob"):
+            results = []
+            for graded_by in (server, eager):
+                scratch = tmp_path / f"{name}-{len(results)}"
+                scratch.mkdir()
+                result = grade_submission(plan, REPO / "examples" / name, graded_by, scratch)
+                results.append([(e.id, e.score, [(c.name, c.status, c.score, c.feedback) for c in e.checks])
+                                for e in result.exercises])
+            assert results[0] == results[1], name
+            assert any(score for _, score, _ in results[0])

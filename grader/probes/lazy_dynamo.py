@@ -11,6 +11,11 @@ which does nothing outside compilation (a child would otherwise pay the 1 s at i
 Anything else asked of the stand-in (a learner's `torch.compile`, `torch.compiler.disable(model)`,
 `import torch._dynamo.config`) loads the real package first; from then on every function handed out
 here defers to the real `disable`, so compiled code sees what it would see without the stand-in.
+
+The stand-in is installed only where torch is laid out as it expects (a `torch._dynamo` package
+beside torch, and `torch._disable_dynamo`, the one caller it answers by itself); otherwise, or with
+`TORCHGRADE_NO_LAZY_DYNAMO=1`, torch loads its compiler as it always does (tests/test_child_start.py
+grades with and without it: the same verdicts).
 """
 from __future__ import annotations
 
@@ -20,11 +25,14 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import inspect
+import os
 import sys
 import types
 from typing import Any, Callable
 
 _NAME = "torch._dynamo"
+#: Set to 1 for torch's own behaviour: the compiler loaded at the first request, as without torchgrade.
+SWITCH = "TORCHGRADE_NO_LAZY_DYNAMO"
 
 
 class _Deferred(types.ModuleType):
@@ -155,15 +163,17 @@ def _load_real() -> types.ModuleType:
     return importlib.import_module(_NAME)
 
 
-def defer_dynamo() -> None:
-    """Install the stand-in, unless torch._dynamo is loaded already (then there is nothing to save)."""
-    if _NAME in sys.modules:
-        return
+def defer_dynamo() -> bool:
+    """Install the stand-in, unless torch._dynamo is loaded already (then there is nothing to save), the
+    switch says not to, or torch is laid out differently. True when it was installed."""
+    if _NAME in sys.modules or os.environ.get(SWITCH) == "1":
+        return False
     import torch
     spec = importlib.machinery.PathFinder.find_spec(_NAME, torch.__path__)
-    if spec is None or spec.submodule_search_locations is None:
-        return  # a torch laid out differently: leave it alone
+    if spec is None or spec.submodule_search_locations is None or not callable(getattr(torch, "_disable_dynamo", None)):
+        return False  # a torch laid out differently: leave it alone
     stand_in = _Deferred(_NAME)
     stand_in.__dict__.update(__spec__=spec, __path__=list(spec.submodule_search_locations), __file__=spec.origin)
     sys.meta_path.insert(0, _FINDER)
     sys.modules[_NAME] = stand_in
+    return True

@@ -1,4 +1,5 @@
-"""Switches that turn a confinement off, to see the fallbacks on a machine that has the real thing.
+"""Switches that turn a confinement or an optional mechanism off, to see the fallbacks on a machine that
+has the real thing.
 
 Read from the environment when this module is first imported (so a child still sees what its
 server was started with after its own environment is cleaned) and again on each call.
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-NAMES = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS", "TORCHGRADE_NO_OWN_USER")
+NAMES = ("TORCHGRADE_PRETEND_NO_LANDLOCK", "TORCHGRADE_NO_CGROUP", "TORCHGRADE_NO_USERNS", "TORCHGRADE_NO_OWN_USER",
+         "TORCHGRADE_NO_LAZY_DYNAMO")
 _AT_IMPORT = frozenset(name for name in NAMES if os.environ.get(name) == "1")
 
 
