@@ -22,9 +22,11 @@ from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.cuda_model import install_generator_model
+from .probes.eager_compile import run_compiled_code_eagerly
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 install_generator_model()  # torch.Generator(device=x.device) on the simulated GPU, however the learner imports it
+run_compiled_code_eagerly()  # @torch.compile: the same results without seconds of compiling per case
 hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
 
 

@@ -122,3 +122,31 @@ def test_an_in_place_view_changes_the_shape_the_model_reports(change):
     assert model.shape == model.inner.shape == plain.shape
     assert model.stride() == model.inner.stride() == plain.stride()
     assert torch.equal(model.inner, plain)
+
+
+@pytest.mark.parametrize("made_on", [
+    'x.get_device() if x.is_cuda else "cpu"',
+    '"cuda" if x.device.type == "cuda" else "cpu"',
+    'torch.device("cuda", 0) if x.is_cuda else torch.device("cpu")',
+    'str(x.device)',
+])
+def test_code_that_reads_what_a_gpu_tensor_says_of_itself_passes(grade_files, made_on):
+    # right on a GPU (x.device is cuda:0, x.is_cuda, x.get_device() == 0): right on the simulated one too
+    result = grade_files({"activations.py": f"""
+        import torch
+        def relu(x):
+            zero = torch.zeros(x.shape, dtype=x.dtype, device={made_on})
+            return torch.where(x > zero, x, zero)
+    """}, exercises=["relu"])
+    assert check_of(result, "relu", "device").status == "passed", check_of(result, "relu", "device").feedback
+
+
+def test_a_model_tensor_says_what_a_gpu_tensor_says():
+    x = to_model(torch.ones(2))
+    assert (x.device, x.is_cuda, x.get_device(), x.is_meta) == (torch.device("cuda", 0), True, 0, False)
+    with CudaModel():
+        for made in (torch.zeros(2, device="cuda"), torch.zeros(2, device=0), torch.ones(2).to("cuda"),
+                     torch.ones(2).cuda(), torch.ones(2).to(x.device), torch.ones(2, device=x.device)):
+            assert type(made) is ModelTensor
+        assert torch.device("cuda") == torch.device("cuda")  # a device object is only a name
+        assert type(torch.ones(2).to("cpu")) is torch.Tensor

@@ -29,10 +29,11 @@ from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
-#: The device a model tensor reports. torch built without CUDA cannot make a tensor that says "cuda"
-#: pass through indexing or a device guard, so it says "meta": what the model checks is devices, and
-#: only whether two operands are on the model or on the CPU matters.
+#: The device a model tensor is on underneath. torch built without CUDA cannot make a tensor that is on
+#: "cuda" pass through indexing or a device guard, so it is on "meta"; to the learner's Python code it
+#: says cuda:0 (SHOWN), and device arguments naming CUDA are turned into this one before torch sees them.
 DEVICE = torch.device("meta")
+SHOWN = torch.device("cuda", 0)
 MISMATCH = "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
 NUMPY = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host "
          "memory first.")
@@ -90,6 +91,17 @@ class ModelTensor(torch.Tensor):
         """torch.nn.init returns early for meta tensors (trunc_normal_, orthogonal_, sparse_): a GPU's do not."""
         return False
 
+    @property
+    def device(self) -> torch.device:  # type: ignore[override]
+        return SHOWN
+
+    @property
+    def is_cuda(self) -> bool:  # type: ignore[override]
+        return True
+
+    def get_device(self) -> int:  # type: ignore[override]
+        return 0
+
 
 _GENERATOR = torch.Generator
 _MODEL_GENERATORS: "weakref.WeakValueDictionary[int, torch.Generator]" = weakref.WeakValueDictionary()
@@ -107,7 +119,7 @@ class ModelGenerator(_GENERATOR):
 
     @property
     def device(self) -> torch.device:  # type: ignore[override]
-        return DEVICE
+        return SHOWN
 
 
 class _GeneratorClass(type(_GENERATOR)):  # type: ignore[misc]
@@ -116,7 +128,7 @@ class _GeneratorClass(type(_GENERATOR)):  # type: ignore[misc]
 
     def __call__(cls, device: Any = "cpu") -> torch.Generator:
         try:
-            on_model = torch.device(device) == DEVICE
+            on_model = torch.device(device).type == DEVICE.type or (_MODEL_ACTIVE and _names_cuda(device))
         except (RuntimeError, TypeError):
             on_model = False
         return ModelGenerator() if on_model else _GENERATOR(device)
@@ -150,6 +162,22 @@ def _check_generators(flat: list, on_model: bool) -> None:
 
 def _changes_metadata(func) -> bool:
     return torch.Tag.inplace_view in func.tags or func.overloadpacket.__name__ in ("resize_", "squeeze_")
+
+
+def _names_cuda(device: Any) -> bool:
+    """`"cuda"`, `"cuda:0"`, `0`, `torch.device("cuda")`: a device argument naming CUDA."""
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        return False
+    if isinstance(device, int):
+        return device >= 0  # an index names the accelerator, which is the GPU here (torch.device(0) would fail)
+    try:
+        return torch.device(device).type == "cuda"
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
+def _on_model(value: Any) -> Any:
+    return DEVICE if _names_cuda(value) else value
 
 
 def _is_cuda(device: Any) -> bool:
@@ -215,6 +243,14 @@ class _DataFactories(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if func is torch.device:  # a device object is only a name: torch.device("cuda") stays CUDA's
+            return func(*args, **kwargs)
+        if "device" in kwargs:
+            kwargs = dict(kwargs, device=_on_model(kwargs["device"]))
+        if func is torch.Tensor.to:
+            args = tuple(_on_model(a) for a in args)
+        elif func is torch.Tensor.cuda:
+            return args[0].to(DEVICE)
         if getattr(func, "__name__", "") == "_make_dual":
             # forward-mode AD on a tensor subclass crashes torch 2.13 (a segmentation fault): refused here
             raise NotImplementedError(FORWARD_AD)
@@ -227,16 +263,23 @@ class _DataFactories(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+_MODEL_ACTIVE = False
+
+
 class CudaModel:
     """While active, the learner's code runs against the simulated GPU."""
 
     def __enter__(self) -> "CudaModel":
+        global _MODEL_ACTIVE
         self._modes = (_DataFactories(), _Operators())
         for mode in self._modes:
             mode.__enter__()
+        self._was_active, _MODEL_ACTIVE = _MODEL_ACTIVE, True
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        global _MODEL_ACTIVE
+        _MODEL_ACTIVE = self._was_active
         for mode in reversed(self._modes):
             mode.__exit__(*exc)
 
