@@ -118,6 +118,11 @@ def produced_values(case: InitCase, result: dict[str, Any]) -> tuple[torch.Tenso
     record = result.get("output", {"kind": "none"}) if not result.get("same_object") else {"kind": "none"}
     if record["kind"] != "tensor":
         if result.get("same_object"):
+            if not math.isfinite(before):
+                return None, (f"After your call the tensor still holds {before} everywhere, as before it: what you "
+                              f"wrote was computed from its old values (0 · {before} is nan, so tensor.mul_(0) keeps "
+                              f"it), or nothing was written. Write every element without using the old values: "
+                              f"tensor.zero_(), tensor.fill_(value).")
             return None, "Your function returned the tensor it was given without writing into it."
         return None, (f"Your function left the tensor it was given unchanged and returned "
                       f"{describe_record(record)}. Fill the given tensor in place, and return it.")
