@@ -78,6 +78,19 @@ def test_the_nbgrader_kernel_plans_through_the_facade(repo, asked):
     assert asked == [dict(hidden=False, exercises=["relu"], cuda=None, workdir=asked[0]["workdir"], cache=False)]
 
 
+def test_the_nbgrader_kernel_says_why_cells_could_not_be_graded(repo, monkeypatch):
+    """A grading the facade could not do (its boundary's result) reaches the test cell as an error, not a score."""
+    from grader.batch import could_not_grade
+    from grader.integrations.nbgrader.session import KernelGrader
+    reason = "the grader's sandbox refused to run it (no user namespaces)"
+    monkeypatch.setattr(grading.Grader, "grade", lambda self, submission, **_: could_not_grade(self.plan, submission, reason))
+    kernel = KernelGrader(str(repo / "course.yaml"))
+    try:
+        assert kernel.grade("relu", False, ["def relu(x):\n    return x.clamp(min=0)\n"]) == {"error": reason}
+    finally:
+        kernel.close()
+
+
 def test_release_plans_through_the_facade(course, tmp_path, asked):
     from grader.release import write_bundle
     with pytest.raises(ThroughFacade):

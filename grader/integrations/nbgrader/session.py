@@ -56,6 +56,8 @@ class KernelGrader:
             result = self.graders[key].grade(submission)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        if result.details.get("error"):  # not graded at all (e.g. the sandbox refused): the test cell says why
+            return {"error": result.details["error"]}
         (exercise_result,) = result.exercises
         pictures = failing_pictures(exercise_result)
         text = rewrite_mentions(exercise_feedback(exercise_result),
