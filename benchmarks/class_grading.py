@@ -44,7 +44,8 @@ import yaml  # noqa: E402
 from benchmarks.make_submissions import generate  # noqa: E402
 from grader import wire  # noqa: E402
 from grader.resume import course_files  # noqa: E402
-from grader.run import _exercise_result, build_plan  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.judge import judge_exercise  # noqa: E402
 from grader.scoring import SubmissionResult  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -112,7 +113,7 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
             file = work / "out" / f"{exercise.id}{wire.SUFFIX}"
             record = wire.load(file) if file.is_file() else None
             failure = None if record is not None else ("error", "Your code stopped the grading before this exercise ran.")
-            results.append(_exercise_result(plan, exercise, record, failure, pictures_of_passing_work=False))
+            results.append(judge_exercise(plan, exercise, record, failure, pictures_of_passing_work=False))
         return SubmissionResult(folder.name, tuple(results))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -121,8 +122,8 @@ def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
 def naive_run(course_file: Path, folders: list[Path], jobs: int) -> tuple[dict, list[SubmissionResult]]:
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
     with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
-        plan = build_plan(load_course(course_file), hidden=True, cuda=False,  # once: the naive design gets it free
-                          workdir=Path(workdir))
+        plan = plan_for(load_course(course_file), hidden=True, cuda=False,  # once: the naive design gets it free
+                        workdir=Path(workdir), cache=False)
         with Meter() as meter, ThreadPoolExecutor(jobs) as pool:
             results = list(pool.map(lambda f: naive_one(plan, f, threads), folders))
     return {"wall_s": meter.wall, "cpu_s": meter.cpu, "n": len(folders)}, results

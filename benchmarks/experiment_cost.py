@@ -31,7 +31,9 @@ sys.path.insert(0, str(REPO))
 from grader import wire  # noqa: E402
 from grader.checks import KINDS  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
-from grader.run import PRELOAD, build_plan, grade_submission  # noqa: E402
+from grader.entry import PRELOAD  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.run import grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -69,7 +71,7 @@ def main() -> None:
     course = load_course(REPO / "course.yaml")
     ids = [e.id for e in course.exercises if e.module in ("answers", "experiments")]
     start = time.process_time()
-    plan = build_plan(course, hidden=True, exercises=ids, cuda=False)
+    plan = plan_for(course, hidden=True, exercises=ids, cuda=False, cache=False)
     print(f"plan for {len(ids)} question and experiment exercises: {time.process_time() - start:.2f} s CPU (once per class)")
 
     experiments = load(REPO / "solutions", "experiments")

@@ -25,7 +25,7 @@ $PY -m pip install -q --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>
 } 2>&1 | tee "$OUT/machine.txt"
 
 echo "== can a sandboxed child of the real fork server use CUDA? (None: yes)"
-timeout 120 $PY -c "from grader.sandbox.gpu import problem_in_sandbox as p; from grader.run import PRELOAD
+timeout 120 $PY -c "from grader.sandbox.gpu import problem_in_sandbox as p; from grader.entry import PRELOAD
 print(p(PRELOAD))" 2>&1 \
     | tee "$OUT/sandbox_probe.log"
 if ! grep -qx None "$OUT/sandbox_probe.log"; then

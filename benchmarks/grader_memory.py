@@ -48,11 +48,9 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 from grader.batch import find_pending, grade_class, grading_options  # noqa: E402
-from grader.cli import SERVER_PRELOAD  # noqa: E402
+from grader.grading import plan_for, start_servers  # noqa: E402
 from grader.intake import Submission  # noqa: E402
 from grader.notebook import MAX_JSON_VALUES  # noqa: E402
-from grader.plan_cache import load_or_build  # noqa: E402
-from grader.pool import WorkerPool  # noqa: E402
 from grader.scoring import SubmissionResult  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -293,12 +291,12 @@ def main() -> int:
     started = time.perf_counter()
     course = load_course(args.course)
     options = grading_options(course, hidden=True)
-    pool = WorkerPool(1, SERVER_PRELOAD)
+    pool = start_servers(1)
     rows = []
     with tempfile.TemporaryDirectory(prefix="torchgrade-memory-") as tmp:
         root = Path(tmp)
         try:
-            plan = load_or_build(course, hidden=True, cuda=options["cuda"], workdir=root / "plan")
+            plan = plan_for(course, hidden=True, cuda=options["cuda"], workdir=root / "plan")
 
             def grade(folder: Path) -> tuple[SubmissionResult, float]:
                 submission = Submission.from_path(folder, course.modules)

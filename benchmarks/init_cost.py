@@ -28,7 +28,10 @@ sys.path.insert(0, str(REPO))
 
 from grader import wire  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
-from grader.run import PRELOAD, _exercise_result, build_plan, grade_submission  # noqa: E402
+from grader.entry import PRELOAD  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.judge import judge_exercise  # noqa: E402
+from grader.run import grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -53,7 +56,7 @@ def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
     start = time.process_time()
     for exercise in plan.exercises:
         record = wire.loads(files[exercise.id])
-        result = _exercise_result(plan, exercise, record, None)
+        result = judge_exercise(plan, exercise, record, None)
         assert result.max_score > 0
     return child, time.process_time() - start
 
@@ -67,7 +70,7 @@ def main() -> None:
     ids = [e.id for e in course.exercises if e.module == "initializers"]
     work = Path(tempfile.mkdtemp(prefix="init-cost-"))
     start = time.process_time()
-    plan = build_plan(course, hidden=True, exercises=ids, cuda=False, workdir=work / "plan")
+    plan = plan_for(course, hidden=True, exercises=ids, cuda=False, workdir=work / "plan", cache=False)
     plan_cpu = time.process_time() - start
     tasks = wire.load(plan.tasks_file, from_the_grader=True)
     calls = sum(len(t["calls"]) for t in tasks.values())

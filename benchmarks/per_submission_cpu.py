@@ -20,7 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from grader.run import PRELOAD, build_plan, grade_submission  # noqa: E402
+from grader.entry import PRELOAD  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.run import grade_submission  # noqa: E402
 from grader.sandbox import ForkServer, Job  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -53,7 +55,8 @@ def main() -> None:
                         help="draw the feedback pictures of passing checks too, as `torchgrade check` does "
                              "(class grading draws those of failing checks only)")
     args = parser.parse_args()
-    plan = build_plan(load_course(args.course), hidden=True, workdir=Path(tempfile.mkdtemp(prefix="torchgrade-plan-")))
+    plan = plan_for(load_course(args.course), hidden=True, workdir=Path(tempfile.mkdtemp(prefix="torchgrade-plan-")),
+                    cache=False)
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
     with ForkServer(PRELOAD) as server:
         def empty_job() -> None:

@@ -32,7 +32,10 @@ from grader import wire  # noqa: E402
 from grader.checks import plot as plot_check  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
 from grader.probes import plot as plot_probe  # noqa: E402
-from grader.run import PRELOAD, _exercise_result, build_plan, grade_submission  # noqa: E402
+from grader.entry import PRELOAD  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.judge import judge_exercise  # noqa: E402
+from grader.run import grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
@@ -93,7 +96,7 @@ def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
     start = time.process_time()
     for exercise in plan.exercises:
         record = wire.loads(files[exercise.id])
-        _exercise_result(plan, exercise, record, None)
+        judge_exercise(plan, exercise, record, None)
     return child, time.process_time() - start
 
 
@@ -106,7 +109,7 @@ def main() -> None:
     course = load_course(REPO / "course.yaml")
     work = Path(tempfile.mkdtemp(prefix="plot-cost-"))
     start = time.process_time()
-    plan = build_plan(course, hidden=True, exercises=EXERCISES, cuda=False, workdir=work / "plan")
+    plan = plan_for(course, hidden=True, exercises=EXERCISES, cuda=False, workdir=work / "plan", cache=False)
     plan_cpu = time.process_time() - start
     tasks = wire.load(plan.tasks_file, from_the_grader=True)
     calls = sum(len(t["calls"]) for t in tasks.values())

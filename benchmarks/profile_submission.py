@@ -33,9 +33,11 @@ import torch  # noqa: E402
 import grader.child as child  # noqa: E402
 from grader import wire  # noqa: E402
 from grader.probes import PROBES  # noqa: E402
-from grader.run import _exercise_result, build_plan, grade_submission  # noqa: E402
+from grader.grading import plan_for  # noqa: E402
+from grader.judge import judge_exercise  # noqa: E402
+from grader.run import grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
-from grader.run import PRELOAD  # noqa: E402
+from grader.entry import PRELOAD  # noqa: E402
 from grader.spec import load_course  # noqa: E402
 
 CPU = collections.Counter
@@ -104,7 +106,7 @@ def one_run(plan, tasks, modules, folder: Path) -> tuple[CPU, CPU, CPU, CPU]:
         start = time.process_time()
         record = wire.loads(files[exercise.id])
         per_kind["(load results)"] += time.process_time() - start
-        result = _exercise_result(plan, exercise, record, None)
+        result = judge_exercise(plan, exercise, record, None)
         grader_ex[exercise.id] = time.process_time() - start
     for exercise in plan.exercises:  # per check kind: judge each prepared check alone
         record = wire.loads(files[exercise.id])
@@ -162,7 +164,7 @@ def main() -> None:
     torch.set_num_threads(1)  # as in a child of one of two workers on two cores
     course = load_course(args.course)
     start, wall = time.process_time(), time.perf_counter()
-    plan = build_plan(course, hidden=True, cuda=False, workdir=Path(tempfile.mkdtemp(prefix="profile-plan-")))
+    plan = plan_for(course, hidden=True, cuda=False, workdir=Path(tempfile.mkdtemp(prefix="profile-plan-")), cache=False)
     plan_cpu, plan_wall = time.process_time() - start, time.perf_counter() - wall
     start = time.process_time()
     tasks = wire.load(plan.tasks_file, from_the_grader=True)
@@ -216,7 +218,7 @@ def main() -> None:
                                               for e in plan.exercises if e.module in modules], args.top)
             records = {e.id: child.run_exercise(tasks[e.id], modules[e.module], str(folder))
                        for e in plan.exercises if e.module in modules}
-            profile_top("grader side (judging)", lambda: [_exercise_result(plan, e, records[e.id], None)
+            profile_top("grader side (judging)", lambda: [judge_exercise(plan, e, records[e.id], None)
                                                           for e in plan.exercises if e.id in records], args.top)
 
 

@@ -32,7 +32,9 @@ from .pool import WorkerPool
 from .progress import Progress
 from .report import write_gradebook, write_results
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
-from .run import PRELOAD, Plan, cuda_available, grade_submission
+from .entry import PRELOAD
+from .plan import Plan, cuda_available
+from .run import grade_submission
 from .sandbox import ForkServer, SandboxRefused
 from .scoring import SubmissionResult, whole_exercise
 from .shard import Shard, select
@@ -56,9 +58,11 @@ def threads_per_child(jobs: int) -> int:
 
 def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
-               pool: WorkerPool | None = None, pictures_of_passing_work: bool = True) -> list[SubmissionResult]:
+               pool: WorkerPool | None = None, pictures_of_passing_work: bool = True,
+               threads: int | None = None) -> list[SubmissionResult]:
     """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
     as each is done. `details["grade_s"]` is each submission's time from staging to its scores.
+    `threads`: torch threads per child (default: the cores shared among this call's workers).
 
     Each submission is graded and handed over inside its boundary (`grade_one`, `report_one`): an
     exception there becomes that submission's result; only Ctrl-C (or an exit) stops the run."""
@@ -69,7 +73,7 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
     if pool is None:
         pool = WorkerPool(min(jobs, len(submissions)), PRELOAD)
     workers = min(pool.jobs, len(submissions))
-    threads = threads_per_child(workers)
+    threads = threads or threads_per_child(workers)
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
     stopping = threading.Event()  # set when the run is interrupted: nothing more is started or reported

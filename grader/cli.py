@@ -6,12 +6,12 @@ torch while this process loads the course (which imports torch to resolve refere
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import click
 
@@ -20,10 +20,7 @@ from .course_or_exit import load_course_or_exit
 from .schemas import NAMES as SCHEMA_NAMES
 
 if TYPE_CHECKING:
-    from .intake import Submission
     from .spec import Course
-
-from .entry import PRELOAD as SERVER_PRELOAD  # torch-free: `check` starts its server before importing torch
 
 COURSE_OPTION = click.option("--course", "course_path", type=click.Path(path_type=Path), default=None,
                              help="course.yaml (default: ./course.yaml)")
@@ -41,23 +38,27 @@ def _load(course_path: Path | None) -> Course:
 def _sandbox_policy(course: Course) -> None:
     """A protection missing here (Landlock, own uid, IPC namespace): one warning each (warn), or a refusal with exit 2
     (refuse), before anything is graded."""
-    from .sandbox import SandboxRefused, policy
+    from .grading import sandbox_warnings
+    from .sandbox import SandboxRefused
     try:
-        warnings = policy.check_all(course.sandbox)
+        warnings = sandbox_warnings(course)
     except SandboxRefused as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    for text in (*warnings, policy.exposure(course.root)):
-        if text:
-            click.echo(text, err=True)
+    for text in warnings:
+        click.echo(text, err=True)
 
 
-def _submissions(paths: tuple[Path, ...], course: Course) -> list[Submission]:
-    """Folders, .py modules and .ipynb notebooks (split into the course's modules)."""
-    from .intake import Submission, SubmissionError
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """What the teacher or student named cannot be graded (an unknown exercise, an unreadable submission,
+    two submissions of the same name): a usage error that says why."""
+    from .batch import DuplicateNames
+    from .grading import UnknownExercises
+    from .intake import SubmissionError
     try:
-        return [Submission.from_path(p, modules=course.modules) for p in paths]
-    except SubmissionError as exc:
+        yield
+    except (UnknownExercises, SubmissionError, DuplicateNames) as exc:
         raise click.UsageError(str(exc)) from None
 
 
@@ -93,25 +94,16 @@ def validate(course_path: Path | None, require_audit: bool) -> None:
 def check(submission: Path, exercise_ids: tuple[str, ...], html_path: Path | None, course_path: Path | None,
           no_cache: bool) -> None:
     """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
-    from .pool import WorkerPool
-    pool = WorkerPool(1, SERVER_PRELOAD)  # torch-free: the server starts importing torch now
+    from .grading import self_check, start_servers
+    servers = start_servers(1)  # torch-free: the server starts importing torch now
     try:
         course = _load(course_path)
         _sandbox_policy(course)
-        unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
-        if unknown:
-            raise click.UsageError(f"no exercise called {', '.join(unknown)}")
-        subs = _submissions((submission,), course)
-        from .batch import grade_many
-        from .collector import paused
-        from .plan_cache import load_or_build
-        from .report import pointing_at, render_feedback, render_table, write_attachments, write_page
-        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir, paused():
-            plan = load_or_build(course, hidden=False, exercises=list(exercise_ids) or None, workdir=Path(workdir),
-                                 use_cache=not no_cache)
-            (result,) = grade_many(plan, subs, jobs=1, pool=pool)
+        with _usage_errors():
+            result = self_check(course, submission, exercises=exercise_ids, cache=not no_cache, servers=servers)
     finally:
-        pool.close()
+        servers.close()
+    from .report import pointing_at, render_feedback, render_table, write_attachments, write_page
     pictures = write_attachments(result, Path("."))
     click.echo(render_table(result))
     feedback = render_feedback(result, lambda text: pointing_at(text, Path(".")))
@@ -148,12 +140,11 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
-    from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grading_options
-    from .plan_cache import load_or_build
-    from .report import gradescope_json, junit_xml, render_class_brief, render_lines, write_atomic
+    from .grading import grade_class
+    from .report import render_class_brief, render_lines
     from .report.class_report import render_text, summarise
+    from .shard import ShardError, parse_shard
     from .text import shown
-    from .shard import ShardError, parse_shard, write_record
 
     course = _load(course_path)
     _sandbox_policy(course)
@@ -161,36 +152,10 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         shard = parse_shard(shard_spec) if shard_spec else None
     except ShardError as exc:
         raise click.UsageError(str(exc)) from None
-    subs = _submissions(submissions, course)
-    extra = tuple({"gradescope": "gradescope.json", "junit": "junit.xml"}[f] for f in formats)
-    options = grading_options(course, hidden=not public_only)
-    try:
-        pending = find_pending(course, subs, out_dir, options=options, force=force, shard=shard, extra_files=extra)
-    except DuplicateNames as exc:
-        raise click.UsageError(str(exc)) from None
-    jobs = min(jobs or default_jobs(), max(1, len(pending.todo)))
-    names = [s.name for s in pending.chosen]
-    if shard:  # until the run ends, merge knows this shard's folder as incomplete
-        write_record(out_dir, shard, names, pending.course_hash, complete=False)
-
-    def write_extra(result, folder: Path) -> None:
-        if "gradescope" in formats:
-            write_atomic(folder / "gradescope.json", json.dumps(gradescope_json(result), indent=2, ensure_ascii=False))
-        if "junit" in formats:
-            write_atomic(folder / "junit.xml", junit_xml(result))
-
-    pool = WorkerPool(jobs, SERVER_PRELOAD) if pending.todo else None  # servers warm up while the plan is built
-    try:
-        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
-            plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
-                                 use_cache=not no_cache)
-            run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
-            if shard:
-                write_record(out_dir, shard, names, pending.course_hash, complete=True,
-                             exercise_ids=[e.id for e in plan.exercises])
-    finally:
-        if pool is not None:
-            pool.close()
+    with _usage_errors():
+        graded = grade_class(course, submissions, out_dir, hidden=not public_only, force=force, shard=shard,
+                             formats=formats, jobs=jobs, cache=not no_cache, bar=bar)
+    run, jobs = graded.run, graded.jobs
     results = run.results
     if verbose:
         from .report.show import render_full
@@ -198,7 +163,7 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         click.echo("\n" + render_text(summarise(results)) + "\n")
     click.echo(render_lines(results))
     click.echo("\n" + render_class_brief(summarise(results)))
-    where = f" (shard {shard}: {len(results)} of {len(subs)})" if shard else ""
+    where = f" (shard {shard}: {len(results)} of {graded.submissions})" if shard else ""
     click.echo(f"\nGraded {len(run.graded)}, skipped {len(run.skipped)} already graded{where}, "
                f"in {run.wall_s:.1f} s with {jobs} worker{'s' if jobs > 1 else ''}.")
     if run.retry:
@@ -239,26 +204,16 @@ def audit(exercise_ids: tuple[str, ...], jobs: int | None, json_path: Path | Non
           course_path: Path | None, no_cache: bool) -> None:
     """Grade every catalogued mistake and accepted variant; exit 1 if a mistake loses no points or an
     accepted variant (or the solutions) loses any. A green audit of the whole course writes its stamp."""
-    from .audit import AuditError, audit_json, render_audit, run_audit, stamp_summary, write_stamp
-    from .batch import default_jobs
-    from .plan_cache import load_or_build
-    from .pool import WorkerPool
+    from .audit import AuditError, audit_json, render_audit, stamp_summary, write_stamp
+    from .grading import audit as audit_course
     course = _load(course_path)
     _sandbox_policy(course)
-    unknown = [e for e in exercise_ids if e not in {x.id for x in course.exercises}]
-    if unknown:
-        raise click.UsageError(f"no exercise called {', '.join(unknown)}")
-    pool = WorkerPool(jobs or default_jobs(), SERVER_PRELOAD)
     try:
-        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
-            plan = load_or_build(course, hidden=True, exercises=list(exercise_ids) or None, workdir=Path(workdir),
-                                 use_cache=not no_cache)
-            result = run_audit(course, plan, exercises=list(exercise_ids) or None, pool=pool)
+        with _usage_errors():
+            result = audit_course(course, exercises=exercise_ids, jobs=jobs, cache=not no_cache)
     except AuditError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    finally:
-        pool.close()
     click.echo(render_audit(result, verbose=verbose))
     if json_path is not None:
         json_path.write_text(json.dumps(audit_json(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -33,7 +33,7 @@ import torch
 
 from .probes.lazy_dynamo import defer_dynamo
 from .resume import course_key
-from .run import Plan, build_plan, cuda_available
+from .plan import Plan, build_plan, cuda_available
 from .sandbox import paths
 from .spec import Course
 

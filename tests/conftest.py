@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.run import PRELOAD, build_plan, grade_submission
+from grader.entry import PRELOAD
+from grader.plan import build_plan
+from grader.run import grade_submission
 from grader.sandbox import ForkServer
 from grader.spec import load_course
 

@@ -467,7 +467,7 @@ def test_a_detached_writer_never_writes(grade_files, tiny, targets, baseline):
 
 @pytest.fixture(scope="module")
 def second_server():
-    from grader.run import PRELOAD
+    from grader.entry import PRELOAD
     from grader.sandbox import ForkServer
     with ForkServer(PRELOAD) as warm:
         yield warm

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from grader.audit import run_audit, stamp_problem, write_stamp
 from grader.cli import main
-from grader.run import build_plan
+from grader.plan import build_plan
 from grader.spec import load_course
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from grader.audit import render_audit, run_audit
-from grader.run import build_plan
+from grader.plan import build_plan
 
 #: module → (mistakes, accepted variants) each of its exercises must catalogue at least
 REQUIRED = {"activations": (4, 2), "losses": (4, 2), "initializers": (4, 2), "plots": (2, 2), "experiments": (2, 2)}

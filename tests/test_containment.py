@@ -115,7 +115,7 @@ def test_a_raising_function_names_the_line(grade_files):
     ("crash", "this is not your fault"),
 ])
 def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
-    from grader.run import describe_stop
+    from grader.execute import describe_stop
     from grader.sandbox import Limits, Outcome
     outcome = Outcome(3 if reason == "exit" else None, None, (), "sigmoid", reason, "", "", False, 1.0)
     assert words in describe_stop(outcome, Limits(step_s=30, step_cpu_s=10, processes=64), "sigmoid")
@@ -124,7 +124,7 @@ def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
 def test_one_wall_clock_budget_covers_every_child_of_a_submission(grade_files, monkeypatch):
     """A submission that sleeps in every exercise holds its worker for the submission's budget, not for a
     fresh budget per child that a stopped exercise makes necessary."""
-    from grader.run import Plan
+    from grader.plan import Plan
     from grader.sandbox import Limits
     monkeypatch.setattr(Plan, "limits", lambda self, threads=1: Limits(step_s=1.5, step_cpu_s=5, total_s=4.0))
     result = grade_files({"activations.py": """

@@ -167,7 +167,8 @@ def test_reading_a_submissions_records_stops_at_its_budget_whatever_the_opcodes(
 def test_a_record_read_early_is_charged_to_the_budget_once_even_when_judging_it_fails(tmp_path):
     from types import SimpleNamespace
 
-    from grader.run import EarlyVerdicts, _read_record
+    from grader.judge import EarlyVerdicts
+    from grader.records import read_record as _read_record
     file = tmp_path / f"relu{wire.SUFFIX}"
     file.write_bytes(wire.dumps({"status": "ok", "results": {"c": {"output": [0.5] * 100_000}}}))
     budget = wire.Budget()

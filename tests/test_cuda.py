@@ -10,7 +10,7 @@ pytestmark = pytest.mark.cuda
 
 
 def test_cuda_is_planned_for_values_and_device_checks(course, tmp_path):
-    from grader.run import build_plan
+    from grader.plan import build_plan
     plan = build_plan(course, hidden=False, exercises=["sigmoid"], workdir=tmp_path)
     assert plan.context.cuda
     devices = {call["device"] for p in plan.prepared["sigmoid"] for call in p.calls}

@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from grader.run import _draws_pictures
+from grader.judge import draws_pictures as _draws_pictures
 
 REPO = Path(__file__).resolve().parents[1]
 

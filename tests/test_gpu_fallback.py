@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader import run
+from grader import plan as run
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from grader.checks import SpecProblem
-from grader.run import build_plan
+from grader.plan import build_plan
 from grader.spec import SpecErrors, load_course
 
 COURSE = "name: Tiny\nmodules: [initializers]\nexercises: [exercises/*.yaml]\n"

@@ -53,6 +53,9 @@ BACK_EDGES = [
     ("sandbox", "grader/sandbox/api.py", "from grader import wire"),
     ("exports", "grader/report/junit.py", "from grader.report import gradescope"),
     ("front-ends", "grader/integrations/pytest_plugin.py", "from grader.integrations.nbgrader import cells"),
+    ("layers", "grader/plan.py", "from grader import judge"),
+    ("one-facade", "grader/integrations/gradescope/run.py", "from grader import plan_cache"),
+    ("one-facade", "grader/integrations/nbgrader/session.py", "from grader.sandbox.server_client import ForkServer"),
 ]
 
 

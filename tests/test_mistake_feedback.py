@@ -123,7 +123,7 @@ def test_running_the_mistakes_leaves_the_graders_random_state_and_default_dtype(
 
     from grader.checks.base import Context
     from grader.checks.mistakes import mistake_outputs
-    from grader.run import build_plan
+    from grader.plan import build_plan
     from grader.spec import load_course
     root = tmp_path / "course"
     shutil.copytree(course.root / "tests" / "audit_course", root)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader import cli, plan_cache, run
-from grader.run import build_plan, grade_submission
+from grader import batch, cli, grading, plan_cache
+from grader.plan import build_plan
+from grader.run import grade_submission
 from grader.spec import load_course
 
 
@@ -227,7 +228,7 @@ def test_check_reuses_the_plan_and_no_cache_rebuilds_it(repo, cache, builds, mon
 
 
 def test_check_starts_its_server_with_the_modules_grading_preloads():
-    assert cli.SERVER_PRELOAD is run.PRELOAD  # one name for both, in the torch-free grader.entry
+    assert grading.PRELOAD is batch.PRELOAD  # one name for both, in the torch-free grader.entry
 
 
 def test_help_imports_no_torch(repo):

@@ -16,7 +16,7 @@ from grader.cli import main
 from grader.release import ReleaseError, write_bundle
 from grader.release.answers import questions
 from grader.release.public_yaml import SECRET_FIELDS, is_teacher_code, needs_expected
-from grader.run import build_plan
+from grader.plan import build_plan
 from grader.spec import load_course
 
 

@@ -528,7 +528,8 @@ def test_only_a_job_that_uses_the_gpu_sees_the_teachers_choice_of_gpus(gpu_job, 
 
 
 def test_spawn_mode_gives_the_same_results_as_fork(plans, server, tiny, tmp_path):
-    from grader.run import PRELOAD, grade_submission
+    from grader.entry import PRELOAD
+    from grader.run import grade_submission
     folder = tmp_path / "student"
     folder.mkdir()
     for name, text in submission().items():

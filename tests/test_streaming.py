@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import run, wire
+from grader import execute, judge, wire
+from grader.records import Record, read_record
 from grader.sandbox import Job
 
 STEPS = "grader.sandbox.selftest:run_steps"
@@ -64,14 +65,14 @@ def test_a_listener_that_fails_leaves_the_server_ready_for_the_next_job(server, 
 
 def test_right_work_is_judged_while_the_child_runs(grade_files, monkeypatch):
     used = []
-    verdict = run.EarlyVerdicts.verdict
+    verdict = judge.EarlyVerdicts.verdict
 
     def counting(self, exercise_id, final):
         found = verdict(self, exercise_id, final)
         used.append((exercise_id, found is not None))
         return found
 
-    monkeypatch.setattr(run.EarlyVerdicts, "verdict", counting)
+    monkeypatch.setattr(judge.EarlyVerdicts, "verdict", counting)
     result = grade_files({"activations.py": SOLUTION_ACTIVATIONS}, exercises=["sigmoid", "tanh", "relu"])
     assert result.score == result.max_score
     assert dict(used) == {"sigmoid": True, "tanh": True, "relu": True}
@@ -96,15 +97,15 @@ def test_a_record_rewritten_after_it_was_judged_is_judged_again_from_what_is_lef
 
 def test_an_early_verdict_is_used_only_for_the_very_bytes_it_judged(plans, tmp_path):
     plan = plans(("sigmoid",), False)
-    early = run.EarlyVerdicts(plan, pictures_of_passing_work=False)
+    early = judge.EarlyVerdicts(plan, pictures_of_passing_work=False)
     record = {"status": "missing_function"}
     file = tmp_path / f"sigmoid{wire.SUFFIX}"
     wire.dump(record, file)
     early.offer("sigmoid", file)
     early.offer("not_an_exercise", file)
-    same = run.Record(file.read_bytes(), record)
+    same = Record(file.read_bytes(), record)
     assert early.verdict("sigmoid", same) is not None
-    assert early.verdict("sigmoid", run.Record(wire.dumps({"status": "ok", "results": {}}), {})) is None
+    assert early.verdict("sigmoid", Record(wire.dumps({"status": "ok", "results": {}}), {})) is None
     assert early.verdict("sigmoid", None) is None
     assert early.verdict("not_an_exercise", same) is None
 
@@ -113,23 +114,23 @@ def test_a_named_pipe_in_place_of_a_record_cannot_make_the_grader_wait(tmp_path)
     import os
     fifo = tmp_path / f"sigmoid{wire.SUFFIX}"
     os.mkfifo(fifo)  # opening it for reading would wait for a writer that never comes
-    assert run._read_record(fifo) is None
+    assert read_record(fifo) is None
     link = tmp_path / f"tanh{wire.SUFFIX}"
     target = tmp_path / "elsewhere.data"
     wire.dump({"status": "missing_function"}, target)
     link.symlink_to(target)
-    assert run._read_record(link) is None
-    assert run._read_record(target).data == {"status": "missing_function"}
-    assert run._read_record(tmp_path / "missing.data") is None
+    assert read_record(link) is None
+    assert read_record(target).data == {"status": "missing_function"}
+    assert read_record(tmp_path / "missing.data") is None
 
 
 def test_bytes_read_again_unchanged_are_not_unpickled_again(tmp_path):
     file = tmp_path / f"sigmoid{wire.SUFFIX}"
     wire.dump({"status": "missing_function"}, file)
-    first = run._read_record(file)
-    assert run._read_record(file, first) is first
+    first = read_record(file)
+    assert read_record(file, first) is first
     wire.dump({"status": "missing_module"}, file)
-    again = run._read_record(file, first)
+    again = read_record(file, first)
     assert again is not first and again.data == {"status": "missing_module"}
 
 
@@ -160,18 +161,18 @@ def test_time_the_grader_spends_judging_is_not_taken_from_the_learners_budget(tm
             wire.dump({"status": "missing_function"}, out / f"c{wire.SUFFIX}")
             return Outcome(0, None, ("c",), None, None, "", "", False, wall_s=0.1)
 
-    class SlowJudge(run.EarlyVerdicts):
+    class SlowJudge(judge.EarlyVerdicts):
         def offer(self, exercise_id, file):
             time.sleep(1.0)
 
     server = CrashingAfterA()
-    records, failures, _ = run._run_children(plan, tmp_path, tmp_path, server, 1, SlowJudge(plan, False))
+    records, failures, _ = execute.run_children(plan, tmp_path, tmp_path, server, 1, SlowJudge(plan, False))
     assert server.budgets == [4.0, 1.5]  # 4 s less the 2.5 s the first child ran, judging not counted
     assert "c" in records and "b" in failures
 
 
 def test_an_interrupt_in_the_listener_leaves_no_reply_for_the_next_job(tmp_path):
-    from grader.run import PRELOAD
+    from grader.entry import PRELOAD
     from grader.sandbox import ForkServer
 
     def interrupted(step: str) -> None:
@@ -196,4 +197,4 @@ def test_a_record_that_cannot_be_opened_is_reported_as_unreadable_not_missing(tm
 
     monkeypatch.setattr(os, "open", refused)
     with pytest.raises(PermissionError):
-        run._read_record(file)
+        read_record(file)

@@ -16,7 +16,9 @@ from typing import Literal
 
 from ..intake import Submission
 from ..pool import WorkerPool
-from ..run import PRELOAD, Plan, grade_submission
+from ..entry import PRELOAD
+from ..plan import Plan
+from ..run import grade_submission
 from ..scoring import ExerciseResult
 from ..spec import Course, Exercise, Variant, variant_source
 

@@ -8,8 +8,8 @@ both written by `torchgrade release`. This repository's own test suite is theref
 In a bundle, course.yaml is collected as a file of tests: one node per exercise, one item per
 public check and device (`sigmoid::values[cpu]`, `sigmoid::values[cuda]`, `sigmoid::forbid`,
 `sigmoid::device[simulated-gpu]`); the device is named where the check runs on more than the CPU. The
-first item that runs grades the submission once, through the same sandboxed grader as
-`torchgrade check` (`build_plan(..., hidden=False)` + one grading, with each check's cases
+first item that runs grades the submission once, through the same facade as `torchgrade check`
+(`grading.Grader`: the public plan, from the plan cache, and one grading, with each check's cases
 grouped by device), and every item then reports its own part. A failure shows the grader's
 feedback, not a traceback, and the pictures it names are written to feedback/ (passing checks draw
 none: nothing names them). `-k` with an exact exercise id selects that exercise alone (not the
@@ -25,9 +25,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import gc
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +65,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
-    from ..entry import PRELOAD
-    from ..pool import WorkerPool
-    config.stash[POOL] = WorkerPool(1, PRELOAD)
+    from ..grading import start_servers
+    config.stash[POOL] = start_servers(1)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -140,10 +137,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 class Grading:
-    """The bundle's plan, built at collection, and the one grading of the submission, done on demand."""
+    """The bundle's grader (its plan loaded at collection), and the one grading of the submission, done on demand."""
 
-    def __init__(self, config: pytest.Config, course: Any, plan: Any) -> None:
-        self.config, self.course, self.plan = config, course, plan
+    def __init__(self, config: pytest.Config, grader: Any) -> None:
+        self.config, self.grader = config, grader
+        self.course, self.plan = grader.course, grader.plan
         self.parts: dict[tuple[str, str, str], Any] = {}  # (exercise, check, device) → Prepared part
         self.result: dict[tuple[str, str, str], Any] | None = None
         self.error: str | None = None
@@ -168,21 +166,20 @@ class Grading:
         return (self.config.rootpath / self.config.getini(INI_SUBMISSION)).resolve()
 
     def _grade(self, session: pytest.Session) -> None:
-        from ..batch import grade_many
         from ..checks import SpecProblem
-        from ..intake import Submission, SubmissionError
+        from ..grading import read_submissions
+        from ..intake import SubmissionError
 
         wanted = {(i.exercise_id, i.check_label, i.device) for i in session.items
                   if isinstance(i, CheckItem) and i.key in self.parts}
         keys = [key for key in self.parts if key in wanted]
-        exercises = tuple(e for e in self.plan.exercises if any(k[0] == e.id for k in keys))
-        prepared = {e.id: [self.parts[k] for k in keys if k[0] == e.id] for e in exercises}
-        plan = dataclasses.replace(self.plan, exercises=exercises, prepared=prepared)
+        prepared: dict[str, list[Any]] = {}
+        for key in keys:
+            prepared.setdefault(key[0], []).append(self.parts[key])
         try:
-            submission = Submission.from_path(self.submission_path(), modules=self.course.modules)
+            (submission,) = read_submissions([self.submission_path()], self.course)
             # pictures only for failing checks: pytest shows nothing of a passing one, so none would be named
-            (graded,) = grade_many(plan, [submission], jobs=1, pool=self.config.stash.get(POOL, None),
-                                   pictures_of_passing_work=False)
+            graded = self.grader.only(prepared).grade(submission, pictures_of_passing_work=False)
         except (SubmissionError, SpecProblem) as exc:
             self.error = f"torchgrade could not check {self.submission_path()}: {exc}"
             return
@@ -227,22 +224,23 @@ class CourseFile(pytest.File):
 
     def collect(self):
         with paused():  # importing torch, loading the course and its plan: objects, not garbage (≈ 0.25 CPU s)
-            course, plan = self._load()
-        grading = Grading(self.config, course, plan)
+            grader = self._load()
+        grading = Grading(self.config, grader)
         self.config.stash[GRADING] = grading
-        for exercise in plan.exercises:
+        for exercise in grader.plan.exercises:
             yield ExerciseNode.from_parent(self, name=exercise.id, grading=grading)
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> Any:
+        """The bundle's Grader: its public plan (cached across pytest runs), grading on the session's server."""
         from ..checks import SpecProblem
-        from ..plan_cache import load_or_build
+        from ..grading import Grader
         from ..spec import SpecError, SpecErrors, load_course
 
         try:
             course = load_course(self.path)
-            workdir = Path(tempfile.mkdtemp(prefix="torchgrade-pytest-"))
-            self.config.add_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
-            return course, load_or_build(course, hidden=False, workdir=workdir)  # cached across pytest runs
+            grader = Grader.open(course, hidden=False, servers=self.config.stash.get(POOL, None))
+            self.config.add_cleanup(grader.close)
+            return grader
         except (SpecErrors, SpecError, SpecProblem) as exc:
             raise self.CollectError(f"The bundle's course cannot be read (ask your teacher for a new bundle):\n{exc}")
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from ..checks.expected import fingerprint, stored_form
-from ..run import Plan, build_plan
+from ..grading import plan_for
+from ..plan import Plan
 from ..spec import Course, SpecErrors, load_course
 from ..spec.loader import load_yaml
 from .public_yaml import ReleaseError, dump_yaml, expected_file, needs_expected, public_course, public_exercise
@@ -45,7 +46,9 @@ def write_bundle(course: Course, out: Path) -> Bundle:
         raise ReleaseError(f"{out} exists and is not empty; release into a new folder")
     work = Path(tempfile.mkdtemp(prefix="torchgrade-release-"))
     try:
-        teacher = build_plan(course, hidden=False, cuda=True, workdir=work / "teacher")
+        # both plans built, never taken from the plan cache: each must come from its own files (CUDA cases
+        # included, whatever this machine has), and a staging folder's plan would never be asked for again
+        teacher = plan_for(course, hidden=False, cuda=True, workdir=work / "teacher", cache=False)
         staging = work / "bundle"
         files = _write(course, teacher, staging)
         _verify(teacher, staging, work / "student")
@@ -93,7 +96,7 @@ def _verify(teacher: Plan, bundle_root: Path, workdir: Path) -> None:
     """The bundle must prepare the teacher's public checks exactly: same cases, inputs, expectations."""
     try:
         bundle = load_course(bundle_root / "course.yaml")
-        student = build_plan(bundle, hidden=False, cuda=True, workdir=workdir)
+        student = plan_for(bundle, hidden=False, cuda=True, workdir=workdir, cache=False)
     except SpecErrors as exc:
         raise ReleaseError("the bundle does not load without the teacher's files:\n" + str(exc)) from None
     except Exception as exc:

@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,8 @@ def failed_results(message: str, started: float) -> dict[str, Any]:
 def grade(root: Path, course_path: Path) -> dict[str, Any]:
     """Gradescope's results for ROOT/submission, hidden checks included."""
     started = time.monotonic()
-    from ...batch import grade_many
-    from ...intake import Submission, SubmissionError
-    from ...plan_cache import load_or_build
+    from ...grading import Grader, read_submissions
+    from ...intake import SubmissionError
     from ...report import gradescope_json
     from ...sandbox import SandboxRefused, policy
     from ...spec import load_course
@@ -56,13 +54,11 @@ def grade(root: Path, course_path: Path) -> dict[str, Any]:
         if text:
             print(text, file=sys.stderr)  # for the teacher: Gradescope keeps stdout and stderr from students
     try:
-        submission = Submission.from_path(submission_folder(root / "submission", tuple(course.modules)),
-                                          modules=course.modules)
+        (submission,) = read_submissions([submission_folder(root / "submission", tuple(course.modules))], course)
     except (SubmissionError, OSError) as exc:
         return failed_results(f"Your submission could not be read: {exc}", started)
-    with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
-        plan = load_or_build(course, hidden=True, workdir=Path(workdir))
-        (result,) = grade_many(plan, [submission], jobs=1)
+    with Grader.open(course, hidden=True) as grader:
+        result = grader.grade(submission)
     data = gradescope_json(result)
     data["execution_time"] = round(time.monotonic() - started, 2)
     data["output"] = (f"{result.score:g} / {result.max_score:g} points. Each test below is one check of one "

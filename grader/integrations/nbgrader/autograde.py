@@ -15,20 +15,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 import sys
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ...batch import could_not_grade, grade_one, threads_per_child, why_not_graded
+from ...batch import could_not_grade, threads_per_child, why_not_graded
+from ...grading import Grader, start_servers
 from ...intake import Submission
-from ...pool import WorkerPool
 from ...release.answers import questions
-from ...run import PRELOAD, build_plan
 from ...scoring import ExerciseResult, SubmissionResult
 from ...spec import Course
 from ...text import shown, unicode_safe
@@ -123,19 +120,22 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
     asked = {e.id for e in questions(course)}
     solution_cells = {e.id: solution_cell_id(e, asked) for e in course.exercises}
     done: dict[str, StudentResult] = {}
+    workers = max(1, min(jobs, len(chosen)))
     with contextlib.ExitStack() as stack:
-        plans = {}
+        # warm fork servers shared by every notebook's grader, warming up while the plans are loaded
+        gradable = bool(chosen) and any(layout.exercises for layout in layouts)
+        servers = stack.enter_context(start_servers(workers)) if gradable else None
+        graders: dict[str, Grader] = {}  # one per notebook, on the plan of its exercises (hidden checks too)
         for layout in layouts:
             if layout.exercises:  # each plan's folder is gone when the assignment is graded
-                workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="torchgrade-plan-"))
-                plans[layout.name] = build_plan(course, hidden=True, exercises=list(layout.exercises),
-                                                workdir=Path(workdir))
+                graders[layout.name] = stack.enter_context(Grader.open(course, hidden=True, servers=servers,
+                                                                       exercises=list(layout.exercises)))
         gb = stack.enter_context(Gradebook(coursedir.db_url, coursedir.course_id))
         # nbgrader's add_submission trips SQLAlchemy's autoflush warning (its own autograde prints it too)
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        for student_result in _graded_students(course, coursedir, assignment, layouts, plans, chosen, jobs):
-            student_result = _record_or_say_why(gb, coursedir, assignment, layouts, plans, solution_cells,
+        for student_result in _graded_students(course, coursedir, assignment, layouts, graders, chosen, workers):
+            student_result = _record_or_say_why(gb, coursedir, assignment, layouts, graders, solution_cells,
                                                 student_result)
             done[student_result.student] = student_result
             if on_result is not None:
@@ -143,31 +143,23 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
     return [done[student] for student in chosen]
 
 
-def _graded_students(course: Course, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
-                     students: list[str], jobs: int) -> Iterator[StudentResult]:
-    """Each student's notebooks graded (each inside the batch's boundary), yielded as each student is done."""
+def _graded_students(course: Course, coursedir, assignment: str, layouts: list[NotebookLayout],
+                     graders: dict[str, Grader], students: list[str], workers: int) -> Iterator[StudentResult]:
+    """Each student's notebooks graded (each inside the batch's boundary), `workers` students at a time on
+    the graders' shared servers, yielded as each student is done."""
     if not students:
         return
-    workers = max(1, min(jobs, len(students)))
-    pool = WorkerPool(workers, PRELOAD) if plans else None
-    scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
     def grade(student: str) -> StudentResult:
         folder = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
         notebooks: dict[str, SubmissionResult | None] = {}
         for layout in layouts:
             path = folder / f"{layout.name}.ipynb"
-            if layout.name not in plans or not path.is_file():
+            if layout.name not in graders or not path.is_file():
                 notebooks[layout.name] = None
                 continue
-            assert pool is not None
-            server = pool.get()
-            try:
-                notebooks[layout.name] = grade_one(plans[layout.name], Submission(student, path, tuple(course.modules)),
-                                                   server, scratch, threads=threads_per_child(workers),
-                                                   pictures_of_passing_work=True)
-            finally:
-                pool.put(server)
+            notebooks[layout.name] = graders[layout.name].grade(Submission(student, path, tuple(course.modules)),
+                                                                threads=threads_per_child(workers))
         return StudentResult(student, notebooks)
 
     executor = ThreadPoolExecutor(max_workers=workers)
@@ -177,12 +169,9 @@ def _graded_students(course: Course, coursedir, assignment: str, layouts: list[N
             yield future.result()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-        if pool is not None:
-            pool.close()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
+def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLayout], graders: dict[str, Grader],
                        solution_cells: dict[str, str], student_result: StudentResult) -> StudentResult:
     """Record the student; if that fails, record them as not graded, with the reason, and return that."""
     student_result = StudentResult(student_result.student, {
@@ -196,7 +185,7 @@ def _record_or_say_why(gb, coursedir, assignment: str, layouts: list[NotebookLay
         reason = f"recording it in nbgrader's gradebook failed: {why_not_graded(exc)}"
         submission = Submission(student_result.student, Path(student_result.student))
         failed = StudentResult(student_result.student, {
-            name: could_not_grade(plans[name], submission, reason) if result is not None else None
+            name: could_not_grade(graders[name].plan, submission, reason) if result is not None else None
             for name, result in student_result.notebooks.items()})
     try:
         _record(gb, coursedir, assignment, layouts, solution_cells, failed)

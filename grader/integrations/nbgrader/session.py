@@ -4,7 +4,7 @@ The kernel (see kernel.py) starts it at its first test cell and sends one JSON l
 cell: {"exercise": id, "hidden": bool, "cells": [source, ...]} — the code the kernel has run.
 It answers one JSON line: {"score", "max_score", "text", "pictures": [[name, base64 PNG], ...]} or
 {"error"}; the text names each picture as shown below it, never as a file the student cannot open. It keeps torch imported,
-a fork server warm and one plan per (exercise, hidden), so only the first cell pays for them.
+a fork server warm and one grader per (exercise, hidden), so only the first cell pays for them.
 The learner's code runs in the sandbox, never here. It ends when its stdin closes.
 """
 from __future__ import annotations
@@ -14,33 +14,26 @@ import json
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
+from ...grading import Grader, read_submissions, start_servers
 from ...report.pictures import rewrite_mentions
-from ...sandbox import ForkServer
 from . import cells
-
-#: The fork server starts (and imports torch) while this process imports torch too: on two cores that
-#: halves the first cell's wait.
-from ...entry import PRELOAD as SERVER_PRELOAD  # noqa: E402
 
 
 class KernelGrader:
     def __init__(self, course_file: str):
-        self.server = ForkServer(SERVER_PRELOAD)
-        self._starting = threading.Thread(target=self.server.start, daemon=True)
-        self._starting.start()
+        # the fork server starts (and imports torch) while this process imports torch too: on two cores
+        # that halves the first cell's wait
+        self.servers = start_servers(1)
         from ...spec import load_course
 
         self.course = load_course(course_file)
         self.scratch = Path(tempfile.mkdtemp(prefix="torchgrade-kernel-"))
-        self.plans: dict[tuple[str, bool], Any] = {}
+        self.graders: dict[tuple[str, bool], Grader] = {}
 
     def grade(self, exercise_id: str, hidden: bool, sources: list[str]) -> dict[str, Any]:
-        from ...intake import Submission
-        from ...run import build_plan, grade_submission
         from .feedback import exercise_feedback
 
         try:
@@ -48,19 +41,23 @@ class KernelGrader:
         except KeyError:
             return {"error": f"the course {self.course.file} has no exercise '{exercise_id}'"}
         key = (exercise_id, hidden)
-        if key not in self.plans:
-            self.plans[key] = build_plan(self.course, hidden=hidden, exercises=[exercise_id],
-                                         workdir=self.scratch / f"plan-{exercise_id}-{int(hidden)}")
-        self._starting.join()
+        if key not in self.graders:
+            # one exercise's plan each, built here: a notebook's many one-exercise plans would crowd the
+            # course's own plans out of the plan cache
+            self.graders[key] = Grader.open(self.course, hidden=hidden, exercises=[exercise_id], cache=False,
+                                            servers=self.servers,
+                                            workdir=self.scratch / f"plan-{exercise_id}-{int(hidden)}")
         folder = Path(tempfile.mkdtemp(prefix="cells-", dir=self.scratch))
         try:
             notebook = folder / "kernel" / f"{exercise.module}.ipynb"
             notebook.parent.mkdir()
             notebook.write_text(json.dumps(kernel_notebook(sources)))
-            submission = Submission.from_path(notebook, modules=self.course.modules)
-            result = grade_submission(self.plans[key], submission, self.server, folder)
+            (submission,) = read_submissions([notebook], self.course)
+            result = self.graders[key].grade(submission)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        if result.details.get("error"):  # not graded at all (e.g. the sandbox refused): the test cell says why
+            return {"error": result.details["error"]}
         (exercise_result,) = result.exercises
         pictures = failing_pictures(exercise_result)
         text = rewrite_mentions(exercise_feedback(exercise_result),
@@ -69,8 +66,7 @@ class KernelGrader:
                 "pictures": [[name, base64.b64encode(data).decode("ascii")] for name, data in pictures.items()]}
 
     def close(self) -> None:
-        self._starting.join()
-        self.server.close()
+        self.servers.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

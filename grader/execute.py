@@ -1,0 +1,146 @@
+"""Executing a submission: the learner's code run against a plan in sandboxed children from a warm fork
+server — one child, more only where something in it crashes or hangs — and the records they saved read
+back. Nothing here judges: a caller may judge each exercise as the child reports it saved (see
+judge.EarlyVerdicts)."""
+from __future__ import annotations
+
+import dataclasses
+import signal as signals
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import wire
+from .entry import CHILD_TARGET
+from .plan import Plan
+from .records import Record, read_record
+from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused
+from .sandbox.policy import required
+from .schedule import scheduled_steps
+
+
+class Watcher(Protocol):
+    """Told of each exercise's record as the child says it has saved it, while the child still runs."""
+
+    def offer(self, exercise_id: str, file: Path) -> None:
+        """The file the child says holds `exercise_id`'s record (it may still change)."""
+
+    def record(self, exercise_id: str) -> Record | None:
+        """The record read from that file when offered, if any: reading the same bytes again need not
+        unpickle them again, nor charge them to the submission's budget a second time."""
+
+
+def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
+    """Why the child stopped, in a student's words."""
+    subject = f"Importing {step.split(':', 1)[1]}.py" if step.startswith("import:") else "Your function"
+    if outcome.reason == "step_cpu":
+        return (f"{subject} computed for more than {limits.step_cpu_s:g} s (CPU time) and was stopped. Look for an "
+                f"endless loop, or for work that grows much faster than the input.")
+    if outcome.reason == "timeout":
+        return (f"{subject} ran for more than {limits.step_s:g} s and was stopped. Look for an endless loop, "
+                f"for waiting (sleep, input(), a lock), or for work that grows much faster than the input.")
+    if outcome.reason == "processes":
+        return (f"{subject} started more processes than the limit allows ({limits.processes}) and was stopped. "
+                f"Grading needs no subprocesses or multiprocessing: compute in the function itself.")
+    if outcome.reason == "cpu":
+        return f"{subject} used more CPU time than the limit allows and was stopped."
+    if outcome.reason == "signal":
+        name = signals.Signals(outcome.signal).name if outcome.signal else "a signal"
+        extra = {"SIGKILL": " (killed: it may have used more memory than allowed, or killed itself)",
+                 "SIGSEGV": " (a crash: segmentation fault)", "SIGABRT": " (aborted)"}.get(name, "")
+        return f"{subject} stopped the process running it with {name}{extra}."
+    if outcome.reason == "exit":
+        code = outcome.exit_code
+        return (f"{subject} ended the process (exit code {code}) — sys.exit, os._exit or exit() in your code? "
+                f"Remove it: return a value instead.")
+    return "The grader's sandbox failed while running your code; this is not your fault — tell your teacher."
+
+
+
+def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
+                 early: Watcher | None = None, budget: wire.Budget | None = None
+                 ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
+    """Run the submission's exercises in as many children as stops make necessary; `early` is offered each
+    exercise the child says it has saved, while it runs. Returns the records read back, each exercise's
+    failure that left no record (status, message), and the run's details for results.json."""
+    limits = plan.limits(threads)
+    remaining = [e.id for e in plan.exercises]
+    records: dict[str, Record] = {}
+    failures: dict[str, tuple[str, str]] = {}
+    details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
+    by_module = {e.id: e.module for e in plan.exercises}
+    attempt = 0
+    # One wall-clock budget for the whole submission, across the children a crash or a hang makes
+    # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
+    # What counts is each child's own time as the server measured it: the grader's judging while a child
+    # runs (and its reading between children) is not the learner's.
+    used = 0.0
+    while remaining:
+        left = limits.total_s - used
+        if left < 1.0:
+            for exercise_id in remaining:
+                failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
+                                                  f"({limits.total_s:g} s) before this exercise ran.")
+            break
+        attempt += 1
+        work = home / f"work{attempt}"
+        work.mkdir()
+        out_dir = work / "out"
+        job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
+                                 "out_dir": str(out_dir), "exercises": remaining, "cuda": plan.context.cuda},
+                  workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
+                  readable=(str(staged), str(plan.tasks_file)),
+                  require=required(plan.course.sandbox), gpu=plan.context.cuda,
+                  prepare=("grader.child:load_tasks", str(plan.tasks_file)),
+                  steps=tuple(scheduled_steps(remaining, by_module, plan.context.cuda)),
+                  # absolute: the fork server resolves paths from its own working folder, not the grader's
+                  hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
+        outcome = server.run(job, None if early is None else
+                             (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
+                             steps=remaining)
+        used += outcome.wall_s
+        if outcome.reason == "refused":
+            raise SandboxRefused(outcome.stderr)
+        if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
+            last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
+            raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade again, "
+                                 f"or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
+        details["children"] += 1
+        details["wall_s"] += outcome.wall_s
+        details["output_truncated"] |= outcome.output_truncated
+        details["confinement"] = list(outcome.confinement)
+        for exercise_id in remaining:
+            try:
+                record = read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id), budget)
+            except wire.TooLarge:
+                failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
+                                                  f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
+                                                  f"tensors rather than long Python lists, and only what is asked.")
+                continue
+            except Exception:
+                failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
+                                                  "(did your code write into the grader's files?).")
+                continue
+            if record is not None:
+                records[exercise_id] = record
+        before = len(remaining)
+        remaining = [e for e in remaining if e not in records and e not in failures]
+        if outcome.ok or not remaining:
+            for exercise_id in remaining:
+                failures[exercise_id] = ("error", "Your code stopped the grading before this exercise ran.")
+            break
+        step = outcome.failed_step or remaining[0]
+        message = describe_stop(outcome, limits, step)
+        details["stopped"].append({"step": step, "reason": outcome.reason})
+        if step.startswith("import:"):
+            module = step.split(":", 1)[1]
+            for exercise_id in remaining:
+                if by_module[exercise_id] == module:
+                    failures[exercise_id] = ("error", message)
+        elif step in remaining:
+            failures[step] = ("error", message)
+        remaining = [e for e in remaining if e not in records and e not in failures]
+        if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
+            failures[remaining[0]] = ("error", message)
+            remaining = remaining[1:]
+    return records, failures, details
+

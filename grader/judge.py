@@ -1,0 +1,153 @@
+"""Judging: what a child saved for each exercise, compared case by case with the plan's expectations,
+scored, and its feedback pictures drawn. Plain data in, verdicts out; nothing here runs the learner's code.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from . import wire
+from .checks import KINDS, CaseVerdict
+from .checks.mistakes import matching_mistake
+from .intake import Submission, unread_module
+from .plan import Plan, checks_of
+from .records import Record, read_record
+from .scoring import CheckResult, ExerciseResult, score_check, values_verdict, whole_exercise
+from .spec import Exercise
+
+JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
+                  "checks expect. Did your code change the grader's files or objects? If it does nothing of the "
+                  "kind, tell your teacher: this may be a fault in the grader.")
+
+
+class EarlyVerdicts:
+    """Exercises judged while the child is still running the later ones.
+
+    The child says when it has finished an exercise, but the learner's code runs in the same child
+    and could say so too, or write the file again later. So an early verdict is only a cache: it is
+    used when the bytes it judged are exactly those the grader reads once the child has ended, which
+    makes the outcome the same as judging everything at the end, only sooner."""
+
+    def __init__(self, plan: Plan, pictures_of_passing_work: bool, budget: wire.Budget | None = None):
+        self._plan = plan
+        self._budget = budget
+        self._pictures = pictures_of_passing_work
+        self._exercises = {e.id: e for e in plan.exercises}
+        self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
+        self._read: dict[str, Record] = {}
+
+    def offer(self, exercise_id: str, file: Path) -> None:
+        exercise = self._exercises.get(exercise_id)
+        if exercise is None or exercise_id in self._verdicts:
+            return
+        try:
+            record = read_record(file, budget=self._budget)
+        except Exception:
+            return  # read at the end, from the file as it is then (and any error reported there)
+        if record is None:
+            return
+        self._read[exercise_id] = record  # read and charged to the budget once, whatever judging does
+        try:
+            self._verdicts[exercise_id] = (record, judge_exercise(self._plan, exercise, record.data, None,
+                                                                   self._pictures))
+        except Exception:
+            return  # judged at the end (and any error reported there)
+
+    def record(self, exercise_id: str) -> Record | None:
+        """The record read early, if any: reading the same bytes again need not unpickle them again, nor
+        charge them to the submission's budget a second time."""
+        return self._read.get(exercise_id)
+
+    def verdict(self, exercise_id: str, final: Record | None) -> ExerciseResult | None:
+        early = self._verdicts.get(exercise_id)
+        if early is None or final is None or early[0].raw != final.raw:
+            return None
+        return early[1]
+
+
+def draws_pictures(plan: Plan) -> bool:
+    """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
+    itself waits for that preparation, whatever the kind says)."""
+    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
+
+
+def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
+                     failure: tuple[str, str] | None, pictures_of_passing_work: bool = True) -> ExerciseResult:
+    checks = checks_of(plan, exercise)
+    if failure is not None:
+        return whole_exercise(exercise, checks, failure[0], failure[1])  # type: ignore[arg-type]
+    assert record is not None
+    status = record.get("status")
+    if status == "missing_module":
+        return whole_exercise(exercise, checks, "failed",
+                              f"Not submitted: there is no {exercise.module}.py in the submission.")
+    if status == "missing_function":
+        return whole_exercise(exercise, checks, "failed",
+                              f"Not submitted: {exercise.module}.py defines no function {exercise.function_name}.")
+    if status == "signature":
+        return whole_exercise(exercise, checks, "failed", signature_message(exercise, record))
+    if status == "import_error":
+        error = record["error"]
+        where = f" ({error['where']}: {error['line']})" if error.get("where") else ""
+        return whole_exercise(exercise, checks, "error",
+                              f"Importing {exercise.module}.py raised {error['type']}: {error['message']}{where}. "
+                              f"Every exercise in {exercise.module}.py scores 0 until it imports.")
+    results = record.get("results", {})
+    judged = []
+    for prepared in plan.prepared[exercise.id]:
+        kind = KINDS[prepared.check.kind]
+        verdicts = []
+        mistake = None
+        named = False  # the first failing case (the one the feedback names) has been compared with the mistakes
+        for case, call in zip(prepared.cases, prepared.calls):  # one call per case, in order
+            result = results.get(call["key"])
+            if not isinstance(result, dict):
+                verdicts.append(CaseVerdict(case.id, case.label, False, "No result came back for this case.", "error"))
+                named = True
+                continue
+            verdicts.append(kind.judge_case(prepared, case, result))
+            if not verdicts[-1].passed and not named:
+                named = True
+                mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
+        if not pictures_of_passing_work and all(v.passed for v in verdicts):
+            verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
+        judged.append((prepared.check, verdicts, mistake))
+    values = values_verdict([(check.kind, verdicts) for check, verdicts, _ in judged])
+    out = [drawn(score_check(exercise, check, verdicts, mistake, values)) for check, verdicts, mistake in judged]
+    return ExerciseResult(exercise.id, exercise.title, tuple(out))
+
+
+_SIGNATURE_PROBLEMS = {
+    "missing": "a parameter is missing or named otherwise",
+    "order": "the parameters are in another order",
+    "default": "a parameter lacks the default the statement gives it",
+    "extra": "it has a parameter the statement does not name, without a default",
+}
+
+
+def signature_message(exercise: Exercise, record: dict) -> str:
+    """'expected cross_entropy(logits, target); yours is cross_entropy(logits, targets)' and why it matters."""
+    why = _SIGNATURE_PROBLEMS.get(str(record.get("problem")), "it differs")
+    return (f"Expected {exercise.signature}; yours is {record.get('yours', '?')}: {why}. The grader calls your "
+            f"function with the parameters the statement names, so none of its checks could run. Use the "
+            f"statement's names, order and defaults.")
+
+
+def drawn(check: CheckResult) -> CheckResult:
+    """The check with its pictures drawn (a check may hand one over as a function, to be drawn only if kept)."""
+    if not any(callable(data) for data in check.attachments.values()):
+        return check
+    return dataclasses.replace(check, attachments={name: data() if callable(data) else data
+                                                   for name, data in check.attachments.items()})
+
+
+def say_why_unread(plan: Plan, submission: Submission, results: list[ExerciseResult]) -> list[ExerciseResult]:
+    """"Not submitted" where the module is there but was passed over says why (a link, a file too large)."""
+    why = {module: reason for module in {e.module for e in plan.exercises}
+           if (reason := unread_module(submission, module))}
+    if not why:
+        return results
+    return [whole_exercise(exercise, checks_of(plan, exercise), "failed", f"Not graded: {exercise.module}.py "
+                           f"{why[exercise.module]}.")
+            if exercise.module in why and all(c.feedback.startswith("Not submitted:") for c in result.checks)
+            else result for exercise, result in zip(plan.exercises, results)]

@@ -1,0 +1,98 @@
+"""The plan: a course's checks prepared once — cases, the child's calls, the reference's expected values
+and each catalogued mistake's outputs — and reused for every submission graded against it.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import wire
+from .checks import KINDS, Context, Prepared
+from .checks.mistakes import MistakeOutputs, mistake_outputs
+from .entry import PRELOAD
+from .sandbox import Limits, gpu
+from .spec import Course, Exercise
+from .spec.models import QUESTION_TARGET
+
+
+@dataclass
+class Plan:
+    """The chosen exercises' checks prepared once: `prepared` by exercise id, the child's calls in
+    `tasks_file` (inside `workdir`), and the catalogued mistakes' outputs."""
+
+    course: Course
+    context: Context
+    hidden: bool
+    prepared: dict[str, list[Prepared]]
+    tasks_file: Path
+    workdir: Path
+    exercises: tuple[Exercise, ...] = field(default=())
+    #: each catalogued mistake's outputs on the cases it is compared on (checks.mistakes): exercise id →
+    #: call key → [(mistake id, outputs)]
+    mistakes: MistakeOutputs = field(default_factory=dict)
+
+    def limits(self, threads: int = 1) -> Limits:
+        lim = self.course.limits
+        return Limits(step_s=lim.wall_backstop_s, step_cpu_s=lim.time_s,
+                      total_s=max(60.0, lim.time_s * (len(self.exercises) + 4), lim.wall_backstop_s),
+                      memory_mb=lim.memory_mb, file_mb=lim.file_mb, output_kb=lim.output_kb,
+                      processes=lim.processes, threads=threads)
+
+
+@functools.cache
+def cuda_available() -> bool:
+    """Whether CUDA cases run: torch sees a GPU, and a sandboxed child can use it (checked once per run).
+
+    Where the child cannot, grading goes on as on a machine without a GPU (CUDA cases left out, the
+    device check on the simulated GPU), so no learner loses points to the machine; the teacher is told.
+    TORCHGRADE_NO_CUDA=1 grades without the GPU on purpose.
+    """
+    if os.environ.get("TORCHGRADE_NO_CUDA") == "1" or not torch.cuda.is_available():
+        return False
+    problem = gpu.problem_in_sandbox(PRELOAD)
+    if problem:
+        print(f"torchgrade: this machine has a GPU, but CUDA does not work inside the grader's sandbox "
+              f"({problem}). Grading as on a machine without a GPU: the CUDA cases are left out and the "
+              f"device checks run on a GPU simulated on the CPU, so every score is what a CPU-only machine gives. "
+              f"See docs/explanation/gpu.md.", file=sys.stderr)
+        return False
+    return True
+
+
+def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = None,
+               cuda: bool | None = None, workdir: Path | None = None) -> Plan:
+    """Prepare every check of the chosen exercises; hidden checks only when `hidden`."""
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="torchgrade-plan-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    context = Context(course=course, cuda=cuda_available() if cuda is None else cuda, feedback_dir=None,
+                      hidden=hidden)
+    chosen = tuple(e for e in course.exercises if exercises is None or e.id in exercises)
+    prepared: dict[str, list[Prepared]] = {}
+    mistakes: MistakeOutputs = {}
+    tasks: dict[str, Any] = {}
+    for exercise in chosen:
+        items = [KINDS[check.kind].prepare(context, exercise, check)
+                 for check in exercise.checks if hidden or not check.hidden]
+        prepared[exercise.id] = items
+        outputs = mistake_outputs(context, exercise, items)
+        if outputs:
+            mistakes[exercise.id] = outputs
+        tasks[exercise.id] = {"module": exercise.module, "function": exercise.function_name,
+                              "signature": None if exercise.function_name == QUESTION_TARGET else exercise.signature,
+                              "calls": [call for item in items for call in item.calls]}
+    tasks_file = workdir / f"tasks{wire.SUFFIX}"
+    wire.dump(tasks, tasks_file)
+    return Plan(course, context, hidden, prepared, tasks_file, workdir, chosen, mistakes)
+
+
+
+def checks_of(plan: Plan, exercise: Exercise) -> list:
+    """The checks the plan prepared for `exercise`, in order."""
+    return [p.check for p in plan.prepared[exercise.id]]
