@@ -303,7 +303,9 @@ def test_the_switch_leaves_torch_to_load_its_compiler_as_it_always_does():
 def test_verdicts_are_the_same_with_and_without_the_compiler_stand_in(course, server, tmp_path, monkeypatch):
     """The device probe's dispatch modes, the initialisers and an optimizer's steps all ask dynamo for
     something: graded by a server with torch's own behaviour, a submission gets the same results."""
-    from grader.run import PRELOAD, build_plan, grade_submission
+    from grader.entry import PRELOAD
+    from grader.plan import build_plan
+    from grader.run import grade_submission
     from grader.sandbox import ForkServer
     plan = build_plan(course, hidden=True, exercises=["sigmoid", "kaiming_uniform_", "gradient_norms"],
                       workdir=tmp_path / "plan")
