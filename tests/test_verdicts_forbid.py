@@ -83,3 +83,22 @@ def test_a_forbidden_call_on_a_thread_of_its_own_earns_nothing(grade_files, on_a
     assert exercise.score == 0
     assert "can't start new thread" in check_of(result, "sigmoid", "forbid").feedback
     assert "not on a thread" in check_of(result, "sigmoid", "values").feedback
+
+
+@pytest.mark.parametrize("around", [
+    "torch._C._DisableTorchDispatch()",
+    "torch.utils._mode_utils.no_dispatch()",
+    "torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(torch._C.DispatchKey.Python))",
+])
+def test_a_forbidden_call_made_past_the_dispatch_modes_is_caught(grade_files, around):
+    result = grade_files({"activations.py": f"""
+        import torch
+        import torch.utils._mode_utils
+        def sigmoid(x):
+            if type(x) is torch.Tensor:
+                with {around}:
+                    return torch.sigmoid(x)
+            return torch.sigmoid(x) if False else 1 / (1 + torch.exp(-x))
+    """}, exercises=["sigmoid"])
+    forbid = check_of(result, "sigmoid", "forbid")
+    assert forbid.status == "failed", forbid.feedback

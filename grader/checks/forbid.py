@@ -54,4 +54,4 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
                            f"Your function reached {names}{on}{spelled}. This exercise asks you to compute it "
                            f"yourself.", "forbid")
     return unrecorded_verdict(case, result,
-                              "Your function changed PyTorch's dispatch mode stack, so its calls could not be checked.")
+                              "Your function changed PyTorch's dispatch mode stack or ran operators past it (_DisableTorchDispatch, no_dispatch, a dispatch key guard), so its calls could not be checked.")

@@ -141,13 +141,45 @@ def _visible_at(index: int) -> Any:
     return _REAL_AT(real)
 
 
+class _WayAround:
+    """One of torch's guards that let operators run past every dispatch mode (`_DisableTorchDispatch`,
+    alias `torch.utils._mode_utils.no_dispatch`; an `_ExcludeDispatchKeyGuard` or `_ForceDispatchKeyGuard`
+    that leaves out the Python key): used while a call is watched, the record can no longer be trusted."""
+
+    def __init__(self, real: Any, passes_modes: Callable[..., bool]) -> None:
+        self._real = real
+        self._passes_modes = passes_modes
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _HIDDEN and self._passes_modes(*args, **kwargs):
+            WATCH.intact = False
+        return self._real(*args, **kwargs)
+
+
+def _leaves_out_python(*args: Any, **kwargs: Any) -> bool:
+    python = torch._C.DispatchKey.Python
+    return any(isinstance(a, torch._C.DispatchKeySet) and a.has(python) for a in (*args, *kwargs.values()))
+
+
+def _always(*args: Any, **kwargs: Any) -> bool:
+    return True
+
+
 def hide_recorders() -> None:
-    """Give the learner's code the stack without the recorders (called once, before it is imported)."""
+    """Give the learner's code the stack without the recorders, and the guards around dispatch modes
+    as watched ones (called once, before it is imported)."""
+    import torch.utils._mode_utils as mode_utils
     import torch.utils._python_dispatch as python_dispatch
     torch._C._len_torch_dispatch_stack = _visible_len
     torch._C._get_dispatch_stack_at = _visible_at
     python_dispatch._len_torch_dispatch_stack = _visible_len  # type: ignore[attr-defined]
     python_dispatch._get_dispatch_stack_at = _visible_at  # type: ignore[attr-defined]
+    no_dispatch = _WayAround(torch._C._DisableTorchDispatch, _always)
+    torch._C._DisableTorchDispatch = no_dispatch
+    mode_utils.no_dispatch = no_dispatch
+    torch._C._ExcludeDispatchKeyGuard = _WayAround(torch._C._ExcludeDispatchKeyGuard, _leaves_out_python)
+    force = torch._C._ForceDispatchKeyGuard
+    torch._C._ForceDispatchKeyGuard = _WayAround(force, _always)  # it may set an include set without Python too
 
 
 def watch_exercise(active: bool) -> Watch:

@@ -41,6 +41,9 @@ NUMPY = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to 
 FORWARD_AD = ("forward-mode automatic differentiation (torch.func.jvp, torch.autograd.forward_ad) cannot run on "
               "the GPU this machine simulates; the device check needs a GPU machine for it")
 
+#: Bound before any learner code runs: the learner's torch._C._DisableTorchDispatch is a watched one.
+_NO_DISPATCH = torch._C._DisableTorchDispatch
+
 GENERATOR_ON_CPU = "Expected a 'cuda' device type for generator but found 'cpu'"
 GENERATOR_ON_MODEL = "Expected a 'cpu' device type for generator but found 'cuda'"
 
@@ -213,7 +216,7 @@ def run_operator(func, args: tuple, kwargs: dict[str, Any]) -> Any:
     plain_args, plain_kwargs = pytree.tree_map_only(ModelTensor, lambda t: t.inner, (args, kwargs))
     out = func(*plain_args, **plain_kwargs)
     if args and isinstance(args[0], ModelTensor) and _changes_metadata(func):
-        with torch._C._DisableTorchDispatch():  # the same view change on the wrapper's own (meta) shape
+        with _NO_DISPATCH():  # the same view change on the wrapper's own (meta) shape
             func(*args, **kwargs)
     originals = {id(t.inner): t for t in flat if isinstance(t, ModelTensor)}
 
