@@ -132,11 +132,11 @@ def warm() -> None:
         except Exception:
             pass
     watch_exercise(False)
-    from .probes.plot import warm_plots
+    from .kinds.plot.probe import warm_plots
     warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
-    from .probes.experiment import warm_experiments
+    from .kinds.experiment.probe import warm_experiments
     warm_experiments(backward)  # torch.nn, autograd and the F.linear recorder: children inherit them warm
     wire.loads(wire.dumps({"x": x}))
 

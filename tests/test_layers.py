@@ -48,7 +48,7 @@ BACK_EDGES = [
     ("layers", "grader/spec/refs.py", "from grader import cases"),
     ("child-side", "grader/probes/core.py", "from grader.spec import Exercise"),
     ("child-side", "grader/child.py", "from grader.checks import base"),
-    ("judging-side", "grader/checks/values.py", "from grader.probes.init import fill"),
+    ("judging-side", "grader/kinds/values/judge.py", "from grader.probes.init import fill"),
     ("judging-side", "grader/scoring.py", "from grader.sandbox import api"),
     ("sandbox", "grader/sandbox/api.py", "from grader import wire"),
     ("exports", "grader/report/junit.py", "from grader.report import gradescope"),

@@ -12,7 +12,7 @@ import textwrap
 
 PRELUDE = """
 import json, sys, torch
-from grader.checks.device import is_device_error
+from grader.kinds.device.judge import is_device_error
 from grader.probes.meta_kernels import COMPILED, use_compiled_meta_kernels
 compiled = use_compiled_meta_kernels() if sys.argv[1] == "compiled" else 0
 """

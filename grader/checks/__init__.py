@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import derivative, device, forbid, gradient, plot, values
-from . import experiment, question
-from . import distribution, exact, forbid_function, generator, in_place
+from ..kinds.derivative import judge as derivative
+from ..kinds.device import judge as device
+from ..kinds.distribution import judge as distribution
+from ..kinds.exact import judge as exact
+from ..kinds.experiment import judge as experiment
+from ..kinds.forbid import judge as forbid
+from ..kinds.forbid_function import judge as forbid_function
+from ..kinds.generator import judge as generator
+from ..kinds.gradient import judge as gradient
+from ..kinds.in_place import judge as in_place
+from ..kinds.plot import judge as plot
+from ..kinds.question import judge as question
+from ..kinds.values import judge as values
 from .base import CaseVerdict, Context, Prepared, SpecProblem
 
 KINDS: dict[str, ModuleType] = {

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .answers import answer_probe
+from ..kinds.question.probe import answer_probe
 from .core import call_probe, device_probe, forbid_probe, grad_probe
-from .experiment import experiment_probe
+from ..kinds.experiment.probe import experiment_probe
 from .init import calls_probe, exact_probe, generator_probe, in_place_probe, sample_probe
-from .plot import plot_probe
+from ..kinds.plot.probe import plot_probe
 
 Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
 

@@ -1,0 +1,1 @@
+"""Check kinds, one folder each."""
