@@ -32,7 +32,9 @@ import torch  # noqa: E402
 
 import grader.child as child  # noqa: E402
 from grader import wire  # noqa: E402
-from grader.probes import PROBES  # noqa: E402
+from grader.kinds import probes  # noqa: E402
+
+PROBES = probes()
 from grader.run import _exercise_result, build_plan, grade_submission  # noqa: E402
 from grader.sandbox import ForkServer  # noqa: E402
 from grader.run import PRELOAD  # noqa: E402
@@ -111,11 +113,11 @@ def one_run(plan, tasks, modules, folder: Path) -> tuple[CPU, CPU, CPU, CPU]:
         for prepared in plan.prepared[exercise.id]:
             start = time.process_time()
             results = record.get("results", {}) if isinstance(record, dict) else {}
-            from grader.checks import KINDS
+            from grader import kinds
             for case, call in zip(prepared.cases, prepared.calls):
                 got = results.get(call["key"])
                 if isinstance(got, dict):
-                    KINDS[prepared.check.kind].judge_case(prepared, case, got)
+                    kinds.judge(prepared.check.kind).judge_case(prepared, case, got)
             per_kind[prepared.check.kind] += time.process_time() - start
     return child_ex, per_probe, grader_ex, per_kind
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import torch
 
-from . import wire
-from .probes import PROBES
+from . import kinds, wire
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
@@ -26,6 +25,9 @@ from .probes.meta_kernels import use_compiled_meta_kernels
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 use_compiled_meta_kernels()  # the device check on meta at compiled speed, for the operators CUDA-exact there
 hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
+
+#: probe name → the function the child runs for a call asking for it: every kind folder's probe module
+PROBES = kinds.probes()
 
 
 def _close_figures() -> None:
@@ -132,12 +134,10 @@ def warm() -> None:
         except Exception:
             pass
     watch_exercise(False)
-    from .kinds.plot.probe import warm_plots
-    warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
-    from .kinds.experiment.probe import warm_experiments
-    warm_experiments(backward)  # torch.nn, autograd and the F.linear recorder: children inherit them warm
+    for warm_kind in kinds.probe_warmers():
+        warm_kind(backward)  # e.g. matplotlib on Agg with its font cache built, torch.nn and autograd warm
     wire.loads(wire.dumps({"x": x}))
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
-from . import wire
-from .checks import KINDS, CaseVerdict, Context, Prepared, drawing
+from . import kinds, wire
+from .checks import CaseVerdict, Context, Prepared, drawing
 from .checks.mistakes import MistakeOutputs, matching_mistake, mistake_outputs
 from .intake import Submission, stage_submission, unread_module
 from .entry import CHILD_TARGET, PRELOAD
@@ -92,7 +92,7 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
     mistakes: MistakeOutputs = {}
     tasks: dict[str, Any] = {}
     for exercise in chosen:
-        items = [KINDS[check.kind].prepare(context, exercise, check)
+        items = [kinds.judge(check.kind).prepare(context, exercise, check)
                  for check in exercise.checks if hidden or not check.hidden]
         prepared[exercise.id] = items
         outputs = mistake_outputs(context, exercise, items)
@@ -259,7 +259,7 @@ def _read_record(file: Path, earlier: Record | None = None, budget: wire.Budget 
 def _draws_pictures(plan: Plan) -> bool:
     """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
     itself waits for that preparation, whatever the kind says)."""
-    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
+    return any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
 
 
 def _run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
@@ -373,7 +373,7 @@ def _exercise_result(plan: Plan, exercise: Exercise, record: dict | None,
     results = record.get("results", {})
     judged = []
     for prepared in plan.prepared[exercise.id]:
-        kind = KINDS[prepared.check.kind]
+        kind = kinds.judge(prepared.check.kind)
         verdicts = []
         mistake = None
         named = False  # the first failing case (the one the feedback names) has been compared with the mistakes

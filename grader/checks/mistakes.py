@@ -23,8 +23,6 @@ from ..spec import Exercise, Mistake, variant_source
 from .base import Context, Prepared, call_key, signature_order
 from .compare import tolerance_for
 
-#: The check kinds whose cases a mistake's outputs are computed for.
-MATCHED_KINDS = ("values", "gradient", "derivative")
 
 @dataclass(frozen=True)
 class Output:
@@ -40,7 +38,7 @@ MistakeOutputs = dict[str, dict[str, list[tuple[str, Any]]]]
 
 def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) -> dict[str, list[tuple[str, Any]]]:
     """Each mistake's outputs on every case of the exercise's tensor-comparing checks."""
-    items = [p for p in prepared if p.check.kind in MATCHED_KINDS]
+    items = [p for p in prepared if p.check.matches_mistakes]
     if not exercise.mistakes or not items:
         return {}
     solutions = Path(ctx.course.root) / ctx.course.solutions / f"{exercise.module}.py"

@@ -1,12 +1,16 @@
 """The schema of course.yaml and of one exercise file."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from .checks import Check, Strict
+from .. import kinds
+from .checks import Strict
 from .variants import Accepted, Mistake
+
+#: One check of any kind, told apart by `kind`: the union of every kind folder's model (grader.kinds).
+Check = Annotated[Union[tuple(kinds.models().values())], Field(discriminator="kind")]  # type: ignore[valid-type]
 
 Identifier = str  # validated by pattern below
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"

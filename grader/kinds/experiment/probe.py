@@ -30,3 +30,10 @@ def warm_experiments(backward: bool = True) -> None:
 
     experiment_probe(tiny, {"kwargs": {"depth": 2}, "options": {"observe": True, "rerun": True,
                                                                 "changes": [{"seed": 1}], "plot": [{}]}})
+
+PROBES = {"experiment": experiment_probe}
+
+
+def warm(backward: bool) -> None:
+    """In the fork server: torch.nn, autograd (where `backward`) and the F.linear recorder, for children to inherit."""
+    warm_experiments(backward)

@@ -62,3 +62,5 @@ def answer_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         return {"answer": plain_answer(answers[question]), "student": student}
     except BaseException as exc:
         return {"error": encode_error(exc, call.get("submission_dir"))}
+
+PROBES = {"answer": answer_probe}

@@ -20,7 +20,9 @@ from typing import Any, Callable
 from grader.cases import Case
 from grader.recording import experiment_probe
 from grader.spec import Exercise, resolve_callable
-from grader.spec.checks import CheckBase, ExperimentCheck
+from grader.spec.checks import CheckBase
+
+from ..model import ExperimentCheck
 from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, signature_order
 from grader.checks.expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key

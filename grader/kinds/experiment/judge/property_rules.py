@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from grader.spec.checks import CloseToReference, Property, RatioProperty
+from ..model import CloseToReference, Property, RatioProperty
 from grader.checks.compare import describe_record
 
 Numbers = list[float]

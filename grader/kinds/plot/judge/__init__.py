@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from grader.spec import Exercise
-from grader.spec.checks import PlotCheck
+from ..model import PlotCheck
 from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict
 from .aspects import ASPECTS, two_axes
 from .cases import PlotCase, build_cases, share_key

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import torch
 
 from grader.spec import Exercise, resolve_callable
-from grader.spec.checks import PlotCheck
+from ..model import PlotCheck
 from grader.checks.base import SpecProblem
 
 

@@ -192,3 +192,10 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     if share is not None:
         _SEEN[share] = observation
     return observation
+
+PROBES = {"plot": plot_probe}
+
+
+def warm(backward: bool) -> None:
+    """In the fork server: matplotlib on Agg whatever learners ask, its font cache built; children inherit both."""
+    warm_plots()

@@ -1,0 +1,6 @@
+"""The device kind in the child: run on the GPU, or on the CUDA model where there is none."""
+from __future__ import annotations
+
+from grader.probes.core import device_probe
+
+PROBES = {"device": device_probe}

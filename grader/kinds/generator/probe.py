@@ -1,0 +1,6 @@
+"""The generator kind in the child: the values under given seeds, and whether the global generator moved."""
+from __future__ import annotations
+
+from grader.probes.init import generator_probe
+
+PROBES = {"init_generator": generator_probe}

@@ -1,0 +1,81 @@
+"""Each check kind is one folder (grader/kinds/<kind>/), and the one registry of them (grader.kinds) is what
+the spec, the plan, the child and the docs read: the contracts between a kind's parts are checked here."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+
+from grader import kinds
+from grader.spec.checks import CheckBase
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_kind_folder_holds_a_model_named_for_it_and_a_judge():
+    assert kinds.names(), "no kind found"
+    for kind, model in kinds.models().items():
+        assert issubclass(model, CheckBase), kind
+        assert typing.get_args(model.model_fields["kind"].annotation) == (kind,)
+        judge = kinds.judge(kind)
+        assert callable(judge.prepare) and callable(judge.judge_case), kind
+        assert list(inspect.signature(judge.judge_case).parameters)[:3] == ["prepared", "case", "result"], kind
+
+
+def test_the_exercise_schema_is_the_union_of_the_kind_folders_models():
+    from grader.spec.models import Exercise
+    union = Exercise.model_fields["checks"].annotation
+    members = set(typing.get_args(typing.get_args(typing.get_args(union)[0])[0]))
+    assert members == set(kinds.models().values())
+
+
+def test_no_two_kinds_register_one_probe_name():
+    registered: dict[str, str] = {}
+    for kind in kinds.names():
+        folder = kinds.FOLDER / kind
+        if not ((folder / "probe.py").is_file() or (folder / "probe" / "__init__.py").is_file()):
+            continue
+        for name in importlib.import_module(f"grader.kinds.{kind}.probe").PROBES:
+            assert name not in registered, f"probe '{name}' of {kind} is already {registered[name]}'s"
+            registered[name] = kind
+    assert registered.keys() == kinds.probes().keys()
+
+
+def test_every_call_a_kind_prepares_asks_for_a_probe_the_child_has(tmp_path):
+    """The plan for the whole course, hidden checks included: each call's probe is registered, each key is unique."""
+    from grader.run import build_plan
+    from grader.spec import load_course
+    plan = build_plan(load_course(REPO / "course.yaml"), hidden=True, cuda=False, workdir=tmp_path)
+    child_probes = kinds.probes()
+    used: set[str] = set()
+    for exercise_id, prepared in plan.prepared.items():
+        keys = [call["key"] for p in prepared for call in p.calls]
+        assert len(keys) == len(set(keys)), exercise_id
+        for p in prepared:
+            used.add(p.check.kind)
+            for call in p.calls:
+                assert call["probe"] in child_probes, (exercise_id, call["key"], call["probe"])
+    assert used == set(kinds.names()) - {"finite"}, "the course uses every kind but the small one the docs add"
+
+
+def test_the_child_starts_without_the_course_models_or_any_judging_code():
+    """The child reads the registry for its probes only: no pydantic, no spec, no kind's model or judge."""
+    code = ("import sys, grader.child; grader.child.PROBES; "
+            "print('\\n'.join(m for m in sys.modules if m.startswith(('pydantic', 'grader.spec', 'grader.checks')) "
+            "or m.endswith(('.model', '.judge')) and m.startswith('grader.kinds')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("fact", ["needs_reference", "needs_cases", "kink_cases", "default_dtypes", "matches_mistakes"])
+def test_what_the_grader_knows_of_a_kind_is_on_its_model(fact):
+    """Kind facts are class variables of each model, never a table of kind names elsewhere."""
+    assert fact in CheckBase.__class_vars__
+    for model in kinds.models().values():
+        assert fact not in model.model_fields
