@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..calls import Call, RecordedError
 from ..cases import Case
 from ..spec import Course, Exercise
 from ..spec.checks import CheckBase
@@ -46,7 +47,7 @@ class Prepared:
     exercise: Exercise
     check: CheckBase
     cases: list[Case]
-    calls: list[dict[str, Any]]
+    calls: list[Call]
     expected: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,16 +62,20 @@ def call_key(check: CheckBase, case: Case) -> str:
 
 
 def make_call(exercise: Exercise, check: CheckBase, case: Case, probe: str,
-              args: dict | None = None, **options: Any) -> dict[str, Any]:
+              args: dict | None = None, **options: Any) -> Call:
     """A call for the child: positional tensors in signature order, keywords by name."""
     args = case.args if args is None else args
     order = signature_order(exercise)
     names = sorted(args, key=lambda n: order.index(n) if n in order else len(order))
-    return {
-        "key": call_key(check, case), "probe": probe, "arg_names": names,
-        "args": [args[n] for n in names], "kwargs": dict(case.kwargs), "device": case.device,
-        "options": options,
-    }
+    return new_call(call_key(check, case), probe, arg_names=names, args=[args[n] for n in names],
+                    kwargs=case.kwargs, device=case.device, options=options)
+
+
+def new_call(key: str, probe: str, *, arg_names: list[str] | None = None, args: list[Any] | None = None,
+             kwargs: dict[str, Any] | None = None, device: str = "cpu", options: dict[str, Any] | None = None) -> Call:
+    """A call for the child whose arguments a kind chooses itself (no case tensors: a plot's function, keywords only)."""
+    return Call(key=key, probe=probe, arg_names=list(arg_names or []), args=list(args or []),
+                kwargs=dict(kwargs or {}), device=device, options=dict(options or {}))
 
 
 def signature_order(exercise: Exercise) -> list[str]:
@@ -82,7 +87,7 @@ def signature_order(exercise: Exercise) -> list[str]:
 
 def learner_error(result: dict[str, Any]) -> str:
     """'ZeroDivisionError: … (activations.py, line 12, in sigmoid: `return 1 / x`)'."""
-    error = result["error"]
+    error: RecordedError = result["error"]
     text = f"{error['type']}: {error['message']}".strip().rstrip(":")
     if error.get("where"):
         text += f"\n    at {error['where']}"

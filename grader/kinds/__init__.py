@@ -31,6 +31,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from ..calls import Call
+
 FOLDER = Path(__file__).resolve().parent
 
 
@@ -82,9 +84,9 @@ def probe_warmers() -> list[Callable[[bool], None]]:
 
 
 @lru_cache(maxsize=None)
-def probes() -> dict[str, Callable[[Callable, Any], dict[str, Any]]]:
+def probes() -> dict[str, Callable[[Callable, Call], dict[str, Any]]]:
     """Probe name → function, gathered from every kind's probe module: what the child can run."""
-    found: dict[str, Callable[[Callable, Any], dict[str, Any]]] = {}
+    found: dict[str, Callable[[Callable, Call], dict[str, Any]]] = {}
     owner: dict[str, str] = {}
     for module in _probe_modules():
         kind = module.__name__.split(".")[2]

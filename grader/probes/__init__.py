@@ -13,4 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
+from ..calls import Call
+
+#: A probe: the learner's function and one call in, plain data (the call's record) out.
+Probe = Callable[[Callable, Call], dict[str, Any]]

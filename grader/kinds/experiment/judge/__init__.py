@@ -23,7 +23,9 @@ from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
 from ..model import ExperimentCheck
-from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, signature_order
+from grader.calls import Call
+from grader.checks.base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, new_call,
+                                signature_order)
 from grader.checks.expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key
 from .series_plot import Panel, render_panels
@@ -94,10 +96,9 @@ def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVe
     return CaseVerdict(case.id, case.label, True, note.strip() if attachments else "", None, attachments)
 
 
-def _call(check: CheckBase, case: Case, options: dict[str, Any]) -> dict[str, Any]:
-    return {"key": call_key(check, case), "probe": "experiment", "arg_names": [], "args": [],
-            "kwargs": dict(case.kwargs), "device": "cpu",
-            "options": {**options, "changes": [dict(c) for c in options["changes"]]}}
+def _call(check: CheckBase, case: Case, options: dict[str, Any]) -> Call:
+    return new_call(call_key(check, case), "experiment", kwargs=case.kwargs,
+                    options={**options, "changes": [dict(c) for c in options["changes"]]})
 
 
 def _with_changes(record: dict[str, Any], changes: list[dict[str, Any]]) -> dict[str, Any]:

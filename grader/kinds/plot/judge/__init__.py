@@ -13,7 +13,7 @@ from typing import Any
 
 from grader.spec import Exercise
 from ..model import PlotCheck
-from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict
+from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict, new_call
 from .aspects import ASPECTS, two_axes
 from .cases import PlotCase, build_cases, share_key
 from .images import overlay, side_by_side
@@ -29,9 +29,8 @@ CJK_NOTE = ("Some of your text uses characters the grader's fonts cannot draw (t
 
 def prepare(ctx: Context, exercise: Exercise, check: PlotCheck) -> Prepared:  # type: ignore[override]
     cases = build_cases(ctx.course.root, exercise, check)
-    calls = [{"key": call_key(check, case), "probe": "plot", "arg_names": [_first_parameter(exercise)],
-              "args": [case.argument], "kwargs": {}, "device": "cpu",
-              "options": {"share": share_key(exercise, case), "filename": f"{exercise.id}-{case.id}.png"}}
+    calls = [new_call(call_key(check, case), "plot", arg_names=[_first_parameter(exercise)], args=[case.argument],
+                      options={"share": share_key(exercise, case), "filename": f"{exercise.id}-{case.id}.png"})
              for case in cases]
     return Prepared(exercise, check, cases, calls)  # type: ignore[arg-type]
 

@@ -29,7 +29,7 @@ from grader.spec.checks import LETTERS, CheckBase
 from ..model import NumberTolerance, QuestionCheck
 from .answer_forms import (Reading, describe, number_matches, option_order, read_letters, read_number, read_text,
                            text_matches)
-from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict
+from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict, new_call
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     grading = grading_run(ctx, check)
     case = QuestionCase(exercise.id, {}, {}, "", "cpu", course_seed=ctx.course.seed, grading=grading)
     key = call_key(check, case)
-    call = {"key": key, "probe": "answer", "arg_names": [], "args": [], "kwargs": {},
-            "device": "cpu", "options": {"module": exercise.module, "question": exercise.id}}
+    call = new_call(key, "answer", options={"module": exercise.module, "question": exercise.id})
     return Prepared(exercise, check if grading else without_answer(check), [case], [call])
 
 
