@@ -79,3 +79,33 @@ def test_what_the_grader_knows_of_a_kind_is_on_its_model(fact):
     assert fact in CheckBase.__class_vars__
     for model in kinds.models().values():
         assert fact not in model.model_fields
+
+
+def _hint_keys_given(path: Path) -> set[str]:
+    """The hint keys written as strings in a judging module: CaseVerdict's fifth argument, fail's third,
+    Problem's second, any hint_key= (both branches of a conditional)."""
+    import ast
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+        given = [node.args[i] for fn, i in (("CaseVerdict", 4), ("fail", 2), ("Problem", 1))
+                 if name == fn and len(node.args) > i]
+        given += [k.value for k in node.keywords if k.arg == "hint_key"]
+        for value in given:
+            for leaf in (value.body, value.orelse) if isinstance(value, ast.IfExp) else (value,):
+                if isinstance(leaf, ast.Constant) and isinstance(leaf.value, str):
+                    found.add(leaf.value)
+    return found
+
+
+def test_every_hint_key_a_judge_gives_is_one_an_exercise_may_write_a_hint_for():
+    """A verdict's hint key picks the exercise's hint: a key outside HINT_KEYS would never find one."""
+    from grader.spec.models import HINT_KEYS, HintKey
+    assert set(typing.get_args(HintKey)) == set(HINT_KEYS)
+    modules = sorted((REPO / "grader" / "kinds").rglob("*.py")) + sorted((REPO / "grader" / "checks").glob("*.py"))
+    given = {key: module for module in modules for key in _hint_keys_given(module)}
+    assert {"values", "gradient", "forbid", "nan"} <= given.keys()  # the scan does find them
+    unknown = {key: str(module.relative_to(REPO)) for key, module in given.items() if key not in HINT_KEYS}
+    assert unknown == {}

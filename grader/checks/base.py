@@ -14,6 +14,7 @@ from ..calls import Call, RecordedError
 from ..cases import Case
 from ..spec import Course, Exercise
 from ..spec.checks import CheckBase
+from ..spec.models import HintKey
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class CaseVerdict:
     label: str
     passed: bool
     message: str = ""
-    hint_key: str | None = None
+    #: the situation that failed, which picks the exercise's hint for it (spec.models.HINT_KEYS)
+    hint_key: HintKey | None = None
     #: files for the learner to look at (e.g. their plot beside the reference's), name → bytes, or a
     #: function returning them (drawn only if the picture is kept: class grading keeps none for passing
     #: checks, see run.grade_submission); written to OUT/<submission>/feedback/ and named in the feedback

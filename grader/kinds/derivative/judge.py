@@ -8,10 +8,11 @@ from __future__ import annotations
 import torch
 
 from grader.cases import Case, build_cases
-from grader.spec import Exercise, resolve_callable
-from grader.spec.checks import CheckBase
 from grader.checks.base import Context, Prepared, for_this_machine, make_call
 from grader.checks.expected import expected_by_case
+from grader.spec import Exercise, resolve_callable
+from grader.spec.checks import CheckBase
+
 from ..values.judge import judge_case  # same promises as values: dtype, shape, device, numbers, inputs kept
 
 __all__ = ["prepare", "judge_case"]

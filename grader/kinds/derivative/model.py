@@ -16,6 +16,8 @@ class DerivativeCheck(CheckBase):
     kind: Literal["derivative"]
     needs_cases: ClassVar[bool] = True
     kink_cases: ClassVar[bool] = True
+    #: a gradient right in one dtype can be wrong in the other (an overflow only float32 reaches)
+    default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
     matches_mistakes: ClassVar[bool] = True
     of: str | None = Field(default=None, description="the function whose derivative this is, e.g. torch.sigmoid; "
                                                      "left out only in a student bundle, whose `expected` file holds the values")
@@ -23,7 +25,6 @@ class DerivativeCheck(CheckBase):
     form: Literal["elementwise", "jacobian"] = "elementwise"
     #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
-    default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
 
     def course_errors(self, exercise: Any, course_root: Path) -> Iterator[tuple[tuple, str]]:
         if self.of is not None:

@@ -19,11 +19,11 @@ from typing import Any
 import torch
 
 from grader.cases import DTYPES
-from grader.spec import Exercise, resolve_callable
-from grader.spec.checks import CheckBase
 from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, call_key
 from grader.checks.compare import compare_values, describe_record
 from grader.checks.init_cases import InitCase, build_init_cases, fail, init_call, produced_values, raised_verdict
+from grader.spec import Exercise, resolve_callable
+from grader.spec.checks import CheckBase
 
 DEFAULT_DTYPES = ["float32", "float64"]
 FLOAT_ULPS = 4

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from grader.cases import Case, build_cases
+from grader.checks.base import CaseVerdict, Context, Prepared, make_call, unrecorded_verdict
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
-from grader.checks.base import CaseVerdict, Context, Prepared, make_call, unrecorded_verdict
 
 #: One case: the check's verdict covers every call of the exercise (grader.probes.core.forbid_probe).
 CASES_PER_CHECK = 1

@@ -14,11 +14,11 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict
+from grader.checks.init_cases import InitCase, build_init_cases, init_call
 from grader.recording import code_fingerprint, code_identity
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
-from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict
-from grader.checks.init_cases import InitCase, build_init_cases, init_call
 
 DEFAULT_DTYPES = ["float32"]
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from grader.spec import Exercise
-from grader.spec.checks import CheckBase
 from grader.checks.base import CaseVerdict, Context, Prepared
 from grader.checks.init_cases import InitCase, build_init_cases, case_seed, fail, init_call, produced_values, raised_verdict
+from grader.spec import Exercise
+from grader.spec.checks import CheckBase
 
 DEFAULT_DTYPES = ["float32"]
 SAMPLE = 4096

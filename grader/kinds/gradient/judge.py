@@ -10,12 +10,12 @@ from typing import Any
 import torch
 
 from grader.cases import Case, build_cases, upstream_gradient
-from grader.spec import Exercise, resolve_callable
-from grader.spec.checks import CheckBase
 from grader.checks.base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
-                   signature_order)
+                                signature_order)
 from grader.checks.compare import compare_tensor, describe_record, tolerance_for
 from grader.checks.expected import expected_by_case
+from grader.spec import Exercise, resolve_callable
+from grader.spec.checks import CheckBase
 
 GRAPH_CUT = ("The result of your function is not connected to its inputs in the autograd graph, so no "
              "gradient can flow back through it. Did you use .detach(), .item(), .numpy(), torch.tensor(...) "

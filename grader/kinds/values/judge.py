@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from grader.cases import Case, build_cases
+from grader.checks.base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
+                                ordered_args)
+from grader.checks.compare import compare_tensor, tolerance_for
+from grader.checks.expected import expected_by_case
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
-from grader.checks.base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
-                   ordered_args)
-from grader.checks.compare import compare_tensor, tolerance_for
+
 from ..device.judge import is_device_error
-from grader.checks.expected import expected_by_case
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:

@@ -28,11 +28,12 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from grader.cases import DTYPES
+from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, call_key
+from grader.checks.init_cases import InitCase, build_init_cases, case_seed, fail, init_call, produced_values, raised_verdict
 from grader.recording import sample_of
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
-from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, call_key
-from grader.checks.init_cases import InitCase, build_init_cases, case_seed, fail, init_call, produced_values, raised_verdict
+
 from .ks import KS_ALPHA, ks_statistic, ks_threshold, reach_fraction
 
 SAMPLE = 16384

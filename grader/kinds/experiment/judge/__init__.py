@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
+from grader.calls import Call
 from grader.cases import Case
+from grader.checks.base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, new_call,
+                                signature_order)
+from grader.checks.expected import expected_by_case
 from grader.recording import experiment_probe
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
 from ..model import ExperimentCheck
-from grader.calls import Call
-from grader.checks.base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, new_call,
-                                signature_order)
-from grader.checks.expected import expected_by_case
 from .property_rules import check_property, numbers_of, override_key
 from .series_plot import Panel, render_panels
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import torch
 
-from ..model import CloseToReference, Property, RatioProperty
 from grader.checks.compare import describe_record
+
+from ..model import CloseToReference, Property, RatioProperty
 
 Numbers = list[float]
 

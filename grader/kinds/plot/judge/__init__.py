@@ -11,9 +11,10 @@ import hashlib
 import threading
 from typing import Any
 
-from grader.spec import Exercise
-from ..model import PlotCheck
 from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict, new_call
+from grader.spec import Exercise
+
+from ..model import PlotCheck
 from .aspects import ASPECTS, two_axes
 from .cases import PlotCase, build_cases, share_key
 from .images import overlay, side_by_side

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .cases import Panel, PlotCase
-from .png import read_png, same_picture
 from .match import CurveFit, best_bars, best_curve
+from .png import read_png, same_picture
 
 SIDES = ("left", "right")
 

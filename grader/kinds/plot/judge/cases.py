@@ -11,9 +11,10 @@ from typing import Any, Callable
 
 import torch
 
-from grader.spec import Exercise, resolve_callable
-from ..model import PlotCheck
 from grader.checks.base import SpecProblem
+from grader.spec import Exercise, resolve_callable
+
+from ..model import PlotCheck
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from grader.checks import drawing
+
 from .cases import Panel, PlotCase
 from .match import best_bars, best_curve, reference_curve
 from .png import Png

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import torch
 
 from grader.encode import encode_error
+
 from .figure import describe_figure
 from .headless import make_headless, warm_plots
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.cases import Case
+from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict, new_call
 from grader.spec import Exercise
 from grader.spec.checks import LETTERS, CheckBase
 
 from ..model import NumberTolerance, QuestionCheck
 from .answer_forms import (Reading, describe, number_matches, option_order, read_letters, read_number, read_text,
                            text_matches)
-from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_verdict, new_call
 
 
 @dataclass(frozen=True)
