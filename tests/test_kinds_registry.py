@@ -109,3 +109,12 @@ def test_every_hint_key_a_judge_gives_is_one_an_exercise_may_write_a_hint_for():
     assert {"values", "gradient", "forbid", "nan"} <= given.keys()  # the scan does find them
     unknown = {key: str(module.relative_to(REPO)) for key, module in given.items() if key not in HINT_KEYS}
     assert unknown == {}
+
+
+@pytest.mark.parametrize("kind", kinds.names())
+def test_a_kind_model_imports_first_in_a_fresh_process(kind):
+    """The spec builds its exercise model from the kinds' models, and each model builds on the spec's
+    bases: importing a model before anything else must still work (no import cycle)."""
+    code = f"import grader.kinds.{kind}.model; from grader import kinds; from grader.spec import Exercise; kinds.models()"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

@@ -9,16 +9,31 @@ import ast
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from .. import kinds
 from .checks import CheckBase, LiteralTensor, TensorInput
 from .loader import Located, SpecError, format_path, load_yaml, suggest
-from .models import CourseFile, Exercise, Limits, SandboxPolicy
 from .refs import ReferenceError_, aten_op_exists, resolve_callable
 from .variants import Accepted, Mistake, Variant, variant_errors, variant_source
+
+if TYPE_CHECKING:
+    from .models import CourseFile, Exercise, Limits, SandboxPolicy
+
+#: The course and exercise models, loaded when first asked for: an exercise's `checks` is the union of
+#: every kind's model (grader.kinds), and a kind's model builds on grader.spec.checks, so this package
+#: must be importable before the kinds are.
+_MODELS = ("CourseFile", "Exercise", "Limits", "SandboxPolicy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Course", "Exercise", "Limits", "SandboxPolicy", "SpecError", "SpecErrors", "load_course",
@@ -64,6 +79,7 @@ def load_course(course_file: Path | str = "course.yaml") -> Course:
     if course_file.is_dir():
         course_file = course_file / "course.yaml"
     located = load_yaml(course_file)
+    from .models import CourseFile
     course_model = _validate(located, CourseFile)
     root = course_file.parent
     errors: list[SpecError] = []
@@ -97,6 +113,7 @@ def load_course(course_file: Path | str = "course.yaml") -> Course:
 
 
 def load_exercise(file: Path, course_root: Path, modules: list[str] | tuple[str, ...]) -> Exercise:
+    from .models import Exercise
     located = load_yaml(file)
     exercise = _validate(located, Exercise)
     errors = list(_semantic_errors(exercise, located, course_root, modules))
@@ -169,7 +186,7 @@ def _data_path(data: Any, loc: tuple) -> tuple:
 
 def _known_fields(data: Any, parent: tuple) -> set[str]:
     from .checks import CaseSource, Tolerance
-    from .models import Limits as L, SandboxPolicy as S
+    from .models import CourseFile, Exercise, Limits as L, SandboxPolicy as S
     node = data
     for part in parent:
         node = node[part] if isinstance(node, (dict, list)) else None

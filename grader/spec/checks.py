@@ -102,6 +102,12 @@ class CheckBase(CaseSource):
     default_dtypes: ClassVar[tuple[str, ...] | None] = None
     #: a catalogued mistake's outputs are computed on its cases, to name the mistake a failure matches
     matches_mistakes: ClassVar[bool] = False
+    #: fields that give the answer away: they leave the student bundle entirely (grader.release)
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    def public_fields(self) -> dict[str, Any]:
+        """What the student bundle writes in place of the secret fields."""
+        return {}
 
     def course_errors(self, exercise: Any, course_root: Path) -> Iterator[tuple[tuple, str]]:
         """What the model alone cannot see (a reference to import, the exercise's other fields): each

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, ClassVar, Iterator, Literal
 
 from pydantic import Field, model_validator
 
@@ -20,6 +20,8 @@ class QuestionCheck(CheckBase):
     """A question answered in ANSWERS: choice (options), number (tolerance) or text (accepted forms)."""
 
     kind: Literal["question"]
+    #: a bundle keeps only the answer's `form`, so a self-check can say whether an answer is well-formed
+    secret_fields: ClassVar[tuple[str, ...]] = ("answer", "accept", "tolerance", "explanation")
     options: list[str] | None = Field(default=None, description="choice: the options, A, B, C … in this order")
     answer: Any = Field(default=None, description="choice: a letter or a list of letters; number: a number; text: the "
                                                   "canonical answer. Left out only in a student bundle, whose "
@@ -47,6 +49,9 @@ class QuestionCheck(CheckBase):
     def several(self) -> bool:
         """A choice with several right options (a list of letters)."""
         return isinstance(self.answer, list) or (self.answer is None and self.form == "options")
+
+    def public_fields(self) -> dict[str, Any]:
+        return {"form": self.answer_form()}
 
     def answer_form(self) -> str:
         """What `form` says of this question's answer, read from the answer itself."""

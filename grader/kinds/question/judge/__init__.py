@@ -61,8 +61,9 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 def without_answer(check: CheckBase) -> CheckBase:
     """The question as a self-check sees it: its form, options and reveal rule, and nothing of its answer."""
     assert isinstance(check, QuestionCheck)
-    return check.model_copy(update={"answer": None, "accept": [], "tolerance": None, "explanation": None,
-                                    "form": check.form or check.answer_form()})
+    cleared = {name: QuestionCheck.model_fields[name].get_default(call_default_factory=True)
+               for name in QuestionCheck.secret_fields}
+    return check.model_copy(update={**cleared, "form": check.form or check.answer_form()})
 
 
 def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
