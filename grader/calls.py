@@ -1,5 +1,6 @@
 """The contract between a kind's judge and its probe: what the grader asks the child to run (Call), and
-the parts of what comes back that every kind reads the same way (RecordedError).
+the parts of what comes back that every kind reads the same way (EncodedValue, RecordedError). What
+one kind's probe sends back is that kind's record type (grader/kinds/<kind>/record.py).
 
 Both sides import it, so it imports nothing of grader. A judge builds its calls with
 grader.checks.base.make_call (or new_call, init_call), never by hand; a probe reads the fields it
@@ -50,3 +51,22 @@ class RecordedError(TypedDict, total=False):
     line: str
     #: raised outside the learner's code (while the grader called the function or read what it returned)
     outside: bool
+
+
+class EncodedValue(TypedDict, total=False):
+    """A value the learner's function returned, as plain data (grader.encode.encode_value)."""
+
+    #: tensor, bool, number, str, none, sequence, dict or other
+    kind: Required[str]
+    #: the class's name (a tensor subclass's module and qualified name)
+    type: str
+    #: the value itself: a plain CPU tensor (absent for a tensor on meta), a bool, a float or a str
+    value: Any
+    #: a tensor's device, dtype, shape and autograd state, read from the tensor itself
+    device: str
+    dtype: str
+    shape: list[int]
+    requires_grad: bool
+    has_grad_fn: bool
+    #: a sequence's or dict's items, encoded alike
+    items: Any

@@ -118,3 +118,73 @@ def test_a_kind_model_imports_first_in_a_fresh_process(kind):
     code = f"import grader.kinds.{kind}.model; from grader import kinds; from grader.spec import Exercise; kinds.models()"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def _calls_for_every_probe():
+    """(probe name, learner function, call) triples that reach each declared probe's usual branches."""
+    import types
+
+    import torch
+    x = torch.linspace(-2, 2, 6, dtype=torch.float64)
+    plain = dict(arg_names=["x"], args=[x], kwargs={}, device="cpu")
+
+    def raises(*args, **kwargs):
+        raise ValueError("no")
+
+    def returns_three(*args, **kwargs):
+        return 3
+
+    answers = types.ModuleType("answers_for_the_record_test")
+    answers.ANSWERS = {"q1": "B"}
+    answers.STUDENT = "Ada"
+    sys.modules[answers.__name__] = answers
+    init = dict(shape=[64, 32], dtype="float32", device="cpu", kwargs={}, seed=3, prefill=None)
+    functions = (torch.exp, raises, returns_three)
+    out = []
+    for fn in functions:
+        out += [("call", fn, dict(plain, key="k", probe="call", options={})),
+                ("grad", fn, dict(plain, key="k", probe="grad",
+                                  options={"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64)})),
+                ("forbid", fn, dict(plain, key="k", probe="forbid", options={})),
+                ("device", fn, dict(plain, key="k", probe="device", options={"device": "model"})),
+                ("finite", fn, dict(plain, key="k", probe="finite", options={}))]
+    for fn in (torch.nn.init.normal_, torch.nn.init.zeros_, raises, returns_three):
+        out += [("init_sample", fn, dict(init, key="k", probe="init_sample", options={"sample": 100})),
+                ("init_exact", fn, dict(init, key="k", probe="init_exact", options={})),
+                ("init_in_place", fn, dict(init, key="k", probe="init_in_place", options={"parameter": True})),
+                ("init_calls", fn, dict(init, key="k", probe="init_calls", options={"functions": []}))]
+    for fn in (torch.nn.init.normal_, raises):
+        out.append(("init_generator", fn, dict(init, key="k", probe="init_generator",
+                                               options={"seeds": [1, 1, 2], "global_seeds": [5, 6, 7], "sample": 100,
+                                                        "none_global_seeds": [8]})))
+    for question in ("q1", "q2"):
+        out.append(("answer", None, dict(key="k", probe="answer", arg_names=[], args=[], kwargs={}, device="cpu",
+                                         options={"module": answers.__name__, "question": question})))
+    return out
+
+
+def _declared_keys(record_type) -> set[str]:
+    return set(typing.get_type_hints(record_type))
+
+
+def test_every_record_a_probe_sends_holds_only_the_keys_its_kind_declares():
+    """A kind's record type (record.py, named in its probe module's RECORDS) is the contract its judge reads:
+    a probe that sends a key the type does not name breaks it."""
+    from grader.probes.core import watch_exercise
+    records = {}
+    for kind in kinds.names():
+        folder = kinds.FOLDER / kind
+        if (folder / "probe.py").is_file() or (folder / "probe" / "__init__.py").is_file():
+            records.update(getattr(importlib.import_module(f"grader.kinds.{kind}.probe"), "RECORDS", {}))
+    assert {"call", "grad", "forbid", "device", "answer", "finite", "init_sample", "init_exact", "init_in_place",
+            "init_generator", "init_calls"} <= records.keys()
+    probes = kinds.probes()
+    try:
+        for name, fn, call in _calls_for_every_probe():
+            record = probes[name](fn, call)
+            extra = set(record) - _declared_keys(records[name])
+            assert not extra, (name, getattr(fn, "__name__", fn), extra)
+            for run in record.get("runs", []) + record.get("global_runs", []):
+                assert not set(run) - _declared_keys(typing.get_type_hints(records[name])["runs"].__args__[0])
+    finally:
+        watch_exercise(False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from ..calls import Call, RecordedError
 from ..cases import Case
@@ -87,7 +87,7 @@ def signature_order(exercise: Exercise) -> list[str]:
     return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
 
 
-def learner_error(result: dict[str, Any]) -> str:
+def learner_error(result: Mapping[str, Any]) -> str:
     """'ZeroDivisionError: … (activations.py, line 12, in sigmoid: `return 1 / x`)'."""
     error: RecordedError = result["error"]
     text = f"{error['type']}: {error['message']}".strip().rstrip(":")
@@ -103,7 +103,7 @@ def learner_error(result: dict[str, Any]) -> str:
     return text
 
 
-def error_verdict(case: Case, result: dict[str, Any]) -> CaseVerdict:
+def error_verdict(case: Case, result: Mapping[str, Any]) -> CaseVerdict:
     return CaseVerdict(case.id, case.label, False, f"Your function raised {learner_error(result)}", "error")
 
 
@@ -122,7 +122,7 @@ class SpecProblem(Exception):
     """The exercise itself is wrong (e.g. the reference raises on a case): for the teacher."""
 
 
-def unrecorded_verdict(case: Any, result: dict[str, Any], tampered: str) -> CaseVerdict:
+def unrecorded_verdict(case: Any, result: Mapping[str, Any], tampered: str) -> CaseVerdict:
     """The end of a forbid-style judgement once no forbidden call was seen: the function must have
     run (else its calls prove nothing), and the recorder must still have been in place."""
     if "error" in result:

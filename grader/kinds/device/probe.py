@@ -3,4 +3,8 @@ from __future__ import annotations
 
 from grader.probes.core import device_probe
 
+from .record import DeviceRecord
+
 PROBES = {"device": device_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"device": DeviceRecord}

@@ -3,4 +3,8 @@ from __future__ import annotations
 
 from grader.probes.init import sample_probe
 
+from .record import FillRecord
+
 PROBES = {"init_sample": sample_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"init_sample": FillRecord}

@@ -25,6 +25,8 @@ from grader.checks.init_cases import InitCase, build_init_cases, fail, init_call
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
+from .record import FillRecord
+
 DEFAULT_DTYPES = ["float32", "float64"]
 FLOAT_ULPS = 4
 PREFILLS = ("nan", "inf")
@@ -57,7 +59,7 @@ def expected_outcome(exercise: Exercise, reference, case: InitCase) -> dict[str,
     return {"value": out}
 
 
-def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: InitCase, result: FillRecord) -> CaseVerdict:
     expected = prepared.expected[call_key(prepared.check, case)]
     if "raises" in expected:
         return _judge_raise(case, result, expected)

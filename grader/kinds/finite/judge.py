@@ -10,6 +10,8 @@ from grader.checks.base import CaseVerdict, Context, Prepared, error_verdict, fo
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
 
+from .record import FiniteRecord
+
 #: inputs up to this many numbers are shown whole in feedback; larger ones by their range
 SHOWN = 12
 
@@ -20,7 +22,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return Prepared(exercise, check, cases, [make_call(exercise, check, case, "finite") for case in cases])
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: FiniteRecord) -> CaseVerdict:
     """Pass when the output is a tensor of finite numbers; otherwise say how many are not, the first, and
     the input that made them. The record comes from the learner's process: what is not a count fails."""
     if "error" in result:

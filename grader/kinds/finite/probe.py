@@ -1,7 +1,7 @@
 """The finite kind in the child: call the function, count the numbers of its output that are not finite."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
@@ -12,14 +12,14 @@ from grader.probes.core import invoke
 from .record import FiniteRecord
 
 
-def finite_probe(fn: Callable, call: Call) -> FiniteRecord | dict[str, Any]:
+def finite_probe(fn: Callable, call: Call) -> FiniteRecord:
     """Call fn once on the case (under the operator recorder where the exercise is watched); count its
     nan and inf."""
     args = [a.to(call["device"]) if isinstance(a, torch.Tensor) else a for a in call["args"]]
     try:
         out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
-        return {"error": encode_error(exc, call.get("submission_dir"))}
+        return FiniteRecord(error=encode_error(exc, call.get("submission_dir")))  # type: ignore[typeddict-item]
     if not isinstance(out, torch.Tensor):
         return FiniteRecord(tensor=False, type=type(out).__name__, total=0, nan=0, inf=0, first=None)
     values = plain_tensor(out)
@@ -33,3 +33,5 @@ def finite_probe(fn: Callable, call: Call) -> FiniteRecord | dict[str, Any]:
 
 
 PROBES = {"finite": finite_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"finite": FiniteRecord}

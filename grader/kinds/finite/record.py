@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from grader.calls import RecordedError
 
-class FiniteRecord(TypedDict):
+
+class FiniteRecord(TypedDict, total=False):
     """Counts only, never the output itself: a check of the whole output needs none of its values."""
 
     #: the function returned a tensor; `type` names what it returned otherwise
@@ -15,3 +17,5 @@ class FiniteRecord(TypedDict):
     inf: int
     #: the index of the first number that is not finite, or None
     first: list[int] | None
+    #: the function raised
+    error: RecordedError

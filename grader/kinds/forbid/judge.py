@@ -8,12 +8,12 @@ checked. "autograd" in the list forbids asking autograd for the derivative (deri
 """
 from __future__ import annotations
 
-from typing import Any
-
 from grader.cases import Case, build_cases
 from grader.checks.base import CaseVerdict, Context, Prepared, make_call, unrecorded_verdict
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
+
+from .record import ForbidRecord
 
 #: One case: the check's verdict covers every call of the exercise (grader.probes.core.forbid_probe).
 CASES_PER_CHECK = 1
@@ -40,7 +40,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return Prepared(exercise, check, cases, [make_call(exercise, check, case, "forbid") for case in cases])
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: ForbidRecord) -> CaseVerdict:
     forbidden = {_base(op): op for op in forbidden_ops(prepared.exercise, prepared.check)}
     reached = sorted({forbidden[_base(op)] for op in result.get("ops", []) if _base(op) in forbidden})
     if reached:

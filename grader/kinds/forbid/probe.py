@@ -3,4 +3,8 @@ from __future__ import annotations
 
 from grader.probes.core import forbid_probe
 
+from .record import ForbidRecord
+
 PROBES = {"forbid": forbid_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"forbid": ForbidRecord}

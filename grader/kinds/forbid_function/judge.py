@@ -12,13 +12,14 @@ fingerprint of its bytecode, names and constants.
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 from grader.checks.base import CaseVerdict, Context, Prepared, SpecProblem, unrecorded_verdict
 from grader.checks.init_cases import InitCase, build_init_cases, init_call
 from grader.recording import code_fingerprint, code_identity
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
+
+from .record import CallsRecord
 
 DEFAULT_DTYPES = ["float32"]
 
@@ -50,7 +51,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return prepared
 
 
-def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: InitCase, result: CallsRecord) -> CaseVerdict:
     names = prepared.expected["names"]
     reached = sorted({names[tuple(identity)] for identity in result.get("called", []) if tuple(identity) in names})
     if reached:

@@ -21,6 +21,8 @@ from grader.checks.init_cases import InitCase, build_init_cases, case_seed, fail
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
 
+from .record import GeneratorRecord
+
 DEFAULT_DTYPES = ["float32"]
 SAMPLE = 4096
 
@@ -37,7 +39,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return Prepared(exercise, check, cases, calls)
 
 
-def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: InitCase, result: GeneratorRecord) -> CaseVerdict:
     runs = result["runs"]
     values = _values_of(case, runs, "With a generator given")
     if isinstance(values, CaseVerdict):

@@ -3,4 +3,8 @@ from __future__ import annotations
 
 from grader.probes.init import generator_probe
 
+from .record import GeneratorRecord
+
 PROBES = {"init_generator": generator_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"init_generator": GeneratorRecord}

@@ -17,6 +17,8 @@ from grader.checks.expected import expected_by_case
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
+from .record import GradRecord
+
 GRAPH_CUT = ("The result of your function is not connected to its inputs in the autograd graph, so no "
              "gradient can flow back through it. Did you use .detach(), .item(), .numpy(), torch.tensor(...) "
              "or a Python float on the way?")
@@ -51,7 +53,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return Prepared(exercise, check, cases, calls, expected)
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: GradRecord) -> CaseVerdict:
     if "error" in result:
         verdict = error_verdict(case, result)
         if result.get("during") == "backward":

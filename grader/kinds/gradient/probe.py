@@ -3,4 +3,8 @@ from __future__ import annotations
 
 from grader.probes.core import grad_probe
 
+from .record import GradRecord
+
 PROBES = {"grad": grad_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"grad": GradRecord}

@@ -13,6 +13,8 @@ import torch
 
 from grader.encode import encode_error
 
+from .record import AnswerRecord
+
 MAX_TEXT = 1000
 MAX_ITEMS = 50
 MAX_KEYS = 200
@@ -64,3 +66,5 @@ def answer_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         return {"error": encode_error(exc, call.get("submission_dir"))}
 
 PROBES = {"answer": answer_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"answer": AnswerRecord}

@@ -16,6 +16,7 @@ from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
 from ..device.judge import is_device_error
+from .record import CallRecord
 
 
 def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
@@ -30,7 +31,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return prepared
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: CallRecord) -> CaseVerdict:
     if "error" in result:
         if case.device == "cuda" and is_device_error(result["error"]):
             return _left_to_device_check(case)

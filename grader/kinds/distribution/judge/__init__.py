@@ -34,6 +34,7 @@ from grader.recording import sample_of
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
+from ..record import FillRecord
 from .ks import KS_ALPHA, ks_statistic, ks_threshold, reach_fraction
 
 SAMPLE = 16384
@@ -106,7 +107,7 @@ def repeats(sorted_values: np.ndarray) -> int:
     return int(np.count_nonzero(sorted_values[1:] == sorted_values[:-1]))
 
 
-def judge_case(prepared: Prepared, case: InitCase, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: InitCase, result: FillRecord) -> CaseVerdict:
     if "error" in result:
         return raised_verdict(case, result)
     values, problem = produced_values(case, result)

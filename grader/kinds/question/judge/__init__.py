@@ -28,6 +28,7 @@ from grader.spec import Exercise
 from grader.spec.checks import LETTERS, CheckBase
 
 from ..model import NumberTolerance, QuestionCheck
+from ..record import AnswerRecord
 from .answer_forms import (Reading, describe, number_matches, option_order, read_letters, read_number, read_text,
                            text_matches)
 
@@ -66,7 +67,7 @@ def without_answer(check: CheckBase) -> CheckBase:
     return check.model_copy(update={**cleared, "form": check.form or check.answer_form()})
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: AnswerRecord) -> CaseVerdict:
     check: QuestionCheck = prepared.check  # type: ignore[assignment]
     assert isinstance(case, QuestionCase)
     if "error" in result:
