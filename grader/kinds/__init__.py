@@ -1,26 +1,30 @@
 """The check kinds: one folder each, and this registry of them, which the spec, the plan, the child and
-the docs read. Adding a kind is adding a folder here; nothing else names it.
+the docs read. Adding a kind is adding a folder here; no table of kinds exists anywhere else.
 
 A kind's folder, grader/kinds/<kind>/, holds:
 
 - `model.py`: the check as a teacher writes it in YAML, one pydantic model (a subclass of
   grader.spec.checks.CheckBase, or InitCheckBase for initialiser kinds) whose `kind` is
   `Literal["<kind>"]`. Its class variables say what the rest of the grader must know of the kind
-  (needs_reference, needs_cases, kink_cases, default_dtypes, matches_mistakes), and its
+  (needs_reference, needs_cases, kink_cases, default_dtypes, secret_fields), and its
   `course_errors` what only the whole exercise shows.
 - `judge.py` (or a `judge/` package): `prepare(ctx, exercise, check) -> Prepared`, which builds the
   cases, the calls for the child (grader.checks.base.make_call) and the expected values, and
   `judge_case(prepared, case, record) -> CaseVerdict`; `DRAWS_PICTURES = True` where its feedback
-  draws with matplotlib.
+  draws with matplotlib; `mistake_output` and `matches_mistake` where a failing case can be matched
+  with a catalogued mistake's outputs (grader.checks.mistakes).
 - `probe.py` (or a `probe/` package), where the kind runs something of its own in the child:
   `PROBES = {name: function}`, each function taking the learner's function and a Call and returning
-  plain data. The names are the `probe` its calls ask for; a kind may also ask for another kind's
-  probe (derivative calls the function as values does). A `warm(backward)` there runs once in the
-  fork server, so that children start with what the probes load already loaded.
+  plain data, and `RECORDS = {name: record type}`. The names are the `probe` its calls ask for; a kind
+  may also ask for another kind's probe (derivative calls the function as values does). A
+  `warm(backward)` there runs once in the fork server, so that children start with what the probes
+  load already loaded.
+- `record.py`: the TypedDict of what its probe sends back, the keys its judge may read; both sides
+  import it.
 
-The two sides never import each other: judge and model are the grader's side, probe is the child's
-(.importlinter holds both to it). This module imports neither side until asked, so the child, which
-reads only `probes()`, never loads pydantic or the course's models.
+The two sides never import each other: judge and model are the grader's side, probe and record the
+child's (.importlinter holds both to it). This module imports neither side until asked, so the child,
+which reads only `probes()`, never loads pydantic or the course's models.
 """
 from __future__ import annotations
 

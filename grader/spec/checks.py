@@ -100,8 +100,6 @@ class CheckBase(CaseSource):
     kink_cases: ClassVar[bool] = False
     #: the dtypes its cases run in where the check names none (None: the case source's, else float32 and float64)
     default_dtypes: ClassVar[tuple[str, ...] | None] = None
-    #: a catalogued mistake's outputs are computed on its cases, to name the mistake a failure matches
-    matches_mistakes: ClassVar[bool] = False
     #: fields that give the answer away: they leave the student bundle entirely (grader.release)
     secret_fields: ClassVar[tuple[str, ...]] = ()
 

@@ -13,7 +13,8 @@ from grader.checks.expected import expected_by_case
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
-from ..values.judge import judge_case  # same promises as values: dtype, shape, device, numbers, inputs kept
+# the same promises as values (dtype, shape, device, numbers, inputs kept), and the same mistakes named
+from ..values.judge import judge_case, matches_mistake, mistake_output
 
 __all__ = ["prepare", "judge_case"]
 

@@ -18,7 +18,6 @@ class DerivativeCheck(CheckBase):
     kink_cases: ClassVar[bool] = True
     #: a gradient right in one dtype can be wrong in the other (an overflow only float32 reaches)
     default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
-    matches_mistakes: ClassVar[bool] = True
     of: str | None = Field(default=None, description="the function whose derivative this is, e.g. torch.sigmoid; "
                                                      "left out only in a student bundle, whose `expected` file holds the values")
     #: elementwise: f'(x) per element; jacobian: the matrix of a vector function

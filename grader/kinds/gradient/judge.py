@@ -5,7 +5,7 @@ element of every differentiable input is checked, and a cut graph is named as su
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -14,6 +14,7 @@ from grader.checks.base import (CaseVerdict, Context, Prepared, call_key, error_
                                 signature_order)
 from grader.checks.compare import compare_tensor, describe_record, tolerance_for
 from grader.checks.expected import expected_by_case
+from grader.checks.mistakes import record_tensor, same
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
@@ -79,3 +80,30 @@ def judge_case(prepared: Prepared, case: Case, result: GradRecord) -> CaseVerdic
             return CaseVerdict(case.id, case.label, False,
                                f"The gradient with respect to {name} is wrong.\n{problem.message}", "gradient")
     return CaseVerdict(case.id, case.label, True)
+
+
+def mistake_output(function: Callable, exercise: Exercise, prepared: Prepared, case: Case) -> dict[str, torch.Tensor] | None:
+    """A catalogued mistake's gradients on the case, back-propagating the check's upstream gradient; None
+    where its output has no autograd history or another shape (grader.checks.mistakes)."""
+    expected = prepared.expected[call_key(prepared.check, case)]
+    wrt = list(expected["grads"])
+    order = signature_order(exercise)
+    names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
+    args = [case.args[n].clone().requires_grad_(n in wrt) for n in names]
+    with torch.enable_grad():
+        out = function(*args, **case.kwargs)
+        if type(out) is not torch.Tensor or out.grad_fn is None or out.shape != expected["upstream"].shape:
+            return None
+        leaves = [a for n, a in zip(names, args) if n in wrt]
+        grads = torch.autograd.grad(out, leaves, expected["upstream"].to(out.dtype), allow_unused=True)
+    return {n: (torch.zeros_like(case.args[n]) if g is None else g.detach())
+            for n, g in zip([n for n in names if n in wrt], grads)}
+
+
+def matches_mistake(record: GradRecord, theirs: dict[str, torch.Tensor], expected: Any, rtol: float,
+                    atol: float) -> bool:
+    """The learner's gradients are the mistake's, for every input, where the mistake's are not all right."""
+    got = {name: record_tensor(value) for name, value in (record.get("grads") or {}).items()}
+    want = expected["grads"] if isinstance(expected, dict) else {}
+    return bool(got) and set(got) == set(theirs) and all(same(got[n], theirs[n], rtol, atol) for n in theirs) \
+        and not all(n in want and same(theirs[n], want[n], rtol, atol) for n in theirs)

@@ -17,7 +17,6 @@ class GradientCheck(CheckBase):
     kink_cases: ClassVar[bool] = True
     #: a gradient right in one dtype can be wrong in the other (an overflow only float32 reaches)
     default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
-    matches_mistakes: ClassVar[bool] = True
     wrt: list[str] | None = Field(default=None, description="arguments to differentiate; default every float input")
     #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)

@@ -5,13 +5,16 @@ shape and device, no nan where the reference is finite, and inputs left unmodifi
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import torch
 
 from grader.cases import Case, build_cases
 from grader.checks.base import (CaseVerdict, Context, Prepared, call_key, error_verdict, for_this_machine, make_call,
-                                ordered_args)
+                                ordered_args, signature_order)
 from grader.checks.compare import compare_tensor, tolerance_for
 from grader.checks.expected import expected_by_case
+from grader.checks.mistakes import Output, plain, record_tensor, same
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
@@ -49,6 +52,32 @@ def judge_case(prepared: Prepared, case: Case, result: CallRecord) -> CaseVerdic
                            f"Your function changed its input {names}; it must leave its arguments as they were.",
                            "modified_input")
     return CaseVerdict(case.id, case.label, True)
+
+
+def mistake_output(function: Callable, exercise: Exercise, prepared: Prepared, case: Case) -> Output | None:
+    """A catalogued mistake on the case, as the child would report it: its output and the inputs it wrote
+    into; None where it returns no plain tensor (grader.checks.mistakes)."""
+    order = signature_order(exercise)
+    names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
+    args = [case.args[n].clone() if isinstance(case.args[n], torch.Tensor) else case.args[n] for n in names]
+    with torch.no_grad():
+        value = plain(function(*args, **case.kwargs))
+    if value is None:
+        return None
+    changed = tuple(n for n, a in zip(names, args) if isinstance(a, torch.Tensor)
+                    and not same(a, case.args[n], 0.0, 0.0))
+    return Output(value, changed)
+
+
+def matches_mistake(record: CallRecord, theirs: Output, expected: Any, rtol: float, atol: float) -> bool:
+    """The learner's output is the mistake's, where the mistake's output is wrong or both wrote into the
+    same inputs."""
+    got = record_tensor(record.get("output"))
+    if got is None or not same(got, theirs.value, rtol, atol):
+        return False
+    wrong_output = not (isinstance(expected, torch.Tensor) and same(theirs.value, expected, rtol, atol))
+    both_changed = bool(theirs.changed) and set(theirs.changed) == set(record.get("inputs_changed") or ())
+    return wrong_output or both_changed
 
 
 def _left_to_device_check(case: Case) -> CaseVerdict:

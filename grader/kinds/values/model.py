@@ -14,6 +14,5 @@ class ValuesCheck(CheckBase):
     kind: Literal["values"]
     needs_reference: ClassVar[bool] = True
     needs_cases: ClassVar[bool] = True
-    matches_mistakes: ClassVar[bool] = True
     #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
