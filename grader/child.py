@@ -28,6 +28,9 @@ hide_recorders()  # learner code sees no operator recorder on the dispatch mode 
 
 #: probe name → the function the child runs for a call asking for it: every kind folder's probe module
 PROBES = kinds.probes()
+#: probes that report on every call of the exercise (the forbid kind's), and those that back-propagate
+RUN_LAST = kinds.probes_marked("RUN_LAST")
+BACKWARD = kinds.probes_marked("BACKWARD")
 
 
 def _close_figures() -> None:
@@ -61,11 +64,11 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
         if problem is not None:
             return problem
     results: dict[str, Any] = {}
-    # With a forbid check, every call runs under the operator recorder, and the forbid probes run
-    # last, so they report what all the calls reached.
-    forbid = [call for call in task["calls"] if call["probe"] == "forbid"]
-    watch_exercise(bool(forbid))
-    for call in [call for call in task["calls"] if call["probe"] != "forbid"] + forbid:
+    # With a forbid check, every call runs under the operator recorder, and the forbid probes (RUN_LAST)
+    # run last, so they report what all the calls reached.
+    last = [call for call in task["calls"] if call["probe"] in RUN_LAST]
+    watch_exercise(bool(last))
+    for call in [call for call in task["calls"] if call["probe"] not in RUN_LAST] + last:
         call = dict(call, submission_dir=submission_dir)
         probe = PROBES[call["probe"]]
         try:
@@ -127,7 +130,7 @@ def warm() -> None:
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
             "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "model"}}
     for name, probe in PROBES.items():
-        if name == "grad" and not backward:
+        if name in BACKWARD and not backward:
             continue
         try:
             probe(torch.exp, call)

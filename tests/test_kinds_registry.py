@@ -188,3 +188,10 @@ def test_every_record_a_probe_sends_holds_only_the_keys_its_kind_declares():
                 assert not set(run) - _declared_keys(typing.get_type_hints(records[name])["runs"].__args__[0])
     finally:
         watch_exercise(False)
+
+
+def test_the_child_runs_the_forbid_probe_last_and_warms_the_gradient_probe_only_with_backward():
+    """How the child runs a probe is declared in the kind's probe module, not by name in the child."""
+    import grader.child
+    assert grader.child.RUN_LAST == {"forbid"}
+    assert grader.child.BACKWARD == {"grad"}

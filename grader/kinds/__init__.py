@@ -18,7 +18,9 @@ A kind's folder, grader/kinds/<kind>/, holds:
   plain data, and `RECORDS = {name: record type}`. The names are the `probe` its calls ask for; a kind
   may also ask for another kind's probe (derivative calls the function as values does). A
   `warm(backward)` there runs once in the fork server, so that children start with what the probes
-  load already loaded.
+  load already loaded. Two sets there tell the child how to run a probe: `RUN_LAST`, probes that
+  report on every call of the exercise (the others run first, all under the operator recorder), and
+  `BACKWARD`, probes that back-propagate (the fork server warms them only where that starts no GPU).
 - `record.py`: the TypedDict of what its probe sends back, the keys its judge may read; both sides
   import it.
 
@@ -85,6 +87,12 @@ def _probe_modules() -> list[ModuleType]:
 def probe_warmers() -> list[Callable[[bool], None]]:
     """Each probe module's `warm(backward)`, for the fork server to run before any child starts."""
     return [module.warm for module in _probe_modules() if hasattr(module, "warm")]
+
+
+@lru_cache(maxsize=None)
+def probes_marked(name: str) -> frozenset[str]:
+    """The probes some probe module lists in its set `name` (RUN_LAST, BACKWARD)."""
+    return frozenset(probe for module in _probe_modules() for probe in getattr(module, name, ()))
 
 
 @lru_cache(maxsize=None)
