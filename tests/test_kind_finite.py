@@ -58,6 +58,18 @@ def test_the_naive_formula_passes_on_small_inputs_and_fails_where_it_overflows(g
     assert "inf" in checks["finite"].feedback and "subtract the maximum" in checks["finite"].feedback
 
 
+def test_rebinding_torch_in_the_submission_does_not_hide_an_overflow(grade_files, finite_course):
+    """A hostile student rebinds torch.isinf, torch.isnan and Tensor.sum in their module: the probe bound
+    its own when the child started, so the overflow is still counted."""
+    hostile = NAIVE + """
+torch.isinf = lambda x: torch.zeros_like(x, dtype=torch.bool)
+torch.isnan = lambda x: torch.zeros_like(x, dtype=torch.bool)
+torch.Tensor.sum = lambda self, *a, **k: torch.zeros((), dtype=self.dtype)
+"""
+    checks = _finite(grade_files({"ops.py": hostile}, course=finite_course))
+    assert checks["finite"].status == "failed" and "inf" in checks["finite"].feedback
+
+
 def test_a_record_that_is_not_counts_fails_the_case_and_never_crashes_the_judge():
     """The record comes from the learner's process: counts that are not counts fail, they never pass."""
     import torch

@@ -11,6 +11,12 @@ from grader.probes.core import invoke
 
 from .record import FiniteRecord
 
+# Bound once, when the child starts: a submission that rebinds torch.isinf (or Tensor.sum) in its module
+# must not make an overflow look finite. (The child is the learner's process: what it reports of itself
+# can be forged with more effort; this keeps the one-line rebinding out, as grader.probes.core does.)
+_ISNAN, _ISINF, _OR, _SUM, _NONZERO = torch.isnan, torch.isinf, torch.logical_or, torch.sum, torch.nonzero
+_IS_FLOAT, _IS_COMPLEX, _NUMEL = torch.is_floating_point, torch.is_complex, torch.numel
+
 
 def finite_probe(fn: Callable, call: Call) -> FiniteRecord:
     """Call fn once on the case (under the operator recorder where the exercise is watched); count its
@@ -23,13 +29,13 @@ def finite_probe(fn: Callable, call: Call) -> FiniteRecord:
     if not isinstance(out, torch.Tensor):
         return FiniteRecord(tensor=False, type=type(out).__name__, total=0, nan=0, inf=0, first=None)
     values = plain_tensor(out)
-    if not (values.is_floating_point() or values.is_complex()):
-        return FiniteRecord(tensor=True, type="Tensor", total=values.numel(), nan=0, inf=0, first=None)
-    nan, inf = torch.isnan(values), torch.isinf(values)
-    bad = (nan | inf).nonzero()
-    first = [int(i) for i in bad[0]] if len(bad) else None
-    return FiniteRecord(tensor=True, type="Tensor", total=values.numel(), nan=int(nan.sum()), inf=int(inf.sum()),
-                        first=first)
+    total = int(_NUMEL(values))
+    if not (_IS_FLOAT(values) or _IS_COMPLEX(values)):
+        return FiniteRecord(tensor=True, type="Tensor", total=total, nan=0, inf=0, first=None)
+    nan, inf = _ISNAN(values), _ISINF(values)
+    bad = _NONZERO(_OR(nan, inf))
+    first = [int(i) for i in bad[0].tolist()] if bad.shape[0] else None
+    return FiniteRecord(tensor=True, type="Tensor", total=total, nan=int(_SUM(nan)), inf=int(_SUM(inf)), first=first)
 
 
 PROBES = {"finite": finite_probe}
