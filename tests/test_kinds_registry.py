@@ -157,6 +157,31 @@ def _calls_for_every_probe():
         out.append(("init_generator", fn, dict(init, key="k", probe="init_generator",
                                                options={"seeds": [1, 1, 2], "global_seeds": [5, 6, 7], "sample": 100,
                                                         "none_global_seeds": [8]})))
+    def experiment(depth=2, seed=0):
+        torch.manual_seed(seed)
+        layer = torch.nn.Linear(3, 3)
+        out = torch.ones(1, 3)
+        for _ in range(depth):
+            out = layer(out)
+        out.sum().backward()
+        return [float(layer.weight.grad.norm())] * depth
+
+    for fn in (experiment, raises):
+        out.append(("experiment", fn, dict(key="k", probe="experiment", arg_names=[], args=[], kwargs={"depth": 2},
+                                           device="cpu", options={"observe": True, "rerun": True,
+                                                                  "changes": [{"seed": 1}], "plot": [{}]})))
+
+    def draws(x, path):
+        import matplotlib.pyplot as plt
+        figure, axes = plt.subplots(1, 2)
+        axes[0].plot(x, torch.sigmoid(x))
+        axes[0].set_title("sigmoid")
+        figure.savefig(path)
+        return figure
+
+    for fn in (draws, raises):
+        out.append(("plot", fn, dict(key="k", probe="plot", arg_names=["x"], args=[torch.linspace(-3, 3, 50)],
+                                     kwargs={}, device="cpu", options={"filename": "record-test.png"})))
     for question in ("q1", "q2"):
         out.append(("answer", None, dict(key="k", probe="answer", arg_names=[], args=[], kwargs={}, device="cpu",
                                          options={"module": answers.__name__, "question": question})))
@@ -176,18 +201,20 @@ def test_every_record_a_probe_sends_holds_only_the_keys_its_kind_declares():
         folder = kinds.FOLDER / kind
         if (folder / "probe.py").is_file() or (folder / "probe" / "__init__.py").is_file():
             records.update(getattr(importlib.import_module(f"grader.kinds.{kind}.probe"), "RECORDS", {}))
-    assert {"call", "grad", "forbid", "device", "answer", "finite", "init_sample", "init_exact", "init_in_place",
-            "init_generator", "init_calls"} <= records.keys()
+    assert records.keys() == kinds.probes().keys(), "every probe names the type of its record"
     probes = kinds.probes()
+    ran = set()
     try:
         for name, fn, call in _calls_for_every_probe():
             record = probes[name](fn, call)
+            ran.add(name)
             extra = set(record) - _declared_keys(records[name])
             assert not extra, (name, getattr(fn, "__name__", fn), extra)
             for run in record.get("runs", []) + record.get("global_runs", []):
                 assert not set(run) - _declared_keys(typing.get_type_hints(records[name])["runs"].__args__[0])
     finally:
         watch_exercise(False)
+    assert ran == records.keys(), "every probe is run here"
 
 
 def test_the_child_runs_the_forbid_probe_last_and_warms_the_gradient_probe_only_with_backward():

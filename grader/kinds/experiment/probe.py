@@ -9,6 +9,8 @@ import torch
 
 from grader.recording import experiment_probe
 
+from .record import ExperimentRecord
+
 
 def warm_experiments(backward: bool = True) -> None:
     """Build, run and back-propagate a tiny MLP under the recorder, so forked children start warm.
@@ -32,6 +34,8 @@ def warm_experiments(backward: bool = True) -> None:
                                                                 "changes": [{"seed": 1}], "plot": [{}]}})
 
 PROBES = {"experiment": experiment_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"experiment": ExperimentRecord}
 
 
 def warm(backward: bool) -> None:

@@ -27,6 +27,7 @@ from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
 
 from ..model import ExperimentCheck
+from ..record import ExperimentRecord
 from .property_rules import check_property, numbers_of, override_key
 from .series_plot import Panel, render_panels
 
@@ -76,7 +77,7 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
     return prepared
 
 
-def judge_case(prepared: Prepared, case: Case, result: dict[str, Any]) -> CaseVerdict:
+def judge_case(prepared: Prepared, case: Case, result: ExperimentRecord) -> CaseVerdict:
     check: ExperimentCheck = prepared.check  # type: ignore[assignment]
     call = prepared.calls[prepared.cases.index(case)]
     attachments = _plot(prepared, result) if call["options"].get("plot") else {}

@@ -15,6 +15,7 @@ from grader.checks.base import CaseVerdict, Context, Prepared, call_key, error_v
 from grader.spec import Exercise
 
 from ..model import PlotCheck
+from ..record import PlotRecord
 from .aspects import ASPECTS, two_axes
 from .cases import PlotCase, build_cases, share_key
 from .images import overlay, side_by_side
@@ -41,7 +42,7 @@ def _first_parameter(exercise: Exercise) -> str:
     return signature_order(exercise)[0]
 
 
-def judge_case(prepared: Prepared, case: PlotCase, result: dict[str, Any]) -> CaseVerdict:  # type: ignore[override]
+def judge_case(prepared: Prepared, case: PlotCase, result: PlotRecord) -> CaseVerdict:  # type: ignore[override]
     if "error" in result:
         return error_verdict(case, result)  # type: ignore[arg-type]
     check: PlotCheck = prepared.check  # type: ignore[assignment]

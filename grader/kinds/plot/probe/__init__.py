@@ -18,6 +18,7 @@ from grader.encode import encode_error
 
 from .figure import describe_figure
 from .headless import make_headless, warm_plots
+from ..record import PlotRecord
 
 __all__ = ["plot_probe", "plot_path", "make_headless", "warm_plots"]
 
@@ -195,6 +196,8 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     return observation
 
 PROBES = {"plot": plot_probe}
+#: probe name → the type of the record it sends back
+RECORDS = {"plot": PlotRecord}
 
 
 def warm(backward: bool) -> None:
