@@ -73,7 +73,8 @@ def test_the_child_starts_without_the_course_models_or_any_judging_code():
     assert done.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("fact", ["needs_reference", "needs_cases", "kink_cases", "default_dtypes", "secret_fields"])
+@pytest.mark.parametrize("fact", ["needs_reference", "needs_cases", "kink_cases", "default_dtypes", "secret_fields",
+                                  "judges_values"])
 def test_what_the_grader_knows_of_a_kind_is_on_its_model(fact):
     """Kind facts are class variables of each model, never a table of kind names elsewhere."""
     assert fact in CheckBase.__class_vars__
@@ -192,10 +193,13 @@ def _declared_keys(record_type) -> set[str]:
     return set(typing.get_type_hints(record_type))
 
 
-def test_every_record_a_probe_sends_holds_only_the_keys_its_kind_declares():
+def test_every_record_a_probe_sends_holds_only_the_keys_its_kind_declares(tmp_path, monkeypatch):
     """A kind's record type (record.py, named in its probe module's RECORDS) is the contract its judge reads:
     a probe that sends a key the type does not name breaks it."""
+    import tempfile
+
     from grader.probes.core import watch_exercise
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the plot probe has the figure saved
     records = {}
     for kind in kinds.names():
         folder = kinds.FOLDER / kind

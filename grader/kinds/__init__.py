@@ -6,7 +6,7 @@ A kind's folder, grader/kinds/<kind>/, holds:
 - `model.py`: the check as a teacher writes it in YAML, one pydantic model (a subclass of
   grader.spec.checks.CheckBase, or InitCheckBase for initialiser kinds) whose `kind` is
   `Literal["<kind>"]`. Its class variables say what the rest of the grader must know of the kind
-  (needs_reference, needs_cases, kink_cases, default_dtypes, secret_fields), and its
+  (needs_reference, needs_cases, kink_cases, default_dtypes, secret_fields, judges_values), and its
   `course_errors` what only the whole exercise shows.
 - `judge.py` (or a `judge/` package): `prepare(ctx, exercise, check) -> Prepared`, which builds the
   cases, the calls for the child (grader.checks.base.make_call) and the expected values, and

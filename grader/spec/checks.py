@@ -100,6 +100,9 @@ class CheckBase(CaseSource):
     kink_cases: ClassVar[bool] = False
     #: the dtypes its cases run in where the check names none (None: the case source's, else float32 and float64)
     default_dtypes: ClassVar[tuple[str, ...] | None] = None
+    #: its verdicts say whether the exercise's function gives the right values: a failing gradient check's
+    #: feedback tells its two causes apart by them (grader.scoring.values_verdict)
+    judges_values: ClassVar[bool] = False
     #: fields that give the answer away: they leave the student bundle entirely (grader.release)
     secret_fields: ClassVar[tuple[str, ...]] = ()
 

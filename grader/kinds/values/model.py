@@ -14,5 +14,6 @@ class ValuesCheck(CheckBase):
     kind: Literal["values"]
     needs_reference: ClassVar[bool] = True
     needs_cases: ClassVar[bool] = True
+    judges_values: ClassVar[bool] = True
     #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
