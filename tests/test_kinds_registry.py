@@ -74,7 +74,7 @@ def test_the_child_starts_without_the_course_models_or_any_judging_code():
 
 
 @pytest.mark.parametrize("fact", ["needs_reference", "needs_cases", "kink_cases", "default_dtypes", "secret_fields",
-                                  "judges_values"])
+                                  "judges_values", "answered_in"])
 def test_what_the_grader_knows_of_a_kind_is_on_its_model(fact):
     """Kind facts are class variables of each model, never a table of kind names elsewhere."""
     assert fact in CheckBase.__class_vars__

@@ -6,8 +6,8 @@ A kind's folder, grader/kinds/<kind>/, holds:
 - `model.py`: the check as a teacher writes it in YAML, one pydantic model (a subclass of
   grader.spec.checks.CheckBase, or InitCheckBase for initialiser kinds) whose `kind` is
   `Literal["<kind>"]`. Its class variables say what the rest of the grader must know of the kind
-  (needs_reference, needs_cases, kink_cases, default_dtypes, secret_fields, judges_values), and its
-  `course_errors` what only the whole exercise shows.
+  (needs_reference, needs_cases, kink_cases, default_dtypes, secret_fields, judges_values,
+  answered_in), and its `course_errors` what only the whole exercise shows.
 - `judge.py` (or a `judge/` package): `prepare(ctx, exercise, check) -> Prepared`, which builds the
   cases, the calls for the child (grader.checks.base.make_call) and the expected values, and
   `judge_case(prepared, case, record) -> CaseVerdict`; `DRAWS_PICTURES = True` where its feedback

@@ -241,7 +241,7 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
     """Mistakes and accepted variants: distinct ids, code that defines the function, files that exist."""
     if not (exercise.mistakes or exercise.accepted):
         return
-    question = exercise.checks[0].kind == "question"
+    question = exercise.checks[0].answered_in is not None
     seen: dict[str, str] = {}
     for field_name in ("mistakes", "accepted"):
         for index, variant in enumerate(getattr(exercise, field_name)):

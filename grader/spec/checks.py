@@ -103,6 +103,9 @@ class CheckBase(CaseSource):
     #: its verdicts say whether the exercise's function gives the right values: a failing gradient check's
     #: feedback tells its two causes apart by them (grader.scoring.values_verdict)
     judges_values: ClassVar[bool] = False
+    #: the module whose ANSWERS dict answers an exercise of this kind, instead of a function; such an
+    #: exercise has this one check (grader.spec.models.Exercise)
+    answered_in: ClassVar[str | None] = None
     #: fields that give the answer away: they leave the student bundle entirely (grader.release)
     secret_fields: ClassVar[tuple[str, ...]] = ()
 

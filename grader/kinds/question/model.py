@@ -20,6 +20,7 @@ class QuestionCheck(CheckBase):
     """A question answered in ANSWERS: choice (options), number (tolerance) or text (accepted forms)."""
 
     kind: Literal["question"]
+    answered_in: ClassVar[str | None] = "answers"
     #: a bundle keeps only the answer's `form`, so a self-check can say whether an answer is well-formed
     secret_fields: ClassVar[tuple[str, ...]] = ("answer", "accept", "tolerance", "explanation")
     options: list[str] | None = Field(default=None, description="choice: the options, A, B, C … in this order")
