@@ -46,11 +46,9 @@ def test_no_two_kinds_register_one_probe_name():
     assert registered.keys() == kinds.probes().keys()
 
 
-def test_every_call_a_kind_prepares_asks_for_a_probe_the_child_has(tmp_path):
+def test_every_call_a_kind_prepares_asks_for_a_probe_the_child_has(plans):
     """The plan for the whole course, hidden checks included: each call's probe is registered, each key is unique."""
-    from grader.run import build_plan
-    from grader.spec import load_course
-    plan = build_plan(load_course(REPO / "course.yaml"), hidden=True, cuda=False, workdir=tmp_path)
+    plan = plans(None, True)
     child_probes = kinds.probes()
     used: set[str] = set()
     for exercise_id, prepared in plan.prepared.items():
