@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader import wire  # noqa: E402
-from grader.checks import KINDS  # noqa: E402
+from grader import kinds  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
 from grader.entry import PRELOAD  # noqa: E402
 from grader.grading import plan_for  # noqa: E402
@@ -90,7 +90,7 @@ def main() -> None:
         def judge() -> None:
             for prepared in plan.prepared[exercise_id]:
                 for case, call in zip(prepared.cases, prepared.calls):
-                    KINDS[prepared.check.kind].judge_case(prepared, case, record["results"][call["key"]])
+                    kinds.judge(prepared.check.kind).judge_case(prepared, case, record["results"][call["key"]])
 
         grader = cpu(judge, repeat)
         calls = len(task["calls"])

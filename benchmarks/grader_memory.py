@@ -3,7 +3,7 @@
     python benchmarks/grader_memory.py [--out FILE] [--bound-mb 512]
 
 Everything the grader reads from a submission is parsed in its own process: the notebook (bounded in
-grader/notebook.py: its JSON values, each cell's code), the PNGs a plot saved (grader/checks/plot_png.py:
+grader/notebook.py: its JSON values, each cell's code), the PNGs a plot saved (grader/kinds/plot/judge/png.py:
 dimensions checked from the header, decoded a band of rows at a time) and the records the sandboxed
 child wrote (grader/wire.py: the unpickled size estimated from the opcodes, against one budget per
 submission). This grades, one at a time and through the same path as `torchgrade grade` (the cached

@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader import wire  # noqa: E402
-from grader.checks import plot as plot_check  # noqa: E402
+from grader.kinds.plot import judge as plot_check  # noqa: E402
 from grader.child import run_exercise  # noqa: E402
-from grader.probes import plot as plot_probe  # noqa: E402
+from grader.kinds.plot import probe as plot_probe  # noqa: E402
 from grader.entry import PRELOAD  # noqa: E402
 from grader.grading import plan_for  # noqa: E402
 from grader.judge import judge_exercise  # noqa: E402
@@ -72,7 +72,7 @@ def student_calls_only(tasks, module) -> float:
 def probe_work(module, repeat: int) -> float:
     """CPU seconds per call of the probe's own work: describing the figure and reading the PNG."""
     import matplotlib.pyplot as plt
-    from grader.probes.plot_figure import describe_figure
+    from grader.kinds.plot.probe.figure import describe_figure
     path = os.path.join(tempfile.mkdtemp(), "sigmoid.png")
     figure = module.plot_activation("sigmoid", path)
     start = time.process_time()

@@ -32,10 +32,12 @@ import torch  # noqa: E402
 
 import grader.child as child  # noqa: E402
 from grader import wire  # noqa: E402
-from grader.probes import PROBES  # noqa: E402
+from grader.kinds import probes  # noqa: E402
 from grader.grading import plan_for  # noqa: E402
 from grader.judge import judge_exercise  # noqa: E402
 from grader.run import grade_submission  # noqa: E402
+
+PROBES = probes()
 from grader.sandbox import ForkServer  # noqa: E402
 from grader.entry import PRELOAD  # noqa: E402
 from grader.spec import load_course  # noqa: E402
@@ -113,11 +115,11 @@ def one_run(plan, tasks, modules, folder: Path) -> tuple[CPU, CPU, CPU, CPU]:
         for prepared in plan.prepared[exercise.id]:
             start = time.process_time()
             results = record.get("results", {}) if isinstance(record, dict) else {}
-            from grader.checks import KINDS
+            from grader import kinds
             for case, call in zip(prepared.cases, prepared.calls):
                 got = results.get(call["key"])
                 if isinstance(got, dict):
-                    KINDS[prepared.check.kind].judge_case(prepared, case, got)
+                    kinds.judge(prepared.check.kind).judge_case(prepared, case, got)
             per_kind[prepared.check.kind] += time.process_time() - start
     return child_ex, per_probe, grader_ex, per_kind
 

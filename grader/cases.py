@@ -18,14 +18,13 @@ from .spec.checks import CaseSource, CheckBase, LiteralTensor, TensorInput
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
-#: dtypes used where a check does not name any: gradients are compared in float32 and float64, since a
-#: gradient that is right in one dtype can be wrong in the other (an overflow only float32 reaches).
-DEFAULT_DTYPES = {"gradient": ["float32", "float64"], "derivative": ["float32", "float64"]}
-
-#: Kinds whose random cases hold the points where the usual formulas break: 0 and −0 exactly, the
-#: kink of relu, leaky_relu and prelu, and the point where `abs`/`sign` built into a smooth function
-#: gives autograd a gradient of 0 (a sigmoid fed exp(−|x|) has gradient 0 there, not 1/4).
-KINK_KINDS = ("gradient", "derivative")
+#: Where a check names no dtypes, its kind's default_dtypes come first: the gradient kinds compare in
+#: float32 and float64, since a gradient that is right in one dtype can be wrong in the other (an
+#: overflow only float32 reaches).
+#:
+#: Kinds with kink_cases get random cases holding the points where the usual formulas break: 0 and −0
+#: exactly, the kink of relu, leaky_relu and prelu, and the point where `abs`/`sign` built into a smooth
+#: function gives autograd a gradient of 0 (a sigmoid fed exp(−|x|) has gradient 0 there, not 1/4).
 KINKS = (0.0, -0.0)
 
 
@@ -63,10 +62,10 @@ def case_source(exercise: Exercise, check: CheckBase) -> CaseSource:
 
 def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Case]:
     source = case_source(exercise, check)
-    dtypes = check.dtypes or DEFAULT_DTYPES.get(check.kind) or source.dtypes or ["float32", "float64"]
+    dtypes = check.dtypes or list(check.default_dtypes or ()) or source.dtypes or ["float32", "float64"]
     kwarg_sets = check.kwargs if check.kwargs is not None else (source.kwargs or [{}])
     devices = check.devices
-    base_args = list(_base_arguments(source, with_kinks=check.kind in KINK_KINDS))
+    base_args = list(_base_arguments(source, with_kinks=check.kink_cases))
     cases: list[Case] = []
     for arg_index, (origin, arguments) in enumerate(base_args):
         for kwargs in kwarg_sets:

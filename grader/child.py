@@ -15,8 +15,7 @@ from typing import Any
 
 import torch
 
-from . import wire
-from .probes import PROBES
+from . import kinds, wire
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
@@ -28,6 +27,12 @@ defer_dynamo()  # before any probe runs: torch's eager code would load its compi
 install_generator_model()  # torch.Generator(device=x.device) on the simulated GPU, however the learner imports it
 run_compiled_code_eagerly()  # @torch.compile: the same results without seconds of compiling per case
 hide_recorders()  # learner code sees no operator recorder on the dispatch mode stack, watched or not
+
+#: probe name → the function the child runs for a call asking for it: every kind folder's probe module
+PROBES = kinds.probes()
+#: probes that report on every call of the exercise (the forbid kind's), and those that back-propagate
+RUN_LAST = kinds.probes_marked("RUN_LAST")
+BACKWARD = kinds.probes_marked("BACKWARD")
 
 
 def _close_figures() -> None:
@@ -61,11 +66,11 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
         if problem is not None:
             return problem
     results: dict[str, Any] = {}
-    # With a forbid check, every call runs under the operator recorder, and the forbid probes run
-    # last, so they report what all the calls reached.
-    forbid = [call for call in task["calls"] if call["probe"] == "forbid"]
-    watch_exercise(bool(forbid))
-    for call in [call for call in task["calls"] if call["probe"] != "forbid"] + forbid:
+    # With a forbid check, every call runs under the operator recorder, and the forbid probes (RUN_LAST)
+    # run last, so they report what all the calls reached.
+    last = [call for call in task["calls"] if call["probe"] in RUN_LAST]
+    watch_exercise(bool(last))
+    for call in [call for call in task["calls"] if call["probe"] not in RUN_LAST] + last:
         call = dict(call, submission_dir=submission_dir)
         probe = PROBES[call["probe"]]
         try:
@@ -127,19 +132,17 @@ def warm() -> None:
     call = {"key": "warm", "arg_names": ["x"], "args": [x], "kwargs": {}, "device": "cpu",
             "options": {"wrt": ["x"], "upstream": torch.ones(6, dtype=torch.float64), "device": "model"}}
     for name, probe in PROBES.items():
-        if name == "grad" and not backward:
+        if name in BACKWARD and not backward:
             continue
         try:
             probe(torch.exp, call)
         except Exception:
             pass
     watch_exercise(False)
-    from .probes.plot import warm_plots
-    warm_plots()  # matplotlib on Agg whatever learners ask, font cache built: children inherit both
     from .probes.init import warm as warm_init
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
-    from .probes.experiment import warm_experiments
-    warm_experiments(backward)  # torch.nn, autograd and the F.linear recorder: children inherit them warm
+    for warm_kind in kinds.probe_warmers():
+        warm_kind(backward)  # e.g. matplotlib on Agg with its font cache built, torch.nn and autograd warm
     wire.loads(wire.dumps({"x": x}))
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from . import wire
-from .checks import KINDS, CaseVerdict
+from . import kinds, wire
+from .checks import CaseVerdict
 from .checks.mistakes import matching_mistake
 from .intake import Submission, unread_module
 from .plan import Plan, checks_of
@@ -68,7 +68,7 @@ class EarlyVerdicts:
 def draws_pictures(plan: Plan) -> bool:
     """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
     itself waits for that preparation, whatever the kind says)."""
-    return any(getattr(KINDS[p.check.kind], "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
+    return any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
 
 
 def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
@@ -95,7 +95,7 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
     results = record.get("results", {})
     judged = []
     for prepared in plan.prepared[exercise.id]:
-        kind = KINDS[prepared.check.kind]
+        kind = kinds.judge(prepared.check.kind)
         verdicts = []
         mistake = None
         named = False  # the first failing case (the one the feedback names) has been compared with the mistakes

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from . import wire
-from .checks import KINDS, Context, Prepared
+from . import kinds, wire
+from .checks import Context, Prepared
 from .checks.mistakes import MistakeOutputs, mistake_outputs
 from .entry import PRELOAD
 from .sandbox import Limits, gpu
@@ -78,7 +78,7 @@ def build_plan(course: Course, *, hidden: bool, exercises: list[str] | None = No
     mistakes: MistakeOutputs = {}
     tasks: dict[str, Any] = {}
     for exercise in chosen:
-        items = [KINDS[check.kind].prepare(context, exercise, check)
+        items = [kinds.judge(check.kind).prepare(context, exercise, check)
                  for check in exercise.checks if hidden or not check.hidden]
         prepared[exercise.id] = items
         outputs = mistake_outputs(context, exercise, items)

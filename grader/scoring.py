@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from . import kinds
 from .checks.base import CaseVerdict
 from .spec import Exercise, Mistake
 from .spec.checks import CheckBase
@@ -133,8 +134,10 @@ GRADIENT_WITH_WRONG_VALUES = ("Your function's values are wrong too (see its val
 
 def values_verdict(checks: list[tuple[str, list[CaseVerdict]]]) -> Literal["right", "wrong"] | None:
     """Whether an exercise's values are right ("right": every values check passes), wrong (a values check
-    found wrong numbers or nan), or neither is known (no values check, or one failing for another reason)."""
-    values = [verdicts for kind, verdicts in checks if kind == "values"]
+    found wrong numbers or nan), or neither is known (no values check, or one failing for another reason).
+    A values check is one whose kind judges_values (its model says so)."""
+    models = kinds.models()
+    values = [verdicts for kind, verdicts in checks if kind in models and models[kind].judges_values]
     if not values:
         return None
     if any(not v.passed and v.hint_key in ("values", "nan") for verdicts in values for v in verdicts):

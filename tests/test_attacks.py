@@ -106,10 +106,10 @@ def sigmoid(x):
     return _right(x) if _won else _wrong(x)
 """),
     "import grader in the child and patch the judges": """
-import grader.checks.values, grader.checks.gradient, grader.checks.compare, grader.scoring
+import grader.kinds.values.judge, grader.kinds.gradient.judge, grader.checks.compare, grader.scoring
 from grader.checks.base import CaseVerdict
 _pass = lambda prepared, case, result: CaseVerdict(case.id, case.label, True)
-grader.checks.values.judge_case = grader.checks.gradient.judge_case = _pass
+grader.kinds.values.judge.judge_case = grader.kinds.gradient.judge.judge_case = _pass
 grader.checks.compare.compare_tensor = lambda *a, **k: None
 grader.scoring.score_check = lambda exercise, check, verdicts: None
 """,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader import wire
-from grader.checks import plot_png
+from grader.kinds.plot.judge import png as plot_png
 from test_sandbox_course import EXERCISES, submission, write_course
 
 MB = 1 << 20

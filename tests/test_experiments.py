@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import check_of
-from grader.checks import experiment
+from grader.kinds.experiment import judge as experiment
 from grader.checks.base import Context, SpecProblem
 from grader.spec import SpecErrors, load_exercise
 from grader.spec.models import Exercise

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from grader.checks import distribution
+from grader.kinds.distribution import judge as distribution
 from grader.checks.base import Context, Prepared
 from grader.checks.init_cases import build_init_cases
-from grader.checks.ks import KS_ALPHA, ks_p_value, ks_statistic, ks_threshold
+from grader.kinds.distribution.judge.ks import KS_ALPHA, ks_p_value, ks_statistic, ks_threshold
 from grader.probes.init import sample_probe
 
 SEEDS = range(200)

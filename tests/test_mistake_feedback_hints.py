@@ -8,8 +8,8 @@ import torch
 
 from grader.checks.base import CaseVerdict
 from grader.checks.compare import compare_values
-from grader.checks.distribution import _known_ratio
-from grader.checks.forbid import judge_case as forbid_judge
+from grader.kinds.distribution.judge import _known_ratio
+from grader.kinds.forbid.judge import judge_case as forbid_judge
 from grader.scoring import score_check
 
 

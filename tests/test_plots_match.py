@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.checks.plot_png import read_png
-from grader.checks.plot_match import bar_values, best_curve, fit_bars, fit_curve
+from grader.kinds.plot.judge.png import read_png
+from grader.kinds.plot.judge.match import bar_values, best_curve, fit_bars, fit_curve
 from grader.spec import SpecErrors, load_course
 
 RANGE = (-10.0, 10.0)
@@ -176,7 +176,7 @@ def test_a_function_that_does_not_import_is_a_spec_error(tmp_path):
 def test_a_line_of_a_million_points_is_thinned_evenly_not_cut_short():
     from matplotlib.figure import Figure
 
-    from grader.probes.plot_figure import MAX_POINTS, describe_figure
+    from grader.kinds.plot.probe.figure import MAX_POINTS, describe_figure
     figure = Figure()
     x = np.linspace(-10, 10, 1_000_001)
     figure.subplots().plot(x, np.tanh(x))

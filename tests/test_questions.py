@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import check_of, scores
-from grader.checks import question
-from grader.checks.answer_forms import option_order
+from grader.kinds.question import judge as question
+from grader.kinds.question.judge.answer_forms import option_order
 from grader.checks.base import Context
 from grader.intake import Submission
 from grader.run import grade_submission

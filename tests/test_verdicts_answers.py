@@ -44,7 +44,7 @@ def test_answers_added_with_update_in_later_cells_are_kept(tmp_path):
 
 
 def test_the_courses_own_names_for_a_scheme_are_accepted():
-    from grader.checks.answer_forms import text_matches
+    from grader.kinds.question.judge.answer_forms import text_matches
     xavier = ["Xavier", "Glorot", "Xavier Glorot", "xavier_normal_"]
     for answer in ("Xavier (Glorot)", "Xavier (Glorot) initialisation", "Xavier/Glorot", "xavier initialization"):
         assert text_matches(answer, xavier), answer

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from grader import kinds as kind_registry
 from grader.spec import checks as check_models
 from grader.spec import models as file_models
 
@@ -119,7 +120,7 @@ def _anchor(model: type[BaseModel]) -> str:
 
 def check_kinds() -> str:
     """Every check kind: its docstring and the fields it adds to those every check has."""
-    kinds = check_models.CHECK_MODELS
+    kinds = kind_registry.models()
     common = set(check_models.CheckBase.model_fields)
     nested = _nested(list(kinds.values()), seen=set(kinds.values()) | {check_models.CheckBase})
     anchors = {model: _anchor(model) for model in nested}
@@ -133,7 +134,7 @@ def check_kinds() -> str:
     for kind, model in kinds.items():
         out += [f"## `{kind}`", "", _doc(model), ""]
         needs = "Its expected values come from the exercise's `reference`." \
-            if kind in check_models.NEEDS_REFERENCE else ""
+            if model.needs_reference else ""
         if needs:
             out += [needs, ""]
         out += [_fields_table(model, anchors, skip=common | {"kind"}), ""]

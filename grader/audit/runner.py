@@ -149,7 +149,7 @@ def run_audit(course: Course, plan: Plan, *, exercises: list[str] | None = None,
         outcomes = by_exercise[exercise.id]
         labels = tuple(p.check.label for p in plan.prepared[exercise.id])
         audits.append(ExerciseAudit(exercise.id, labels, outcomes[0], tuple(outcomes[1:]),
-                                    catalogued=exercise.checks[0].kind != "question"))
+                                    catalogued=exercise.checks[0].answered_in is None))
     return Audit(course.name, tuple(audits), complete=len(chosen) == len(course.exercises))
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
+from ..calls import Call, RecordedError
 from ..cases import Case
 from ..spec import Course, Exercise
 from ..spec.checks import CheckBase
+from ..spec.models import HintKey
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class CaseVerdict:
     label: str
     passed: bool
     message: str = ""
-    hint_key: str | None = None
+    #: the situation that failed, which picks the exercise's hint for it (spec.models.HINT_KEYS)
+    hint_key: HintKey | None = None
     #: files for the learner to look at (e.g. their plot beside the reference's), name → bytes, or a
     #: function returning them (drawn only if the picture is kept: class grading keeps none for passing
     #: checks, see run.grade_submission); written to OUT/<submission>/feedback/ and named in the feedback
@@ -46,7 +49,7 @@ class Prepared:
     exercise: Exercise
     check: CheckBase
     cases: list[Case]
-    calls: list[dict[str, Any]]
+    calls: list[Call]
     expected: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,16 +64,20 @@ def call_key(check: CheckBase, case: Case) -> str:
 
 
 def make_call(exercise: Exercise, check: CheckBase, case: Case, probe: str,
-              args: dict | None = None, **options: Any) -> dict[str, Any]:
+              args: dict | None = None, **options: Any) -> Call:
     """A call for the child: positional tensors in signature order, keywords by name."""
     args = case.args if args is None else args
     order = signature_order(exercise)
     names = sorted(args, key=lambda n: order.index(n) if n in order else len(order))
-    return {
-        "key": call_key(check, case), "probe": probe, "arg_names": names,
-        "args": [args[n] for n in names], "kwargs": dict(case.kwargs), "device": case.device,
-        "options": options,
-    }
+    return new_call(call_key(check, case), probe, arg_names=names, args=[args[n] for n in names],
+                    kwargs=case.kwargs, device=case.device, options=options)
+
+
+def new_call(key: str, probe: str, *, arg_names: list[str] | None = None, args: list[Any] | None = None,
+             kwargs: dict[str, Any] | None = None, device: str = "cpu", options: dict[str, Any] | None = None) -> Call:
+    """A call for the child whose arguments a kind chooses itself (no case tensors: a plot's function, keywords only)."""
+    return Call(key=key, probe=probe, arg_names=list(arg_names or []), args=list(args or []),
+                kwargs=dict(kwargs or {}), device=device, options=dict(options or {}))
 
 
 def signature_order(exercise: Exercise) -> list[str]:
@@ -80,9 +87,9 @@ def signature_order(exercise: Exercise) -> list[str]:
     return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
 
 
-def learner_error(result: dict[str, Any]) -> str:
+def learner_error(result: Mapping[str, Any]) -> str:
     """'ZeroDivisionError: … (activations.py, line 12, in sigmoid: `return 1 / x`)'."""
-    error = result["error"]
+    error: RecordedError = result["error"]
     text = f"{error['type']}: {error['message']}".strip().rstrip(":")
     if error.get("where"):
         text += f"\n    at {error['where']}"
@@ -96,7 +103,7 @@ def learner_error(result: dict[str, Any]) -> str:
     return text
 
 
-def error_verdict(case: Case, result: dict[str, Any]) -> CaseVerdict:
+def error_verdict(case: Case, result: Mapping[str, Any]) -> CaseVerdict:
     return CaseVerdict(case.id, case.label, False, f"Your function raised {learner_error(result)}", "error")
 
 
@@ -115,7 +122,7 @@ class SpecProblem(Exception):
     """The exercise itself is wrong (e.g. the reference raises on a case): for the teacher."""
 
 
-def unrecorded_verdict(case: Any, result: dict[str, Any], tampered: str) -> CaseVerdict:
+def unrecorded_verdict(case: Any, result: Mapping[str, Any], tampered: str) -> CaseVerdict:
     """The end of a forbid-style judgement once no forbidden call was seen: the function must have
     run (else its calls prove nothing), and the recorder must still have been in place."""
     if "error" in result:

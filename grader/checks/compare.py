@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from ..spec.models import HintKey
+
 #: Per-dtype tolerances, as torch.testing.assert_close uses by default.
 DEFAULT_TOLERANCE = {
     "float16": (1e-3, 1e-5),
@@ -22,7 +24,7 @@ DEFAULT_TOLERANCE = {
 @dataclass(frozen=True)
 class Problem:
     message: str
-    hint_key: str
+    hint_key: HintKey
 
 
 def tolerance_for(check: Any, dtype: str) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ..calls import Call
 from ..cases import DTYPES
 from ..recording import sentinel
 from ..spec import Course, Exercise
@@ -76,11 +77,11 @@ def build_init_cases(course: Course, exercise: Exercise, check: CheckBase, defau
     return cases
 
 
-def init_call(check: CheckBase, case: InitCase, probe: str, **options: Any) -> dict[str, Any]:
+def init_call(check: CheckBase, case: InitCase, probe: str, **options: Any) -> Call:
     """A call for the child: the probe makes the tensor itself from shape, dtype and device."""
-    return {"key": call_key(check, case), "probe": probe, "shape": None if case.shape is None else list(case.shape),
-            "dtype": case.dtype, "device": case.device, "kwargs": dict(case.kwargs), "seed": case.seed,
-            "prefill": case.prefill, "options": options}
+    return Call(key=call_key(check, case), probe=probe, shape=None if case.shape is None else list(case.shape),
+                dtype=case.dtype, device=case.device, kwargs=dict(case.kwargs), seed=case.seed,
+                prefill=case.prefill, options=options)
 
 
 def fail(case: InitCase, message: str, hint_key: str | None) -> CaseVerdict:

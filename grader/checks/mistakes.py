@@ -1,8 +1,9 @@
 """Name the mistake: a failing case's outputs compared with each catalogued mistake's outputs.
 
 When the plan is built, every mistake of an exercise (`mistakes:` in its YAML) is run here, in the
-grader's process, on the cases of the checks that compare tensors (values, gradient, derivative),
-exactly as the reference is: it is teacher code, never the learner's. When a learner's check fails,
+grader's process, on the cases of the checks whose kind can name one (its judge has `mistake_output`
+and `matches_mistake`: values, gradient, derivative), exactly as the reference is: it is teacher code,
+never the learner's. When a learner's check fails,
 their outputs on the first failing case are compared with each mistake's outputs on that case; a
 mistake whose outputs they match (within the check's tolerance, where its outputs differ from the
 expected ones, or that wrote into the same inputs) is named: its words come first in the feedback, and
@@ -18,13 +19,12 @@ from typing import Any, Callable
 
 import torch
 
+from .. import kinds
 from ..cases import Case
 from ..spec import Exercise, Mistake, variant_source
-from .base import Context, Prepared, call_key, signature_order
+from .base import Context, Prepared, call_key
 from .compare import tolerance_for
 
-#: The check kinds whose cases a mistake's outputs are computed for.
-MATCHED_KINDS = ("values", "gradient", "derivative")
 
 @dataclass(frozen=True)
 class Output:
@@ -40,7 +40,7 @@ MistakeOutputs = dict[str, dict[str, list[tuple[str, Any]]]]
 
 def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) -> dict[str, list[tuple[str, Any]]]:
     """Each mistake's outputs on every case of the exercise's tensor-comparing checks."""
-    items = [p for p in prepared if p.check.kind in MATCHED_KINDS]
+    items = [p for p in prepared if hasattr(kinds.judge(p.check.kind), "mistake_output")]
     if not exercise.mistakes or not items:
         return {}
     solutions = Path(ctx.course.root) / ctx.course.solutions / f"{exercise.module}.py"
@@ -91,42 +91,16 @@ def _load(ctx: Context, exercise: Exercise, mistake: Mistake, base: str, folder:
 
 
 def _run(function: Callable, exercise: Exercise, item: Prepared, case: Case) -> Any:
-    """What the child would report for this case, as plain tensors; None where the mistake raises or
-    returns something that is not a plain tensor."""
+    """What the child would report for this case (the kind's mistake_output); None where the mistake
+    raises or returns something the kind cannot compare."""
     try:
-        if item.check.kind == "gradient":
-            return _gradients(function, exercise, item, case)
-        order = signature_order(exercise)
-        names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
-        args = [case.args[n].clone() if isinstance(case.args[n], torch.Tensor) else case.args[n] for n in names]
-        with torch.no_grad():
-            value = _plain(function(*args, **case.kwargs))
-        if value is None:
-            return None
-        changed = tuple(n for n, a in zip(names, args) if isinstance(a, torch.Tensor)
-                        and not _same(a, case.args[n], 0.0, 0.0))
-        return Output(value, changed)
+        return kinds.judge(item.check.kind).mistake_output(function, exercise, item, case)
     except Exception:
         return None
 
 
-def _gradients(function: Callable, exercise: Exercise, item: Prepared, case: Case) -> dict[str, torch.Tensor] | None:
-    expected = item.expected[call_key(item.check, case)]
-    wrt = list(expected["grads"])
-    order = signature_order(exercise)
-    names = sorted(case.args, key=lambda n: order.index(n) if n in order else len(order))
-    args = [case.args[n].clone().requires_grad_(n in wrt) for n in names]
-    with torch.enable_grad():
-        out = function(*args, **case.kwargs)
-        if type(out) is not torch.Tensor or out.grad_fn is None or out.shape != expected["upstream"].shape:
-            return None
-        leaves = [a for n, a in zip(names, args) if n in wrt]
-        grads = torch.autograd.grad(out, leaves, expected["upstream"].to(out.dtype), allow_unused=True)
-    return {n: (torch.zeros_like(case.args[n]) if g is None else g.detach())
-            for n, g in zip([n for n in names if n in wrt], grads)}
-
-
-def _plain(value: Any) -> torch.Tensor | None:
+def plain(value: Any) -> torch.Tensor | None:
+    """A plain CPU copy of a tensor the mistake returned; None for anything else."""
     if type(value) is torch.Tensor or isinstance(value, torch.nn.Parameter):
         return value.detach().to("cpu").clone()
     return None
@@ -150,33 +124,21 @@ def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[s
     expected = prepared.expected.get(call_key(prepared.check, case))
     rtol, atol = tolerance_for(prepared.check, case.dtype)
     by_id = {m.id: m for m in exercise.mistakes}
+    judge = kinds.judge(prepared.check.kind)
     for mistake_id, theirs in candidates:
-        if mistake_id not in by_id:
-            continue
-        if prepared.check.kind == "gradient":
-            got = {name: _record_tensor(record) for name, record in (result.get("grads") or {}).items()}
-            want = expected["grads"] if isinstance(expected, dict) else {}
-            if got and set(got) == set(theirs) and all(_same(got[n], theirs[n], rtol, atol) for n in theirs) \
-                    and not all(n in want and _same(theirs[n], want[n], rtol, atol) for n in theirs):
-                return by_id[mistake_id]
-            continue
-        got_tensor = _record_tensor(result.get("output"))
-        if got_tensor is None or not _same(got_tensor, theirs.value, rtol, atol):
-            continue
-        wrong_output = not (isinstance(expected, torch.Tensor) and _same(theirs.value, expected, rtol, atol))
-        both_changed = bool(theirs.changed) and set(theirs.changed) == set(result.get("inputs_changed") or ())
-        if wrong_output or both_changed:
+        if mistake_id in by_id and judge.matches_mistake(result, theirs, expected, rtol, atol):
             return by_id[mistake_id]
     return None
 
 
-def _record_tensor(record: Any) -> torch.Tensor | None:
+def record_tensor(record: Any) -> torch.Tensor | None:
+    """The tensor a record holds, if it is one (a learner's record is read as untrusted data)."""
     if isinstance(record, dict) and record.get("kind") == "tensor" and isinstance(record.get("value"), torch.Tensor):
         return record["value"]
     return None
 
 
-def _same(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
+def same(a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> bool:
     """Same dtype and shape, and every element close (nan where nan, an infinity where the same one)."""
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
         return False

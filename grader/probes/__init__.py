@@ -3,30 +3,17 @@
 A probe takes the learner's function and one call description (arguments, keywords, device,
 options) and returns a dict of plain values and CPU tensors. Probes observe; they never judge:
 every verdict is made in the grader's process from what they return.
+
+Each kind registers its probes in its own folder (grader/kinds/<kind>/probe.py, gathered by
+grader.kinds.probes()); here is what several kinds share: calling the function and the operator
+recorder (core), the CUDA model (cuda_model), the initialisers' fresh tensors (init), the signature
+check, and what keeps the child's start fast (lazy_dynamo, meta_kernels).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from .answers import answer_probe
-from .core import call_probe, device_probe, forbid_probe, grad_probe
-from .experiment import experiment_probe
-from .init import calls_probe, exact_probe, generator_probe, in_place_probe, sample_probe
-from .plot import plot_probe
+from ..calls import Call
 
-Probe = Callable[[Callable, dict[str, Any]], dict[str, Any]]
-
-PROBES: dict[str, Probe] = {
-    "call": call_probe,
-    "grad": grad_probe,
-    "forbid": forbid_probe,
-    "device": device_probe,
-    "answer": answer_probe,
-    "experiment": experiment_probe,
-    "plot": plot_probe,
-    "init_sample": sample_probe,
-    "init_in_place": in_place_probe,
-    "init_generator": generator_probe,
-    "init_exact": exact_probe,
-    "init_calls": calls_probe,
-}
+#: A probe: the learner's function and one call in, plain data (the call's record) out.
+Probe = Callable[[Callable, Call], dict[str, Any]]

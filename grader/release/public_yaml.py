@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .. import kinds
 from ..cases import case_source
 from ..spec import Course, Exercise
 
@@ -24,9 +25,9 @@ class ReleaseError(Exception):
     """The course cannot be released as it is; the message is for the teacher."""
 
 
-#: Fields of a check kind that give the answer away: they leave the bundle entirely (no file, no hash holds
-#: them); a question keeps only its `form`, so a self-check can say whether an answer is well-formed.
-SECRET_FIELDS = {"question": ("answer", "accept", "tolerance", "explanation")}
+#: Fields of a check kind that give the answer away (its model's secret_fields): they leave the bundle
+#: entirely (no file, no hash holds them); the model's public_fields take their place (a question's `form`).
+SECRET_FIELDS = {kind: model.secret_fields for kind, model in kinds.models().items() if model.secret_fields}
 
 #: An exercise's catalogue (the mistakes students make, right work in other styles): for the teacher's
 #: audit and the teacher's grading feedback only. A mistake's code is a wrong answer a student could copy,
@@ -59,10 +60,9 @@ def public_exercise(raw: dict[str, Any], exercise: Exercise, file: Path) -> dict
     public = [(dict(check), model) for check, model in zip(raw["checks"], exercise.checks) if not model.hidden]
     checks = []
     for check, model in public:
-        secrets = SECRET_FIELDS.get(check.get("kind", ""), ())
-        if secrets:
-            check = {key: value for key, value in check.items() if key not in secrets}
-            check["form"] = model.answer_form()  # type: ignore[attr-defined]
+        if model.secret_fields:
+            check = {key: value for key, value in check.items() if key not in model.secret_fields}
+            check.update(model.public_fields())
         checks.append(check)
     if needs_expected(exercise):
         if is_teacher_code(exercise.reference):

@@ -9,15 +9,31 @@ import ast
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from .checks import CHECK_MODELS, NEEDS_REFERENCE, CheckBase, LiteralTensor, TensorInput
+from .. import kinds
+from .checks import CheckBase, LiteralTensor, TensorInput
 from .loader import Located, SpecError, format_path, load_yaml, suggest
-from .models import CourseFile, Exercise, Limits, SandboxPolicy
-from .refs import ReferenceError_, resolve_callable
+from .refs import ReferenceError_, aten_op_exists, resolve_callable
 from .variants import Accepted, Mistake, Variant, variant_errors, variant_source
+
+if TYPE_CHECKING:
+    from .models import CourseFile, Exercise, Limits, SandboxPolicy
+
+#: The course and exercise models, loaded when first asked for: an exercise's `checks` is the union of
+#: every kind's model (grader.kinds), and a kind's model builds on grader.spec.checks, so this package
+#: must be importable before the kinds are.
+_MODELS = ("CourseFile", "Exercise", "Limits", "SandboxPolicy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Course", "Exercise", "Limits", "SandboxPolicy", "SpecError", "SpecErrors", "load_course",
@@ -63,6 +79,7 @@ def load_course(course_file: Path | str = "course.yaml") -> Course:
     if course_file.is_dir():
         course_file = course_file / "course.yaml"
     located = load_yaml(course_file)
+    from .models import CourseFile
     course_model = _validate(located, CourseFile)
     root = course_file.parent
     errors: list[SpecError] = []
@@ -96,6 +113,7 @@ def load_course(course_file: Path | str = "course.yaml") -> Course:
 
 
 def load_exercise(file: Path, course_root: Path, modules: list[str] | tuple[str, ...]) -> Exercise:
+    from .models import Exercise
     located = load_yaml(file)
     exercise = _validate(located, Exercise)
     errors = list(_semantic_errors(exercise, located, course_root, modules))
@@ -125,11 +143,11 @@ def _explain(located: Located, error: dict) -> SpecError:
     elif kind == "missing":
         message = "this required field is missing"
     elif kind == "union_tag_invalid":
-        kinds = ", ".join(CHECK_MODELS)
-        message = f"unknown check kind '{error['ctx'].get('tag')}'{suggest(str(error['ctx'].get('tag')), CHECK_MODELS)}; known kinds: {kinds}"
+        known = ", ".join(kinds.names())
+        message = f"unknown check kind '{error['ctx'].get('tag')}'{suggest(str(error['ctx'].get('tag')), kinds.names())}; known kinds: {known}"
         path = path + ("kind",)
     elif kind == "union_tag_not_found":
-        message = "every check needs a 'kind' (" + ", ".join(CHECK_MODELS) + ")"
+        message = "every check needs a 'kind' (" + ", ".join(kinds.names()) + ")"
     else:
         message = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
         if value is not None and not isinstance(value, (dict, list)):
@@ -168,14 +186,14 @@ def _data_path(data: Any, loc: tuple) -> tuple:
 
 def _known_fields(data: Any, parent: tuple) -> set[str]:
     from .checks import CaseSource, Tolerance
-    from .models import Limits as L, SandboxPolicy as S
+    from .models import CourseFile, Exercise, Limits as L, SandboxPolicy as S
     node = data
     for part in parent:
         node = node[part] if isinstance(node, (dict, list)) else None
     if not parent:
         return set(Exercise.model_fields) | set(CourseFile.model_fields)
-    if isinstance(node, dict) and node.get("kind") in CHECK_MODELS:
-        return set(CHECK_MODELS[node["kind"]].model_fields)
+    if isinstance(node, dict) and node.get("kind") in kinds.names():
+        return set(kinds.models()[node["kind"]].model_fields)
     names = set()
     for model in (TensorInput, LiteralTensor, Tolerance, L, S, CaseSource, Mistake, Accepted):
         names |= set(model.model_fields)
@@ -197,7 +215,7 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
     if exercise.expected is not None and not (Path(course_root) / exercise.expected).is_file():
         err(("expected",), f"'{exercise.expected}' does not exist next to course.yaml")
     for index, op in enumerate(exercise.forbid):
-        if not _aten_op_exists(op):
+        if not aten_op_exists(op):
             err(("forbid", index), f"'{op}' is not an aten operator (write it as aten.sigmoid, aten._softmax …) nor autograd")
     names_seen: set[str] = set()
     first_source = next((c for c in exercise.checks if c.has_own_cases()), None)
@@ -206,26 +224,12 @@ def _semantic_errors(exercise: Exercise, located: Located, course_root: Path, mo
         if check.label in names_seen:
             err(base + ("name",), f"two checks are called '{check.label}'; give each a distinct 'name'")
         names_seen.add(check.label)
-        if check.kind in NEEDS_REFERENCE and exercise.reference is None and exercise.expected is None:
+        if check.needs_reference and exercise.reference is None and exercise.expected is None:
             err(("reference",) if "reference" not in located.data else base,
                 f"a '{check.kind}' check needs the exercise's 'reference'")
-        if check.kind == "derivative" and check.of is not None:
-            try:
-                resolve_callable(course_root, check.of)
-            except ReferenceError_ as exc:
-                err(base + ("of",), str(exc))
-        elif check.kind == "derivative" and exercise.expected is None:
-            err(base, "a derivative check needs 'of': the function whose derivative this is, e.g. torch.sigmoid")
-        if check.kind == "question" and getattr(check, "answer", None) is None and getattr(check, "form", None) is None:
-            err(base + ("answer",), "answer: give the right letter(s), number or text")
-        if check.kind == "forbid":
-            ops = check.ops if check.ops is not None else exercise.forbid
-            if not ops:
-                err(base, "a forbid check needs ops: list them in the exercise's 'forbid' or the check's 'ops'")
-            for op_index, op in enumerate(check.ops or []):
-                if not _aten_op_exists(op):
-                    err(base + ("ops", op_index), f"'{op}' is not an aten operator")
-        if not check.has_own_cases() and first_source is None and _needs_cases(check.kind):
+        for path, message in check.course_errors(exercise, course_root):
+            err(base + path, message)
+        if not check.has_own_cases() and first_source is None and check.needs_cases:
             err(base, "this check has no 'inputs' or 'cases', and no earlier check has any to reuse")
         if params is not None:
             _check_arguments(check, params, base, err)
@@ -237,7 +241,7 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
     """Mistakes and accepted variants: distinct ids, code that defines the function, files that exist."""
     if not (exercise.mistakes or exercise.accepted):
         return
-    question = exercise.checks[0].kind == "question"
+    question = exercise.checks[0].answered_in is not None
     seen: dict[str, str] = {}
     for field_name in ("mistakes", "accepted"):
         for index, variant in enumerate(getattr(exercise, field_name)):
@@ -246,10 +250,6 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
                 err(base + ("id",), f"'{variant.id}' is already the id of an entry of {seen[variant.id]}")
             seen[variant.id] = field_name
             variant_errors(variant, exercise.function_name, course_root, err, base, question)
-
-
-def _needs_cases(kind: str) -> bool:
-    return kind in {"values", "gradient", "derivative", "forbid", "device"}
 
 
 def _signature_params(exercise: Exercise, err) -> list[str] | None:
@@ -288,13 +288,3 @@ def _check_arguments(check: CheckBase, params: list[str], base: tuple, err) -> N
     for index, name in enumerate(wrt):
         if name not in params:
             err(base + ("wrt", index), f"'{name}' is not a parameter of the signature")
-
-
-def _aten_op_exists(op: str) -> bool:
-    """An aten operator, or "autograd": asking autograd for a derivative (grader.probes.core.AUTOGRAD)."""
-    import torch
-    if op == "autograd":
-        return True
-    if not op.startswith("aten."):
-        return False
-    return hasattr(torch.ops.aten, op.split(".", 1)[1])

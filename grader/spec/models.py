@@ -1,12 +1,16 @@
 """The schema of course.yaml and of one exercise file."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from .checks import Check, Strict
+from .. import kinds
+from .checks import Strict
 from .variants import Accepted, Mistake
+
+#: One check of any kind, told apart by `kind`: the union of every kind folder's model (grader.kinds).
+Check = Annotated[Union[tuple(kinds.models().values())], Field(discriminator="kind")]  # type: ignore[valid-type]
 
 Identifier = str  # validated by pattern below
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -20,6 +24,9 @@ HintKey = Literal[
     "default", "nan", "dtype", "shape", "device", "modified_input", "graph_cut", "forbid", "error",
     "values", "gradient", "not_tensor", "in_place_grad",
 ]
+
+#: The kinds whose exercise is answered in a module's ANSWERS dict (answered_in on their model), and where.
+ANSWERED_IN = {kind: model.answered_in for kind, model in kinds.models().items() if model.answered_in}
 
 #: What the child looks up in a question's module. It hands probes only a callable it found there,
 #: and every module has its class; the answer probe then reads the module's ANSWERS dict itself.
@@ -51,18 +58,20 @@ class Exercise(Strict):
     @model_validator(mode="before")
     @classmethod
     def _question_defaults(cls, data: Any) -> Any:
-        """A question (one check, of kind question) is answered in ANSWERS, not by a function."""
+        """A question (one check, of a kind answered in ANSWERS: question) is answered there, not by a function."""
         if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
             return data
-        kinds = [c.get("kind") if isinstance(c, dict) else None for c in data["checks"]]
-        if "question" not in kinds:
+        given = [c.get("kind") if isinstance(c, dict) else None for c in data["checks"]]
+        answered = next((kind for kind in given if kind in ANSWERED_IN), None)
+        if answered is None:
             return data
-        if kinds != ["question"]:
-            raise ValueError("checks: a question exercise has exactly one check, of kind question")
+        if given != [answered]:
+            raise ValueError(f"checks: a {answered} exercise has exactly one check, of kind {answered}")
         extra = [key for key in ("function", "signature", "reference") if key in data]
         if extra:
-            raise ValueError(f"a question is answered in ANSWERS, not by a function: leave out {', '.join(extra)}")
-        return {"module": "answers", **data, "function": QUESTION_TARGET, "signature": f"{QUESTION_TARGET}()"}
+            raise ValueError(f"a {answered} is answered in ANSWERS, not by a function: leave out {', '.join(extra)}")
+        return {"module": ANSWERED_IN[answered], **data, "function": QUESTION_TARGET,
+                "signature": f"{QUESTION_TARGET}()"}
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
@@ -71,8 +80,10 @@ class Exercise(Strict):
         reference = handler(core_schema)
         schema = handler.resolve_ref_schema(reference)
         required = schema.pop("required")
+        answered = sorted(ANSWERED_IN)
+        kind = {"const": answered[0]} if len(answered) == 1 else {"enum": answered}
         is_question = {"properties": {"checks": {"contains": {
-            "type": "object", "properties": {"kind": {"const": "question"}}, "required": ["kind"]}}}}
+            "type": "object", "properties": {"kind": kind}, "required": ["kind"]}}}}
         schema["if"] = is_question
         schema["then"] = {"required": [name for name in required if name not in ("module", "signature")],
                           "properties": {"function": False, "signature": False, "reference": False,

@@ -80,3 +80,13 @@ def _import_file(path: Path) -> object:
     finally:
         if added:
             sys.path.remove(folder)
+
+
+def aten_op_exists(op: str) -> bool:
+    """An aten operator, or "autograd": asking autograd for a derivative (grader.probes.core.AUTOGRAD)."""
+    import torch
+    if op == "autograd":
+        return True
+    if not op.startswith("aten."):
+        return False
+    return hasattr(torch.ops.aten, op.split(".", 1)[1])

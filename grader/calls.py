@@ -1,0 +1,72 @@
+"""The contract between a kind's judge and its probe: what the grader asks the child to run (Call), and
+the parts of what comes back that every kind reads the same way (EncodedValue, RecordedError). What
+one kind's probe sends back is that kind's record type (grader/kinds/<kind>/record.py).
+
+Both sides import it, so it imports nothing of grader. A judge builds its calls with
+grader.checks.base.make_call (or new_call, init_call), never by hand; a probe reads the fields it
+needs. Records are untrusted data from the child: a judge reads them defensively whatever they claim.
+"""
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+try:  # Python 3.11
+    from typing import Required
+except ImportError:  # pragma: no cover - Python 3.10
+    from typing_extensions import Required
+
+
+class Call(TypedDict, total=False):
+    """One call of the learner's function, as the child runs it."""
+
+    #: "<check label>/<case id>": where the child files the call's record (grader.checks.base.call_key)
+    key: Required[str]
+    #: the registered probe that runs it (grader.kinds.probes(): a kind folder's probe module)
+    probe: Required[str]
+    #: the case's tensors, positional in signature order, and their parameter names
+    arg_names: list[str]
+    args: list[Any]
+    #: keyword arguments, plain values
+    kwargs: dict[str, Any]
+    #: "cpu" or "cuda"
+    device: str
+    #: what the probe needs besides the arguments, its own to read (wrt, upstream, filename …)
+    options: dict[str, Any]
+    #: initialiser calls: the probe makes the tensor itself from shape, dtype and seed
+    shape: list[int] | None
+    dtype: str
+    seed: int
+    prefill: float | None
+    #: added by the child: the submission's folder, to tell the learner's frames from the grader's
+    submission_dir: str
+
+
+class RecordedError(TypedDict, total=False):
+    """What a record's `error` holds when the learner's code raised (grader.encode.encode_error)."""
+
+    type: Required[str]
+    message: Required[str]
+    #: the last frame of learner code it passed through ("activations.py, line 12, in sigmoid"), and its line
+    where: str
+    line: str
+    #: raised outside the learner's code (while the grader called the function or read what it returned)
+    outside: bool
+
+
+class EncodedValue(TypedDict, total=False):
+    """A value the learner's function returned, as plain data (grader.encode.encode_value)."""
+
+    #: tensor, bool, number, str, none, sequence, dict or other
+    kind: Required[str]
+    #: the class's name (a tensor subclass's module and qualified name)
+    type: str
+    #: the value itself: a plain CPU tensor (absent for a tensor on meta), a bool, a float or a str
+    value: Any
+    #: a tensor's device, dtype, shape and autograd state, read from the tensor itself
+    device: str
+    dtype: str
+    shape: list[int]
+    requires_grad: bool
+    has_grad_fn: bool
+    #: a sequence's or dict's items, encoded alike
+    items: Any
