@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..checks.expected import fingerprint, stored_form
-from ..grading import plan_for
+from .. import grading
 from ..plan import Plan
 from ..spec import Course, SpecErrors, load_course
 from ..spec.loader import load_yaml
@@ -48,7 +48,7 @@ def write_bundle(course: Course, out: Path) -> Bundle:
     try:
         # both plans built, never taken from the plan cache: each must come from its own files (CUDA cases
         # included, whatever this machine has), and a staging folder's plan would never be asked for again
-        teacher = plan_for(course, hidden=False, cuda=True, workdir=work / "teacher", cache=False)
+        teacher = grading.plan_for(course, hidden=False, cuda=True, workdir=work / "teacher", cache=False)
         staging = work / "bundle"
         files = _write(course, teacher, staging)
         _verify(teacher, staging, work / "student")
@@ -96,7 +96,7 @@ def _verify(teacher: Plan, bundle_root: Path, workdir: Path) -> None:
     """The bundle must prepare the teacher's public checks exactly: same cases, inputs, expectations."""
     try:
         bundle = load_course(bundle_root / "course.yaml")
-        student = plan_for(bundle, hidden=False, cuda=True, workdir=workdir, cache=False)
+        student = grading.plan_for(bundle, hidden=False, cuda=True, workdir=workdir, cache=False)
     except SpecErrors as exc:
         raise ReleaseError("the bundle does not load without the teacher's files:\n" + str(exc)) from None
     except Exception as exc:
