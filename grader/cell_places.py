@@ -13,6 +13,9 @@ MARK_LINE = re.compile(r"^# notebook cell: (?P<label>cell In \[\d+\]|code cell \
                        r"of (?P<name>.*)$")
 EXTRACTED = "extracted by torchgrade from"
 STUB_NOTE = "# torchgrade: the cell is not valid Python"
+#: The lines at the end of an extracted module naming each name the notebook binds only in a statement
+#: that is not run when grading: `# torchgrade not run: model: cell In [5], line 2: ...`.
+NOT_RUN = "# torchgrade not run: "
 
 
 def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
@@ -37,3 +40,28 @@ def notebook_place(filename: str, lineno: int) -> str | None:
                 return f"{mark['name']}, {mark['label']}"
             return f"{mark['name']}, {mark['label']}, line {lineno - index - 1}"
     return None
+
+
+def not_run_note(exc: BaseException) -> str:
+    """`: cell In [5], line 2: `_bce = BCE()` is not run when grading (why)` for a NameError on a name the
+    notebook defines only in a statement left out of its extracted module, else ""."""
+    name = getattr(exc, "name", None)
+    if not isinstance(exc, NameError) or isinstance(exc, UnboundLocalError) or not isinstance(name, str):
+        return ""
+    files = []
+    trace = exc.__traceback__
+    while trace is not None:
+        files.append(trace.tb_frame.f_code.co_filename)
+        trace = trace.tb_next
+    for filename in reversed(files):
+        lines = linecache.getlines(filename)
+        if not lines or EXTRACTED not in lines[0]:
+            continue
+        prefix = f"{NOT_RUN}{name}: "
+        for line in reversed(lines):
+            if not line.startswith(NOT_RUN):
+                break
+            if line.startswith(prefix):
+                return ": " + line[len(prefix):].rstrip("\n")
+        return ""
+    return ""

@@ -39,15 +39,18 @@ import ast
 import builtins
 import functools
 import json
+import keyword
 import os
 import re
+import symtable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .cell_places import CELL_MARK, EXTRACTED, STUB_NOTE, notebook_frame, notebook_place
+from .cell_places import CELL_MARK, EXTRACTED, NOT_RUN, STUB_NOTE, notebook_frame, notebook_place
 from .text import shown
 
-__all__ = ["NotebookError", "code_cells", "notebook_frame", "notebook_modules", "notebook_place",
+__all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules", "notebook_place",
            "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
@@ -56,6 +59,17 @@ IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|\?|[\w.\[\]]+\?\??\s*$)")
 DEF_LINE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
+#: Names every course may look up: the answers to its questions, and the student's name.
+DATA_NAMES = ("ANSWERS", "STUDENT")
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+IMPORTS = (ast.Import, ast.ImportFrom)
+#: Methods that add to a container: `ANSWERS.update(...)` belongs to ANSWERS as the notebook builds it.
+MUTATORS = {"update", "setdefault", "append", "extend", "add", "insert"}
+#: Builtins that wait for a person or read files: a top-level statement using them is not run when grading.
+INTERACTIVE = {"input", "open", "breakpoint", "exit", "quit", "help"}
+COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}
+BLOCKS = {ast.For: "for", ast.AsyncFor: "for", ast.While: "while", ast.With: "with", ast.AsyncWith: "with",
+          ast.If: "if", ast.Try: "try", ast.Match: "match"}
 
 
 #: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–150 bytes (a key
@@ -72,26 +86,147 @@ class NotebookError(Exception):
     """A file that cannot be read as a notebook; the message is for the student."""
 
 
-def notebook_modules(path: Path, modules: list[str]) -> dict[str, str]:
-    """{module name: Python source} for each of the course's modules, extracted from the notebook."""
-    source = notebook_source(Path(path))
+def notebook_modules(path: Path, modules: list[str], needed: Iterable[str] | None = None) -> dict[str, str]:
+    """{module name: Python source} for each of the course's modules, extracted from the notebook.
+
+    `needed`: the names the course asks for (see `contract_names`); None: every definition the notebook
+    keeps is taken to be graded."""
+    source = notebook_source(Path(path), needed)
     return {module: f'"""{module}.py, {EXTRACTED} {Path(path).name}: its imports and '
                     f'definitions only."""\n{source}' for module in modules}
 
 
-def notebook_source(path: Path) -> str:
-    """The definitions of every code cell, in order, as one module body (see the module doc)."""
+def contract_names(course: Any) -> tuple[str, ...]:
+    """The names a course looks up in a submission: each exercise's function and the names its
+    signature's defaults and annotations use (ANSWERS and STUDENT are always needed)."""
+    names: list[str] = []
+    for exercise in getattr(course, "exercises", ()):
+        function = getattr(exercise, "function_name", "")
+        if isinstance(function, str) and function.isidentifier() and not function.startswith("__"):
+            names.append(function)
+        try:
+            signature = ast.parse(f"def {exercise.signature}: pass").body[0]
+        except (SyntaxError, ValueError, AttributeError, IndexError, RecursionError):
+            continue
+        parts = [signature.args] + ([signature.returns] if getattr(signature, "returns", None) else [])
+        names += [n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)]
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass
+class _Statement:
+    """A top-level statement of a cell, and what the extraction decided for it."""
+    node: ast.stmt
+    label: str
+    lines: list[str]
+    kept: bool  # kept as a definition (the rule of the module doc's second point)
+    candidate: bool  # an assignment that is kept where what it binds is needed
+    why: str = ""  # why it is not run, where it binds a name nothing else binds
+    reads_cache: tuple[frozenset[str], frozenset[str]] | None = None
+
+    @property
+    def binds(self) -> set[str]:
+        return _module_binds(self.node)
+
+    @property
+    def reads(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(names read when it runs, names read only when a function or lambda it defines is called)."""
+        if self.reads_cache is None:
+            self.reads_cache = _reads(_segment(self.lines, self.node), self.node)
+        return self.reads_cache
+
+
+@dataclass
+class _Cell:
+    label: str
+    lines: list[str]
+    statements: list[_Statement]
+    broken: str = ""  # the stubs of a cell that is not Python
+    stubs: set[str] = field(default_factory=set)
+
+
+def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
+    """The definitions of every code cell, in order, as one module body (see the module doc).
+
+    `needed`: the names the course asks for; None: every definition the notebook keeps is graded."""
     future: list[str] = []
-    chunks: list[str] = []
+    cells: list[_Cell] = []
     defined = set(dir(builtins))
     imported: set[str] = set()
     name = Path(path).name.replace("\n", " ")
     for label, text in _code_cells(Path(path)):
-        body, in_place = _cell_definitions(label, text, defined, imported, future)
+        cells.append(_read_cell(label, text, defined, imported, future))
+    statements = [s for cell in cells for s in cell.statements]
+    roots = set(DATA_NAMES)
+    if needed is None:
+        roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.binds}
+    else:
+        roots |= set(needed)
+    promoted = _run_checked(cells, _needed_statements(statements, roots))
+    chunks: list[str] = []
+    for cell in cells:
+        if cell.broken:
+            chunks.append(f"{CELL_MARK}{cell.label} (lines moved) of {name}\n{cell.broken}")
+            continue
+        kept = [s.node for s in cell.statements if s.kept or id(s) in promoted]
+        in_place = _on_their_lines(cell.lines, kept)
+        body = in_place if in_place is not None else "\n".join(_segment(cell.lines, node) for node in kept)
         if body.strip():
-            chunks.append(f"{CELL_MARK}{label}{'' if in_place else ' (lines moved)'} of {name}\n{body}")
+            chunks.append(f"{CELL_MARK}{cell.label}{'' if in_place is not None else ' (lines moved)'} of {name}\n"
+                          f"{body}")
+    bound = {n for s in statements if s.kept or id(s) in promoted for n in s.binds} | {
+        n for cell in cells for n in cell.stubs}
+    run = [s for s in statements if s.kept or id(s) in promoted]
+    used = set(roots).union(*(s.reads[0] | s.reads[1] for s in run if not isinstance(s.node, IMPORTS)))
+    notes: dict[str, tuple[str, str]] = {}  # name → (cell, why it is not defined), the last binding winning
+    for s in statements:  # a name the code that runs uses, bound only by a statement that does not run
+        if not (s.kept or id(s) in promoted):
+            for bound_name in sorted((s.binds & used) - bound):
+                notes[bound_name] = (s.label, _not_run(s))
+    for function in dict.fromkeys(needed or ()):  # a function the course asks for: it raises, saying why
+        if function in notes and function not in DATA_NAMES and function.isidentifier() \
+                and not keyword.iskeyword(function):
+            label, why = notes[function]
+            chunks.append(f"{CELL_MARK}{label} (lines moved) of {name}\ndef {function}(*args, **kwargs):\n"
+                          f"    raise NameError({f'{function} is not defined: {why}'!r})  {STUB_NOTE}\n")
+    table = "".join(f"{NOT_RUN}{n}: {why}\n" for n, (_, why) in notes.items())
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
-    return head + "\n\n".join(chunks) + "\n"
+    return head + "\n\n".join(chunks) + "\n" + ("\n" + table if table else "")
+
+
+def _read_cell(label: str, text: str, defined: set[str], imported: set[str], future: list[str]) -> _Cell:
+    """The cell's top-level statements, each marked kept or not by the definitions rule."""
+    try:
+        text = _python_of(text)
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return _broken(label, text, exc, defined)
+    except (RecursionError, MemoryError):
+        return _broken(label, text, SyntaxError("too deeply nested for the grader to read"), defined)
+    lines = text.split("\n")
+    out: list[_Statement] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future.append(_segment(lines, node))
+            continue
+        try:
+            keep = _keep(node, defined, imported)
+        except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
+            keep = False
+        if keep:
+            _bind(node, defined, imported)
+        try:
+            candidate = not keep and _is_candidate(node)
+        except RecursionError:
+            candidate = False
+        out.append(_Statement(node, label, lines, keep, candidate))
+    return _Cell(label, lines, out)
+
+
+def _broken(label: str, text: str, exc: SyntaxError, defined: set[str]) -> _Cell:
+    before = set(defined)
+    body = _broken_cell(label, text, exc, defined)
+    return _Cell(label, [], [], broken=body, stubs=defined - before)
 
 
 def _code_cells(path: Path) -> Iterable[tuple[str, str]]:
@@ -209,36 +344,6 @@ def _cells(path: Path) -> list[Any]:
                         f"Jupyter, or hand in .py modules instead.")
 
 
-def _cell_definitions(label: str, text: str, defined: set[str], imported: set[str],
-                      future: list[str]) -> tuple[str, bool]:
-    """What is kept of the cell, and whether each kept line stayed on its line of the cell."""
-    try:
-        text = _python_of(text)
-        tree = ast.parse(text)
-    except SyntaxError as exc:
-        return _broken_cell(label, text, exc, defined), False
-    except (RecursionError, MemoryError):
-        return _broken_cell(label, text, SyntaxError("too deeply nested for the grader to read"), defined), False
-    lines = text.split("\n")
-    kept: list[ast.stmt] = []
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            future.append(_segment(lines, node))
-            continue
-        try:
-            keep = _keep(node, defined, imported)
-        except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
-            keep = False
-        if not keep:
-            continue
-        _bind(node, defined, imported)
-        kept.append(node)
-    in_place = _on_their_lines(lines, kept)
-    if in_place is not None:
-        return in_place, True
-    return "\n".join(_segment(lines, node) for node in kept), False
-
-
 def _on_their_lines(lines: list[str], kept: list[ast.stmt]) -> str | None:
     """The kept statements, each on its own lines of the cell (dropped ones left blank); None where that
     is not valid Python (two statements that shared a line in a way `;` cannot join)."""
@@ -293,6 +398,10 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
             and _cheap(node.value, defined, imported)
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and (node.value is None or _cheap(node.value, defined, imported))
+    if isinstance(node, ast.AugAssign):  # `ANSWERS |= {"q": "B"}`: added to what the notebook defined
+        target = node.target
+        return (isinstance(target, ast.Name) and target.id in defined or _is_entry(target, defined)) \
+            and _cheap(node.value, defined, imported)
     if isinstance(node, ast.If):
         if "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
             return False
@@ -398,3 +507,163 @@ def _segment(lines: list[str], node: Any) -> str:
     if start == end:
         return lines[start - 1][col:end_col]
     return "\n".join([lines[start - 1][col:]] + lines[start:end - 1] + [lines[end - 1][:end_col]])
+
+
+def _is_candidate(node: ast.stmt) -> bool:
+    """An assignment (or an addition to a container) that runs where what it binds is needed."""
+    if isinstance(node, ast.Assign):
+        return all(_assignable(t) for t in node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return node.value is not None and _assignable(node.target)
+    if isinstance(node, ast.Expr):
+        call = node.value
+        return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+            call.func.attr in MUTATORS and isinstance(call.func.value, ast.Name)
+    return False
+
+
+def _assignable(target: ast.expr) -> bool:
+    if isinstance(target, ast.Starred):
+        return _assignable(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_assignable(e) for e in target.elts)
+    return isinstance(target, ast.Name) or _root(target) is not None
+
+
+def _root(target: ast.expr) -> str | None:
+    """`ANSWERS` of `ANSWERS["q"]` or of `net.layer.weight`: the name whose value the statement changes."""
+    root = target
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    return root.id if root is not target and isinstance(root, ast.Name) else None
+
+
+def _mutated(node: ast.stmt) -> set[str]:
+    """The names whose values a statement changes without binding them anew."""
+    if isinstance(node, ast.Assign):
+        targets = [e for t in node.targets for e in ast.walk(t) if isinstance(e, (ast.Attribute, ast.Subscript))]
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        targets = [node.value.func]
+    else:
+        return set()
+    out = {_root(t) for t in targets} - {None}
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        out.add(node.target.id)
+    return out  # type: ignore[return-value]
+
+
+def _module_binds(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds in the notebook's namespace."""
+    out: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, DEFINITIONS):
+            out.add(item.name)
+            continue
+        if isinstance(item, (ast.Import, ast.ImportFrom)):
+            out.update(a.asname or a.name.split(".")[0] for a in item.names if a.name != "*")
+            continue
+        if isinstance(item, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
+            out.add(item.id)
+        elif isinstance(item, ast.ExceptHandler) and item.name:
+            out.add(item.name)
+        stack.extend(ast.iter_child_nodes(item))
+    return out
+
+
+def _reads(text: str, node: ast.stmt) -> tuple[frozenset[str], frozenset[str]]:
+    """(the notebook's names a statement reads when it runs, those read only when a function or lambda
+    it defines is called): the free names of its scopes, as Python resolves them."""
+    try:
+        table = symtable.symtable(text, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. a top-level `await`: read it all now
+        return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name)), frozenset()
+    now = {sym.get_name() for sym in table.get_symbols() if sym.is_referenced()}
+    later: set[str] = set()
+    stack = [(child, False) for child in table.get_children()]
+    while stack:
+        scope, deferred = stack.pop()
+        deferred = deferred or (scope.get_type() == "function" and scope.get_name() not in COMPREHENSIONS)
+        (later if deferred else now).update(sym.get_name() for sym in scope.get_symbols() if sym.is_global())
+        stack.extend((child, deferred) for child in scope.get_children())
+    return frozenset(now), frozenset(later)
+
+
+def _needed_statements(statements: list[_Statement], roots: set[str]) -> set[int]:
+    """The candidates (by id) that define what the roots need, through every definition they use: for
+    each needed name, its last binding and what changes it after, as the notebook run top to bottom holds it."""
+    entries: dict[str, list[tuple[_Statement, bool]]] = {}
+    for statement in statements:
+        if not (statement.kept or statement.candidate):
+            continue
+        binds, changes = statement.binds, _mutated(statement.node)
+        for name in sorted(binds | changes):
+            entries.setdefault(name, []).append((statement, name in binds and name not in changes))
+    promoted: set[int] = set()
+    seen: set[str] = set()
+    visited: set[int] = set()
+    work = sorted(roots)
+    while work:
+        name = work.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = entries.get(name, [])
+        start = max((i for i, (_, full) in enumerate(found) if full), default=0)
+        for statement, _ in found[start:]:
+            if id(statement) in visited:
+                continue
+            visited.add(id(statement))
+            if statement.candidate:
+                promoted.add(id(statement))
+            now, later = statement.reads
+            work += sorted((now | later) - seen)
+    return promoted
+
+
+def _run_checked(cells: list[_Cell], promoted: set[int]) -> set[int]:
+    """The needed candidates whose values use only names defined above them (as the extracted module runs);
+    the others are not run, and say why."""
+    bound = set(dir(builtins))
+    star = False
+    out: set[int] = set()
+    for cell in cells:
+        bound |= cell.stubs
+        for statement in cell.statements:
+            if statement.kept:
+                bound |= statement.binds
+                star = star or (isinstance(statement.node, ast.ImportFrom)
+                                and any(a.name == "*" for a in statement.node.names))
+            elif id(statement) in promoted:
+                missing = sorted(statement.reads[0] - bound)
+                interactive = sorted(statement.reads[0] & INTERACTIVE)
+                if interactive:
+                    statement.why = f"it calls `{interactive[0]}`, which grading does not run"
+                    continue
+                if missing and not star:
+                    statement.why = f"it uses `{missing[0]}`, which no cell above it defines when grading"
+                    continue
+                bound |= statement.binds
+                out.add(id(statement))
+    return out
+
+
+def _not_run(statement: _Statement) -> str:
+    """`cell In [5], line 2: `x = f()` is not run when grading (why)`, on one line."""
+    first = _segment(statement.lines, statement.node).split("\n")
+    code = shown(first[0].strip())
+    code = code if len(code) <= 80 and len(first) == 1 else f"{code[:80]} …"
+    if statement.why:
+        why = statement.why
+    elif statement.candidate:
+        why = "top-level statements that call your own code run only if a graded function needs them"
+    else:
+        block = BLOCKS.get(type(statement.node))
+        why = f"top-level `{block}` blocks are not run; compute it in a function" if block else \
+            "only definitions run at the top level"
+    return f"{statement.label}, line {statement.node.lineno}: `{code}` is not run when grading ({why})"
