@@ -162,6 +162,8 @@ def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
         roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.binds}
     else:
         roots |= set(needed)
+    # what a kept definition uses when it is defined (a decorator, a base class) runs at import with it
+    roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.reads[0]}
     promoted = _run_checked(cells, _needed_statements(statements, roots))
     chunks: list[str] = []
     for cell in cells:
