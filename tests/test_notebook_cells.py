@@ -121,3 +121,31 @@ def test_a_kernels_history_keeps_each_cells_execution_count(tmp_path):
     nb.write_text(json.dumps(kernel_notebook(history)))
     module = module_file(tmp_path, nb)
     assert notebook_place(str(module), line_of(module, "undefined_name")) == "kernel.ipynb, cell In [3], line 6"
+
+
+def test_a_name_left_out_is_explained_in_the_cells_terms_where_a_graded_function_meets_it(tmp_path):
+    import importlib.util
+
+    from grader.encode import encode_error
+    nb = write_notebook(tmp_path / "hw.ipynb", [("import torch\n", 1),
+                                                 ("for i in range(3):\n    _scale = i + 1\n", 2),
+                                                 ("def scaled(x):\n    return x * _scale\n", 3),
+                                                 ("weights = torch.load(open('w.pt', 'rb'))\n"
+                                                  "def predict(x):\n    return x @ weights\n", 4)])
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    path = module_file(staged, nb)
+    spec = importlib.util.spec_from_file_location("activations", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    messages = []
+    for function in (module.scaled, module.predict):
+        with pytest.raises(NameError) as caught:
+            function(1)
+        messages.append(encode_error(caught.value, str(staged))["message"])
+    assert messages == [
+        "name '_scale' is not defined: cell In [2], line 1: `for i in range(3): …` is not run when grading "
+        "(top-level `for` blocks are not run; compute it in a function)",
+        "name 'weights' is not defined: cell In [4], line 1: `weights = torch.load(open('w.pt', 'rb'))` is not "
+        "run when grading (it calls `open`, which grading does not run)"]
+    assert "for i in range(3)" not in path.read_text().split("# torchgrade not run")[0]
