@@ -7,11 +7,25 @@ notebook; it takes what a module would hold, so importing it is quick and has no
   nbgrader's test cells (`grade` without `solution`) are tests, not the student's code;
 - of each cell, only definitions: imports, `def`, `class`, and assignments whose value is cheap
   to compute (literals, names and attributes, operators, and calls with such arguments to
-  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`), settings of
-  something imported (`plt.rcParams["font.size"] = 12`), and `if`/`try` blocks made only of
-  those; an assignment that uses a name nothing kept defines is dropped;
+  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`, `ANSWERS |= {...}`),
+  settings of something imported (`plt.rcParams["font.size"] = 12`), and `if`/`try` blocks made
+  only of those; an assignment that uses a name nothing kept defines is dropped;
+- an assignment that is not cheap (it calls the notebook's own code, or holds a comprehension) is
+  kept where what it binds is NEEDED: a name the course looks up (each exercise's function and the
+  names its signature uses, `ANSWERS`, `STUDENT`; without the course, every kept definition's name),
+  and, through every definition those use, each free name of a kept function, class or lambda body,
+  or of a decorator or base class. With it comes what changes that name after its last binding
+  (`ANSWERS["q"] = ...`, `ANSWERS.update(...)`), as the notebook run top to bottom holds it: so
+  `_bce = BCE()` used by a graded `bce_loss`, `tanh_grad = _make_grad(tanh)` or
+  `ANSWERS = {q: None for q in ...}` run, while `model = train(net, epochs=100)` or
+  `fig = make_figure()` that nothing graded uses do not. A needed assignment still does not run
+  where it uses a name no cell above it defines, or calls `input`/`open`;
 - everything else at the top level is dropped: loops that train, calls that plot or print,
   `plt.show()`, `if __name__ == "__main__":`. Inside a function everything is kept;
+- a name that code which runs uses, but that the notebook binds only in a statement left out, is
+  listed at the end of the module (`# torchgrade not run: name: cell, line: code (why)`): a NameError
+  on it says that line was not run and why, in the notebook's terms; a function the course asks for
+  that is bound only there becomes a function raising that NameError (not "defines no function");
 - IPython syntax (`%matplotlib inline`, `!pip install …`, `x = !ls`, `obj?`) is dropped from a
   cell that is not plain Python; a cell magic (`%%time`, `%%capture`, `%%writefile f.py`) keeps
   its Python body, other cell magics (`%%bash`) the whole cell;
