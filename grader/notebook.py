@@ -137,10 +137,14 @@ class _Statement:
     candidate: bool  # an assignment that is kept where what it binds is needed
     why: str = ""  # why it is not run, where it binds a name nothing else binds
     reads_cache: tuple[frozenset[str], frozenset[str]] | None = None
+    binds_cache: frozenset[str] | None = None
 
     @property
-    def binds(self) -> set[str]:
-        return _module_binds(self.node)
+    def binds(self) -> frozenset[str]:
+        """The names it binds in the notebook's namespace."""
+        if self.binds_cache is None:
+            self.binds_cache = frozenset(_module_binds(self.node))
+        return self.binds_cache
 
     @property
     def reads(self) -> tuple[frozenset[str], frozenset[str]]:
