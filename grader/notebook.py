@@ -420,8 +420,8 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
         return isinstance(node.target, ast.Name) and (node.value is None or _cheap(node.value, defined, imported))
     if isinstance(node, ast.AugAssign):  # `ANSWERS |= {"q": "B"}`: added to what the notebook defined
         target = node.target
-        return (isinstance(target, ast.Name) and target.id in defined or _is_entry(target, defined)) \
-            and _cheap(node.value, defined, imported)
+        own = isinstance(target, ast.Name) and target.id in defined and not hasattr(builtins, target.id)
+        return (own or _is_entry(target, defined)) and _cheap(node.value, defined, imported)
     if isinstance(node, ast.If):
         if "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
             return False

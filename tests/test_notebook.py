@@ -193,7 +193,8 @@ def test_training_plots_and_figures_nothing_graded_needs_are_not_run(tmp_path):
         f"def train(net, epochs):\n    open({str(ran)!r}, 'w').write('trained')\n    time.sleep(60)\n    return net\n"
         "def make_figure():\n    return plt.figure()\n",
         "net = torch.nn.Linear(2, 1)\nmodel = train(net, epochs=100)\nfig = make_figure()\nplt.plot([1, 2])\n",
-        f"with open({str(ran)!r}, 'w') as f:\n    f.write('a with block ran')\nlosses = [train(net, 1) for _ in range(3)]\n",
+        f"with open({str(ran)!r}, 'w') as f:\n    f.write('a with block ran')\n"
+        "losses = [train(net, 1) for _ in range(3)]\n",
         "def evaluate(model, x):\n    return model(x)\n",  # `model` here is the argument, not the trained one
         SIGMOID,
     ])
@@ -254,3 +255,9 @@ def test_a_notebook_whose_definitions_are_built_by_its_own_code_gets_full_marks(
     result = grade_submission(plan, Submission.from_path(nb, modules=course.modules), server, scratch)
     assert {e.id: e.score for e in result.exercises} == {e.id: e.max_score for e in result.exercises}, \
         [c.feedback for e in result.exercises for c in e.checks if c.status != "passed"]
+
+
+def test_an_augmented_assignment_adds_to_what_the_notebook_defined_but_never_to_a_builtin(tmp_path):
+    nb = write_notebook(tmp_path / "work.ipynb", ["ANSWERS = {'a': 'B'}\nANSWERS |= {'b': 'C'}\nsum += 1\n"])
+    source = notebook_source(nb, [])
+    assert namespace(source)["ANSWERS"] == {"a": "B", "b": "C"} and "sum +=" not in source
