@@ -16,6 +16,11 @@ STUB_NOTE = "# torchgrade: the cell is not valid Python"
 #: The lines at the end of an extracted module naming each name the notebook binds only in a statement
 #: that is not run when grading: `# torchgrade not run: model: cell In [5], line 2: ...`.
 NOT_RUN = "# torchgrade not run: "
+#: The names, and why, that a needed statement which raised when the module was imported did not bind.
+NOT_RUN_NAMES = "__torchgrade_not_run__"
+#: The start of a needed statement's line: `with __torchgrade_guard__(3): ` (see grader.notebook.GUARD).
+GUARD_CALL = "with __torchgrade_guard__"
+GUARDED_LINE = re.compile(r"^\s*with __torchgrade_guard__\(\d+\): ")
 
 
 def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
@@ -25,7 +30,7 @@ def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | N
     place = notebook_place(filename, lineno)
     if place is None:
         return None
-    return place, "" if line.rstrip().endswith(STUB_NOTE) else line
+    return place, "" if line.rstrip().endswith(STUB_NOTE) else GUARDED_LINE.sub("", line)
 
 
 def notebook_place(filename: str, lineno: int) -> str | None:
@@ -48,15 +53,18 @@ def not_run_note(exc: BaseException) -> str:
     name = getattr(exc, "name", None)
     if not isinstance(exc, NameError) or isinstance(exc, UnboundLocalError) or not isinstance(name, str):
         return ""
-    files = []
     trace = exc.__traceback__
+    frames = []
     while trace is not None:
-        files.append(trace.tb_frame.f_code.co_filename)
+        frames.append(trace.tb_frame)
         trace = trace.tb_next
-    for filename in reversed(files):
-        lines = linecache.getlines(filename)
+    for frame in reversed(frames):
+        lines = linecache.getlines(frame.f_code.co_filename)
         if not lines or EXTRACTED not in lines[0]:
             continue
+        raised = frame.f_globals.get(NOT_RUN_NAMES)
+        if isinstance(raised, dict) and isinstance(raised.get(name), str):
+            return ": " + raised[name]
         prefix = f"{NOT_RUN}{name}: "
         for line in reversed(lines):
             if not line.startswith(NOT_RUN):

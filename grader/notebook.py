@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .cell_places import CELL_MARK, EXTRACTED, NOT_RUN, STUB_NOTE, notebook_frame, notebook_place
+from .cell_places import CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, STUB_NOTE, notebook_frame, notebook_place
 from .text import shown
 
 __all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules", "notebook_place",
@@ -85,6 +85,34 @@ COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}
 BLOCKS = {ast.For: "for", ast.AsyncFor: "for", ast.While: "while", ast.With: "with", ast.AsyncWith: "with",
           ast.If: "if", ast.Try: "try", ast.Match: "match"}
 
+
+#: Above the cells of a module whose needed statements run guarded: `with __torchgrade_guard__(3): x = f()`
+#: runs `x = f()`; where it raises, the exception is kept out of the import (it costs only the names the
+#: statement binds, not every exercise) and a NameError on those names says what it raised.
+GUARD = """{names} = {{}}
+__torchgrade_guarded__ = {guarded!r}
+
+
+class {call}:
+    def __init__(self, number):
+        self.names, self.where = __torchgrade_guarded__[number]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if not isinstance(error, Exception):
+            return False
+        try:
+            text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        except Exception:
+            text = ""
+        why = f"{{self.where}} raised {{type(error).__name__}}{{': ' + text if text else ''}} when grading"
+        for name in self.names:
+            if name not in globals():
+                {names}[name] = why
+        return True
+"""
 
 #: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–150 bytes (a key
 #: and its value are one value here, two objects there), so this bounds what reading a notebook costs in
@@ -184,13 +212,20 @@ def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
     roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.reads[0]}
     promoted = _run_checked(cells, _needed_statements(statements, roots))
     chunks: list[str] = []
+    guarded: dict[int, tuple[tuple[str, ...], str]] = {}  # number → (what it binds, where it is)
+    texts: dict[int, str] = {}
+    for s in statements:
+        if id(s) in promoted:  # its failure costs only what it binds (GUARD)
+            guarded[len(guarded) + 1] = (tuple(sorted(s.binds)), _where(s))
+            texts[id(s.node)] = f"{GUARD_CALL}({len(guarded)}): {_segment(s.lines, s.node)}"
     for cell in cells:
         if cell.broken:
             chunks.append(f"{CELL_MARK}{cell.label} (lines moved) of {name}\n{cell.broken}")
             continue
         kept = [s.node for s in cell.statements if s.kept or id(s) in promoted]
-        in_place = _on_their_lines(cell.lines, kept)
-        body = in_place if in_place is not None else "\n".join(_segment(cell.lines, node) for node in kept)
+        in_place = _on_their_lines(cell.lines, kept, texts)
+        body = in_place if in_place is not None else "\n".join(texts.get(id(node)) or _segment(cell.lines, node)
+                                                               for node in kept)
         if body.strip():
             chunks.append(f"{CELL_MARK}{cell.label}{'' if in_place is not None else ' (lines moved)'} of {name}\n"
                           f"{body}")
@@ -209,8 +244,16 @@ def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
             label, why = notes[function]
             chunks.append(f"{CELL_MARK}{label} (lines moved) of {name}\ndef {function}(*args, **kwargs):\n"
                           f"    raise NameError({f'{function} is not defined: {why}'!r})  {STUB_NOTE}\n")
+    for function in dict.fromkeys(needed or ()):  # asked for, bound by a statement that may raise: it says so
+        runs = [s for s in statements if id(s) in promoted and function in s.binds]
+        if runs and function not in notes and function not in DATA_NAMES and not keyword.iskeyword(function):
+            chunks.append(f"{CELL_MARK}{runs[-1].label} (lines moved) of {name}\nif {function!r} not in globals():\n"
+                          f"    def {function}(*args, **kwargs):\n        raise NameError({function!r} + ' is not "
+                          f"defined: ' + {NOT_RUN_NAMES}.get({function!r}, 'its cell did not run'))  {STUB_NOTE}\n")
     table = "".join(f"{NOT_RUN}{n}: {why}\n" for n, (_, why) in notes.items())
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
+    if guarded:
+        head += GUARD.format(guarded=guarded, names=NOT_RUN_NAMES, call=GUARD_CALL.split()[1]) + "\n\n"
     return head + "\n\n".join(chunks) + "\n" + ("\n" + table if table else "")
 
 
@@ -364,15 +407,17 @@ def _cells(path: Path) -> list[Any]:
                         f"Jupyter, or hand in .py modules instead.")
 
 
-def _on_their_lines(lines: list[str], kept: list[ast.stmt]) -> str | None:
+def _on_their_lines(lines: list[str], kept: list[ast.stmt], texts: dict[int, str] | None = None) -> str | None:
     """The kept statements, each on its own lines of the cell (dropped ones left blank); None where that
-    is not valid Python (two statements that shared a line in a way `;` cannot join)."""
+    is not valid Python (two statements that shared a line in a way `;` cannot join). `texts`: the text of
+    a statement (by id) written otherwise than as in the cell."""
     if not kept:
         return ""
     out = [""] * max(node.end_lineno or node.lineno for node in kept)
     for node in kept:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        for offset, line in enumerate(_segment(lines, node).split("\n")):
+        text = (texts or {}).get(id(node)) or _segment(lines, node)
+        for offset, line in enumerate(text.split("\n")):
             index = start - 1 + offset
             out[index] = f"{out[index]}; {line}" if out[index].strip() else line
     text = "\n".join(out)
@@ -673,11 +718,16 @@ def _run_checked(cells: list[_Cell], promoted: set[int]) -> set[int]:
     return out
 
 
-def _not_run(statement: _Statement) -> str:
-    """`cell In [5], line 2: `x = f()` is not run when grading (why)`, on one line."""
+def _where(statement: _Statement) -> str:
+    """`cell In [5], line 2: `x = f()``, on one line."""
     first = _segment(statement.lines, statement.node).split("\n")
     code = shown(first[0].strip())
     code = code if len(code) <= 80 and len(first) == 1 else f"{code[:80]} …"
+    return f"{statement.label}, line {statement.node.lineno}: `{code}`"
+
+
+def _not_run(statement: _Statement) -> str:
+    """`cell In [5], line 2: `x = f()` is not run when grading (why)`, on one line."""
     if statement.why:
         why = statement.why
     elif statement.candidate:
@@ -686,4 +736,4 @@ def _not_run(statement: _Statement) -> str:
         block = BLOCKS.get(type(statement.node))
         why = f"top-level `{block}` blocks are not run; compute it in a function" if block else \
             "only definitions run at the top level"
-    return f"{statement.label}, line {statement.node.lineno}: `{code}` is not run when grading ({why})"
+    return f"{_where(statement)} is not run when grading ({why})"
