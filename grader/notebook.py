@@ -19,13 +19,15 @@ notebook; it takes what a module would hold, so importing it is quick and has no
   `_bce = BCE()` used by a graded `bce_loss`, `tanh_grad = _make_grad(tanh)` or
   `ANSWERS = {q: None for q in ...}` run, while `model = train(net, epochs=100)` or
   `fig = make_figure()` that nothing graded uses do not. A needed assignment still does not run
-  where it uses a name no cell above it defines, or calls `input`/`open`;
+  where it uses a name no cell above it defines, or calls `input`/`open`. It runs guarded (GUARD):
+  where it raises, the import goes on, and only the names it binds are missing;
 - everything else at the top level is dropped: loops that train, calls that plot or print,
   `plt.show()`, `if __name__ == "__main__":`. Inside a function everything is kept;
 - a name that code which runs uses, but that the notebook binds only in a statement left out, is
   listed at the end of the module (`# torchgrade not run: name: cell, line: code (why)`): a NameError
-  on it says that line was not run and why, in the notebook's terms; a function the course asks for
-  that is bound only there becomes a function raising that NameError (not "defines no function");
+  on it says that line was not run and why (or what it raised), in the notebook's terms; a function
+  the course asks for that is bound only there becomes a function raising that NameError (not
+  "defines no function");
 - IPython syntax (`%matplotlib inline`, `!pip install …`, `x = !ls`, `obj?`) is dropped from a
   cell that is not plain Python; a cell magic (`%%time`, `%%capture`, `%%writefile f.py`) keeps
   its Python body, other cell magics (`%%bash`) the whole cell;
