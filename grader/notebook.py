@@ -715,6 +715,9 @@ def _run_checked(cells: list[_Cell], promoted: set[int]) -> set[int]:
                 if missing and not star:
                     statement.why = f"it uses `{missing[0]}`, which no cell above it defines when grading"
                     continue
+                if not _compiles(_segment(statement.lines, statement.node)):
+                    statement.why = "it is not valid Python outside a cell (`await`, `yield`)"
+                    continue
                 bound |= statement.binds
                 out.add(id(statement))
     return out
@@ -739,3 +742,12 @@ def _not_run(statement: _Statement) -> str:
         why = f"top-level `{block}` blocks are not run; compute it in a function" if block else \
             "only definitions run at the top level"
     return f"{_where(statement)} is not run when grading ({why})"
+
+
+def _compiles(text: str) -> bool:
+    """Whether a statement compiles as a module's (a top-level `await` parses, but does not compile)."""
+    try:
+        compile(text, "<cell>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True

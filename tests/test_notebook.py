@@ -261,3 +261,10 @@ def test_an_augmented_assignment_adds_to_what_the_notebook_defined_but_never_to_
     nb = write_notebook(tmp_path / "work.ipynb", ["ANSWERS = {'a': 'B'}\nANSWERS |= {'b': 'C'}\nsum += 1\n"])
     source = notebook_source(nb, [])
     assert namespace(source)["ANSWERS"] == {"a": "B", "b": "C"} and "sum +=" not in source
+
+
+def test_a_needed_top_level_await_is_not_run_and_the_module_still_imports(tmp_path):
+    nb = write_notebook(tmp_path / "work.ipynb", ["async def f():\n    return 1\nrelu = await f()\n", SIGMOID])
+    names = namespace(notebook_source(nb, ["relu", "sigmoid"]))  # compiles: the await is left out
+    with pytest.raises(NameError, match=r"`relu = await f\(\)` is not run when grading \(it is not valid Python"):
+        names["relu"](1)
