@@ -63,11 +63,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .cell_places import CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, STUB_NOTE, notebook_frame, notebook_place
+from .cell_places import (CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, STUB_NOTE, notebook_frame,
+                          notebook_place)
 from .text import shown
 
-__all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules", "notebook_place",
-           "notebook_source"]
+__all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules",
+           "notebook_place", "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "python", "python3", "writefile"}
@@ -84,8 +85,15 @@ MUTATORS = {"update", "setdefault", "append", "extend", "add", "insert"}
 #: Builtins that wait for a person or read files: a top-level statement using them is not run when grading.
 INTERACTIVE = {"input", "open", "breakpoint", "exit", "quit", "help"}
 COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}
-BLOCKS = {ast.For: "for", ast.AsyncFor: "for", ast.While: "while", ast.With: "with", ast.AsyncWith: "with",
-          ast.If: "if", ast.Try: "try", ast.Match: "match"}
+#: Why a top-level block that binds a name is not run, by its kind.
+BLOCKS = {ast.For: "top-level loops are not run; compute it in a function",
+          ast.AsyncFor: "top-level loops are not run; compute it in a function",
+          ast.While: "top-level loops are not run; compute it in a function",
+          ast.With: "top-level `with` blocks are not run; compute it in a function",
+          ast.AsyncWith: "top-level `with` blocks are not run; compute it in a function",
+          ast.If: "a top-level `if` block runs only where it holds nothing but definitions",
+          ast.Try: "a top-level `try` block runs only where it holds nothing but definitions",
+          ast.Match: "top-level `match` blocks are not run; compute it in a function"}
 
 
 #: Above the cells of a module whose needed statements run guarded: `with __torchgrade_guard__(3): x = f()`
@@ -738,9 +746,11 @@ def _not_run(statement: _Statement) -> str:
     elif statement.candidate:
         why = "top-level statements that call your own code run only if a graded function needs them"
     else:
-        block = BLOCKS.get(type(statement.node))
-        why = f"top-level `{block}` blocks are not run; compute it in a function" if block else \
-            "only definitions run at the top level"
+        node = statement.node
+        if isinstance(node, ast.If) and "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
+            why = "an `if __name__ == \"__main__\":` block is not run when grading"
+        else:
+            why = BLOCKS.get(type(statement.node), "only definitions run at the top level")
     return f"{_where(statement)} is not run when grading ({why})"
 
 

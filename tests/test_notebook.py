@@ -268,3 +268,10 @@ def test_a_needed_top_level_await_is_not_run_and_the_module_still_imports(tmp_pa
     names = namespace(notebook_source(nb, ["relu", "sigmoid"]))  # compiles: the await is left out
     with pytest.raises(NameError, match=r"`relu = await f\(\)` is not run when grading \(it is not valid Python"):
         names["relu"](1)
+
+
+def test_a_function_defined_only_under_main_says_that_block_is_not_run(tmp_path):
+    nb = write_notebook(tmp_path / "work.ipynb", ["if __name__ == '__main__':\n    def relu(x):\n        return x\n"])
+    with pytest.raises(NameError, match=r"code cell 1, line 1: `if __name__ == '__main__': …` is not run when "
+                                        r"grading \(an `if __name__ == \"__main__\":` block is not run when grading\)"):
+        namespace(notebook_source(nb, ["relu"]))["relu"](1)

@@ -145,7 +145,7 @@ def test_a_name_left_out_is_explained_in_the_cells_terms_where_a_graded_function
         messages.append(encode_error(caught.value, str(staged))["message"])
     assert messages == [
         "name '_scale' is not defined: cell In [2], line 1: `for i in range(3): …` is not run when grading "
-        "(top-level `for` blocks are not run; compute it in a function)",
+        "(top-level loops are not run; compute it in a function)",
         "name 'weights' is not defined: cell In [4], line 1: `weights = torch.load(open('w.pt', 'rb'))` is not "
         "run when grading (it calls `open`, which grading does not run)"]
     assert "for i in range(3)" not in path.read_text().split("# torchgrade not run")[0]
