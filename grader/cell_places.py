@@ -13,6 +13,8 @@ MARK_LINE = re.compile(r"^# notebook cell: (?P<label>cell In \[\d+\]|code cell \
                        r"of (?P<name>.*)$")
 EXTRACTED = "extracted by torchgrade from"
 STUB_NOTE = "# torchgrade: the cell is not valid Python"
+#: The end of the line of a stub for a function whose defining line is not run when grading.
+NOT_RUN_STUB = "# torchgrade: the line that defines it is not run"
 #: The lines at the end of an extracted module naming each name the notebook binds only in a statement
 #: that is not run when grading: `# torchgrade not run: model: cell In [5], line 2: ...`.
 NOT_RUN = "# torchgrade not run: "
@@ -26,11 +28,12 @@ GUARDED_LINE = re.compile(r"^\s*with __torchgrade_guard__\(\d+\): ")
 def notebook_frame(filename: str, lineno: int, line: str) -> tuple[str, str] | None:
     """(where, the line's code) of a traceback frame in a module extracted from a notebook, else None.
 
-    The line of a stub for a cell that is not Python is left out: the error's message says it all."""
+    The line of a stub (for a cell that is not Python, or a line not run) is left out: the error's message
+    says it all; a needed statement's line is shown without the guard it runs in."""
     place = notebook_place(filename, lineno)
     if place is None:
         return None
-    return place, "" if line.rstrip().endswith(STUB_NOTE) else GUARDED_LINE.sub("", line)
+    return place, "" if line.rstrip().endswith((STUB_NOTE, NOT_RUN_STUB)) else GUARDED_LINE.sub("", line)
 
 
 def notebook_place(filename: str, lineno: int) -> str | None:

@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .cell_places import (CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, STUB_NOTE, notebook_frame,
-                          notebook_place)
+from .cell_places import (CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, NOT_RUN_STUB, STUB_NOTE,
+                          notebook_frame, notebook_place)
 from .text import shown
 
 __all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules",
@@ -221,50 +221,69 @@ def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
     # what a kept definition uses when it is defined (a decorator, a base class) runs at import with it
     roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.reads[0]}
     promoted = _run_checked(cells, _needed_statements(statements, roots))
-    chunks: list[str] = []
     guarded: dict[int, tuple[tuple[str, ...], str]] = {}  # number → (what it binds, where it is)
     texts: dict[int, str] = {}
     for s in statements:
         if id(s) in promoted:  # its failure costs only what it binds (GUARD)
             guarded[len(guarded) + 1] = (tuple(sorted(s.binds)), _where(s))
             texts[id(s.node)] = f"{GUARD_CALL}({len(guarded)}): {_segment(s.lines, s.node)}"
-    for cell in cells:
-        if cell.broken:
-            chunks.append(f"{CELL_MARK}{cell.label} (lines moved) of {name}\n{cell.broken}")
-            continue
-        kept = [s.node for s in cell.statements if s.kept or id(s) in promoted]
-        in_place = _on_their_lines(cell.lines, kept, texts)
-        body = in_place if in_place is not None else "\n".join(texts.get(id(node)) or _segment(cell.lines, node)
-                                                               for node in kept)
-        if body.strip():
-            chunks.append(f"{CELL_MARK}{cell.label}{'' if in_place is not None else ' (lines moved)'} of {name}\n"
-                          f"{body}")
-    bound = {n for s in statements if s.kept or id(s) in promoted for n in s.binds} | {
-        n for cell in cells for n in cell.stubs}
-    run = [s for s in statements if s.kept or id(s) in promoted]
-    used = set(roots).union(*(s.reads[0] | s.reads[1] for s in run if not isinstance(s.node, IMPORTS)))
-    notes: dict[str, tuple[str, str]] = {}  # name → (cell, why it is not defined), the last binding winning
-    for s in statements:  # a name the code that runs uses, bound only by a statement that does not run
-        if not (s.kept or id(s) in promoted):
-            for bound_name in sorted((s.binds & used) - bound):
-                notes[bound_name] = (s.label, _not_run(s))
-    for function in dict.fromkeys(needed or ()):  # a function the course asks for: it raises, saying why
-        if function in notes and function not in DATA_NAMES and function.isidentifier() \
-                and not keyword.iskeyword(function):
-            label, why = notes[function]
-            chunks.append(f"{CELL_MARK}{label} (lines moved) of {name}\ndef {function}(*args, **kwargs):\n"
-                          f"    raise NameError({f'{function} is not defined: {why}'!r})  {STUB_NOTE}\n")
-    for function in dict.fromkeys(needed or ()):  # asked for, bound by a statement that may raise: it says so
-        runs = [s for s in statements if id(s) in promoted and function in s.binds]
-        if runs and function not in notes and function not in DATA_NAMES and not keyword.iskeyword(function):
-            chunks.append(f"{CELL_MARK}{runs[-1].label} (lines moved) of {name}\nif {function!r} not in globals():\n"
-                          f"    def {function}(*args, **kwargs):\n        raise NameError({function!r} + ' is not "
-                          f"defined: ' + {NOT_RUN_NAMES}.get({function!r}, 'its cell did not run'))  {STUB_NOTE}\n")
+    chunks = [_chunk(cell, promoted, texts, name) for cell in cells]
+    notes = _notes(cells, promoted, roots)
+    functions = [f for f in dict.fromkeys(needed or ()) if f.isidentifier() and not keyword.iskeyword(f)
+                 and f not in DATA_NAMES]
+    chunks += _stubs(functions, statements, promoted, notes, name)
     table = "".join(f"{NOT_RUN}{n}: {why}\n" for n, (_, why) in notes.items())
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
     if guarded:
         head += GUARD.format(guarded=guarded, names=NOT_RUN_NAMES, call=GUARD_CALL.split()[1]) + "\n\n"
-    return head + "\n\n".join(chunks) + "\n" + ("\n" + table if table else "")
+    return head + "\n\n".join(c for c in chunks if c) + "\n" + ("\n" + table if table else "")
+
+
+def _chunk(cell: _Cell, promoted: set[int], texts: dict[int, str], name: str) -> str:
+    """What runs of a cell, below the line naming it ("" where nothing does)."""
+    if cell.broken:
+        return f"{CELL_MARK}{cell.label} (lines moved) of {name}\n{cell.broken}"
+    kept = [s.node for s in cell.statements if s.kept or id(s) in promoted]
+    in_place = _on_their_lines(cell.lines, kept, texts)
+    body = in_place if in_place is not None else "\n".join(texts.get(id(node)) or _segment(cell.lines, node)
+                                                           for node in kept)
+    if not body.strip():
+        return ""
+    return f"{CELL_MARK}{cell.label}{'' if in_place is not None else ' (lines moved)'} of {name}\n{body}"
+
+
+def _notes(cells: list[_Cell], promoted: set[int], roots: set[str]) -> dict[str, tuple[str, str]]:
+    """{name: (its cell, why it is not defined)} for each name that code which runs uses (or the course asks
+    for) but only statements that do not run bind, the last of them winning."""
+    statements = [s for cell in cells for s in cell.statements]
+    run = [s for s in statements if s.kept or id(s) in promoted]
+    bound = {n for s in run for n in s.binds} | {n for cell in cells for n in cell.stubs}
+    used = set(roots).union(*(s.reads[0] | s.reads[1] for s in run if not isinstance(s.node, IMPORTS)))
+    notes: dict[str, tuple[str, str]] = {}
+    for s in statements:
+        if not (s.kept or id(s) in promoted):
+            for bound_name in sorted((s.binds & used) - bound):
+                notes[bound_name] = (s.label, _not_run(s))
+    return notes
+
+
+def _stubs(functions: list[str], statements: list[_Statement], promoted: set[int],
+           notes: dict[str, tuple[str, str]], name: str) -> list[str]:
+    """For each function the course asks for that only a statement which does not run binds (or one that
+    may raise), a function raising a NameError that says which line and why, under its cell's name."""
+    last_run = {n: s for s in statements if id(s) in promoted for n in s.binds}
+    out = []
+    for function in functions:
+        if function in notes:
+            label, why = notes[function]
+            out.append(f"{CELL_MARK}{label} (lines moved) of {name}\ndef {function}(*args, **kwargs):\n"
+                       f"    raise NameError({f'{function} is not defined: {why}'!r})  {NOT_RUN_STUB}\n")
+        elif function in last_run:
+            out.append(f"{CELL_MARK}{last_run[function].label} (lines moved) of {name}\n"
+                       f"if {function!r} not in globals():\n    def {function}(*args, **kwargs):\n"
+                       f"        raise NameError({function!r} + ' is not defined: ' + "
+                       f"{NOT_RUN_NAMES}.get({function!r}, 'its cell did not run'))  {NOT_RUN_STUB}\n")
+    return out
 
 
 def _read_cell(label: str, text: str, defined: set[str], imported: set[str], future: list[str]) -> _Cell:
