@@ -52,7 +52,14 @@ def notebook_place(filename: str, lineno: int) -> str | None:
 
 def not_run_note(exc: BaseException) -> str:
     """`: cell In [5], line 2: `_bce = BCE()` is not run when grading (why)` for a NameError on a name the
-    notebook defines only in a statement left out of its extracted module, else ""."""
+    notebook defines only in a statement left out of its extracted module, else "". Never raises."""
+    try:
+        return _not_run_note(exc)
+    except Exception:
+        return ""
+
+
+def _not_run_note(exc: BaseException) -> str:
     name = getattr(exc, "name", None)
     if not isinstance(exc, NameError) or isinstance(exc, UnboundLocalError) or not isinstance(name, str):
         return ""
