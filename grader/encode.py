@@ -76,7 +76,8 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
     except BaseException:
         pass
     try:
-        message = str(exc)
+        from .cell_places import not_run_note  # a name the notebook binds only in a line not run
+        message = str(exc) + not_run_note(exc)
     except BaseException:
         message = "<the exception could not be printed>"
     if isinstance(exc, RuntimeError) and message == "can't start new thread":

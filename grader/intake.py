@@ -19,7 +19,7 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .text import shown
 
@@ -151,16 +151,18 @@ def unread_module(submission: Submission, module: str) -> str | None:
     return passed_over(os.fsencode(f"{module}.py"), info)
 
 
-def stage_submission(submission: Submission, target: Path, modules: Sequence[str] | None = None) -> Path:
+def stage_submission(submission: Submission, target: Path, modules: Sequence[str] | None = None,
+                     course: Any = None) -> Path:
     """Copy the learner's Python files into `target` (a notebook: write its modules there); return it.
 
-    `modules` (default: the submission's) are the course's modules, needed for a notebook."""
+    `modules` (default: the submission's) are the course's modules, needed for a notebook; `course`, the
+    names it looks up (a notebook's top-level assignment runs where one of them needs it)."""
     target.mkdir(parents=True)
     source = submission.path
     modules = tuple(modules if modules is not None else submission.modules)
     notebook = notebook_of(submission, modules)
     if notebook is not None:
-        return _stage_notebook(notebook, target, modules)
+        return _stage_notebook(notebook, target, modules, course)
     if source.is_file():
         if source.suffix == ".py":
             shutil.copyfile(source, target / source.name)
@@ -207,8 +209,8 @@ def _lone_notebook(folder: Path, modules: tuple[str, ...]) -> Path | None:
     return notebooks[0] if len(notebooks) == 1 else None
 
 
-def _stage_notebook(notebook: Path, target: Path, modules: tuple[str, ...]) -> Path:
-    from .notebook import NotebookError, notebook_modules
+def _stage_notebook(notebook: Path, target: Path, modules: tuple[str, ...], course: Any = None) -> Path:
+    from .notebook import NotebookError, contract_names, notebook_modules
 
     if not modules:
         raise SubmissionError(f"{shown(notebook.name)}: grading a notebook needs the course's module names "
@@ -218,7 +220,8 @@ def _stage_notebook(notebook: Path, target: Path, modules: tuple[str, ...]) -> P
                                f"clear its outputs")
     else:
         try:
-            sources, problem = notebook_modules(notebook, list(modules)), None
+            needed = contract_names(course) if course is not None else None
+            sources, problem = notebook_modules(notebook, list(modules), needed), None
         except NotebookError as exc:
             problem = str(exc)
     for module in modules:

@@ -7,11 +7,27 @@ notebook; it takes what a module would hold, so importing it is quick and has no
   nbgrader's test cells (`grade` without `solution`) are tests, not the student's code;
 - of each cell, only definitions: imports, `def`, `class`, and assignments whose value is cheap
   to compute (literals, names and attributes, operators, and calls with such arguments to
-  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`), settings of
-  something imported (`plt.rcParams["font.size"] = 12`), and `if`/`try` blocks made only of
-  those; an assignment that uses a name nothing kept defines is dropped;
+  something imported: `EPS = 1e-12`, `LOG2 = math.log(2)`, `ANSWERS = {...}`, `ANSWERS |= {...}`),
+  settings of something imported (`plt.rcParams["font.size"] = 12`), and `if`/`try` blocks made
+  only of those; an assignment that uses a name nothing kept defines is dropped;
+- an assignment that is not cheap (it calls the notebook's own code, or holds a comprehension) is
+  kept where what it binds is NEEDED: a name the course looks up (each exercise's function and the
+  names its signature uses, `ANSWERS`, `STUDENT`; without the course, every kept definition's name),
+  and, through every definition those use, each free name of a kept function, class or lambda body,
+  or of a decorator or base class. With it comes what changes that name after its last binding
+  (`ANSWERS["q"] = ...`, `ANSWERS.update(...)`), as the notebook run top to bottom holds it: so
+  `_bce = BCE()` used by a graded `bce_loss`, `tanh_grad = _make_grad(tanh)` or
+  `ANSWERS = {q: None for q in ...}` run, while `model = train(net, epochs=100)` or
+  `fig = make_figure()` that nothing graded uses do not. A needed assignment still does not run
+  where it uses a name no cell above it defines, or calls `input`/`open`. It runs guarded (GUARD):
+  where it raises, the import goes on, and only the names it binds are missing;
 - everything else at the top level is dropped: loops that train, calls that plot or print,
   `plt.show()`, `if __name__ == "__main__":`. Inside a function everything is kept;
+- a name that code which runs uses, but that the notebook binds only in a statement left out, is
+  listed at the end of the module (`# torchgrade not run: name: cell, line: code (why)`): a NameError
+  on it says that line was not run and why (or what it raised), in the notebook's terms; a function
+  the course asks for that is bound only there becomes a function raising that NameError (not
+  "defines no function");
 - IPython syntax (`%matplotlib inline`, `!pip install …`, `x = !ls`, `obj?`) is dropped from a
   cell that is not plain Python; a cell magic (`%%time`, `%%capture`, `%%writefile f.py`) keeps
   its Python body, other cell magics (`%%bash`) the whole cell;
@@ -39,16 +55,20 @@ import ast
 import builtins
 import functools
 import json
+import keyword
 import os
 import re
+import symtable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .cell_places import CELL_MARK, EXTRACTED, STUB_NOTE, notebook_frame, notebook_place
+from .cell_places import (CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, NOT_RUN_STUB, STUB_NOTE,
+                          notebook_frame, notebook_place)
 from .text import shown
 
-__all__ = ["NotebookError", "code_cells", "notebook_frame", "notebook_modules", "notebook_place",
-           "notebook_source"]
+__all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules",
+           "notebook_place", "notebook_source"]
 
 #: Cell magics whose body is Python, kept as such.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "python", "python3", "writefile"}
@@ -56,7 +76,53 @@ IPYTHON_LINE = re.compile(r"^\s*(?:[%!]|\w+\s*=\s*[%!]|\?|[\w.\[\]]+\?\??\s*$)")
 DEF_LINE = re.compile(r"^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 SAFE_BUILTINS = {"abs", "bool", "complex", "dict", "float", "frozenset", "int", "len", "list", "max", "min",
                  "range", "round", "set", "str", "tuple"}
+#: Names every course may look up: the answers to its questions, and the student's name.
+DATA_NAMES = ("ANSWERS", "STUDENT")
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+IMPORTS = (ast.Import, ast.ImportFrom)
+#: Methods that add to a container: `ANSWERS.update(...)` belongs to ANSWERS as the notebook builds it.
+MUTATORS = {"update", "setdefault", "append", "extend", "add", "insert"}
+#: Builtins that wait for a person or read files: a top-level statement using them is not run when grading.
+INTERACTIVE = {"input", "open", "breakpoint", "exit", "quit", "help"}
+COMPREHENSIONS = {"listcomp", "setcomp", "dictcomp", "genexpr"}
+#: Why a top-level block that binds a name is not run, by its kind.
+BLOCKS = {ast.For: "top-level loops are not run; compute it in a function",
+          ast.AsyncFor: "top-level loops are not run; compute it in a function",
+          ast.While: "top-level loops are not run; compute it in a function",
+          ast.With: "top-level `with` blocks are not run; compute it in a function",
+          ast.AsyncWith: "top-level `with` blocks are not run; compute it in a function",
+          ast.If: "a top-level `if` block runs only where it holds nothing but definitions",
+          ast.Try: "a top-level `try` block runs only where it holds nothing but definitions",
+          ast.Match: "top-level `match` blocks are not run; compute it in a function"}
 
+
+#: Above the cells of a module whose needed statements run guarded: `with __torchgrade_guard__(3): x = f()`
+#: runs `x = f()`; where it raises, the exception is kept out of the import (it costs only the names the
+#: statement binds, not every exercise) and a NameError on those names says what it raised.
+GUARD = """{names} = {{}}
+__torchgrade_guarded__ = {guarded!r}
+
+
+class {call}:
+    def __init__(self, number):
+        self.names, self.where = __torchgrade_guarded__[number]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if not isinstance(error, Exception):
+            return False
+        try:
+            text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        except Exception:
+            text = ""
+        why = f"{{self.where}} raised {{type(error).__name__}}{{': ' + text if text else ''}} when grading"
+        for name in self.names:
+            if name not in globals():
+                {names}[name] = why
+        return True
+"""
 
 #: Values (containers, strings, numbers) a notebook's JSON may hold: parsing each costs 50–150 bytes (a key
 #: and its value are one value here, two objects there), so this bounds what reading a notebook costs in
@@ -72,26 +138,187 @@ class NotebookError(Exception):
     """A file that cannot be read as a notebook; the message is for the student."""
 
 
-def notebook_modules(path: Path, modules: list[str]) -> dict[str, str]:
-    """{module name: Python source} for each of the course's modules, extracted from the notebook."""
-    source = notebook_source(Path(path))
+def notebook_modules(path: Path, modules: list[str], needed: Iterable[str] | None = None) -> dict[str, str]:
+    """{module name: Python source} for each of the course's modules, extracted from the notebook.
+
+    `needed`: the names the course asks for (see `contract_names`); None: every definition the notebook
+    keeps is taken to be graded."""
+    source = notebook_source(Path(path), needed)
     return {module: f'"""{module}.py, {EXTRACTED} {Path(path).name}: its imports and '
                     f'definitions only."""\n{source}' for module in modules}
 
 
-def notebook_source(path: Path) -> str:
-    """The definitions of every code cell, in order, as one module body (see the module doc)."""
+def contract_names(course: Any) -> tuple[str, ...]:
+    """The names a course looks up in a submission: each exercise's function and the names its
+    signature's defaults and annotations use (ANSWERS and STUDENT are always needed)."""
+    names: list[str] = []
+    for exercise in getattr(course, "exercises", ()):
+        function = getattr(exercise, "function_name", "")
+        if isinstance(function, str) and function.isidentifier() and not function.startswith("__"):
+            names.append(function)
+        try:
+            signature = ast.parse(f"def {exercise.signature}: pass").body[0]
+        except (SyntaxError, ValueError, AttributeError, IndexError, RecursionError):
+            continue
+        parts = [signature.args] + ([signature.returns] if getattr(signature, "returns", None) else [])
+        names += [n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)]
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass
+class _Statement:
+    """A top-level statement of a cell, and what the extraction decided for it."""
+    node: ast.stmt
+    label: str
+    lines: list[str]
+    kept: bool  # kept as a definition (the rule of the module doc's second point)
+    candidate: bool  # an assignment that is kept where what it binds is needed
+    why: str = ""  # why it is not run, where it binds a name nothing else binds
+    reads_cache: tuple[frozenset[str], frozenset[str]] | None = None
+    binds_cache: frozenset[str] | None = None
+
+    @property
+    def binds(self) -> frozenset[str]:
+        """The names it binds in the notebook's namespace."""
+        if self.binds_cache is None:
+            self.binds_cache = frozenset(_module_binds(self.node))
+        return self.binds_cache
+
+    @property
+    def reads(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(names read when it runs, names read only when a function or lambda it defines is called)."""
+        if self.reads_cache is None:
+            self.reads_cache = _reads(_segment(self.lines, self.node), self.node)
+        return self.reads_cache
+
+
+@dataclass
+class _Cell:
+    label: str
+    lines: list[str]
+    statements: list[_Statement]
+    broken: str = ""  # the stubs of a cell that is not Python
+    stubs: set[str] = field(default_factory=set)
+
+
+def notebook_source(path: Path, needed: Iterable[str] | None = None) -> str:
+    """The definitions of every code cell, in order, as one module body (see the module doc).
+
+    `needed`: the names the course asks for; None: every definition the notebook keeps is graded."""
     future: list[str] = []
-    chunks: list[str] = []
+    cells: list[_Cell] = []
     defined = set(dir(builtins))
     imported: set[str] = set()
     name = Path(path).name.replace("\n", " ")
     for label, text in _code_cells(Path(path)):
-        body, in_place = _cell_definitions(label, text, defined, imported, future)
-        if body.strip():
-            chunks.append(f"{CELL_MARK}{label}{'' if in_place else ' (lines moved)'} of {name}\n{body}")
+        cells.append(_read_cell(label, text, defined, imported, future))
+    statements = [s for cell in cells for s in cell.statements]
+    roots = set(DATA_NAMES)
+    if needed is None:
+        roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.binds}
+    else:
+        roots |= set(needed)
+    # what a kept definition uses when it is defined (a decorator, a base class) runs at import with it
+    roots |= {n for s in statements if s.kept and isinstance(s.node, DEFINITIONS) for n in s.reads[0]}
+    promoted = _run_checked(cells, _needed_statements(statements, roots))
+    guarded: dict[int, tuple[tuple[str, ...], str]] = {}  # number → (what it binds, where it is)
+    texts: dict[int, str] = {}
+    for s in statements:
+        if id(s) in promoted:  # its failure costs only what it binds (GUARD)
+            guarded[len(guarded) + 1] = (tuple(sorted(s.binds)), _where(s))
+            texts[id(s.node)] = f"{GUARD_CALL}({len(guarded)}): {_segment(s.lines, s.node)}"
+    chunks = [_chunk(cell, promoted, texts, name) for cell in cells]
+    notes = _notes(cells, promoted, roots)
+    functions = [f for f in dict.fromkeys(needed or ()) if f.isidentifier() and not keyword.iskeyword(f)
+                 and f not in DATA_NAMES]
+    chunks += _stubs(functions, statements, promoted, notes, name)
+    table = "".join(f"{NOT_RUN}{n}: {why}\n" for n, (_, why) in notes.items())
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
-    return head + "\n\n".join(chunks) + "\n"
+    if guarded:
+        head += GUARD.format(guarded=guarded, names=NOT_RUN_NAMES, call=GUARD_CALL.split()[1]) + "\n\n"
+    return head + "\n\n".join(c for c in chunks if c) + "\n" + ("\n" + table if table else "")
+
+
+def _chunk(cell: _Cell, promoted: set[int], texts: dict[int, str], name: str) -> str:
+    """What runs of a cell, below the line naming it ("" where nothing does)."""
+    if cell.broken:
+        return f"{CELL_MARK}{cell.label} (lines moved) of {name}\n{cell.broken}"
+    kept = [s.node for s in cell.statements if s.kept or id(s) in promoted]
+    in_place = _on_their_lines(cell.lines, kept, texts)
+    body = in_place if in_place is not None else "\n".join(texts.get(id(node)) or _segment(cell.lines, node)
+                                                           for node in kept)
+    if not body.strip():
+        return ""
+    return f"{CELL_MARK}{cell.label}{'' if in_place is not None else ' (lines moved)'} of {name}\n{body}"
+
+
+def _notes(cells: list[_Cell], promoted: set[int], roots: set[str]) -> dict[str, tuple[str, str]]:
+    """{name: (its cell, why it is not defined)} for each name that code which runs uses (or the course asks
+    for) but only statements that do not run bind, the last of them winning."""
+    statements = [s for cell in cells for s in cell.statements]
+    run = [s for s in statements if s.kept or id(s) in promoted]
+    bound = {n for s in run for n in s.binds} | {n for cell in cells for n in cell.stubs}
+    used = set(roots).union(*(s.reads[0] | s.reads[1] for s in run if not isinstance(s.node, IMPORTS)))
+    notes: dict[str, tuple[str, str]] = {}
+    for s in statements:
+        if not (s.kept or id(s) in promoted):
+            for bound_name in sorted((s.binds & used) - bound):
+                notes[bound_name] = (s.label, _not_run(s))
+    return notes
+
+
+def _stubs(functions: list[str], statements: list[_Statement], promoted: set[int],
+           notes: dict[str, tuple[str, str]], name: str) -> list[str]:
+    """For each function the course asks for that only a statement which does not run binds (or one that
+    may raise), a function raising a NameError that says which line and why, under its cell's name."""
+    last_run = {n: s for s in statements if id(s) in promoted for n in s.binds}
+    out = []
+    for function in functions:
+        if function in notes:
+            label, why = notes[function]
+            out.append(f"{CELL_MARK}{label} (lines moved) of {name}\ndef {function}(*args, **kwargs):\n"
+                       f"    raise NameError({f'{function} is not defined: {why}'!r})  {NOT_RUN_STUB}\n")
+        elif function in last_run:
+            out.append(f"{CELL_MARK}{last_run[function].label} (lines moved) of {name}\n"
+                       f"if {function!r} not in globals():\n    def {function}(*args, **kwargs):\n"
+                       f"        raise NameError({function!r} + ' is not defined: ' + "
+                       f"{NOT_RUN_NAMES}.get({function!r}, 'its cell did not run'))  {NOT_RUN_STUB}\n")
+    return out
+
+
+def _read_cell(label: str, text: str, defined: set[str], imported: set[str], future: list[str]) -> _Cell:
+    """The cell's top-level statements, each marked kept or not by the definitions rule."""
+    try:
+        text = _python_of(text)
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return _broken(label, text, exc, defined)
+    except (RecursionError, MemoryError):
+        return _broken(label, text, SyntaxError("too deeply nested for the grader to read"), defined)
+    lines = text.split("\n")
+    out: list[_Statement] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future.append(_segment(lines, node))
+            continue
+        try:
+            keep = _keep(node, defined, imported)
+        except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
+            keep = False
+        if keep:
+            _bind(node, defined, imported)
+        try:
+            candidate = not keep and _is_candidate(node)
+        except RecursionError:
+            candidate = False
+        out.append(_Statement(node, label, lines, keep, candidate))
+    return _Cell(label, lines, out)
+
+
+def _broken(label: str, text: str, exc: SyntaxError, defined: set[str]) -> _Cell:
+    before = set(defined)
+    body = _broken_cell(label, text, exc, defined)
+    return _Cell(label, [], [], broken=body, stubs=defined - before)
 
 
 def _code_cells(path: Path) -> Iterable[tuple[str, str]]:
@@ -209,45 +436,17 @@ def _cells(path: Path) -> list[Any]:
                         f"Jupyter, or hand in .py modules instead.")
 
 
-def _cell_definitions(label: str, text: str, defined: set[str], imported: set[str],
-                      future: list[str]) -> tuple[str, bool]:
-    """What is kept of the cell, and whether each kept line stayed on its line of the cell."""
-    try:
-        text = _python_of(text)
-        tree = ast.parse(text)
-    except SyntaxError as exc:
-        return _broken_cell(label, text, exc, defined), False
-    except (RecursionError, MemoryError):
-        return _broken_cell(label, text, SyntaxError("too deeply nested for the grader to read"), defined), False
-    lines = text.split("\n")
-    kept: list[ast.stmt] = []
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            future.append(_segment(lines, node))
-            continue
-        try:
-            keep = _keep(node, defined, imported)
-        except RecursionError:  # an expression nested deeper than the reader goes: not a cheap definition
-            keep = False
-        if not keep:
-            continue
-        _bind(node, defined, imported)
-        kept.append(node)
-    in_place = _on_their_lines(lines, kept)
-    if in_place is not None:
-        return in_place, True
-    return "\n".join(_segment(lines, node) for node in kept), False
-
-
-def _on_their_lines(lines: list[str], kept: list[ast.stmt]) -> str | None:
+def _on_their_lines(lines: list[str], kept: list[ast.stmt], texts: dict[int, str] | None = None) -> str | None:
     """The kept statements, each on its own lines of the cell (dropped ones left blank); None where that
-    is not valid Python (two statements that shared a line in a way `;` cannot join)."""
+    is not valid Python (two statements that shared a line in a way `;` cannot join). `texts`: the text of
+    a statement (by id) written otherwise than as in the cell."""
     if not kept:
         return ""
     out = [""] * max(node.end_lineno or node.lineno for node in kept)
     for node in kept:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        for offset, line in enumerate(_segment(lines, node).split("\n")):
+        text = (texts or {}).get(id(node)) or _segment(lines, node)
+        for offset, line in enumerate(text.split("\n")):
             index = start - 1 + offset
             out[index] = f"{out[index]}; {line}" if out[index].strip() else line
     text = "\n".join(out)
@@ -293,6 +492,10 @@ def _keep(node: ast.stmt, defined: set[str], imported: set[str]) -> bool:
             and _cheap(node.value, defined, imported)
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and (node.value is None or _cheap(node.value, defined, imported))
+    if isinstance(node, ast.AugAssign):  # `ANSWERS |= {"q": "B"}`: added to what the notebook defined
+        target = node.target
+        own = isinstance(target, ast.Name) and target.id in defined and not hasattr(builtins, target.id)
+        return (own or _is_entry(target, defined)) and _cheap(node.value, defined, imported)
     if isinstance(node, ast.If):
         if "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
             return False
@@ -398,3 +601,182 @@ def _segment(lines: list[str], node: Any) -> str:
     if start == end:
         return lines[start - 1][col:end_col]
     return "\n".join([lines[start - 1][col:]] + lines[start:end - 1] + [lines[end - 1][:end_col]])
+
+
+def _is_candidate(node: ast.stmt) -> bool:
+    """An assignment (or an addition to a container) that runs where what it binds is needed."""
+    if isinstance(node, ast.Assign):
+        return all(_assignable(t) for t in node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return node.value is not None and _assignable(node.target)
+    if isinstance(node, ast.Expr):
+        call = node.value
+        return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+            call.func.attr in MUTATORS and isinstance(call.func.value, ast.Name)
+    return False
+
+
+def _assignable(target: ast.expr) -> bool:
+    if isinstance(target, ast.Starred):
+        return _assignable(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_assignable(e) for e in target.elts)
+    return isinstance(target, ast.Name) or _root(target) is not None
+
+
+def _root(target: ast.expr) -> str | None:
+    """`ANSWERS` of `ANSWERS["q"]` or of `net.layer.weight`: the name whose value the statement changes."""
+    root = target
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    return root.id if root is not target and isinstance(root, ast.Name) else None
+
+
+def _mutated(node: ast.stmt) -> set[str]:
+    """The names whose values a statement changes without binding them anew."""
+    if isinstance(node, ast.Assign):
+        targets = [e for t in node.targets for e in ast.walk(t) if isinstance(e, (ast.Attribute, ast.Subscript))]
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        targets = [node.value.func]
+    else:
+        return set()
+    out = {_root(t) for t in targets} - {None}
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        out.add(node.target.id)
+    return out  # type: ignore[return-value]
+
+
+def _module_binds(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds in the notebook's namespace."""
+    out: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, DEFINITIONS):
+            out.add(item.name)
+            continue
+        if isinstance(item, (ast.Import, ast.ImportFrom)):
+            out.update(a.asname or a.name.split(".")[0] for a in item.names if a.name != "*")
+            continue
+        if isinstance(item, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
+            out.add(item.id)
+        elif isinstance(item, ast.ExceptHandler) and item.name:
+            out.add(item.name)
+        stack.extend(ast.iter_child_nodes(item))
+    return out
+
+
+def _reads(text: str, node: ast.stmt) -> tuple[frozenset[str], frozenset[str]]:
+    """(the notebook's names a statement reads when it runs, those read only when a function or lambda
+    it defines is called): the free names of its scopes, as Python resolves them."""
+    try:
+        table = symtable.symtable(text, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. a top-level `await`: read it all now
+        return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name)), frozenset()
+    now = {sym.get_name() for sym in table.get_symbols() if sym.is_referenced()}
+    later: set[str] = set()
+    stack = [(child, False) for child in table.get_children()]
+    while stack:
+        scope, deferred = stack.pop()
+        deferred = deferred or (scope.get_type() == "function" and scope.get_name() not in COMPREHENSIONS)
+        (later if deferred else now).update(sym.get_name() for sym in scope.get_symbols() if sym.is_global())
+        stack.extend((child, deferred) for child in scope.get_children())
+    return frozenset(now), frozenset(later)
+
+
+def _needed_statements(statements: list[_Statement], roots: set[str]) -> set[int]:
+    """The candidates (by id) that define what the roots need, through every definition they use: for
+    each needed name, its last binding and what changes it after, as the notebook run top to bottom holds it."""
+    entries: dict[str, list[tuple[_Statement, bool]]] = {}
+    for statement in statements:
+        if not (statement.kept or statement.candidate):
+            continue
+        binds, changes = statement.binds, _mutated(statement.node)
+        for name in sorted(binds | changes):
+            entries.setdefault(name, []).append((statement, name in binds and name not in changes))
+    promoted: set[int] = set()
+    seen: set[str] = set()
+    visited: set[int] = set()
+    work = sorted(roots)
+    while work:
+        name = work.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = entries.get(name, [])
+        start = max((i for i, (_, full) in enumerate(found) if full), default=0)
+        for statement, _ in found[start:]:
+            if id(statement) in visited:
+                continue
+            visited.add(id(statement))
+            if statement.candidate:
+                promoted.add(id(statement))
+            now, later = statement.reads
+            work += sorted((now | later) - seen)
+    return promoted
+
+
+def _run_checked(cells: list[_Cell], promoted: set[int]) -> set[int]:
+    """The needed candidates whose values use only names defined above them (as the extracted module runs);
+    the others are not run, and say why."""
+    bound = set(dir(builtins))
+    star = False
+    out: set[int] = set()
+    for cell in cells:
+        bound |= cell.stubs
+        for statement in cell.statements:
+            if statement.kept:
+                bound |= statement.binds
+                star = star or (isinstance(statement.node, ast.ImportFrom)
+                                and any(a.name == "*" for a in statement.node.names))
+            elif id(statement) in promoted:
+                missing = sorted(statement.reads[0] - bound)
+                interactive = sorted(statement.reads[0] & INTERACTIVE)
+                if interactive:
+                    statement.why = f"it calls `{interactive[0]}`, which grading does not run"
+                    continue
+                if missing and not star:
+                    statement.why = f"it uses `{missing[0]}`, which no cell above it defines when grading"
+                    continue
+                if not _compiles(_segment(statement.lines, statement.node)):
+                    statement.why = "it is not valid Python outside a cell (`await`, `yield`)"
+                    continue
+                bound |= statement.binds
+                out.add(id(statement))
+    return out
+
+
+def _where(statement: _Statement) -> str:
+    """`cell In [5], line 2: `x = f()``, on one line."""
+    first = _segment(statement.lines, statement.node).split("\n")
+    code = shown(first[0].strip())
+    code = code if len(code) <= 80 and len(first) == 1 else f"{code[:80]} …"
+    return f"{statement.label}, line {statement.node.lineno}: `{code}`"
+
+
+def _not_run(statement: _Statement) -> str:
+    """`cell In [5], line 2: `x = f()` is not run when grading (why)`, on one line."""
+    if statement.why:
+        why = statement.why
+    elif statement.candidate:
+        why = "top-level statements that call your own code run only if a graded function needs them"
+    else:
+        node = statement.node
+        if isinstance(node, ast.If) and "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
+            why = "an `if __name__ == \"__main__\":` block is not run when grading"
+        else:
+            why = BLOCKS.get(type(statement.node), "only definitions run at the top level")
+    return f"{_where(statement)} is not run when grading ({why})"
+
+
+def _compiles(text: str) -> bool:
+    """Whether a statement compiles as a module's (a top-level `await` parses, but does not compile)."""
+    try:
+        compile(text, "<cell>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True

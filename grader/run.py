@@ -31,7 +31,7 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
     early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
-        staged = stage_submission(submission, home / "submission", modules=plan.course.modules)
+        staged = stage_submission(submission, home / "submission", modules=plan.course.modules, course=plan.course)
         records, failures, details = run_children(plan, staged, home, server, threads, early, budget)
     finally:
         shutil.rmtree(home, ignore_errors=True)

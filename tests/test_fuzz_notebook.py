@@ -86,3 +86,24 @@ def test_any_bytes_as_a_notebook_are_read_or_refused_with_a_reason(raw):
             check_readable(Submission.from_path(path, ["activations"]))
         except SubmissionError as exc:
             assert "work.ipynb" in str(exc)
+
+
+#: Top-level statements of the shapes a notebook holds, in any order and cell: definitions, assignments that
+#: call notebook code, answers built over cells, loops, awaits; names are shared so that they depend on each other.
+STATEMENTS = st.sampled_from([
+    "def f(a):\n    return g(a) + K", "def g(a):\n    return a", "K = 2", "x = f(1)", "relu = make()",
+    "def make():\n    return lambda v: f(v)", "relu, tanh = make(), make()", "ANSWERS = {q: None for q in 'ab'}",
+    "ANSWERS['a'] = f(1)", "ANSWERS |= {'b': x}", "ANSWERS.update(c=relu)", "for i in range(2):\n    K = i",
+    "x = await g(1)", "class C:\n    def __call__(self, v):\n        return x + K", "sigmoid = C()",
+    "y = [f(i) for i in range(3)]", "z = f(1); w = g(2)", "STUDENT = input()", "x = 1 / 0 if False else f(0)",
+])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(STATEMENTS, min_size=1, max_size=4).map("\n".join), max_size=6))
+def test_the_module_extracted_from_any_order_of_definitions_compiles_and_imports(cells):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "work.ipynb"
+        path.write_text(json.dumps(notebook([dict(copy.deepcopy(VALID_CELL), source=c) for c in cells])))
+        source = notebook_modules(path, ["activations"], ["relu", "tanh", "sigmoid", "f"])["activations"]
+    exec(compile(source, "activations.py", "exec"), {})

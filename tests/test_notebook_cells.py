@@ -121,3 +121,70 @@ def test_a_kernels_history_keeps_each_cells_execution_count(tmp_path):
     nb.write_text(json.dumps(kernel_notebook(history)))
     module = module_file(tmp_path, nb)
     assert notebook_place(str(module), line_of(module, "undefined_name")) == "kernel.ipynb, cell In [3], line 6"
+
+
+def test_a_name_left_out_is_explained_in_the_cells_terms_where_a_graded_function_meets_it(tmp_path):
+    import importlib.util
+
+    from grader.encode import encode_error
+    nb = write_notebook(tmp_path / "hw.ipynb", [("import torch\n", 1),
+                                                 ("for i in range(3):\n    _scale = i + 1\n", 2),
+                                                 ("def scaled(x):\n    return x * _scale\n", 3),
+                                                 ("weights = torch.load(open('w.pt', 'rb'))\n"
+                                                  "def predict(x):\n    return x @ weights\n", 4)])
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    path = module_file(staged, nb)
+    spec = importlib.util.spec_from_file_location("activations", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    messages = []
+    for function in (module.scaled, module.predict):
+        with pytest.raises(NameError) as caught:
+            function(1)
+        messages.append(encode_error(caught.value, str(staged))["message"])
+    assert messages == [
+        "name '_scale' is not defined: cell In [2], line 1: `for i in range(3): …` is not run when grading "
+        "(top-level loops are not run; compute it in a function)",
+        "name 'weights' is not defined: cell In [4], line 1: `weights = torch.load(open('w.pt', 'rb'))` is not "
+        "run when grading (it calls `open`, which grading does not run)"]
+    assert "for i in range(3)" not in path.read_text().split("# torchgrade not run")[0]
+
+
+def test_a_needed_statement_that_raises_costs_only_the_names_it_binds(tmp_path):
+    import importlib.util
+
+    from grader.encode import encode_error
+    nb = write_notebook(tmp_path / "hw.ipynb", [
+        ("import torch\n", 1),
+        ("class BCE:\n    def __init__(self):\n        raise ValueError('no weights file')\n_bce = BCE()\n"
+         "def bce_loss(p, target):\n    return _bce(p, target)\n", 2),
+        ("def _make_grad(f):\n    raise RuntimeError('not yet')\ntanh_grad = _make_grad(torch.tanh)\n", 3),
+        ("relu = (lambda k: lambda x: x / k)(0)\n", 4),
+        ("def sigmoid(x):\n    return 1 / (1 + torch.exp(-x))\n", 5)])
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    path = staged / "activations.py"
+    needed = ["bce_loss", "tanh_grad", "relu", "sigmoid"]
+    path.write_text(notebook_modules(nb, ["activations"], needed)["activations"])
+    spec = importlib.util.spec_from_file_location("activations", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the import itself does not fail
+    assert float(module.sigmoid(torch_zero())) == 0.5
+    errors = []
+    for function, args in ((module.bce_loss, (1, 1)), (module.tanh_grad, (1,)), (module.relu, (1,))):
+        with pytest.raises(Exception) as caught:
+            function(*args)
+        errors.append(encode_error(caught.value, str(staged)))
+    assert errors[0]["message"] == ("name '_bce' is not defined: cell In [2], line 4: `_bce = BCE()` raised "
+                                    "ValueError: no weights file when grading")
+    assert errors[1]["message"] == ("tanh_grad is not defined: cell In [3], line 3: `tanh_grad = "
+                                    "_make_grad(torch.tanh)` raised RuntimeError: not yet when grading")
+    assert errors[1]["where"] == "hw.ipynb, cell In [3], in tanh_grad"
+    assert (errors[2]["type"], errors[2]["where"], errors[2]["line"]) == (
+        "ZeroDivisionError", "hw.ipynb, cell In [4], line 1, in <lambda>", "relu = (lambda k: lambda x: x / k)(0)")
+
+
+def torch_zero():
+    import torch
+    return torch.tensor(0.0)
