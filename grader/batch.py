@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .intake import Submission, SubmissionError, check_readable
-from .pool import WorkerPool
+from .pool import WorkerPool, default_jobs
 from .progress import Progress
 from .report import write_gradebook, write_results
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
@@ -38,10 +38,6 @@ from .scoring import SubmissionResult, whole_exercise
 from .shard import Shard, select
 from .spec import Course
 from .text import shown
-
-
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 #: Exercise tensors are tiny: a second intra-op thread only adds OpenMP's hand-offs and spinning. With two,

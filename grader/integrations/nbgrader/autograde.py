@@ -28,7 +28,8 @@ from ...batch import could_not_grade, grade_one, threads_per_child, why_not_grad
 from ...intake import Submission
 from ...pool import WorkerPool
 from ...release.answers import questions
-from ...run import PRELOAD, build_plan
+from ...plan_cache import load_or_build
+from ...run import PRELOAD
 from ...scoring import ExerciseResult, SubmissionResult
 from ...spec import Course
 from ...text import shown, unicode_safe
@@ -94,9 +95,11 @@ def submitted_students(coursedir, assignment: str) -> list[str]:
 
 
 def autograde(course: Course, course_dir: Path, assignment: str, *, students: list[str] | None = None,
-              jobs: int = 1, on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+              jobs: int = 1, on_result: Callable[[StudentResult], None] | None = None,
+              pool: WorkerPool | None = None) -> list[StudentResult]:
     """Grade every (or the named) student's submission of `assignment`; record each student in the gradebook
-    as soon as their notebooks are graded, so a failure later (or a killed run) loses none of them.
+    as soon as their notebooks are graded, so a failure later (or a killed run) loses none of them. `pool`:
+    warm fork servers started by the caller (before it loaded the course), used and left open.
 
     A notebook that could not be graded is recorded as such: 0 points, the reason in its comments."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -128,13 +131,13 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
         for layout in layouts:
             if layout.exercises:  # each plan's folder is gone when the assignment is graded
                 workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="torchgrade-plan-"))
-                plans[layout.name] = build_plan(course, hidden=True, exercises=list(layout.exercises),
-                                                workdir=Path(workdir))
+                plans[layout.name] = load_or_build(course, hidden=True, exercises=list(layout.exercises),
+                                                   workdir=Path(workdir))
         gb = stack.enter_context(Gradebook(coursedir.db_url, coursedir.course_id))
         # nbgrader's add_submission trips SQLAlchemy's autoflush warning (its own autograde prints it too)
         stack.enter_context(warnings.catch_warnings())
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        for student_result in _graded_students(course, coursedir, assignment, layouts, plans, chosen, jobs):
+        for student_result in _graded_students(course, coursedir, assignment, layouts, plans, chosen, jobs, pool):
             student_result = _record_or_say_why(gb, coursedir, assignment, layouts, plans, solution_cells,
                                                 student_result)
             done[student_result.student] = student_result
@@ -144,12 +147,14 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
 
 
 def _graded_students(course: Course, coursedir, assignment: str, layouts: list[NotebookLayout], plans: dict,
-                     students: list[str], jobs: int) -> Iterator[StudentResult]:
+                     students: list[str], jobs: int, pool: WorkerPool | None = None) -> Iterator[StudentResult]:
     """Each student's notebooks graded (each inside the batch's boundary), yielded as each student is done."""
     if not students:
         return
-    workers = max(1, min(jobs, len(students)))
-    pool = WorkerPool(workers, PRELOAD) if plans else None
+    own_pool = pool is None
+    workers = max(1, min(jobs if own_pool else pool.jobs, len(students)))  # type: ignore[union-attr]
+    if own_pool:
+        pool = WorkerPool(workers, PRELOAD) if plans else None
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
     def grade(student: str) -> StudentResult:
@@ -177,7 +182,7 @@ def _graded_students(course: Course, coursedir, assignment: str, layouts: list[N
             yield future.result()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
-        if pool is not None:
+        if own_pool and pool is not None:
             pool.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
