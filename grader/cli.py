@@ -148,7 +148,20 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
-    from .batch import DuplicateNames, WorkerPool, default_jobs, find_pending, grade_class, grading_options
+    from .pool import WorkerPool, default_jobs
+    # the servers import torch while this process loads the course, hashes the submissions and loads the plan
+    servers = WorkerPool(min(jobs or default_jobs(), len(submissions)), SERVER_PRELOAD)
+    try:
+        _grade(submissions, out_dir, jobs, formats, public_only, force, shard_spec, bar, verbose, course_path,
+               no_cache, servers)
+    finally:
+        servers.close()
+
+
+def _grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, formats: tuple[str, ...],
+           public_only: bool, force: bool, shard_spec: str | None, bar: bool | None, verbose: bool,
+           course_path: Path | None, no_cache: bool, servers) -> None:
+    from .batch import DuplicateNames, default_jobs, find_pending, grade_class, grading_options
     from .plan_cache import load_or_build
     from .report import gradescope_json, junit_xml, render_class_brief, render_lines, write_atomic
     from .report.class_report import render_text, summarise
@@ -179,18 +192,13 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
         if "junit" in formats:
             write_atomic(folder / "junit.xml", junit_xml(result))
 
-    pool = WorkerPool(jobs, SERVER_PRELOAD) if pending.todo else None  # servers warm up while the plan is built
-    try:
-        with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
-            plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
-                                 use_cache=not no_cache)
-            run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=pool, bar=bar)
-            if shard:
-                write_record(out_dir, shard, names, pending.course_hash, complete=True,
-                             exercise_ids=[e.id for e in plan.exercises])
-    finally:
-        if pool is not None:
-            pool.close()
+    with tempfile.TemporaryDirectory(prefix="torchgrade-plan-") as workdir:
+        plan = load_or_build(course, hidden=not public_only, cuda=options["cuda"], workdir=Path(workdir),
+                             use_cache=not no_cache)
+        run = grade_class(plan, pending, out_dir, jobs=jobs, write_extra=write_extra, pool=servers, bar=bar)
+        if shard:
+            write_record(out_dir, shard, names, pending.course_hash, complete=True,
+                         exercise_ids=[e.id for e in plan.exercises])
     results = run.results
     if verbose:
         from .report.show import render_full
