@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     course = load_course(args.course)
-    load_before = os.getloadavg()[0]
+    load_before, measured = os.getloadavg()[0], commit()
     work = Path(tempfile.mkdtemp(prefix="nbgrader-bench-"))
     try:
         base = work / "base"
@@ -118,7 +118,7 @@ def main() -> None:
         stock_s = run([sys.executable, "-m", "nbgrader", "autograde", args.assignment], stock)
         agree = totals(stock, args.assignment) == totals(fast, args.assignment)
         exercises = sum(1 for e in course.exercises if e.module == args.assignment)
-        print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit()}; machine: {platform.machine()}, "
+        print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {measured}; machine: {platform.machine()}, "
               f"{len(os.sched_getaffinity(0))} cores, {platform.system()}, Python {platform.python_version()}, "
               f"torch {torch_version()}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
         print(f"{args.students} notebooks of '{args.assignment}' ({exercises} exercises each)")
