@@ -79,7 +79,6 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         if isinstance(staged, SubmissionResult):
             result = staged
             result.details["grade_s"] = round(staging_s, 3)
-            in_time = not stopping.is_set()
         else:
             try:
                 server = pool.get()
@@ -87,30 +86,20 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                 staged.remove()
                 stopping.set()
                 raise
-            lease = Lease(pool, server)
-            if stopping.is_set():  # interrupted while this one waited for a server: it is not started
-                lease.end()
-                staged.remove()
-                return None
             try:
                 result = grade_one(plan, submission, server, scratch, threads=threads,
-                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged,
-                                   children_done=lease.end)
-                in_time = not stopping.is_set()  # done before any interruption: reported, even if later
+                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged)
             except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
                 stopping.set()
                 raise
             finally:
-                lease.end()
+                pool.put(server)
             result.details["grade_s"] = round(result.details.get("grade_s", 0.0) + staging_s, 3)  # not the wait
-        if on_result is not None and in_time:
+        if on_result is not None and not stopping.is_set():
             result = report_one(plan, submission, result, on_result)
         return result
 
-    # One thread more than servers: it stages the next submission and takes the first server whose child
-    # has ended, while that server's last submission is still being judged. The grader's memory then holds
-    # at most workers + 1 submissions' records.
-    executor = ThreadPoolExecutor(max_workers=min(workers + 1, len(submissions)))
+    executor = ThreadPoolExecutor(max_workers=workers)
     try:
         futures = [executor.submit(work, submission) for submission in submissions]
         return [future.result() for future in futures]
@@ -126,19 +115,16 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
 
 
 def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: Path, *, threads: int = 1,
-              pictures_of_passing_work: bool = True, staged: Staged | None = None,
-              children_done: Callable[[], None] | None = None) -> SubmissionResult:
+              pictures_of_passing_work: bool = True, staged: Staged | None = None) -> SubmissionResult:
     """One submission's result, whatever happens while grading it: an exception in the grader (reading,
     staging, extracting, judging) becomes a result that says it could not be graded, and why.
-    `staged`: what `stage_one` returned for it (then removed here), else it is staged here.
-    `children_done`: called when the server is no longer needed, before the judging that remains."""
+    `staged`: what `stage_one` returned for it (then removed here), else it is staged here."""
     started = time.monotonic()
     try:
         if staged is None:
             check_readable(submission, plan.course.modules)
         result = grade_submission(plan, submission, server, scratch, threads=threads,
-                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged,
-                                  children_done=children_done)
+                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged)
     except Exception as exc:
         if staged is not None:
             staged.remove()
@@ -155,23 +141,6 @@ def stage_one(plan: Plan, submission: Submission, scratch: Path) -> Staged | Sub
         return stage(plan, submission, scratch)
     except Exception as exc:
         return could_not_grade(plan, submission, why_not_graded(exc))
-
-
-class Lease:
-    """A fork server taken from the pool for one submission, handed back once: when its children have
-    ended (judging goes on without it) or, at the latest, when the submission's grading ends."""
-
-    def __init__(self, pool: WorkerPool, server: ForkServer):
-        self._pool, self._server = pool, server
-        self._lock = threading.Lock()
-        self._ended = False
-
-    def end(self) -> None:
-        with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-        self._pool.put(self._server)
 
 
 def report_one(plan: Plan, submission: Submission, result: SubmissionResult,

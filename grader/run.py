@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -163,12 +163,10 @@ def stage(plan: Plan, submission: Submission | Path, scratch: Path) -> Staged:
 
 def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServer, scratch: Path,
                      threads: int = 1, pictures_of_passing_work: bool = True,
-                     staged: Staged | None = None, children_done: Callable[[], None] | None = None) -> SubmissionResult:
+                     staged: Staged | None = None) -> SubmissionResult:
     """`pictures_of_passing_work`: draw feedback pictures (e.g. the gradient norms) for passing checks too,
     as a self-check does; class grading leaves them out, since drawing is a large share of its time.
-    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is.
-    `children_done`: called once its last child has ended, before the judging that remains: the server is
-    free from then on (class grading hands it to the next submission)."""
+    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is."""
     if _draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
     budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
@@ -179,8 +177,6 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     finally:
         if staged is not None:
             staged.remove()
-    if children_done is not None:
-        children_done()
     submission = staged.submission
     results = []
     for exercise in plan.exercises:

@@ -87,8 +87,7 @@ def stub_grading(monkeypatch, outcomes: dict[str, object]) -> list[str]:
     """grade_submission replaced: each name gives a result (or raises); returns the names started."""
     started: list[str] = []
 
-    def fake_grade(plan, submission, server, scratch, threads=1, pictures_of_passing_work=True, staged=None,
-                   children_done=None):
+    def fake_grade(plan, submission, server, scratch, threads=1, pictures_of_passing_work=True, staged=None):
         if staged is not None:
             staged.remove()
         started.append(submission.name)
@@ -129,26 +128,3 @@ def test_a_sandbox_failure_is_written_but_not_marked_done(tmp_path, plans, serve
     assert run.retry == ["ben"] and (tmp_path / "out" / "ben" / "results.json").is_file()
     again = find_pending(course, subs, tmp_path / "out", options=options)
     assert [s.name for s in again.todo] == ["ben"]
-
-
-def test_a_server_is_handed_to_the_next_submission_once_its_children_end_before_the_judging(tmp_path, plans, server,
-                                                                                           monkeypatch):
-    """One server: ben's child may start while ann's results are still being judged."""
-    import threading
-    ben_started = threading.Event()
-    judged_after_ben_started: list[bool] = []
-
-    def fake_grade(plan, submission, server, scratch, threads=1, pictures_of_passing_work=True, staged=None,
-                   children_done=None):
-        staged.remove()
-        children_done()
-        if submission.name == "ann":  # judging ann takes until ben has the server (or gives up)
-            judged_after_ben_started.append(ben_started.wait(timeout=60))
-        else:
-            ben_started.set()
-        return fake(submission.name)
-
-    monkeypatch.setattr("grader.batch.grade_submission", fake_grade)
-    results = grade_many(plans(("sigmoid",), True), folders(tmp_path, ["ann", "ben"]), pool=WorkerPool.of([server]))
-    assert [r.submission for r in results] == ["ann", "ben"]
-    assert judged_after_ben_started == [True]
