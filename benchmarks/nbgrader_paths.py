@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +66,19 @@ def run(command: list[str], cwd: Path) -> float:
     return seconds
 
 
+def commit() -> str:
+    """The commit measured, marked `+changes` where the working tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    return f"{head or 'unknown'}{'+changes' if dirty else ''}"
+
+
+def torch_version() -> str:
+    return subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                          text=True).stdout.strip()
+
+
 def totals(course_dir: Path, assignment: str) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
@@ -81,6 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     course = load_course(args.course)
+    load_before, measured = os.getloadavg()[0], commit()
     work = Path(tempfile.mkdtemp(prefix="nbgrader-bench-"))
     try:
         base = work / "base"
@@ -103,14 +118,16 @@ def main() -> None:
         stock_s = run([sys.executable, "-m", "nbgrader", "autograde", args.assignment], stock)
         agree = totals(stock, args.assignment) == totals(fast, args.assignment)
         exercises = sum(1 for e in course.exercises if e.module == args.assignment)
-        print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, {platform.system()}, "
-              f"Python {platform.python_version()}; load average now {os.getloadavg()[0]:.1f}")
+        print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {measured}; machine: {platform.machine()}, "
+              f"{len(os.sched_getaffinity(0))} cores, {platform.system()}, Python {platform.python_version()}, "
+              f"torch {torch_version()}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
         print(f"{args.students} notebooks of '{args.assignment}' ({exercises} exercises each)")
         print(f"stock nbgrader autograde (a kernel per notebook):   {stock_s:7.1f} s  "
               f"({stock_s / args.students:.1f} s per notebook)")
         print(f"torchgrade nbgrader autograde (sandbox, no kernel): {fast_s:7.1f} s  "
               f"({fast_s / args.students:.1f} s per notebook)")
-        print(f"speed-up: {stock_s / fast_s:.1f}x; the two gradebooks {'agree' if agree else 'DIFFER'}")
+        print(f"speed-up: {stock_s / fast_s:.1f}x (target ≥ 20x), --jobs {args.jobs or 'default'}; "
+              f"the two gradebooks {'agree' if agree else 'DIFFER'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

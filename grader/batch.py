@@ -28,22 +28,18 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .intake import Submission, SubmissionError, check_readable
-from .pool import WorkerPool
+from .pool import WorkerPool, default_jobs
 from .progress import Progress
 from .report import write_gradebook, write_results
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
 from .entry import PRELOAD
 from .plan import Plan, cuda_available
-from .run import grade_submission
+from .run import Staged, grade_submission, stage
 from .sandbox import ForkServer, SandboxRefused
 from .scoring import SubmissionResult, whole_exercise
 from .shard import Shard, select
 from .spec import Course
 from .text import shown
-
-
-def default_jobs() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 #: Exercise tensors are tiny: a second intra-op thread only adds OpenMP's hand-offs and spinning. With two,
@@ -81,15 +77,28 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
     def work(submission: Submission) -> SubmissionResult | None:
         if stopping.is_set():
             return None
-        server = pool.get()
-        try:
-            result = grade_one(plan, submission, server, scratch, threads=threads,
-                               pictures_of_passing_work=pictures_of_passing_work)
-        except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
-            stopping.set()
-            raise
-        finally:
-            pool.put(server)
+        started = time.monotonic()
+        staged = stage_one(plan, submission, scratch)  # before waiting for a server: while they start, or are busy
+        staging_s = time.monotonic() - started
+        if isinstance(staged, SubmissionResult):
+            result = staged
+            result.details["grade_s"] = round(staging_s, 3)
+        else:
+            try:
+                server = pool.get()
+            except BaseException:
+                staged.remove()
+                stopping.set()
+                raise
+            try:
+                result = grade_one(plan, submission, server, scratch, threads=threads,
+                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged)
+            except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
+                stopping.set()
+                raise
+            finally:
+                pool.put(server)
+            result.details["grade_s"] = round(result.details.get("grade_s", 0.0) + staging_s, 3)  # not the wait
         if on_result is not None and not stopping.is_set():
             result = report_one(plan, submission, result, on_result)
         return result
@@ -110,18 +119,32 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
 
 
 def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: Path, *, threads: int = 1,
-              pictures_of_passing_work: bool = True) -> SubmissionResult:
+              pictures_of_passing_work: bool = True, staged: Staged | None = None) -> SubmissionResult:
     """One submission's result, whatever happens while grading it: an exception in the grader (reading,
-    staging, extracting, judging) becomes a result that says it could not be graded, and why."""
+    staging, extracting, judging) becomes a result that says it could not be graded, and why.
+    `staged`: what `stage_one` returned for it (then removed here), else it is staged here."""
     started = time.monotonic()
     try:
-        check_readable(submission, plan.course.modules)
+        if staged is None:
+            check_readable(submission, plan.course.modules)
         result = grade_submission(plan, submission, server, scratch, threads=threads,
-                                  pictures_of_passing_work=pictures_of_passing_work)
+                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged)
     except Exception as exc:
+        if staged is not None:
+            staged.remove()
         result = could_not_grade(plan, submission, why_not_graded(exc))
     result.details["grade_s"] = round(time.monotonic() - started, 3)
     return result
+
+
+def stage_one(plan: Plan, submission: Submission, scratch: Path) -> Staged | SubmissionResult:
+    """The submission staged (no fork server needed), or, inside the same boundary as `grade_one`, the
+    result that says why it could not be read or staged."""
+    try:
+        check_readable(submission, plan.course.modules)
+        return stage(plan, submission, scratch)
+    except Exception as exc:
+        return could_not_grade(plan, submission, why_not_graded(exc))
 
 
 def report_one(plan: Plan, submission: Submission, result: SubmissionResult,

@@ -140,21 +140,26 @@ def grade(submissions: tuple[Path, ...], out_dir: Path, jobs: int | None, format
     """Grade submissions (hidden checks too); write DIR/<name>/results.json and DIR/gradebook.csv.
 
     A rerun grades only what is missing or changed (submission files, course, options); --force regrades all."""
-    from .grading import grade_class
+    from .grading import default_jobs, grade_class, start_servers
     from .report import render_class_brief, render_lines
     from .report.class_report import render_text, summarise
     from .shard import ShardError, parse_shard
     from .text import shown
 
-    course = _load(course_path)
-    _sandbox_policy(course)
+    # the servers import torch while this process loads the course, hashes the submissions and loads the plan
+    servers = start_servers(min(jobs or default_jobs(), max(1, len(submissions))))
     try:
-        shard = parse_shard(shard_spec) if shard_spec else None
-    except ShardError as exc:
-        raise click.UsageError(str(exc)) from None
-    with _usage_errors():
-        graded = grade_class(course, submissions, out_dir, hidden=not public_only, force=force, shard=shard,
-                             formats=formats, jobs=jobs, cache=not no_cache, bar=bar)
+        course = _load(course_path)
+        _sandbox_policy(course)
+        try:
+            shard = parse_shard(shard_spec) if shard_spec else None
+        except ShardError as exc:
+            raise click.UsageError(str(exc)) from None
+        with _usage_errors():
+            graded = grade_class(course, submissions, out_dir, hidden=not public_only, force=force, shard=shard,
+                                 formats=formats, jobs=jobs, cache=not no_cache, bar=bar, servers=servers)
+    finally:
+        servers.close()
     run, jobs = graded.run, graded.jobs
     results = run.results
     if verbose:

@@ -40,6 +40,12 @@ class UnknownExercises(ValueError):
     """Exercise ids the course does not define; the message names them."""
 
 
+def default_jobs() -> int:
+    """How many submissions are graded at once unless asked (one per core, within limits)."""
+    from . import pool
+    return pool.default_jobs()
+
+
 def start_servers(jobs: int) -> WorkerPool:
     """`jobs` warm fork servers, starting (and importing torch) in the background from now on.
 
@@ -162,12 +168,13 @@ class ClassGrading:
 
 def grade_class(course: Course, paths: Sequence[Path], out_dir: Path, *, hidden: bool = True, force: bool = False,
                 shard: Shard | None = None, formats: Sequence[str] = (), jobs: int | None = None,
-                cache: bool = True, bar: bool | None = None) -> ClassGrading:
+                cache: bool = True, bar: bool | None = None, servers: WorkerPool | None = None) -> ClassGrading:
     """`torchgrade grade`: grade what is missing or changed under `out_dir` (every submission with `force`),
     results written as each is done, then the gradebook; `formats` also writes Gradescope or JUnit files.
 
     A shard's record says it is incomplete until the run ends (merge refuses it meanwhile). SubmissionError,
-    DuplicateNames: the class cannot be graded as named."""
+    DuplicateNames: the class cannot be graded as named. `servers`: fork servers the caller started (and
+    closes), best before it loaded the course; otherwise they are started here, after finding what to grade."""
     from . import batch
     from .shard import write_record
     submissions = read_submissions(paths, course)
@@ -179,7 +186,9 @@ def grade_class(course: Course, paths: Sequence[Path], out_dir: Path, *, hidden:
     names = [s.name for s in pending.chosen]
     if shard:  # until the run ends, merge knows this shard's folder as incomplete
         write_record(out_dir, shard, names, pending.course_hash, complete=False)
-    servers = start_servers(jobs) if pending.todo else None  # they warm up while the plan is loaded
+    own = servers is None and bool(pending.todo)
+    if own:
+        servers = start_servers(jobs)  # they warm up while the plan is loaded
     try:
         with Grader.open(course, hidden=hidden, cuda=options["cuda"], servers=servers, cache=cache) as grader:
             run = batch.grade_class(grader.plan, pending, out_dir, jobs=jobs, write_extra=_extra_writer(formats),
@@ -188,7 +197,7 @@ def grade_class(course: Course, paths: Sequence[Path], out_dir: Path, *, hidden:
                 write_record(out_dir, shard, names, pending.course_hash, complete=True,
                              exercise_ids=[e.id for e in grader.plan.exercises])
     finally:
-        if servers is not None:
+        if own and servers is not None:
             servers.close()
     return ClassGrading(run, jobs, len(submissions))
 

@@ -5,10 +5,16 @@ torch while the command loads the course and the plan.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 
 from .sandbox import ForkServer
+
+
+def default_jobs() -> int:
+    """The cores this process may run on: one worker each."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 class WorkerPool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import wire
@@ -18,23 +19,50 @@ from .sandbox import ForkServer
 from .scoring import SubmissionResult, whole_exercise
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A submission's modules copied into a folder of their own under the scratch folder, ready for a child."""
+
+    submission: Submission
+    home: Path      # removed once the submission is graded
+    folder: Path    # the staged modules: the child's import path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def stage(plan: Plan, submission: Submission | Path, scratch: Path) -> Staged:
+    """Copy the submission's modules (a notebook: its extracted modules) under `scratch`; needs no fork server,
+    so it can be done while the servers start or while another submission's child runs."""
+    submission = submission if isinstance(submission, Submission) else Submission.from_path(Path(submission))
+    home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
+    try:
+        folder = stage_submission(submission, home / "submission", modules=plan.course.modules, course=plan.course)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+    return Staged(submission, home, folder)
+
+
 def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServer, scratch: Path,
-                     threads: int = 1, pictures_of_passing_work: bool = True) -> SubmissionResult:
+                     threads: int = 1, pictures_of_passing_work: bool = True,
+                     staged: Staged | None = None) -> SubmissionResult:
     """The submission's result on `plan`, its children forked from `server`, its files staged under `scratch`.
 
     `pictures_of_passing_work`: draw feedback pictures (e.g. the gradient norms) for passing checks too,
-    as a self-check does; class grading leaves them out, since drawing is a large share of its time."""
-    submission = submission if isinstance(submission, Submission) else Submission.from_path(Path(submission))
-    home = Path(tempfile.mkdtemp(prefix=f"{submission.name[:40]}-", dir=scratch))
+    as a self-check does; class grading leaves them out, since drawing is a large share of its time.
+    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is."""
     if draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
     budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
     early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
-        staged = stage_submission(submission, home / "submission", modules=plan.course.modules, course=plan.course)
-        records, failures, details = run_children(plan, staged, home, server, threads, early, budget)
+        staged = staged or stage(plan, submission, scratch)
+        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if staged is not None:
+            staged.remove()
+    submission = staged.submission
     results = []
     for exercise in plan.exercises:
         try:

@@ -244,3 +244,20 @@ def test_autograde_leaves_no_plan_folder_behind(generated, small_course, tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     autograde(small_course, folder, ASSIGNMENT, students=["alice"], jobs=1)
     assert not list(temporary.glob("torchgrade-plan-*"))
+
+
+def test_autograde_grades_with_the_callers_warm_servers_and_leaves_them_running(generated, small_course, server,
+                                                                                expected, tmp_path, monkeypatch):
+    """The command line starts its servers before it loads the course; autograde must use them, not start its own."""
+    import grader.integrations.nbgrader.autograde as fast
+    from grader.pool import WorkerPool
+
+    def no_new_servers(*args, **kwargs):
+        raise AssertionError("autograde started fork servers of its own")
+
+    monkeypatch.setattr(fast, "start_servers", no_new_servers)
+    folder = _copy(generated, tmp_path / "course")
+    pool = WorkerPool.of([server])
+    results = autograde(small_course, folder, ASSIGNMENT, students=["alice"], jobs=2, servers=pool)
+    assert {e.id: e.score for e in results[0].notebooks[ASSIGNMENT].exercises} == expected["alice"]
+    assert pool.get() is server and server._process is not None and server._process.poll() is None  # still running

@@ -20,7 +20,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ...batch import could_not_grade, threads_per_child, why_not_graded
 from ...grading import Grader, start_servers
@@ -29,6 +29,9 @@ from ...release.answers import questions
 from ...scoring import ExerciseResult, SubmissionResult
 from ...spec import Course
 from ...text import shown, unicode_safe
+
+if TYPE_CHECKING:
+    from ...grading import WorkerPool
 from .build import solution_cell_id
 from .gradebook import (NotebookLayout, assignment_layout, copy_submission_files, record_scores, record_submission,
                         write_autograded_notebook)
@@ -91,9 +94,11 @@ def submitted_students(coursedir, assignment: str) -> list[str]:
 
 
 def autograde(course: Course, course_dir: Path, assignment: str, *, students: list[str] | None = None,
-              jobs: int = 1, on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+              jobs: int = 1, on_result: Callable[[StudentResult], None] | None = None,
+              servers: WorkerPool | None = None) -> list[StudentResult]:
     """Grade every (or the named) student's submission of `assignment`; record each student in the gradebook
     as soon as their notebooks are graded, so a failure later (or a killed run) loses none of them.
+    `servers`: fork servers the caller started (and closes), best before loading nbgrader and the course.
 
     A notebook that could not be graded is recorded as such: 0 points, the reason in its comments."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -124,7 +129,8 @@ def autograde(course: Course, course_dir: Path, assignment: str, *, students: li
     with contextlib.ExitStack() as stack:
         # warm fork servers shared by every notebook's grader, warming up while the plans are loaded
         gradable = bool(chosen) and any(layout.exercises for layout in layouts)
-        servers = stack.enter_context(start_servers(workers)) if gradable else None
+        if servers is None:
+            servers = stack.enter_context(start_servers(workers)) if gradable else None
         graders: dict[str, Grader] = {}  # one per notebook, on the plan of its exercises (hidden checks too)
         for layout in layouts:
             if layout.exercises:  # each plan's folder is gone when the assignment is graded

@@ -1,6 +1,7 @@
 """`torchgrade nbgrader build | autograde`: parse, call, print (registered in grader/cli.py)."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,11 +56,27 @@ def build(course_dir: Path, course_path: Path, force: bool) -> None:
 def autograde(assignment: str, course_dir: Path, course_path: Path | None, students: tuple[str, ...],
               jobs: int | None) -> None:
     """Grade submitted/<student>/ASSIGNMENT/*.ipynb in the sandbox (no kernels); write nbgrader's gradebook."""
+    if importlib.util.find_spec("nbgrader") is None:
+        raise click.ClickException("nbgrader is not installed; pip install 'torchgrade[nbgrader]'")
+    from ...grading import default_jobs, start_servers
+
+    pool = start_servers(jobs or default_jobs())  # they import torch while nbgrader, the course and the plans load
+    _without_iri_grammars()
     try:
-        import nbgrader as _installed  # noqa: F401
-    except ImportError as exc:
-        raise click.ClickException(f"nbgrader is not installed ({exc}); pip install 'torchgrade[nbgrader]'") from None
-    from ...batch import default_jobs
+        _autograde(assignment, course_dir, course_path, students, pool)
+    finally:
+        pool.close()
+
+
+def _without_iri_grammars() -> None:
+    """Importing nbgrader imports jsonschema, which compiles rfc3987_syntax's grammars (≈ 1.2 CPU s, all of
+    the import's extra cost) only to check the 'iri' string formats. Nothing in this process checks formats
+    (nbformat validates without a format checker), so the module is marked absent, as jsonschema allows."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
+def _autograde(assignment: str, course_dir: Path, course_path: Path | None, students: tuple[str, ...], pool) -> None:
     from .autograde import AutogradeError, autograde as run_autograde, configured_course_file
 
     course = _load(course_path or configured_course_file(course_dir) or Path("course.yaml"))
@@ -70,7 +87,7 @@ def autograde(assignment: str, course_dir: Path, course_path: Path | None, stude
 
     try:
         results = run_autograde(course, course_dir, assignment, students=list(students) or None,
-                                jobs=jobs or default_jobs(), on_result=show)
+                                jobs=pool.jobs, on_result=show, servers=pool)
     except AutogradeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"\n{len(results)} submissions of {assignment} graded into nbgrader's gradebook; "
