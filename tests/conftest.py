@@ -3,6 +3,14 @@
 `grade_files({"activations.py": "..."}, exercises=["sigmoid"])` grades an in-memory submission
 through the real sandbox and returns its SubmissionResult; plans and servers are reused, so a
 test costs a fork, not an interpreter start.
+
+Every test is in one layer, a marker (see docs/explanation/tests.md): `unit` (judging, parsing, writing on
+fabricated inputs: no process is started, and a unit test that starts one fails), `integration` (through the
+sandbox, the command line and the integrations), `security` (hostile and broken submissions, the sandbox's
+walls), `course` (the shipped course graded: right work passes, each mistake fails its check). A test
+marked with a layer keeps it; otherwise a test that is not `slow`, needs no grading fixture
+(FORKING_FIXTURES) and is in a file not in STARTS_PROCESSES is `unit`, and any other test is in its file's
+layer (LAYER_OF_FILE, else `integration`).
 """
 from __future__ import annotations
 
@@ -23,13 +31,84 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TORCHGRADE_CACHE_DIR", tempfile.mkdtemp(prefix="torchgrade-test-cache-"))
 
 
+LAYERS = ("unit", "integration", "security", "course")
+
+#: Fixtures that start a process (a fork server, a grading): a test that uses one is never `unit`.
+FORKING_FIXTURES = frozenset({"server", "grade_files", "plans"})
+
+#: The layer of a file's tests that start processes (files not named here: `integration`).
+LAYER_OF_FILE = {
+    **dict.fromkeys(["test_attacks.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
+                     "test_boundary_submissions.py", "test_containment.py", "test_containment_attacks.py",
+                     "test_containment_class.py", "test_containment_clocks.py", "test_containment_course_view.py",
+                     "test_containment_parsing.py", "test_containment_policy.py", "test_fuzz_intake.py",
+                     "test_sandbox.py", "test_verdicts_bundle.py", "test_verdicts_dtype.py",
+                     "test_verdicts_experiments.py", "test_verdicts_forbid.py", "test_verdicts_forbid_function.py",
+                     "test_verdicts_plots.py"], "security"),
+    **dict.fromkeys(["test_audit_course.py", "test_checks_catch_mistakes.py", "test_experiments.py",
+                     "test_initializers.py", "test_initializers_statistics.py", "test_mistake_feedback.py",
+                     "test_plots.py", "test_plots_robust.py", "test_questions.py", "test_release_agreement.py",
+                     "test_verdicts_answers.py", "test_verdicts_device.py", "test_verdicts_gradients.py",
+                     "test_verdicts_initializers.py", "test_verdicts_signature.py"], "course"),
+}
+
+#: Files whose tests start processes without a grading fixture (a command, a build, a cluster): none is `unit`.
+STARTS_PROCESSES = frozenset({
+    "test_audit.py", "test_audit_course.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
+    "test_bundle_install.py", "test_child_start.py", "test_containment_course_view.py", "test_drawing.py",
+    "test_grade_command.py", "test_grade_output.py", "test_gradescope_build.py", "test_html_page.py",
+    "test_nbgrader_build.py", "test_nbgrader_checksums.py", "test_nbgrader_feedback.py", "test_nbgrader_paths.py",
+    "test_pytest_plugin.py", "test_release_agreement.py", "test_resume.py", "test_sandbox.py", "test_shard.py",
+    "test_slurm_cluster.py", "test_streaming.py", "test_student_loop.py",
+})
+
+
+def layer_of(item) -> str:
+    """The item's layer: its own marker, else `unit` where nothing it uses starts a process, else its file's."""
+    own = [name for name in LAYERS if item.get_closest_marker(name) is not None]
+    if own:
+        return own[0]
+    file = item.path.name
+    if (file not in STARTS_PROCESSES and item.get_closest_marker("slow") is None
+            and not FORKING_FIXTURES & set(getattr(item, "fixturenames", ()))):
+        return "unit"
+    return LAYER_OF_FILE.get(file, "integration")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        layer = layer_of(item)
+        if item.get_closest_marker(layer) is None:
+            item.add_marker(getattr(pytest.mark, layer))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is false)")
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+def _refuse_to_start_a_process(*args, **kwargs):
+    raise AssertionError("a unit test started a process: mark it (or its file, in tests/conftest.py) as "
+                         "integration, security or course")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request, monkeypatch):
+    """A `unit` test that forks or spawns fails: the unit layer stays fast and needs no sandbox."""
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    import _posixsubprocess
+    import multiprocessing.util
+    import subprocess
+    for owner, name in ((os, "fork"), (os, "forkpty"), (os, "posix_spawn"), (os, "posix_spawnp"),
+                        (subprocess.Popen, "_execute_child"), (_posixsubprocess, "fork_exec"),
+                        (multiprocessing.util, "spawnv_passfds")):
+        if hasattr(owner, name):
+            monkeypatch.setattr(owner, name, _refuse_to_start_a_process)
+    yield
 
 
 @pytest.fixture(scope="session")
