@@ -9,11 +9,12 @@ fabricated inputs: no process is started, and a unit test that starts one fails)
 sandbox, the command line and the integrations), `security` (hostile and broken submissions, the sandbox's
 walls), `course` (the shipped course graded: right work passes, each mistake fails its check). A test
 marked with a layer keeps it; otherwise a test that is not `slow`, needs no grading fixture
-(FORKING_FIXTURES) and is in a file not in STARTS_PROCESSES is `unit`, and any other test is in its file's
+(FORKING_FIXTURES) and is in a file not in NOT_UNIT_FILES is `unit`, and any other test is in its file's
 layer (LAYER_OF_FILE, else `integration`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import textwrap
@@ -33,8 +34,8 @@ os.environ.setdefault("TORCHGRADE_CACHE_DIR", tempfile.mkdtemp(prefix="torchgrad
 
 LAYERS = ("unit", "integration", "security", "course")
 
-#: Fixtures that start a process (a fork server, a grading): a test that uses one is never `unit`.
-FORKING_FIXTURES = frozenset({"server", "grade_files", "plans"})
+#: Fixtures that start a process or hold one (a fork server, a grading): a test that uses one is never `unit`.
+FORKING_FIXTURES = frozenset({"server", "grade_files", "plans", "server_without_own_user"})
 
 #: The layer of a file's tests that start processes (files not named here: `integration`).
 LAYER_OF_FILE = {
@@ -52,13 +53,16 @@ LAYER_OF_FILE = {
                      "test_verdicts_initializers.py", "test_verdicts_signature.py"], "course"),
 }
 
-#: Files whose tests start processes without a grading fixture (a command, a build, a cluster): none is `unit`.
-STARTS_PROCESSES = frozenset({
+#: Files whose tests start processes without a grading fixture (a command, a build, a cluster, a tool) or
+#: prepare a whole course (a bundle): none is `unit`.
+NOT_UNIT_FILES = frozenset({
     "test_audit.py", "test_audit_course.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
     "test_bundle_install.py", "test_child_start.py", "test_containment_course_view.py", "test_drawing.py",
-    "test_grade_command.py", "test_grade_output.py", "test_gradescope_build.py", "test_html_page.py",
-    "test_nbgrader_build.py", "test_nbgrader_checksums.py", "test_nbgrader_feedback.py", "test_nbgrader_paths.py",
-    "test_pytest_plugin.py", "test_release_agreement.py", "test_resume.py", "test_sandbox.py", "test_shard.py",
+    "test_gpu_fallback.py", "test_grade_command.py", "test_grade_output.py", "test_gradescope_build.py",
+    "test_html_page.py", "test_layers.py", "test_meta_kernels.py", "test_nbgrader_build.py",
+    "test_nbgrader_checksums.py", "test_nbgrader_feedback.py", "test_nbgrader_paths.py", "test_pytest_plugin.py",
+    "test_release.py", "test_release_agreement.py", "test_resume.py", "test_sandbox.py", "test_shard.py",
+    "test_verdicts_bundle.py",
     "test_slurm_cluster.py", "test_streaming.py", "test_student_loop.py",
 })
 
@@ -69,10 +73,25 @@ def layer_of(item) -> str:
     if own:
         return own[0]
     file = item.path.name
-    if (file not in STARTS_PROCESSES and item.get_closest_marker("slow") is None
+    if (file not in NOT_UNIT_FILES and item.get_closest_marker("slow") is None
             and not FORKING_FIXTURES & set(getattr(item, "fixturenames", ()))):
         return "unit"
     return LAYER_OF_FILE.get(file, "integration")
+
+
+def _sets_up_its_module(item) -> bool:
+    """Whether the item uses a module-scoped fixture (a class graded, a bundle built once for the file)."""
+    info = getattr(item, "_fixtureinfo", None)
+    return any(getattr(d, "scope", None) == "module" for defs in (info.name2fixturedefs.values() if info else ())
+               for d in defs)
+
+
+def _start_order(item) -> int:
+    """Longest first: `slow` tests, then other tests that start processes, then `unit` tests, which fill the end
+    of a run spread over workers."""
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    return 2 if item.get_closest_marker("unit") is not None else 1
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -81,6 +100,15 @@ def pytest_collection_modifyitems(config, items):
         layer = layer_of(item)
         if item.get_closest_marker(layer) is None:
             item.add_marker(getattr(pytest.mark, layer))
+        # Under pytest-xdist (`--dist loadgroup`, pyproject's addopts) a file's module-scoped fixtures are set
+        # up on one worker only, not once on each.
+        if _sets_up_its_module(item) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    # Files stay whole (a module's fixtures are set up once), ranked by their longest test.
+    rank: dict = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, 2), _start_order(item))
+    items.sort(key=lambda item: rank[item.path])
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is false)")
@@ -94,10 +122,33 @@ def _refuse_to_start_a_process(*args, **kwargs):
                          "integration, security or course")
 
 
-@pytest.fixture(autouse=True)
-def _unit_tests_start_no_process(request, monkeypatch):
-    """A `unit` test that forks or spawns fails: the unit layer stays fast and needs no sandbox."""
-    if request.node.get_closest_marker("unit") is None:
+@contextlib.contextmanager
+def _no_process_started(item):
+    """Within a `unit` test's setup (its fixtures of any scope included) and call, forking or spawning fails."""
+    if item.get_closest_marker("unit") is None:
+        yield
+        return
+    import _posixsubprocess
+    import multiprocessing.util
+    import subprocess
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, name in ((os, "fork"), (os, "forkpty"), (os, "posix_spawn"), (os, "posix_spawnp"),
+                            (subprocess.Popen, "_execute_child"), (_posixsubprocess, "fork_exec"),
+                            (multiprocessing.util, "spawnv_passfds")):
+            if hasattr(owner, name):
+                patch.setattr(owner, name, _refuse_to_start_a_process)
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _no_process_started(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _no_process_started(item):
         yield
         return
     import _posixsubprocess
