@@ -3,9 +3,18 @@
 `grade_files({"activations.py": "..."}, exercises=["sigmoid"])` grades an in-memory submission
 through the real sandbox and returns its SubmissionResult; plans and servers are reused, so a
 test costs a fork, not an interpreter start.
+
+Every test is in one layer, a marker (see docs/explanation/tests.md): `unit` (judging, parsing, writing on
+fabricated inputs: no process is started, and a unit test that starts one fails), `integration` (through the
+sandbox, the command line and the integrations), `security` (hostile and broken submissions, the sandbox's
+walls), `course` (the shipped course graded: right work passes, each mistake fails its check). A test
+marked with a layer keeps it; otherwise a test that is not `slow`, needs no grading fixture
+(FORKING_FIXTURES) and is in a file not in NOT_UNIT_FILES is `unit`, and any other test is in its file's
+layer (LAYER_OF_FILE, else `integration`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import textwrap
@@ -25,13 +34,123 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TORCHGRADE_CACHE_DIR", tempfile.mkdtemp(prefix="torchgrade-test-cache-"))
 
 
+LAYERS = ("unit", "integration", "security", "course")
+
+#: Fixtures that start a process or hold one (a fork server, a grading): a test that uses one is never `unit`.
+FORKING_FIXTURES = frozenset({"server", "grade_files", "plans", "server_without_own_user"})
+
+#: The layer of a file's tests that start processes (files not named here: `integration`).
+LAYER_OF_FILE = {
+    **dict.fromkeys(["test_attacks.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
+                     "test_boundary_submissions.py", "test_containment.py", "test_containment_attacks.py",
+                     "test_containment_class.py", "test_containment_clocks.py", "test_containment_course_view.py",
+                     "test_containment_parsing.py", "test_containment_policy.py", "test_fuzz_intake.py",
+                     "test_sandbox.py", "test_verdicts_bundle.py", "test_verdicts_dtype.py",
+                     "test_verdicts_experiments.py", "test_verdicts_forbid.py", "test_verdicts_forbid_function.py",
+                     "test_verdicts_plots.py"], "security"),
+    **dict.fromkeys(["test_audit_course.py", "test_checks_catch_mistakes.py", "test_experiments.py",
+                     "test_initializers.py", "test_initializers_statistics.py", "test_mistake_feedback.py",
+                     "test_plots.py", "test_plots_robust.py", "test_questions.py", "test_release_agreement.py",
+                     "test_verdicts_answers.py", "test_verdicts_device.py", "test_verdicts_gradients.py",
+                     "test_verdicts_initializers.py", "test_verdicts_signature.py"], "course"),
+}
+
+#: Files whose tests start processes without a grading fixture (a command, a build, a cluster, a tool) or
+#: prepare a whole course (a bundle): none is `unit`.
+NOT_UNIT_FILES = frozenset({
+    "test_audit.py", "test_audit_course.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
+    "test_bundle_install.py", "test_child_start.py", "test_containment_course_view.py", "test_drawing.py",
+    "test_gpu_fallback.py", "test_grade_command.py", "test_grade_output.py", "test_gradescope_build.py",
+    "test_html_page.py", "test_layers.py", "test_nbgrader_build.py",
+    "test_nbgrader_checksums.py", "test_nbgrader_feedback.py", "test_nbgrader_paths.py", "test_pytest_plugin.py",
+    "test_release.py", "test_release_agreement.py", "test_resume.py", "test_sandbox.py", "test_shard.py",
+    "test_slurm_cluster.py", "test_streaming.py", "test_student_loop.py", "test_verdicts_bundle.py",
+})
+
+
+def layer_of(item) -> str:
+    """The item's layer: its own marker, else `unit` where nothing it uses starts a process, else its file's."""
+    own = [name for name in LAYERS if item.get_closest_marker(name) is not None]
+    if own:
+        return own[0]
+    file = item.path.name
+    if (file not in NOT_UNIT_FILES and item.get_closest_marker("slow") is None
+            and not FORKING_FIXTURES & set(getattr(item, "fixturenames", ()))):
+        return "unit"
+    return LAYER_OF_FILE.get(file, "integration")
+
+
+def _sets_up_its_module(item) -> bool:
+    """Whether the item uses a module-scoped fixture (a class graded, a bundle built once for the file)."""
+    info = getattr(item, "_fixtureinfo", None)
+    return any(getattr(d, "scope", None) == "module" for defs in (info.name2fixturedefs.values() if info else ())
+               for d in defs)
+
+
+def _start_order(item) -> int:
+    """Longest first: `slow` tests, then other tests that start processes, then `unit` tests, which fill the end
+    of a run spread over workers."""
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    return 2 if item.get_closest_marker("unit") is not None else 1
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        layer = layer_of(item)
+        if item.get_closest_marker(layer) is None:
+            item.add_marker(getattr(pytest.mark, layer))
+        # Under pytest-xdist (`--dist loadgroup`, pyproject's addopts) a file's module-scoped fixtures are set
+        # up on one worker only, not once on each.
+        if _sets_up_its_module(item) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    # Files stay whole (a module's fixtures are set up once), ranked by their longest test.
+    rank: dict = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, 2), _start_order(item))
+    items.sort(key=lambda item: rank[item.path])
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is false)")
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+def _refuse_to_start_a_process(*args, **kwargs):
+    raise AssertionError("a unit test started a process: mark it (or its file, in tests/conftest.py) as "
+                         "integration, security or course")
+
+
+@contextlib.contextmanager
+def _no_process_started(item):
+    """Within a `unit` test's setup (its fixtures of any scope included) and call, forking or spawning fails."""
+    if item.get_closest_marker("unit") is None:
+        yield
+        return
+    import _posixsubprocess
+    import multiprocessing.util
+    import subprocess
+    with pytest.MonkeyPatch.context() as patch:
+        for owner, name in ((os, "fork"), (os, "forkpty"), (os, "posix_spawn"), (os, "posix_spawnp"),
+                            (subprocess.Popen, "_execute_child"), (_posixsubprocess, "fork_exec"),
+                            (multiprocessing.util, "spawnv_passfds")):
+            if hasattr(owner, name):
+                patch.setattr(owner, name, _refuse_to_start_a_process)
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _no_process_started(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _no_process_started(item):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -153,6 +153,7 @@ def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package(
     assert out[1] == "True True"
 
 
+@pytest.mark.torch_internals  # how torch._dynamo loads and reads its config
 def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it():
     out = run_python("""
         import sys, threading, time, torch
@@ -250,6 +251,7 @@ def test_a_gpu_job_starts_cuda_and_autograd_before_the_learners_code_runs(tmp_pa
         assert order == (["start start:cuda", "gpu"] + expected if cuda else expected)
 
 
+@pytest.mark.torch_internals  # how torch._dynamo loads and reads its config
 def test_a_learners_dynamo_config_is_the_one_dynamo_reads():
     """`import torch._dynamo.config` through the stand-in gives the module dynamo itself uses, not a second
     copy run from source again (a setting there would be lost: compile errors would not fall back)."""

@@ -45,8 +45,15 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
-def test_a_dying_function_costs_only_its_own_exercise(grade_files, honest, attack):
+def test_a_dying_function_costs_only_its_own_exercise(grade_files, honest, attack, monkeypatch):
     setup, body, words = ATTACKS[attack]
+    # A step's limits as short as right work allows on a loaded machine, so a hang costs the test seconds
+    # (the course's own: 5 CPU seconds, a 30 s backstop for code that sleeps; the same 1 : 6 or wider).
+    import dataclasses
+    from grader.run import Plan
+    course_limits = Plan.limits
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: dataclasses.replace(
+        course_limits(self, threads), step_s=8.0, step_cpu_s=1.0))
     result = grade_files({"activations.py": f"""
 import torch
 {setup}

@@ -88,6 +88,7 @@ def _empty_dicts(count: int) -> bytes:
     return bytes(body + b".")
 
 
+@pytest.mark.slow  # a 20 MB record read under tracemalloc
 def test_a_record_that_would_unfold_to_gigabytes_is_refused_before_unpickling():
     data = _empty_dicts(20_000_000)  # 20 MB; unpickled: 1.5 GB
     tracemalloc.start()
@@ -117,6 +118,7 @@ def test_the_records_of_one_submission_share_one_budget():
         wire.loads(record, budget=budget)
 
 
+@pytest.mark.slow  # records unpickled under tracemalloc
 def test_the_estimate_is_not_below_what_unpickling_holds():
     for value in ({"a": [float(i) for i in range(100_000)]}, [[i, str(i)] for i in range(50_000)],
                   {str(i): {"x": None, "y": True} for i in range(20_000)}):

@@ -66,6 +66,25 @@ def grade_norms(grade_files, source: str, name: str = "student"):
     return grade_files({"experiments.py": source}, exercises=["gradient_norms"], name=name)
 
 
+@pytest.fixture(scope="module")
+def graded_norms(plans, server, tmp_path_factory):
+    """graded_norms(source) → the SubmissionResult of a submission named `student` whose experiments.py is
+    `source`, graded once for this file (several tests read the recipe's and the sum-for-a-mean grading)."""
+    from grader.run import grade_submission
+    done: dict[str, object] = {}
+
+    def grade(source: str):
+        if source not in done:
+            folder = tmp_path_factory.mktemp("norms") / "student"
+            folder.mkdir()
+            (folder / "experiments.py").write_text(source)
+            done[source] = grade_submission(plans(("gradient_norms",), True), folder, server,
+                                            tmp_path_factory.mktemp("scratch"))
+        return done[source]
+
+    return grade
+
+
 # --- full marks ----------------------------------------------------------------------------------
 
 def test_reference_experiments_score_full_marks(grade_files):
@@ -111,8 +130,8 @@ def test_fraction_off_by_the_last_bit_fails_the_exact_comparison(grade_files):
 
 # --- gradient_norms: each mistake fails the property about it --------------------------------------
 
-def test_the_marked_recipe_itself_scores_full_marks(grade_files):
-    assert failed(grade_norms(grade_files, variant())) == set()
+def test_the_marked_recipe_itself_scores_full_marks(graded_norms):
+    assert failed(graded_norms(variant())) == set()
 
 
 def test_no_backward_fails_every_layer_gets_a_gradient(grade_files):
@@ -125,8 +144,8 @@ def test_no_backward_fails_every_layer_gets_a_gradient(grade_files):
     assert "Every number must be above 0, but number 1 is 0." in feedback and "loss.backward()" in feedback
 
 
-def test_wrong_loss_fails_same_recipe_and_names_the_constant_factor(grade_files):
-    result = grade_norms(grade_files, variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"))
+def test_wrong_loss_fails_same_recipe_and_names_the_constant_factor(graded_norms):
+    result = graded_norms(variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"))
     assert failed(result) == {"same_recipe", "hidden_other_sizes"}
     feedback = check_of(result, "gradient_norms", "same_recipe").feedback
     assert "Every number is 8192 × the reference's" in feedback and "a sum where a mean belongs" in feedback
@@ -182,9 +201,9 @@ def test_an_error_is_reported_with_the_exercise_hint(grade_files):
 
 # --- the plot ------------------------------------------------------------------------------------
 
-def test_plot_of_gradient_norms_is_attached_for_right_and_wrong_work(grade_files):
-    right = grade_norms(grade_files, variant(), name="right")
-    wrong = grade_norms(grade_files, variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"), name="wrong")
+def test_plot_of_gradient_norms_is_attached_for_right_and_wrong_work(graded_norms):
+    right = graded_norms(variant())
+    wrong = graded_norms(variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"))
     for result in (right, wrong):
         check = check_of(result, "gradient_norms", "same_recipe")
         png = check.attachments["gradient_norms.png"]
@@ -193,9 +212,9 @@ def test_plot_of_gradient_norms_is_attached_for_right_and_wrong_work(grade_files
     assert right.exercises[0].checks[0].attachments == {}
 
 
-def test_plot_written_into_the_feedback_folder(grade_files, tmp_path):
+def test_plot_written_into_the_feedback_folder(graded_norms, tmp_path):
     from grader.report import write_results
-    result = grade_norms(grade_files, variant())
+    result = graded_norms(variant())
     write_results(result, tmp_path / "out")
     assert (tmp_path / "out" / "student" / "feedback" / "gradient_norms.png").read_bytes().startswith(b"\x89PNG")
 

@@ -113,6 +113,7 @@ def teachers_course_as_bundle(repo: Path, root: Path) -> None:
     (root / "pytest.ini").write_text("[pytest]\ntorchgrade_bundle = true\n")
 
 
+@pytest.mark.integration  # starts a process
 def test_check_and_the_pytest_plugin_give_the_verdicts_grade_gives(repo, tmp_path, pytester, monkeypatch):
     """The same submission (a partly wrong activations module), public checks: the same statuses and points
     from `grade --public-only`, `check` and pytest; `check`'s feedback on failing checks word for word."""

@@ -1,6 +1,8 @@
 """Every writer survives any code point: results.json, gradebook.csv, Gradescope's JSON, JUnit XML, the report."""
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 import json
@@ -67,6 +69,7 @@ def test_gradescope_json_and_junit_xml_parse_back(result):
     assert len(root.findall(".//testcase")) == len(result.exercises[0].checks)
 
 
+@pytest.mark.integration  # starts a process
 @settings(max_examples=40, deadline=None)
 @given(st.lists(results(), min_size=1, max_size=3))
 def test_the_class_report_and_the_terminal_are_written_whatever_the_text(batch):

@@ -61,6 +61,7 @@ def test_every_call_a_kind_prepares_asks_for_a_probe_the_child_has(plans):
     assert used == set(kinds.names()) - {"finite"}, "the course uses every kind but the small one the docs add"
 
 
+@pytest.mark.integration  # starts a process
 def test_the_child_starts_without_the_course_models_or_any_judging_code():
     """The child reads the registry for its probes only: no pydantic, no spec, no kind's model or judge."""
     code = ("import sys, grader.child; grader.child.PROBES; "
@@ -110,6 +111,7 @@ def test_every_hint_key_a_judge_gives_is_one_an_exercise_may_write_a_hint_for():
     assert unknown == {}
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize("kind", kinds.names())
 def test_a_kind_model_imports_first_in_a_fresh_process(kind):
     """The spec builds its exercise model from the kinds' models, and each model builds on the spec's

@@ -217,6 +217,7 @@ def test_no_cache_switches_bypass_it(course, cache, builds, tmp_path, monkeypatc
     assert len(builds) == 3 and not cache.exists()
 
 
+@pytest.mark.integration  # runs `torchgrade check`
 def test_check_reuses_the_plan_and_no_cache_rebuilds_it(repo, cache, builds, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     args = ["check", str(repo / "solutions"), "-k", "relu", "--course", str(repo / "course.yaml")]
@@ -231,6 +232,7 @@ def test_check_starts_its_server_with_the_modules_grading_preloads():
     assert grading.PRELOAD is batch.PRELOAD  # one name for both, in the torch-free grader.entry
 
 
+@pytest.mark.integration  # starts `torchgrade --help`
 def test_help_imports_no_torch(repo):
     code = textwrap.dedent("""
         import sys

@@ -1,0 +1,271 @@
+"""Each check kind's judging on records made here, without a sandbox: the verdict and the words a mistake gets.
+
+A check is prepared from the shipped course as for a grading; the record of each case is what the child
+would send back — the child's own probe (grader.kinds.probes()) run on a function written here, or a
+record written by hand — read back through the wire as the grader reads it. The same mistakes graded
+through the sandbox are in test_checks_catch_mistakes.py, test_experiments.py and test_initializers.py.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+import torch
+
+from grader import wire
+from grader import kinds
+from grader.checks import CaseVerdict, Context, Prepared
+from grader.encode import encode_value
+
+from test_experiments import variant
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def prepare(course) -> Callable[[str, str], Prepared]:
+    """prepare(exercise id, check label) → the check prepared as a teacher's grading prepares it (cached)."""
+    done: dict[tuple[str, str], Prepared] = {}
+
+    def prepared(exercise_id: str, label: str) -> Prepared:
+        if (exercise_id, label) not in done:
+            exercise = course.exercise(exercise_id)
+            check = next(c for c in exercise.checks if c.label == label)
+            done[exercise_id, label] = kinds.judge(check.kind).prepare(Context(course=course, hidden=True), exercise, check)
+        return done[exercise_id, label]
+
+    return prepared
+
+
+def sent(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as the grader reads it from the child."""
+    return wire.loads(wire.dumps(record))
+
+
+def judge(prepared: Prepared, records: list[dict[str, Any]]) -> list[CaseVerdict]:
+    kind = kinds.judge(prepared.check.kind)
+    return [kind.judge_case(prepared, case, sent(record)) for case, record in zip(prepared.cases, records)]
+
+
+def probed(prepared: Prepared, fn: Callable) -> list[CaseVerdict]:
+    """Each case's verdict on what the child's probe records of `fn` (the reruns that only draw the
+    experiment's picture left out: a verdict never reads them)."""
+    records = []
+    for call in prepared.calls:
+        options = {k: v for k, v in call.get("options", {}).items() if k != "plot"}
+        records.append(kinds.probes()[call["probe"]](fn, dict(call, options=options, submission_dir=None)))
+    return judge(prepared, records)
+
+
+def failures(verdicts: list[CaseVerdict]) -> list[CaseVerdict]:
+    return [v for v in verdicts if not v.passed]
+
+
+# --- values and derivative -----------------------------------------------------------------------
+
+def test_values_passes_the_reference_on_every_case(prepare):
+    assert failures(probed(prepare("sigmoid", "values"), torch.sigmoid)) == []
+    assert failures(probed(prepare("sigmoid", "stability"), torch.sigmoid)) == []
+
+
+def test_values_names_the_input_where_a_sigmoid_overflows_to_nan(prepare):
+    wrong = failures(probed(prepare("sigmoid", "stability"), lambda x: torch.exp(x) / (1 + torch.exp(x))))
+    assert wrong, "a sigmoid that overflows to nan passed the stability check"
+    assert any("nan" in v.message and "expected 1, got nan for x[" in v.message for v in wrong), wrong
+
+
+def test_values_fails_a_function_that_changes_its_input_and_says_so(prepare):
+    def relu(x):
+        x[x < 0] = 0
+        return x
+
+    wrong = failures(probed(prepare("relu", "values"), relu))
+    assert wrong and all(v.hint_key == "modified_input" for v in wrong)
+    assert "Your function changed its input x" in wrong[0].message
+
+
+def test_values_fails_a_float32_result_for_a_float64_input(prepare):
+    wrong = failures(probed(prepare("sigmoid_grad", "values"),
+                            lambda x: (torch.sigmoid(x) * (1 - torch.sigmoid(x))).float()))
+    assert any("Expected dtype float64" in v.message and "got float32" in v.message for v in wrong), wrong
+
+
+def test_values_reports_what_the_function_raised(prepare):
+    prepared = prepare("sigmoid", "values")
+    record = {"error": {"type": "ZeroDivisionError", "message": "division by zero",
+                        "where": "activations.py, line 3, in sigmoid", "line": "return 1 / 0"}}
+    verdicts = judge(prepared, [record] * len(prepared.cases))
+    assert not any(v.passed for v in verdicts)
+    assert verdicts[0].message.startswith("Your function raised ZeroDivisionError: division by zero")
+    assert "activations.py, line 3, in sigmoid: return 1 / 0" in verdicts[0].message
+
+
+def test_derivative_fails_a_leaky_relu_gradient_without_its_slope(prepare):
+    assert failures(probed(prepare("leaky_relu_grad", "derivative"),
+                           lambda x, negative_slope=0.01: torch.where(x > 0, 1.0, negative_slope).to(x.dtype))) == []
+    assert failures(probed(prepare("leaky_relu_grad", "derivative"),
+                           lambda x, negative_slope=0.01: (x > 0).to(x.dtype)))
+
+
+# --- gradient ------------------------------------------------------------------------------------
+
+def test_gradient_passes_autograd_of_the_reference(prepare):
+    assert failures(probed(prepare("sigmoid", "gradient"), torch.sigmoid)) == []
+
+
+def test_gradient_names_a_graph_cut_by_detach(prepare):
+    wrong = failures(probed(prepare("sigmoid", "gradient"), lambda x: torch.sigmoid(x).detach()))
+    assert wrong and all(v.hint_key == "graph_cut" for v in wrong)
+    assert "not connected to its inputs in the autograd graph" in wrong[0].message
+
+
+def test_gradient_fails_a_partial_detach_on_the_gradient_it_gets_wrong(prepare):
+    # right values, but the input detached inside: the gradient that flows back is 0, not σ'(x)
+    wrong = failures(probed(prepare("sigmoid", "gradient"), lambda x: 1 / (1 + torch.exp(-x.detach())) + 0 * x))
+    assert wrong and all(v.hint_key == "gradient" for v in wrong)
+    assert "The gradient with respect to x is wrong." in wrong[0].message
+
+
+def test_gradient_says_the_backward_pass_raised(prepare):
+    prepared = prepare("sigmoid", "gradient")
+    record = {"error": {"type": "RuntimeError", "message": "one of the variables needed for gradient computation "
+                                                           "has been modified by an inplace operation"},
+              "during": "backward"}
+    verdict = judge(prepared, [record])[0]
+    assert not verdict.passed and verdict.hint_key == "gradient"
+    assert verdict.message.startswith("Back-propagating through your function raised RuntimeError")
+
+
+# --- forbid --------------------------------------------------------------------------------------
+
+def test_forbid_names_the_builtin_the_function_reached(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    verdict = judge(prepared, [{"ops": ["aten.sigmoid.default"], "recorder_intact": True, "calls": 7,
+                                "returned": 7}])[0]
+    assert not verdict.passed and verdict.hint_key == "forbid"
+    assert "Your function reached torch's built-in sigmoid" in verdict.message
+    assert "on at least one of the 7 inputs it was called with" in verdict.message
+
+
+def test_forbid_passes_a_function_that_computes_it_itself(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    ops = ["aten.exp.default", "aten.neg.default", "aten.add.Tensor", "aten.reciprocal.default"]
+    assert judge(prepared, [{"ops": ops, "recorder_intact": True, "calls": 7, "returned": 7}])[0].passed
+
+
+def test_forbid_fails_a_function_that_removed_the_recorder(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    verdict = judge(prepared, [{"ops": [], "recorder_intact": False, "calls": 7, "returned": 7}])[0]
+    assert not verdict.passed and "changed PyTorch's dispatch mode stack" in verdict.message
+
+
+def test_forbid_needs_a_function_that_ran(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    record = {"ops": [], "recorder_intact": True, "calls": 1, "returned": 0,
+              "error": {"type": "NameError", "message": "name 'np' is not defined"}}
+    verdict = judge(prepared, [record])[0]
+    assert not verdict.passed and "It must run before it can be checked for forbidden calls." in verdict.message
+
+
+# --- device --------------------------------------------------------------------------------------
+
+def test_device_fails_a_result_that_left_the_gpu(prepare):
+    prepared = prepare("sigmoid", "device")
+    on_cpu = {"device": "model", "output": encode_value(torch.zeros(3))}
+    on_gpu = {"device": "model", "output": {**encode_value(torch.zeros(3)), "device": "cuda:0"}}
+    left, stayed = judge(prepared, [on_cpu])[0], judge(prepared, [on_gpu])[0]
+    assert stayed.passed
+    assert not left.passed and left.hint_key == "device" and "must be a tensor on the input's device" in left.message
+
+
+def test_device_tells_a_device_error_from_a_cpu_error(prepare):
+    prepared = prepare("sigmoid", "device")
+    error = {"type": "RuntimeError", "message": "Expected all tensors to be on the same device"}
+    on_device = judge(prepared, [{"device": "model", "error": error}])[0]
+    on_cpu = judge(prepared, [{"cpu_error": error}])[0]
+    assert on_device.hint_key == "device" and "torch.zeros_like(x)" in on_device.message
+    assert on_cpu.hint_key == "error" and "It must run on the CPU before it can be checked" in on_cpu.message
+
+
+# --- experiment (gradient_norms), on the recipe of test_experiments with one line replaced ------------
+
+def experiment_failures(prepare, source: str, checks: tuple[str, ...]) -> dict[str, str]:
+    """{check label: the first failing case's message} of those of gradient_norms's checks that fail on the
+    recipe `source`."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "experiments.py", "exec"), namespace)
+    out = {}
+    for check in checks:
+        wrong = failures(probed(prepare("gradient_norms", check), namespace["gradient_norms"]))
+        if wrong:
+            out[check] = wrong[0].message
+    return out
+
+
+@pytest.mark.parametrize("check", ["every_layer_gets_a_gradient", "same_recipe", "independent_layers", "seeded"])
+def test_experiment_passes_the_recipe(prepare, check):
+    assert experiment_failures(prepare, variant(), (check,)) == {}
+
+
+@pytest.mark.parametrize("replace, failing, words", [
+    ({"BACKWARD": "pass", "RETURN": "return [0.0 if l.weight.grad is None else l.weight.grad.norm().item() "
+                                    "for l in linears]"},
+     "every_layer_gets_a_gradient", "Every number must be above 0, but number 1 is 0."),
+    ({"LOSS": "loss = nn.Sequential(*layers)(x).pow(2).sum()"}, "same_recipe", "Every number is 8192 × the reference's"),
+    ({"LOSS": "loss = nn.Sequential(*layers)(x).mean()"}, "same_recipe", ""),
+    ({"PER-LAYER": "torch.manual_seed(seed)"}, "independent_layers", "Layers 1 and 2 start with exactly the same weights"),
+    ({"SEED": "torch.manual_seed(0)"}, "seeded",
+     "Called with seed=1 instead of 0, your function returned exactly the same numbers"),
+    ({"SEED": "pass"}, "seeded", "Called twice with the same arguments, your function returned different numbers"),
+    ({"RETURN": "return [l.weight.grad.norm().item() for l in linears][::-1]"}, "sigmoid_gradients_vanish",
+     "The ratio the first / the last number is"),
+    ({"RETURN": "return [p.grad.norm().item() for l in linears for p in (l.weight, l.bias)]"}, "one_norm_per_layer",
+     "Expected 10 numbers (depth=10), got 20."),
+])
+def test_experiment_fails_each_mistake_on_the_property_that_names_it(prepare, replace, failing, words):
+    failed = experiment_failures(prepare, variant(**replace), (failing,))
+    assert failing in failed, failed
+    assert words in failed[failing]
+
+
+def test_experiment_feedback_names_the_constant_factor_of_a_sum_for_a_mean(prepare):
+    failed = experiment_failures(prepare, variant(LOSS="loss = nn.Sequential(*layers)(x).pow(2).sum()"),
+                                 ("same_recipe", "every_layer_gets_a_gradient"))
+    assert set(failed) == {"same_recipe"}
+    assert "a sum where a mean belongs" in failed["same_recipe"]
+
+
+def test_experiment_reports_an_error_with_the_exercises_hint(prepare):
+    failed = experiment_failures(prepare, variant(BACKWARD="pass"), ("one_norm_per_layer",))
+    assert "AttributeError" in failed["one_norm_per_layer"]
+
+
+# --- initialisers: in place, and the generator ------------------------------------------------------
+
+def test_in_place_passes_the_reference_and_fails_a_new_tensor(prepare):
+    prepared = prepare("ones_", "in_place")
+
+    def ones_(tensor):
+        with torch.no_grad():
+            return tensor.fill_(1.0)
+
+    assert failures(probed(prepared, ones_)) == []
+    wrong = failures(probed(prepared, lambda tensor: torch.ones_like(tensor)))
+    assert wrong and "not the tensor it was given" in wrong[0].message
+
+
+def test_in_place_tells_a_fill_outside_no_grad_to_use_it(prepare):
+    wrong = failures(probed(prepare("ones_", "in_place"), lambda tensor: tensor.mul_(0).add_(1)))
+    assert wrong and all("Fill the tensor inside `with torch.no_grad():`" in v.message for v in wrong), wrong
+
+
+def test_generator_fails_an_initialiser_that_ignores_the_generator(prepare):
+    prepared = prepare("uniform_", "generator")
+
+    def uniform_(tensor, a=0.0, b=1.0, generator=None):
+        with torch.no_grad():
+            return tensor.uniform_(a, b, generator=generator)
+
+    assert failures(probed(prepared, uniform_)) == []
+    wrong = failures(probed(prepared, lambda tensor, a=0.0, b=1.0, generator=None: uniform_(tensor, a, b)))
+    assert wrong and "Two calls with generators seeded alike gave different values" in wrong[0].message
