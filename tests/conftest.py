@@ -80,13 +80,6 @@ def layer_of(item) -> str:
     return LAYER_OF_FILE.get(file, "integration")
 
 
-def _sets_up_its_module(item) -> bool:
-    """Whether the item uses a module-scoped fixture (a class graded, a bundle built once for the file)."""
-    info = getattr(item, "_fixtureinfo", None)
-    return any(getattr(d, "scope", None) == "module" for defs in (info.name2fixturedefs.values() if info else ())
-               for d in defs)
-
-
 def _start_order(item) -> int:
     """Longest first: `slow` tests, then other tests that start processes, then `unit` tests, which fill the end
     of a run spread over workers."""
@@ -101,10 +94,6 @@ def pytest_collection_modifyitems(config, items):
         layer = layer_of(item)
         if item.get_closest_marker(layer) is None:
             item.add_marker(getattr(pytest.mark, layer))
-        # Under pytest-xdist (`--dist loadgroup`, pyproject's addopts) a file's module-scoped fixtures are set
-        # up on one worker only, not once on each.
-        if _sets_up_its_module(item) and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
     # Files stay whole (a module's fixtures are set up once), ranked by their longest test.
     rank: dict = {}
     for item in items:
