@@ -70,3 +70,17 @@ class EncodedValue(TypedDict, total=False):
     has_grad_fn: bool
     #: a sequence's or dict's items, encoded alike
     items: Any
+
+
+class FillRecord(TypedDict, total=False):
+    """One call of an initialiser on a fresh tensor (grader.probes.init.fill), or what it raised."""
+
+    #: it returned the tensor it was given
+    same_object: bool
+    #: the tensor's values after the call (a strided sample where the call asks for one)
+    filled: Any
+    #: what it returned, where that is not the tensor it was given
+    output: EncodedValue
+    error: RecordedError
+    #: the names of the exception's classes, most derived first
+    raised: list[str]

@@ -1,20 +1,6 @@
 """What the init_exact probe sends back (grader.probes.init.exact_probe)."""
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from grader.calls import FillRecord
 
-from grader.calls import EncodedValue, RecordedError
-
-
-class FillRecord(TypedDict, total=False):
-    """One call of an initialiser on a fresh tensor (grader.probes.init.fill), or what it raised."""
-
-    #: it returned the tensor it was given
-    same_object: bool
-    #: the tensor's values after the call (a strided sample where the call asks for one)
-    filled: Any
-    #: what it returned, where that is not the tensor it was given
-    output: EncodedValue
-    error: RecordedError
-    #: the names of the exception's classes, most derived first
-    raised: list[str]
+__all__ = ["FillRecord"]
