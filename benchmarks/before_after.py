@@ -102,6 +102,8 @@ def main() -> None:
                 figures[name]["grade_wall"].append(wall)
                 figures[name]["grade_cpu"].append(cpu)
                 graded[name] = scores(out)
+                if not graded[name]:
+                    raise SystemExit(f"{commits[name]} graded nothing: `torchgrade grade` failed there")
             loads.append(os.getloadavg())
         medians = {n: {k: statistics.median(v) for k, v in f.items()} for n, f in figures.items()}
         report = {
