@@ -99,6 +99,7 @@ def test_the_model_refuses_a_cpu_generator_however_it_reaches_the_operator():
         with CudaModel():
             call(None)                                   # no generator of its own: fine on a GPU, fine here
             call(Generator(device=x.device).manual_seed(0))  # a generator of the tensor's device: fine too
+            call(Generator(device=x.get_device()).manual_seed(0))  # … named by its index, as on a GPU
     with CudaModel(), pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator"):
         torch.ones(3).uniform_(generator=Generator(device=x.device))
 

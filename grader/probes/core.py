@@ -9,7 +9,7 @@ from torch._C._functorch import TransformType as _TransformType, peek_interprete
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..encode import encode_error, encode_value
-from .cuda_model import CudaModel, ModelTensor, to_model
+from .cuda_model import CudaModel, encode_shown, to_model
 
 # Bound when the fork server imports this module, before any learner code: `torch.equal = lambda *a: True`
 # in a submission must not make an input it changed look unchanged. (The child is the learner's process:
@@ -261,7 +261,4 @@ def _on_the_model(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         out = invoke(on_model, args, call.get("kwargs", {}))
     except BaseException as exc:
         return {"device": "model", "error": encode_error(exc, call.get("submission_dir"))}
-    record = encode_value(out)
-    if record["kind"] == "tensor":
-        record["device"] = "cuda:0" if isinstance(out, ModelTensor) else record["device"]
-    return {"device": "model", "output": record}
+    return {"device": "model", "output": encode_shown(out)}

@@ -29,6 +29,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..encode import encode_value
+
 #: The device a model tensor is on underneath. torch built without CUDA cannot make a tensor that is on
 #: "cuda" pass through indexing or a device guard, so it is on "meta"; to the learner's Python code it
 #: says cuda:0 (SHOWN), and device arguments naming CUDA are turned into this one before torch sees them.
@@ -130,10 +132,7 @@ class _GeneratorClass(type(_GENERATOR)):  # type: ignore[misc]
     (where torch would say the meta device has no generator); otherwise it is torch's own."""
 
     def __call__(cls, device: Any = "cpu") -> torch.Generator:
-        try:
-            on_model = torch.device(device).type == DEVICE.type or (_MODEL_ACTIVE and _names_cuda(device))
-        except (RuntimeError, TypeError):
-            on_model = False
+        on_model = _names_device(device, DEVICE.type) or (_MODEL_ACTIVE and _names_cuda(device))
         return ModelGenerator() if on_model else _GENERATOR(device)
 
     def __instancecheck__(cls, instance: Any) -> bool:
@@ -167,16 +166,29 @@ def _changes_metadata(func) -> bool:
     return torch.Tag.inplace_view in func.tags or func.overloadpacket.__name__ in ("resize_", "squeeze_")
 
 
-def _names_cuda(device: Any) -> bool:
-    """`"cuda"`, `"cuda:0"`, `0`, `torch.device("cuda")`: a device argument naming CUDA."""
-    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+def _names_device(device: Any, kind: str) -> bool:
+    """Whether a device argument (a name, a torch.device) is of type `kind`; never raises."""
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device)):
         return False
-    if isinstance(device, int):
-        return device >= 0  # an index names the accelerator, which is the GPU here (torch.device(0) would fail)
     try:
-        return torch.device(device).type == "cuda"
+        return torch.device(device).type == kind
     except (RuntimeError, TypeError, ValueError):
         return False
+
+
+def _names_cuda(device: Any) -> bool:
+    """`"cuda"`, `"cuda:0"`, `0`, `torch.device("cuda")`: a device argument naming CUDA."""
+    if isinstance(device, int) and not isinstance(device, bool):
+        return device >= 0  # an index names the accelerator, which is the GPU here (torch.device(0) would fail)
+    return _names_device(device, "cuda")
+
+
+def encode_shown(value: Any) -> dict[str, Any]:
+    """`encode_value`, with a model tensor's device as the learner sees it (encode reads the real one, meta)."""
+    record = encode_value(value)
+    if isinstance(value, ModelTensor):
+        record["device"] = str(SHOWN)
+    return record
 
 
 def _on_model(value: Any) -> Any:

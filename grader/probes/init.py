@@ -16,7 +16,7 @@ import torch
 
 from ..encode import encode_error, encode_value, plain_tensor
 from ..recording import code_fingerprint, code_identity, sample_of, sentinel
-from .cuda_model import CudaModel, ModelTensor
+from .cuda_model import CudaModel, ModelTensor, encode_shown
 
 _DEFAULT_GENERATOR = torch.default_generator
 _GENERATOR = torch.Generator
@@ -40,11 +40,9 @@ def raised(exc: BaseException, submission_dir: str | None) -> dict[str, Any]:
 
 
 def _record(value: Any, sample: int | None) -> dict[str, Any]:
-    record = encode_value(value)
+    record = encode_shown(value)
     if record["kind"] == "tensor" and "value" in record:
         record["value"] = sample_of(value, sample)
-    if isinstance(value, ModelTensor):
-        record["device"] = "cuda:0"
     return record
 
 
@@ -88,7 +86,7 @@ def in_place_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     result["after"] = {
         "type": type(target).__name__, "requires_grad": bool(target.requires_grad), "is_leaf": bool(target.is_leaf),
         "has_grad_fn": target.grad_fn is not None, "dtype": str(target.dtype).removeprefix("torch."),
-        "shape": list(target.shape), "device": "cuda:0" if isinstance(target, ModelTensor) else str(target.device),
+        "shape": list(target.shape), "device": str(target.device),  # a model tensor's is cuda:0
     }
     return result
 
