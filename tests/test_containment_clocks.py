@@ -18,6 +18,7 @@ import pytest
 
 from grader.sandbox import ForkServer, Job, Limits
 from grader.sandbox import confine
+from grader.sandbox.server import EVENTS_PER_STEP, MAX_EVENT_LINE, UNSCHEDULED_EVENTS, EventLines
 from grader.schedule import scheduled_steps
 
 STEPS = "grader.sandbox.selftest:run_steps"
@@ -188,3 +189,21 @@ def test_flooding_the_events_channel_costs_the_child_not_the_server(server, tmp_
     # read to its end, the channel would take the 16 MB in a moment and the child would finish; unread, the
     # child blocks on the full pipe until its step's clock stops it
     assert outcome.reason == "timeout" and "finished" not in outcome.stdout, outcome
+
+
+def test_a_flood_in_the_same_read_as_the_childs_own_events_keeps_them():
+    """The child's "confined" and "step started" lines count even when a forged flood arrives with them in one
+    read (a busy server reads late): otherwise the step's clock would never start and the flood would run to
+    the start-up limit."""
+    events = EventLines(most=EVENTS_PER_STEP * 4)
+    lines = events.feed(b"C seccomp\nS a\n" + b"D b\n" * 16384)
+    assert events.flooded
+    assert lines[:2] == ["C seccomp", "S a"] and len(lines) == EVENTS_PER_STEP * 4
+    assert events.feed(b"S b\n") == []  # read no more
+
+
+def test_an_endless_event_line_floods_the_channel_and_whole_lines_before_it_count():
+    events = EventLines(most=UNSCHEDULED_EVENTS)
+    assert events.feed(b"C seccomp\nS a\nD a\nS b") == ["C seccomp", "S a", "D a"]
+    assert events.feed(b"\n") == ["S b"]
+    assert events.feed(b"x" * (MAX_EVENT_LINE + 1)) == [] and events.flooded

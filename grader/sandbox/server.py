@@ -52,6 +52,34 @@ CGROUP: processes.PidsCgroup | None = None
 SPAWN = False
 
 
+class EventLines:
+    """The child's events channel, cut into lines, up to the most a job can honestly write.
+
+    The sandbox's own lines (confined, step started) come first and are kept even when a flood of
+    forged ones arrives in the same read: past the bound, the lines beyond it are dropped and the
+    channel is taken as flooded (read no more), so a flood can neither hide the child's confinement
+    from the server's clocks nor cost the server its time."""
+
+    def __init__(self, most: int):
+        self.most = most
+        self.read = 0
+        self.flooded = False
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The whole lines `chunk` completes, at most up to the bound."""
+        if self.flooded:
+            return []
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        room = self.most - self.read
+        if len(self._partial) > MAX_EVENT_LINE or len(lines) > room:
+            self.flooded = True  # a line no event is that long, or more events than the job's steps need
+            self._partial = b""
+            lines = lines[:max(0, room)]
+        self.read += len(lines)
+        return [line.decode("utf-8", "replace") for line in lines]
+
+
 class Steps:
     """Handed to the target: tells the supervising server which step is running. The learner's code can
     find the descriptor and write too: the server believes only the next step the grader scheduled."""
@@ -237,8 +265,6 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
     steps_done: list[str] = []
     to_relay = set(request.get("stream_steps") or ()) if on_step_done is not None else set()
     current: str | None = None
-    event_buffer = b""
-    events_read = 0
     # Until the child says it is confined (a fork: milliseconds; a spawned interpreter: seconds of
     # importing torch), it runs only the sandbox's own code: the learner's clock starts after.
     step_deadline = total_deadline = started + STARTUP_S
@@ -260,6 +286,7 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
     # grader scheduled (each once, in order), so the learner's code, which can write on the events
     # channel too, cannot restart its own clock with a forged line; a forged "done" stops no clock.
     schedule = [str(name) for name in request.get("steps") or ()]
+    events = EventLines(EVENTS_PER_STEP * (len(schedule) + 2) if schedule else UNSCHEDULED_EVENTS)
     started_steps: list[str] = []
     cpu_cap = confine.total_cpu_seconds(limits, schedule)
     cpu_from: float | None = None  # the job's CPU seconds when the child said it was confined
@@ -298,19 +325,14 @@ def run_job(request: dict[str, Any], on_step_done: Callable[[str], None] | None 
                 open_fds.discard(fd)
                 continue
             if fd == events_r:
-                event_buffer += chunk
-                *lines, event_buffer = event_buffer.split(b"\n")
-                events_read += len(lines)
-                if len(event_buffer) > MAX_EVENT_LINE or events_read > (
-                        EVENTS_PER_STEP * (len(schedule) + 2) if schedule else UNSCHEDULED_EVENTS):
-                    # a line no event is that long, or far more events than the steps the grader scheduled:
-                    # learner code flooding the channel. It is read no more (the server's time is not the
+                lines = events.feed(chunk)
+                if events.flooded:
+                    # learner code flooding the channel: it is read no more (the server's time is not the
                     # child's to spend); once the pipe is full the child blocks, and its clock stops it.
                     selector.unregister(events_r)
                     open_fds.discard(events_r)
-                    event_buffer, lines = b"", []
                 for line in lines:
-                    kind, _, name = line.decode("utf-8", "replace").partition(" ")
+                    kind, _, name = line.partition(" ")
                     if kind == "S" and confinement is not None and _next_step(schedule, started_steps, name):
                         started_steps.append(name)
                         current = name
