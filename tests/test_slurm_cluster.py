@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader.shard import shard_of
 
@@ -86,15 +87,32 @@ def slurm_env() -> dict[str, str]:
     return env
 
 
+#: What the cluster grades: the course's activations and losses (sharding and merging do not depend on which
+#: exercises a course has, and the whole course would make each grading here several times longer).
+MODULES = ["activations", "losses"]
+#: Seconds each submission of the last shard sleeps as its module loads, so that the test can cancel that
+#: shard after its first submission and before its last, however fast the machine grades.
+SLOW_LOAD_S = 1.0
+
+
 @pytest.fixture(scope="module")
 def course_folder(tmp_path_factory, slurm_env) -> Path:
     """A teacher's course folder: course.yaml, exercises/, solutions/, examples/slurm/ and a class of 8."""
     root = tmp_path_factory.mktemp("course")
-    shutil.copy2(REPO / "course.yaml", root / "course.yaml")
+    course = yaml.safe_load((REPO / "course.yaml").read_text())
+    course["modules"] = MODULES
+    course["exercises"] = [f"exercises/{module}/*.yaml" for module in MODULES]
+    (root / "course.yaml").write_text(yaml.safe_dump(course, sort_keys=False))
     for folder in ("exercises", "solutions", "examples/slurm"):
         shutil.copytree(REPO / folder, root / folder)
     for i, name in enumerate(NAMES):
-        shutil.copytree(REPO / SOURCES[i % len(SOURCES)], root / "submissions" / name)
+        target = root / "submissions" / name
+        target.mkdir(parents=True)
+        for module in MODULES:
+            text = (REPO / SOURCES[i % len(SOURCES)] / f"{module}.py").read_text()
+            if shard_of(name, SHARDS) == SHARDS and module == MODULES[0]:
+                text = f"import time as _time\n_time.sleep({SLOW_LOAD_S})\n{text}"
+            (target / f"{module}.py").write_text(text)
     return root
 
 
