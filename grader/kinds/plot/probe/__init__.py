@@ -3,6 +3,12 @@
 What comes back is numbers, strings and tensors only: per axes its position, titles, grid, the
 lines' (x, y) and the bars; the saved PNG's bytes as a uint8 tensor; what the function returned;
 the warnings it caused, counted. Never a Figure. Matplotlib is made headless first (plot_headless).
+
+Whether the saved file shows the returned Figure: when the Figure's own savefig wrote the file and
+neither the file nor the Figure changed since (saves.py watches every save to the path), the
+record says so (`file_is_figure`) and nothing more is drawn; otherwise the Figure is drawn once
+more as a PNG (`rendered`), as wide as the file, for the grader to compare the two pictures.
+"""
 """
 from __future__ import annotations
 
