@@ -9,7 +9,6 @@ neither the file nor the Figure changed since (saves.py watches every save to th
 record says so (`file_is_figure`) and nothing more is drawn; otherwise the Figure is drawn once
 more as a PNG (`rendered`), as wide as the file, for the grader to compare the two pictures.
 """
-"""
 from __future__ import annotations
 
 import logging
