@@ -134,6 +134,8 @@ def _noting_print(print_figure: Callable) -> Callable:
                 _last = None  # this save replaced the file: an earlier note no longer says what it holds
                 if plain:
                     _pending.append(weakref.ref(self.figure))
+                else:
+                    _pending.clear()
         if _depth == 0:
             _note_pending()
         return result
