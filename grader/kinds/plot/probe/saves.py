@@ -23,13 +23,14 @@ without this module.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import numbers
 import os
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -87,58 +88,54 @@ def watch(path: str) -> None:
     _pending.clear()
 
 
-def _saving(save: Callable) -> Callable:
-    """A save call; when the outermost one returns, the figures it printed to the graded path are noted."""
-    @functools.wraps(save)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _depth
-        _depth += 1
-        try:
-            result = save(*args, **kwargs)
-        except BaseException:
-            _depth -= 1
-            if _depth == 0:
-                _pending.clear()
-            raise
+@contextlib.contextmanager
+def _save_call() -> Iterator[None]:
+    """One save call (they nest: plt.savefig → Figure.savefig → print_figure); when the outermost one
+    returns, the figure it printed last to the graded path is noted, with the file and its state then."""
+    global _depth
+    _depth += 1
+    try:
+        yield
+    except BaseException:
         _depth -= 1
         if _depth == 0:
-            _note_pending()
-        return result
+            _pending.clear()
+        raise
+    _depth -= 1
+    if _depth == 0:
+        _note_pending()
+
+
+def _saving(save: Callable) -> Callable:
+    @functools.wraps(save)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _save_call():
+            return save(*args, **kwargs)
     return wrapper
 
 
 def _noting_print(print_figure: Callable) -> Callable:
     @functools.wraps(print_figure)
     def wrapper(self: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
-        global _depth
-        _depth += 1
-        try:
-            result = print_figure(self, filename, *args, **kwargs)
-        except BaseException:
-            _depth -= 1
-            if _depth == 0:
-                _pending.clear()
-            raise
-        _depth -= 1
-        try:
-            plain = not args and _whole_png(self, filename, kwargs)
-        except Exception:
-            plain = False
-        if _watched is not None and isinstance(filename, (str, os.PathLike)):
+        global _last
+        with _save_call():
             try:
-                to_watched = os.path.realpath(os.fspath(filename)) == _watched
+                to_watched = _watched is not None and isinstance(filename, (str, os.PathLike)) \
+                    and os.path.realpath(os.fspath(filename)) == _watched
             except Exception:
                 to_watched = False
             if to_watched:
-                global _last
-                _last = None  # this save replaced the file: an earlier note no longer says what it holds
+                _last = None  # the file is being replaced: an earlier note no longer says what it holds
+                _pending.clear()
+            result = print_figure(self, filename, *args, **kwargs)
+            if to_watched:
+                try:
+                    plain = not args and _whole_png(self, filename, kwargs)
+                except Exception:
+                    plain = False
                 if plain:
                     _pending.append(weakref.ref(self.figure))
-                else:
-                    _pending.clear()
-        if _depth == 0:
-            _note_pending()
-        return result
+            return result
     return wrapper
 
 
