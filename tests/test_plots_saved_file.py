@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from grader.kinds.plot import probe as plot_probe
+from grader.kinds.plot.probe import saves
 from grader.kinds.plot.judge.aspects import ASPECTS
 from grader.kinds.plot.judge.png import _over_white
 
@@ -22,8 +23,10 @@ NOT_THE_FIGURE = "does not show the Figure"
 def probe(tmp_path, monkeypatch):
     """plot_probe(fn) as the child runs it, its files in tmp_path; then the file aspect's verdict."""
     import matplotlib.pyplot as plt
+    plt.switch_backend("agg")  # plt.show() returns at once
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    monkeypatch.setattr(plot_probe, "make_headless", lambda: None)  # the test process keeps its matplotlib
+    monkeypatch.setattr(plot_probe, "make_headless", lambda: None)  # the test process keeps its rcParams
+    monkeypatch.setattr(saves, "_watched", None)  # and, after the test, notes no saves
 
     def run(fn):
         plot_probe._SEEN.clear()
