@@ -20,6 +20,10 @@ count, the digest nor rcParams has moved since. In every other case (another fig
 returned, the figure changed after the save, the file written or overwritten some other way, a
 save to a buffer then written) the probe draws the Figure and the grader compares the pictures, as
 without this module.
+
+Like the rest of the probe, this runs beside the learner's code: code that rewrites matplotlib's
+private attributes or this module could as well forge the picture the probe draws. What it must
+never do is take a careless, unusual or hostile use of matplotlib's own API for an unchanged figure.
 """
 from __future__ import annotations
 
