@@ -1,23 +1,29 @@
-"""The saved file of a plot check, read in the grader: a real PNG, of a sensible size, not blank.
+"""The saved file of a plot check, read in the grader: a real PNG, of a sensible size, not blank, and
+(when the probe could not see the returned Figure write it) whether it shows that Figure.
 
 Only the bytes come from the learner's child; they are checked (signature, IHDR size) before
 Pillow decodes them, and every problem is a sentence for the student. The grader decodes in its own
 process, so the size is bounded before decoding: a 40 kB file can declare 8000 × 8000 pixels. At
 most MAX_PIXELS pixels (16 M: 4000 × 4000; matplotlib's default figure at dpi 600 is 3840 × 2880),
-decoded by Pillow (at most 4 bytes a pixel) and composed over white into 3 bytes a pixel a band of
-rows at a time, the decoding holds about 7 bytes a pixel (115 MB) at its peak.
+decoded by Pillow (at most 4 bytes a pixel) and turned into 3 bytes a pixel over white: an opaque
+image (matplotlib's default) is copied as it is, a million pixels at a time; one with transparent
+pixels is composed in float32 a band of rows at a time. The decoding holds about 7 bytes a pixel
+(115 MB) at its peak. The picture of the returned Figure (`same_picture`) is decoded the same way;
+it comes only where the probe did not see the Figure itself write the file (plot/probe/saves.py).
 """
 from __future__ import annotations
 
 import io
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_SIDE, MAX_SIDE, MAX_PIXELS = 100, 8000, 16_000_000
 BAND_ROWS = 64  # rows composed over white at a time, so the float copies stay small
+OPAQUE_BAND_PIXELS = 1_000_000  # pixels of an opaque image copied at a time (4 MB)
 BLANK_SHARE = 0.001   # below this share of pixels off the background colour, the image is blank
 
 
@@ -58,12 +64,7 @@ def read_png(data: bytes) -> tuple[Png | None, str | None]:
             if image.size != (width, height):
                 raise ValueError("the header and the image disagree")
             image.load()  # Pillow's own copy, in the file's mode: at most 4 bytes a pixel
-            rgb = np.empty((height, width, 3), dtype=np.uint8)
-            for top in range(0, height, BAND_ROWS):  # over white, in float32 as the whole image would be
-                band = np.asarray(image.crop((0, top, width, min(height, top + BAND_ROWS))).convert("RGBA"),
-                                  dtype=np.float32)
-                alpha = band[..., 3:4] / 255.0
-                rgb[top:top + BAND_ROWS] = (band[..., :3] * alpha + 255.0 * (1.0 - alpha)).round()
+            rgb = _over_white(image)
     except Exception:
         return None, "The file at path starts like a PNG but could not be decoded: it is damaged."
     png = Png(width, height, rgb)
@@ -71,6 +72,27 @@ def read_png(data: bytes) -> tuple[Png | None, str | None]:
         return png, ("The PNG at path is blank (all one colour): save the figure after drawing on it, "
                      "and before plt.close().")
     return png, None
+
+
+def _over_white(image: Any) -> np.ndarray:
+    """The image's RGB pixels composed over white, a band of rows at a time.
+
+    An opaque image (no alpha channel, or every alpha 255, as matplotlib saves a figure by default)
+    is its own colours: they are copied as they are, which is what composing gives exactly (alpha
+    1.0 leaves each value unchanged). Any other image is composed in float32, as a whole image would be."""
+    width, height = image.size
+    rgb = np.empty((height, width, 3), dtype=np.uint8)
+    if image.mode == "RGB" or (image.mode == "RGBA" and image.getextrema()[3][0] == 255):
+        rows = max(BAND_ROWS, OPAQUE_BAND_PIXELS // max(width, 1))
+        for top in range(0, height, rows):
+            rgb[top:top + rows] = np.asarray(image.crop((0, top, width, min(height, top + rows))))[..., :3]
+        return rgb
+    for top in range(0, height, BAND_ROWS):
+        band = np.asarray(image.crop((0, top, width, min(height, top + BAND_ROWS))).convert("RGBA"),
+                          dtype=np.float32)
+        alpha = band[..., 3:4] / 255.0
+        rgb[top:top + BAND_ROWS] = (band[..., :3] * alpha + 255.0 * (1.0 - alpha)).round()
+    return rgb
 
 
 def _blank(rgb: np.ndarray) -> bool:
@@ -123,11 +145,9 @@ def _decode(data: bytes) -> np.ndarray | None:
         from PIL import Image
         with Image.open(io.BytesIO(data)) as image:
             image.load()
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            return _over_white(image)
     except Exception:
         return None
-    alpha = rgba[..., 3:4] / 255.0
-    return (rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
 
 
 def _tile_shares(edges: np.ndarray) -> np.ndarray:
