@@ -1,11 +1,13 @@
 """What a fresh child side costs to start, and what it must not change.
 
 The stand-in for torch._dynamo (grader/probes/lazy_dynamo.py) keeps torch's compiler unloaded while
-the probes run, about 1 s per fresh process; these tests run in fresh interpreters, since the stand-in
-changes sys.modules for good.
+the probes run, about 1 s per fresh process. The stand-in changes sys.modules for good, so each snippet
+runs in an interpreter of its own: a fork of one that has imported torch and nothing else, as a fresh
+`python -c "import torch; ..."` would be at its second line (the import paid once per module).
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -16,14 +18,55 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_python(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True,
-                          timeout=240, env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO)})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+#: Reads one JSON request a line ({"code", "out", "err"}), runs the code in a fork of itself with stdout and
+#: stderr in the named files, and answers the fork's exit status.
+FORKING_RUNNER = """
+import json, os, sys, traceback
+import torch
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        for fd, path in ((1, request["out"]), (2, request["err"])):
+            os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+        status = 0
+        try:
+            exec(compile(request["code"], "<snippet>", "exec"), {"__name__": "__main__"})
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    print(json.dumps(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])), flush=True)
+"""
 
 
-def test_warm_child_runs_every_probe_without_loading_the_compiler():
+@pytest.fixture(scope="module")
+def python_with_torch():
+    runner = subprocess.Popen([sys.executable, "-c", FORKING_RUNNER], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True,
+                              env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO)})
+    yield runner
+    runner.stdin.close()
+    runner.wait(timeout=60)
+
+
+@pytest.fixture
+def run_python(python_with_torch, tmp_path):
+    """Runs code in an interpreter of its own that has imported torch and nothing else; its stdout."""
+    def run(code: str) -> str:
+        out, err = tmp_path / "stdout", tmp_path / "stderr"
+        request = {"code": textwrap.dedent(code), "out": str(out), "err": str(err)}
+        python_with_torch.stdin.write(json.dumps(request) + "\n")
+        python_with_torch.stdin.flush()
+        status = python_with_torch.stdout.readline()
+        assert status.strip() == "0", (status, err.read_text()[-3000:] if err.exists() else "")
+        return out.read_text()
+    return run
+
+
+def test_warm_child_runs_every_probe_without_loading_the_compiler(run_python):
     out = run_python("""
         import sys, torch
         import grader.child as child
@@ -40,7 +83,7 @@ def test_warm_child_runs_every_probe_without_loading_the_compiler():
     assert out[2] == "['ones', 'tanh']"
 
 
-def test_a_learner_can_still_compile_and_import_dynamo_modules():
+def test_a_learner_can_still_compile_and_import_dynamo_modules(run_python):
     out = run_python("""
         import sys, torch
         import grader.child as child
@@ -55,7 +98,7 @@ def test_a_learner_can_still_compile_and_import_dynamo_modules():
     assert out[1] == "[3.0, 3.0]"
 
 
-def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after():
+def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after(run_python):
     out = run_python("""
         import sys, torch
         from grader.probes.lazy_dynamo import defer_dynamo
@@ -81,7 +124,7 @@ def test_functions_disabled_before_dynamo_loads_defer_to_the_real_disable_after(
     assert out[1] == "3 ['f', 'real disable', 'f']"
 
 
-def test_an_older_torchs_requests_are_recognised_and_its_disable_gets_only_what_it_knows():
+def test_an_older_torchs_requests_are_recognised_and_its_disable_gets_only_what_it_knows(run_python):
     """torch 2.4: `_disable_dynamo` calls `torch._dynamo.disable(fn, recursive)`, no `wrapping=False`, and the
     real `disable` takes no `reason` or `wrapping` (a TypeError there failed every optimizer step in a
     learner's code). Both imitated here, on whatever torch is installed."""
@@ -106,7 +149,7 @@ def test_an_older_torchs_requests_are_recognised_and_its_disable_gets_only_what_
     assert out[1] == "3 [True, True] True"  # the deferred call, then a learner's own disable: no TypeError
 
 
-def test_the_stand_in_is_not_installed_over_a_loaded_dynamo():
+def test_the_stand_in_is_not_installed_over_a_loaded_dynamo(run_python):
     out = run_python("""
         import sys, torch, torch._dynamo
         from grader.probes.lazy_dynamo import defer_dynamo
@@ -124,7 +167,7 @@ def test_children_collect_garbage_though_the_server_imports_without(server, tmp_
     assert "collector on: True" in outcome.stdout
 
 
-def test_an_optimizer_step_does_not_load_the_compiler():
+def test_an_optimizer_step_does_not_load_the_compiler(run_python):
     out = run_python("""
         import sys, torch
         import grader.child as child
@@ -138,7 +181,7 @@ def test_an_optimizer_step_does_not_load_the_compiler():
     assert out.split("\n")[0] == "_Deferred False"
 
 
-def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package():
+def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package(run_python):
     out = run_python("""
         import torch
         import grader.child as child
@@ -154,7 +197,7 @@ def test_what_a_learner_asks_of_dynamo_directly_is_answered_by_the_real_package(
 
 
 @pytest.mark.torch_internals  # how torch._dynamo loads and reads its config
-def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it():
+def test_threads_calling_disabled_functions_while_dynamo_loads_wait_for_it(run_python):
     out = run_python("""
         import sys, threading, time, torch
         from grader.probes.lazy_dynamo import defer_dynamo
@@ -201,7 +244,7 @@ COUNT_BACKWARD_PASSES = """
 """
 
 
-def test_the_fork_server_leaves_backward_passes_to_its_children_where_a_gpu_is_present():
+def test_the_fork_server_leaves_backward_passes_to_its_children_where_a_gpu_is_present(run_python):
     # On an H200 the warm-up's backward pass started the CUDA driver and autograd's GPU thread in the
     # fork server; every child then failed its gradient checks ("Unable to handle autograd's threading
     # in combination with fork-based multiprocessing") and could not start CUDA.
@@ -252,7 +295,7 @@ def test_a_gpu_job_starts_cuda_and_autograd_before_the_learners_code_runs(tmp_pa
 
 
 @pytest.mark.torch_internals  # how torch._dynamo loads and reads its config
-def test_a_learners_dynamo_config_is_the_one_dynamo_reads():
+def test_a_learners_dynamo_config_is_the_one_dynamo_reads(run_python):
     """`import torch._dynamo.config` through the stand-in gives the module dynamo itself uses, not a second
     copy run from source again (a setting there would be lost: compile errors would not fall back)."""
     out = run_python("""
@@ -288,7 +331,7 @@ def test_the_real_disable_gets_the_stand_ins_defaults_only_where_it_knows_them()
     assert _real_disable(new, len, True, {"reason": None, "wrapping": False}) == {"reason": None, "wrapping": False}
 
 
-def test_the_switch_leaves_torch_to_load_its_compiler_as_it_always_does():
+def test_the_switch_leaves_torch_to_load_its_compiler_as_it_always_does(run_python):
     out = run_python("""
         import os, sys
         os.environ["TORCHGRADE_NO_LAZY_DYNAMO"] = "1"
