@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from grader.audit import render_audit, run_audit
-from grader.plan import build_plan
+from grader.pool import WorkerPool
 
 #: module → (mistakes, accepted variants) each of its exercises must catalogue at least
 REQUIRED = {"activations": (4, 2), "losses": (4, 2), "initializers": (4, 2), "plots": (2, 2), "experiments": (2, 2)}
@@ -71,8 +71,7 @@ def test_the_wrong_verdicts_found_have_their_mistakes_in_the_catalogue(course):
 
 
 @pytest.mark.slow
-def test_the_shipped_course_passes_its_own_audit(course, tmp_path):
+def test_the_shipped_course_passes_its_own_audit(course, plans, server):
     """Every catalogued mistake loses points and every accepted variant gets full marks (`torchgrade audit`)."""
-    plan = build_plan(course, hidden=True, workdir=tmp_path / "plan")
-    audit = run_audit(course, plan, jobs=1)
+    audit = run_audit(course, plans(None, True), pool=WorkerPool.of([server]))
     assert audit.ok, render_audit(audit)
