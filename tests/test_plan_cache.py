@@ -69,10 +69,9 @@ def test_a_cached_plan_grades_a_submission_exactly_as_a_fresh_plan(course, repo,
     assert cached.tasks_file.read_bytes() == fresh.tasks_file.read_bytes()
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    for name in ("bob", "alice"):
-        expected = grade_submission(fresh, repo / "examples" / name, server, scratch).to_json()
-        got = grade_submission(cached, repo / "examples" / name, server, scratch).to_json()
-        assert got == expected, name
+    # bob's work passes some checks and fails others, with feedback and pictures: every part of a plan is used
+    expected = grade_submission(fresh, repo / "examples" / "bob", server, scratch).to_json()
+    assert grade_submission(cached, repo / "examples" / "bob", server, scratch).to_json() == expected
 
 
 def test_the_plans_workdir_files_come_back_in_a_fresh_workdir(course, cache, builds, tmp_path):
