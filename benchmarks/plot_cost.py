@@ -7,8 +7,7 @@ shared by the checks that judge it) and describes each figure; the grader loads 
 judges it, and for each failed case draws two pictures. Child and grader work are measured as
 CPU time (time.process_time) in this process, on the submission's own module without the
 sandbox, so other processes on the machine count less; the probe's own work per call (describing
-the figure, reading the PNG) is timed on its own, and it counts the calls whose file the probe saw
-the returned Figure write (nothing drawn again, no pictures compared). Then one real
+the figure, reading the PNG) is timed on its own. Then one real
 sandboxed grading per submission gives the wall time, fork and IPC included.
 """
 from __future__ import annotations
@@ -84,26 +83,21 @@ def probe_work(module, repeat: int) -> float:
     return (time.process_time() - start) / repeat
 
 
-def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float, str]:
-    """(child CPU s, grader CPU s, how many calls' files the probe saw their Figure write): probes +
-    saving, then loading + judging + pictures."""
+def one_submission(plan, tasks, module, folder: Path) -> tuple[float, float]:
+    """(child CPU s, grader CPU s): probes + saving, then loading + judging + pictures."""
     plot_probe._SEEN.clear()  # a fresh child has seen nothing
     plot_check._PICTURES.clear()  # nor has the grader drawn this submission's pictures
     start = time.process_time()
-    files, records = {}, []
+    files = {}
     for exercise in plan.exercises:
         record = run_exercise(tasks[exercise.id], module, str(folder))
         files[exercise.id] = wire.dumps(record)
-        records.append(record)
     child = time.process_time() - start
     start = time.process_time()
     for exercise in plan.exercises:
         record = wire.loads(files[exercise.id])
         judge_exercise(plan, exercise, record, None)
-    grader = time.process_time() - start
-    observations = {id(o): o for r in records for o in r.get("results", {}).values()}.values()
-    shown = sum(o.get("file_is_figure") is True for o in observations)
-    return child, grader, f"{shown} of {len(observations)}"
+    return child, time.process_time() - start
 
 
 def main() -> None:
@@ -130,7 +124,6 @@ def main() -> None:
             module = load_module(folder)
             one_submission(plan, tasks, module, folder)  # warm caches, as the fork server is
             runs = [one_submission(plan, tasks, module, folder) for _ in range(args.repeat)]
-            shown = runs[-1][2]
             child = statistics.median(r[0] for r in runs)
             grader = statistics.median(r[1] for r in runs)
             own = statistics.median(student_calls_only(tasks, module) for _ in range(args.repeat))
@@ -144,8 +137,7 @@ def main() -> None:
                 child_walls.append(result.details["wall_s"])
             print(f"{name:10s} child {child:.3f} s CPU (the student's own calls alone: {own:.3f}) + grader {grader:.3f} s CPU = {child + grader:.3f} s CPU per submission "
                   f"(median of {args.repeat}); sandboxed grading {statistics.median(walls):.2f} s wall "
-                  f"(its child {statistics.median(child_walls):.2f} s); score {result.score:g}/{result.max_score:g}; "
-                  f"files the probe saw their Figure write: {shown} calls")
+                  f"(its child {statistics.median(child_walls):.2f} s); score {result.score:g}/{result.max_score:g}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -1,5 +1,7 @@
-"""The saved file shows the returned Figure: the probe skips drawing the Figure again only when its
-own savefig wrote the file and nothing changed since; every other file is still compared with it.
+"""The saved file must show the Figure the function returned, as it is when returned: the child draws
+that Figure again and the grader compares the two pictures, whatever happened to the figure or the file
+after the save (a change through any of matplotlib's API, a callback run inside savefig, another file
+written over it). Decoding a PNG gives the same pixels whichever path it takes.
 
 In-process, on the probe and the file aspect (no sandbox): the probe is called as the child calls it.
 """
@@ -12,7 +14,6 @@ import pytest
 import torch
 
 from grader.kinds.plot import probe as plot_probe
-from grader.kinds.plot.probe import saves
 from grader.kinds.plot.judge.aspects import ASPECTS
 from grader.kinds.plot.judge.png import _over_white
 
@@ -26,7 +27,6 @@ def probe(tmp_path, monkeypatch):
     plt.switch_backend("agg")  # plt.show() returns at once
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     monkeypatch.setattr(plot_probe, "make_headless", lambda: None)  # the test process keeps its rcParams
-    monkeypatch.setattr(saves, "_watched", None)  # and, after the test, notes no saves
 
     def run(fn):
         plot_probe._SEEN.clear()
@@ -67,18 +67,25 @@ def saved_then(change, second=True):
     return plot_activation
 
 
-def test_the_returned_figure_saved_unchanged_is_not_drawn_again_and_passes(probe):
+def test_the_returned_figure_saved_unchanged_passes(probe):
     observation, verdict = probe(saved_then(lambda *_: None))
-    assert observation["file_is_figure"] is True
-    assert observation["rendered"] is None
-    assert verdict is None
+    assert observation["rendered"] is not None and verdict is None
 
 
 @pytest.mark.parametrize("save", ["plt.savefig then plt.show", "canvas.print_figure", "tight and transparent",
-                                  "saved twice, the last after the change"])
-def test_other_ways_of_saving_the_returned_figure_unchanged_are_seen_too(probe, save):
+                                  "saved twice, the last after the change", "pyplot state, torch tensors"])
+def test_other_ways_of_saving_the_returned_figure_pass(probe, save):
     def plot_activation(name, path):
         import matplotlib.pyplot as plt
+        if save == "pyplot state, torch tensors":
+            x = torch.linspace(-10, 10, 201)
+            plt.figure(figsize=(8, 3))
+            plt.subplot(1, 2, 1)
+            plt.plot(x, torch.sigmoid(x))
+            plt.subplot(1, 2, 2)
+            plt.plot(x, torch.sigmoid(x) * (1 - torch.sigmoid(x)))
+            plt.savefig(path)
+            return plt.gcf()
         fig, left, right = two_panels(plt, second=save != "saved twice, the last after the change")
         if save == "plt.savefig then plt.show":
             plt.savefig(path)
@@ -92,13 +99,12 @@ def test_other_ways_of_saving_the_returned_figure_unchanged_are_seen_too(probe, 
             draw_second_panel(right)
             fig.savefig(path, dpi=60)
         return plt.gcf()
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is True and verdict is None
+    _, verdict = probe(plot_activation)
+    assert verdict is None
 
 
-def test_a_figure_changed_after_saving_is_drawn_again_and_fails_the_saved_file(probe):
-    observation, verdict = probe(saved_then(lambda fig, left, right, path: draw_second_panel(right), second=False))
-    assert observation["file_is_figure"] is False and observation["rendered"] is not None
+def test_a_figure_drawn_on_after_saving_fails_the_saved_file(probe):
+    _, verdict = probe(saved_then(lambda fig, left, right, path: draw_second_panel(right), second=False))
     assert NOT_THE_FIGURE in verdict
 
 
@@ -106,30 +112,54 @@ def test_a_change_after_saving_counts_even_when_redrawn_and_marked_fresh(probe):
     def change(fig, left, right, path):
         draw_second_panel(right)
         fig.canvas.draw()  # matplotlib's stale flag is lowered by a draw ...
-        fig.stale = False  # ... or by hand; the count of changes is not
-    observation, verdict = probe(saved_then(change, second=False))
-    assert observation["file_is_figure"] is False
+        fig.stale = False  # ... or by hand
+    _, verdict = probe(saved_then(change, second=False))
     assert NOT_THE_FIGURE in verdict
 
 
-def test_a_style_change_after_saving_is_seen(probe):
-    observation, _ = probe(saved_then(lambda fig, left, right, path: left.get_lines()[0].set_linewidth(6)))
-    assert observation["file_is_figure"] is False and observation["rendered"] is not None
+def _bigger_titles(fig, left, right, path):
+    for ax in (left, right):
+        ax.title.get_fontproperties().set_size(60)  # the Text's own FontProperties, changed in place
 
 
-def test_rc_params_changed_after_saving_are_seen(probe):
-    def change(fig, left, right, path):
-        import matplotlib
-        matplotlib.rcParams["path.sketch"] = (5, 50, 2)  # read when the figure is drawn
-    observation, _ = probe(saved_then(change))
-    assert observation["file_is_figure"] is False and observation["rendered"] is not None
+def _formatter_state(fig, left, right, path):
+    from matplotlib import ticker
+    for ax in (left, right):
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, pos: f"{v * 123456:g}"))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, pos: f"{v * 123456:g}"))
 
 
-def test_line_data_changed_in_place_after_saving_is_seen(probe):
-    def change(fig, left, right, path):
-        left.get_lines()[0].get_xydata()[:, 1] *= -1  # no set_* call: matplotlib is not told
-    observation, _ = probe(saved_then(change))
-    assert observation["file_is_figure"] is False and observation["rendered"] is not None
+@pytest.mark.parametrize("change", [_bigger_titles, _formatter_state],
+                         ids=["font properties changed in place", "tick formatters set"])
+def test_changes_after_saving_that_matplotlib_is_not_told_of_fail_the_saved_file(probe, change):
+    _, verdict = probe(saved_then(change))
+    assert NOT_THE_FIGURE in verdict
+
+
+def test_a_callback_inside_savefig_that_writes_another_picture_over_the_file_fails(probe):
+    def plot_activation(name, path):
+        import os
+
+        import matplotlib.pyplot as plt
+        fig, _, _ = two_panels(plt)
+        other = plt.figure(figsize=(6, 2.5))
+        other.gca().bar(range(5), [5, 1, 4, 2, 3])
+        picture = io.BytesIO()
+        other.savefig(picture, format="png", dpi=60)
+        plt.close(other)
+        chained = fig.stale_callback
+
+        def swap(figure, value):  # runs inside savefig, after the PNG is written (the dpi is put back)
+            if os.path.exists(path) and os.path.getsize(path) != len(picture.getvalue()):
+                with open(path, "wb") as handle:
+                    handle.write(picture.getvalue())
+            if chained:
+                chained(figure, value)
+        fig.stale_callback = swap
+        fig.savefig(path, dpi=60)
+        return fig
+    _, verdict = probe(plot_activation)
+    assert NOT_THE_FIGURE in verdict
 
 
 def test_another_figure_saved_than_returned_fails_the_saved_file(probe):
@@ -140,8 +170,7 @@ def test_another_figure_saved_than_returned_fails_the_saved_file(probe):
         other.savefig(path)
         fig, _, _ = two_panels(plt)
         return fig
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is False
+    _, verdict = probe(plot_activation)
     assert NOT_THE_FIGURE in verdict
 
 
@@ -152,8 +181,7 @@ def test_plt_savefig_of_another_current_figure_fails_the_saved_file(probe):
         plt.figure().gca().bar(range(3), [3, 1, 2])  # now the current figure
         plt.savefig(path)
         return fig
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is False
+    _, verdict = probe(plot_activation)
     assert NOT_THE_FIGURE in verdict
 
 
@@ -169,28 +197,19 @@ def test_a_file_overwritten_after_savefig_is_judged_by_its_content(probe):
         with open(path, "wb") as handle:  # after the save, and without matplotlib
             handle.write(buffer.getvalue())
         return fig
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is False
+    _, verdict = probe(plot_activation)
     assert NOT_THE_FIGURE in verdict
 
 
-def test_a_cropped_save_of_the_returned_figure_is_drawn_again(probe):
+def test_a_cropped_save_of_the_returned_figure_fails(probe):
     def plot_activation(name, path):
         import matplotlib.pyplot as plt
         from matplotlib.transforms import Bbox
         fig, _, _ = two_panels(plt)
         fig.savefig(path, dpi=60, bbox_inches=Bbox([[0, 0], [3, 2.5]]))  # the left panel only
         return fig
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is False and observation["rendered"] is not None
+    _, verdict = probe(plot_activation)
     assert NOT_THE_FIGURE in verdict
-
-
-def test_the_grader_skips_the_comparison_only_for_a_true_file_is_figure(probe):
-    observation, _ = probe(saved_then(lambda fig, left, right, path: draw_second_panel(right), second=False))
-    for claim in (1, "true", None):
-        assert NOT_THE_FIGURE in ASPECTS["file"]({**observation, "file_is_figure": claim}, None, 0.005, (-10, 10))
-    assert ASPECTS["file"]({**observation, "file_is_figure": True}, None, 0.005, (-10, 10)) is None
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "RGB", "RGBA with transparent pixels", "LA", "P", "L"])
@@ -204,18 +223,3 @@ def test_an_image_over_white_is_the_same_pixels_whichever_way_it_is_decoded(mode
     alpha = composed[..., 3:4] / 255.0
     expected = (composed[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
     assert np.array_equal(_over_white(image), expected)
-
-
-def test_a_figure_saved_with_pyplot_state_reports_the_skip_with_torch_lines(probe):
-    def plot_activation(name, path):
-        import matplotlib.pyplot as plt
-        x = torch.linspace(-10, 10, 201)
-        plt.figure(figsize=(8, 3))
-        plt.subplot(1, 2, 1)
-        plt.plot(x, torch.sigmoid(x))
-        plt.subplot(1, 2, 2)
-        plt.plot(x, torch.sigmoid(x) * (1 - torch.sigmoid(x)))
-        plt.savefig(path)
-        return plt.gcf()
-    observation, verdict = probe(plot_activation)
-    assert observation["file_is_figure"] is True and verdict is None

@@ -17,9 +17,6 @@ class PlotRecord(TypedDict, total=False):
     #: axes, lines, bars, titles, grid … as plain data (plot/probe/figure.py), and the figure rendered
     figure: dict[str, Any] | None
     rendered: Any
-    #: True when the file at path holds exactly the bytes the returned Figure's own savefig wrote, and the
-    #: figure has not changed since (plot/probe/saves.py): then nothing is rendered, and no picture compared
-    file_is_figure: bool
     #: matplotlib's log and Python's warnings during the call, counted
     noise: dict[str, Any]
     #: this child's token, the path the function was given, and the file found there

@@ -1,7 +1,6 @@
 """Each promise a plot check can grade, as a function: the observation → None, or a sentence for the student.
 
-file: a real PNG at `path`, of a sensible size, not blank, that shows the returned Figure (the probe
-saw the Figure write it and not change since, or its picture matches the Figure drawn again). returns: the Figure is returned.
+file: a real PNG at `path`, of a sensible size, not blank. returns: the Figure is returned.
 layout: exactly two axes side by side. curves / bars: the left and right axes show the reference.
 titles: each axes has a title. grid: each axes shows grid lines.
 """
@@ -137,8 +136,6 @@ def file(observation: dict[str, Any], case: PlotCase, tolerance: float, x_range)
     png, problem = read_png(bytes(saved["bytes"].numpy().tobytes()))
     if problem is not None or png is None:
         return problem
-    if observation.get("file_is_figure") is True:
-        return None  # the probe saw these very bytes written by the returned Figure, unchanged since
     return same_picture(png, observation.get("rendered"))
 
 

@@ -1,5 +1,5 @@
 """The saved file of a plot check, read in the grader: a real PNG, of a sensible size, not blank, and
-(when the probe could not see the returned Figure write it) whether it shows that Figure.
+showing the returned Figure (the child draws that Figure again, for this comparison).
 
 Only the bytes come from the learner's child; they are checked (signature, IHDR size) before
 Pillow decodes them, and every problem is a sentence for the student. The grader decodes in its own
@@ -8,8 +8,7 @@ most MAX_PIXELS pixels (16 M: 4000 × 4000; matplotlib's default figure at dpi 6
 decoded by Pillow (at most 4 bytes a pixel) and turned into 3 bytes a pixel over white: an opaque
 image (matplotlib's default) is copied as it is, a million pixels at a time; one with transparent
 pixels is composed in float32 a band of rows at a time. The decoding holds about 7 bytes a pixel
-(115 MB) at its peak. The picture of the returned Figure (`same_picture`) is decoded the same way;
-it comes only where the probe did not see the Figure itself write the file (plot/probe/saves.py).
+(115 MB) at its peak. The picture of the returned Figure (`same_picture`) is decoded the same way.
 """
 from __future__ import annotations
 

@@ -3,11 +3,6 @@
 What comes back is numbers, strings and tensors only: per axes its position, titles, grid, the
 lines' (x, y) and the bars; the saved PNG's bytes as a uint8 tensor; what the function returned;
 the warnings it caused, counted. Never a Figure. Matplotlib is made headless first (plot_headless).
-
-Whether the saved file shows the returned Figure: when the Figure's own savefig wrote the file and
-neither the file nor the Figure changed since (saves.py watches every save to the path), the
-record says so (`file_is_figure`) and nothing more is drawn; otherwise the Figure is drawn once
-more as a PNG (`rendered`), as wide as the file, for the grader to compare the two pictures.
 """
 from __future__ import annotations
 
@@ -21,7 +16,6 @@ import torch
 
 from grader.encode import encode_error
 
-from . import saves
 from .figure import describe_figure
 from .headless import make_headless, warm_plots
 from ..record import PlotRecord
@@ -166,11 +160,9 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         return _SEEN[share]
     import matplotlib
     make_headless()
-    saves.install()
     path = plot_path(call["options"]["filename"])
     if os.path.lexists(path):
         os.remove(path)
-    saves.watch(path)
     folder = os.path.dirname(path)
     try:
         cwd = os.getcwd()
@@ -185,24 +177,18 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
                 out = fn(*args, **call.get("kwargs", {}))
             except BaseException as exc:
                 return {"error": encode_error(exc, call.get("submission_dir"))}
-            saved = _read_file(path)
             figure, source = _figure_of(out)
-            # The file is the Figure's own savefig, unchanged since: drawing it again could only agree.
-            shown = "bytes" in saved and saves.shows_figure(figure, saved["bytes"].numpy().tobytes())
             return {"returned": {"type": type(out).__name__, "module": type(out).__module__,
                                  "is_figure": source == "returned"},
                     "figure_source": source,
                     "figure": describe_figure(figure) if figure is not None else None,
-                    "file_is_figure": shown,
-                    "rendered": _render(figure, path) if figure is not None and not shown else None,
-                    "file": saved}
+                    "rendered": _render(figure, path) if figure is not None else None}
 
     observation, noise = _quietly(run)
     observation["noise"] = noise
     observation["child"] = child_token()
     observation["path"] = path
-    if "file" not in observation:
-        observation["file"] = _read_file(path)
+    observation["file"] = _read_file(path)
     after = _images_in(cwd) | {f"plots/{n}" for n in _images_in(folder)}
     observation["other_images"] = sorted(after - before - {f"plots/{os.path.basename(path)}"})[:10]
     if share is not None:
@@ -215,7 +201,5 @@ RECORDS = {"plot": PlotRecord}
 
 
 def warm(backward: bool) -> None:
-    """In the fork server: matplotlib on Agg whatever learners ask, its font cache built, saves noted; children
-    inherit all three."""
+    """In the fork server: matplotlib on Agg whatever learners ask, its font cache built; children inherit both."""
     warm_plots()
-    saves.install()
