@@ -212,6 +212,57 @@ def test_a_cropped_save_of_the_returned_figure_fails(probe):
     assert NOT_THE_FIGURE in verdict
 
 
+@pytest.mark.parametrize("how", ["savefig", "a file object"])
+def test_a_figure_saved_on_a_black_background_passes(probe, how):
+    def plot_activation(name, path):
+        import matplotlib.pyplot as plt
+        fig, _, _ = two_panels(plt)
+        if how == "savefig":
+            fig.savefig(path, dpi=60, facecolor="black", edgecolor="red")
+        else:
+            with open(path, "wb") as handle:
+                fig.savefig(handle, format="png", dpi=60, facecolor="black")
+        return fig
+    _, verdict = probe(plot_activation)
+    assert verdict is None
+
+
+def test_a_black_background_does_not_make_another_picture_pass(probe):
+    def plot_activation(name, path):
+        import matplotlib.pyplot as plt
+        other = plt.figure(figsize=(6, 2.5))
+        other.gca().bar(range(3), [3, 1, 2])
+        other.savefig(path, dpi=60, facecolor="black")
+        fig, _, _ = two_panels(plt)
+        return fig
+    _, verdict = probe(plot_activation)
+    assert NOT_THE_FIGURE in verdict
+
+
+def test_a_figure_that_cannot_be_drawn_again_fails_the_saved_file_and_says_why(probe):
+    def plot_activation(name, path):
+        import matplotlib.pyplot as plt
+        fig, _, _ = two_panels(plt)
+        other = plt.figure(figsize=(6, 2.5))
+        other.gca().bar(range(3), [3, 1, 2])
+        other.savefig(path, dpi=60)  # a picture of something else at path
+
+        def refuse(figure, value):
+            raise RuntimeError("no second drawing")
+        fig.stale_callback = refuse  # every later change of the figure (a drawing, its dpi) raises
+        return fig
+    observation, verdict = probe(plot_activation)
+    assert observation["rendered"] is None and "no second drawing" in observation["render_error"]
+    assert "could not be drawn again (RuntimeError: no second drawing)" in verdict
+
+
+@pytest.mark.parametrize("rendered", [torch.zeros(0, dtype=torch.uint8), torch.arange(40, dtype=torch.uint8), "x"])
+def test_a_picture_of_the_figure_that_cannot_be_read_fails_the_saved_file(probe, rendered):
+    observation, _ = probe(saved_then(lambda *_: None))
+    verdict = ASPECTS["file"]({**observation, "rendered": rendered}, None, 0.005, (-10.0, 10.0))
+    assert "could not be read" in verdict
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "RGB", "RGBA with transparent pixels", "LA", "P", "L"])
 def test_an_image_over_white_is_the_same_pixels_whichever_way_it_is_decoded(mode):
     from PIL import Image

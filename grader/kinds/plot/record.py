@@ -17,6 +17,8 @@ class PlotRecord(TypedDict, total=False):
     #: axes, lines, bars, titles, grid … as plain data (plot/probe/figure.py), and the figure rendered
     figure: dict[str, Any] | None
     rendered: Any
+    #: why the returned Figure could not be drawn again (then nothing shows the saved file is that Figure)
+    render_error: str | None
     #: matplotlib's log and Python's warnings during the call, counted
     noise: dict[str, Any]
     #: this child's token, the path the function was given, and the file found there

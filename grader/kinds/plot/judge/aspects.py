@@ -136,6 +136,12 @@ def file(observation: dict[str, Any], case: PlotCase, tolerance: float, x_range)
     png, problem = read_png(bytes(saved["bytes"].numpy().tobytes()))
     if problem is not None or png is None:
         return problem
+    if observation.get("figure_source") is not None and observation.get("rendered") is None:
+        why = observation.get("render_error")
+        return ("The Figure your function returned could not be drawn again"
+                + (f" ({why})" if isinstance(why, str) and why else "")
+                + ", so nothing shows that the file at path is that figure: return the Figure you save, "
+                  "one that can be drawn more than once.")
     return same_picture(png, observation.get("rendered"))
 
 

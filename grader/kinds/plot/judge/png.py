@@ -161,9 +161,13 @@ def same_picture(saved: Png, rendered: Any) -> str | None:
     """None when the saved PNG shows the Figure the function returned (rendered: its PNG bytes)."""
     if rendered is None:
         return None  # no Figure came back: the returns aspect says so
-    picture = _decode(bytes(rendered.numpy().tobytes()))
+    try:
+        picture = _decode(bytes(rendered.numpy().tobytes()))
+    except Exception:  # not a tensor of bytes
+        picture = None
     if picture is None:
-        return None
+        return ("The picture of the Figure your function returned could not be read, so nothing shows that "
+                "the file at path is that figure.")
     mine, figure = _ink(saved.rgb), _ink(picture)
     if figure is None:
         return ("The Figure your function returned is empty, but the file at path is not: draw on the figure "

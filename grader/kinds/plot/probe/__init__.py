@@ -6,6 +6,7 @@ the warnings it caused, counted. Never a Figure. Matplotlib is made headless fir
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -108,6 +109,42 @@ def _images_in(folder: str) -> set[str]:
 #: The width of the picture of the returned Figure that the saved file is compared with.
 RENDER_WIDTH_PX = 480
 
+#: The graded path of the call in progress (resolved), and the colours the learner's last save to it
+#: drew the figure's background and edge with: the Figure is drawn again with the same ones, so that
+#: `savefig(path, facecolor="black")` is compared with a black-backed picture of its figure.
+_GRADED_PATH: list[str] = []
+_SAVE_COLOURS: dict[str, Any] = {}
+SAVE_COLOUR_OPTIONS = ("facecolor", "edgecolor")
+
+
+def _names_graded_path(filename: Any) -> bool:
+    name = filename if isinstance(filename, (str, os.PathLike)) else getattr(filename, "name", None)
+    if not _GRADED_PATH or not isinstance(name, (str, os.PathLike)):
+        return False
+    return os.path.realpath(os.fspath(name)) == _GRADED_PATH[0]
+
+
+def note_save_colours() -> None:
+    """Once per process: every canvas's print_figure notes the colours a save to the graded path used."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    original = FigureCanvasBase.print_figure
+    if getattr(original, "_torchgrade_notes_colours", False):
+        return
+
+    @functools.wraps(original)
+    def print_figure(self: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            if _names_graded_path(filename):
+                positional = dict(zip(("dpi", *SAVE_COLOUR_OPTIONS), args))
+                _SAVE_COLOURS.clear()
+                _SAVE_COLOURS.update({k: v for k, v in {**positional, **kwargs}.items() if k in SAVE_COLOUR_OPTIONS})
+        except Exception:
+            pass
+        return original(self, filename, *args, **kwargs)
+
+    print_figure._torchgrade_notes_colours = True
+    FigureCanvasBase.print_figure = print_figure
+
 
 def _saved_width(path: str) -> int | None:
     """The pixel width in the header of the PNG at path, if there is one."""
@@ -121,10 +158,11 @@ def _saved_width(path: str) -> int | None:
     return int.from_bytes(head[16:20], "big")
 
 
-def _render(figure: Any, path: str | None = None) -> torch.Tensor | None:
+def _render(figure: Any, path: str | None = None) -> tuple[torch.Tensor | None, str | None]:
     """The Figure drawn as a PNG (bytes), as wide as the file saved at path where there is one (so both
-    pictures have lines and text at the same resolution), else RENDER_WIDTH_PX; so the grader can tell
-    whether the saved file shows it."""
+    pictures have lines and text at the same resolution), else RENDER_WIDTH_PX, with the background
+    and edge colours of the learner's save; so the grader can tell whether the saved file shows it.
+    Else why it could not be drawn."""
     import io
     try:
         width_in, height_in = (float(v) or 1.0 for v in figure.get_size_inches())
@@ -132,10 +170,13 @@ def _render(figure: Any, path: str | None = None) -> torch.Tensor | None:
         width = min(width or RENDER_WIDTH_PX, 3000)
         dpi = max(10.0, min(width / width_in, 300.0, (4_000_000 / (width_in * height_in)) ** 0.5))
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi)
-        return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).clone()
-    except BaseException:
-        return None
+        figure.savefig(buffer, format="png", dpi=dpi, **_SAVE_COLOURS)
+        return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).clone(), None
+    except BaseException as exc:
+        try:
+            return None, f"{type(exc).__name__}: {exc}"[:300]
+        except BaseException:
+            return None, "the figure could not be drawn"
 
 
 def _figure_of(out: Any) -> tuple[Any, str | None]:
@@ -160,7 +201,10 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         return _SEEN[share]
     import matplotlib
     make_headless()
+    note_save_colours()
     path = plot_path(call["options"]["filename"])
+    _GRADED_PATH[:] = [os.path.realpath(path)]
+    _SAVE_COLOURS.clear()
     if os.path.lexists(path):
         os.remove(path)
     folder = os.path.dirname(path)
@@ -178,11 +222,12 @@ def plot_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
             except BaseException as exc:
                 return {"error": encode_error(exc, call.get("submission_dir"))}
             figure, source = _figure_of(out)
+            rendered, render_error = _render(figure, path) if figure is not None else (None, None)
             return {"returned": {"type": type(out).__name__, "module": type(out).__module__,
                                  "is_figure": source == "returned"},
                     "figure_source": source,
                     "figure": describe_figure(figure) if figure is not None else None,
-                    "rendered": _render(figure, path) if figure is not None else None}
+                    "rendered": rendered, "render_error": render_error}
 
     observation, noise = _quietly(run)
     observation["noise"] = noise
@@ -201,5 +246,7 @@ RECORDS = {"plot": PlotRecord}
 
 
 def warm(backward: bool) -> None:
-    """In the fork server: matplotlib on Agg whatever learners ask, its font cache built; children inherit both."""
+    """In the fork server: matplotlib on Agg whatever learners ask, its font cache built, saves' colours
+    noted; children inherit all three."""
     warm_plots()
+    note_save_colours()
