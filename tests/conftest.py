@@ -107,6 +107,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_xdist_auto_num_workers(config) -> int | None:
+    """`-n auto`: one worker more than the cores this process may use. A fifth of the suite's time is spent
+    waiting on other processes (Jupyter kernels, a Slurm cluster, a sandbox's wall-clock limits), which
+    the extra worker fills (docs/explanation/tests.md). PYTEST_XDIST_AUTO_NUM_WORKERS still decides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else None
+
+
 def _refuse_to_start_a_process(*args, **kwargs):
     raise AssertionError("a unit test started a process: mark it (or its file, in tests/conftest.py) as "
                          "integration, security or course")
