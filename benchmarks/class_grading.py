@@ -43,6 +43,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.make_submissions import generate  # noqa: E402
+from benchmarks.performance_page import append_run, commit  # noqa: E402
 from grader import wire  # noqa: E402
 from grader.resume import course_files  # noqa: E402
 from grader.grading import plan_for  # noqa: E402
@@ -160,14 +161,6 @@ def stopped_calm(out: Path, manifest: dict[str, str]) -> dict[str, list[str]]:
     return found
 
 
-def commit() -> str:
-    """The commit measured, marked `+changes` where the working tree differs from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True).stdout.strip()
-    return f"{head or 'unknown'}{'+changes' if dirty else ''}"
-
-
 def per(run: dict, key: str = "wall_s") -> float:
     return run[key] / run["n"]
 
@@ -240,6 +233,7 @@ def main() -> None:
     parser.add_argument("--skip-calm", action="store_true",
                         help="no second fork-server run on the non-hostile submissions alone (no like-for-like ratio)")
     parser.add_argument("--check-only", action="store_true", help="only `torchgrade check` against the import floor")
+    parser.add_argument("--no-page", action="store_true", help="do not append the run to docs/performance.md")
     args = parser.parse_args()
 
     out = args.out.resolve()
@@ -290,6 +284,25 @@ def main() -> None:
     print(f"load average {load_before:.1f} before, {report['machine']['load_after']:.1f} after "
           f"(on a shared machine wall times are noisy; CPU seconds much less so)")
     (out / "class_grading.json").write_text(json.dumps(report, indent=2) + "\n")
+    if not args.no_page:
+        append_run("class_grading", *page_row(report), (load_before, report["machine"]["load_after"]))
+
+
+def page_row(report: dict) -> tuple[list[str], list[str]]:
+    """The run's figures for the performance page: columns and cells."""
+    columns, cells = ["submissions, --jobs"], [f"{report['count']}, {report['jobs']}"]
+    if "full" in report:
+        full = report["full"]
+        columns += ["full course, s a submission (target ≤ 0.5)", "naive / fork server (target ≥ 5×)",
+                    "naive results differing"]
+        like = f", {full['ratio']['wall_like_for_like']:.1f}× like for like" if "wall_like_for_like" in full["ratio"] \
+            else ""
+        cells += [f"**{per(full['fork']):.2f}** ({per(full['fork'], 'cpu_s'):.2f} CPU s)",
+                  f"**{full['ratio']['wall']:.1f}×** wall, {full['ratio']['cpu']:.1f}× CPU{like}",
+                  str(len(full["naive_results_differing"]))]
+    columns.append("check above the import floor")
+    cells.append(f"+{report['check']['above_floor_s']:.2f} s")
+    return columns, cells
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.performance_page import append_run, commit  # noqa: E402
 from grader.integrations.nbgrader.build import ANSWERS_CELL, build_course_dir  # noqa: E402
 from grader.integrations.nbgrader.solution_source import read_module_source  # noqa: E402
 from grader.spec import load_course  # noqa: E402
@@ -66,14 +67,6 @@ def run(command: list[str], cwd: Path) -> float:
     return seconds
 
 
-def commit() -> str:
-    """The commit measured, marked `+changes` where the working tree differs from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True).stdout.strip()
-    return f"{head or 'unknown'}{'+changes' if dirty else ''}"
-
-
 def torch_version() -> str:
     return subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                           text=True).stdout.strip()
@@ -92,6 +85,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--course", type=Path, default=REPO / "course.yaml")
+    parser.add_argument("--no-page", action="store_true", help="do not append the run to docs/performance.md")
     args = parser.parse_args()
 
     course = load_course(args.course)
@@ -128,6 +122,12 @@ def main() -> None:
               f"({fast_s / args.students:.1f} s per notebook)")
         print(f"speed-up: {stock_s / fast_s:.1f}x (target ≥ 20x), --jobs {args.jobs or 'default'}; "
               f"the two gradebooks {'agree' if agree else 'DIFFER'}")
+        if not args.no_page:
+            append_run("nbgrader_paths", ["notebooks", "--jobs", "stock nbgrader autograde",
+                                          "torchgrade nbgrader autograde", "ratio (target ≥ 20×)", "gradebooks"],
+                       [f"{args.students} of {args.assignment}", str(args.jobs or "default"), f"{stock_s:.1f} s",
+                        f"{fast_s:.1f} s", f"**{stock_s / fast_s:.1f}×**", "agree" if agree else "DIFFER"],
+                       (load_before, os.getloadavg()[0]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
