@@ -50,3 +50,35 @@ def test_exact_fails_a_number_that_is_nan(prepare):
     verdicts = probed(prepared, lambda nonlinearity, param=None: float("nan"))
     assert verdicts and not any(v.passed for v in verdicts)
     assert "got nan" in verdicts[0].message
+
+
+def test_forbid_fails_a_record_that_does_not_say_the_recorder_stayed(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    verdict = judged(prepared, {"ops": ["aten.exp.default"], "calls": 7, "returned": 7})
+    assert not verdict.passed and verdict.hint_key == "forbid"
+    assert judged(prepared, {"ops": ["aten.exp.default"], "recorder_intact": True, "calls": 7, "returned": 7}).passed
+
+
+def test_forbid_function_fails_a_record_that_does_not_say_the_profiler_stayed(prepare):
+    prepared = prepare("xavier_uniform_", "forbid_function")
+    verdict = judged(prepared, {"called": []})
+    assert not verdict.passed and "sys.setprofile" in verdict.message
+    assert judged(prepared, {"called": [], "recorder_intact": True}).passed
+
+
+def _uniform_(tensor, a=0.0, b=1.0, generator=None):
+    import torch
+    with torch.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
+
+
+def test_generator_fails_a_record_without_the_calls_made_with_generator_none(prepare):
+    prepared = prepare("uniform_", "generator")
+    call = prepared.calls[0]
+    record = kinds.probes()[call["probe"]](_uniform_, dict(call, submission_dir=None))
+    assert judged(prepared, record).passed
+    for global_runs in ([], record["global_runs"][:2]):
+        verdict = judged(prepared, dict(record, global_runs=global_runs))
+        assert not verdict.passed and "generator=None" in verdict.message
+    verdict = judged(prepared, {k: v for k, v in record.items() if k != "global_runs"})
+    assert not verdict.passed
