@@ -82,3 +82,100 @@ def test_generator_fails_a_record_without_the_calls_made_with_generator_none(pre
         assert not verdict.passed and "generator=None" in verdict.message
     verdict = judged(prepared, {k: v for k, v in record.items() if k != "global_runs"})
     assert not verdict.passed
+
+
+# --- plot: the figure's description and the saved file ------------------------------------------------
+
+@pytest.fixture
+def plotted(tmp_path, monkeypatch):
+    """plotted(fn) → the observation the child's plot probe makes of fn, called in this process."""
+    import matplotlib.pyplot as plt
+    from grader.kinds.plot import probe as plot_probe
+    plt.switch_backend("agg")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr(plot_probe, "make_headless", lambda: None)
+
+    def run(fn: Callable) -> dict[str, Any]:
+        plot_probe._SEEN.clear()
+        try:
+            return plot_probe.plot_probe(fn, {"args": ["sigmoid"], "options": {"filename": "sigmoid.png"}})
+        finally:
+            plt.close("all")
+    return run
+
+
+def _panels(extra_axes: int = 0, rows: int = 1):
+    """sigmoid on the left, its derivative on the right (side by side, or stacked with rows=2), titled,
+    with a grid; and `extra_axes` more axes after them."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    x = np.linspace(-10, 10, 1001)
+    s = 1 / (1 + np.exp(-x))
+    fig, axes = plt.subplots(rows, 2 // rows + extra_axes if rows == 1 else 1, figsize=(8, 3))
+    axes = list(np.ravel(axes))
+    for ax, y, title in zip(axes, (s, s * (1 - s)), ("sigmoid", "sigmoid'")):
+        ax.plot(x, y)
+        ax.set_title(title)
+        ax.grid(True)
+    return fig, axes
+
+
+def plot_verdict(prepare, label: str, observation: dict[str, Any]) -> CaseVerdict:
+    prepared = prepare("plot_activation", label)
+    case = next(i for i, c in enumerate(prepared.cases) if c.id == "sigmoid")
+    return judged(prepared, observation, case)
+
+
+def test_plot_layout_fails_a_figure_with_an_axes_that_could_not_be_read(prepare, plotted):
+    def plot_activation(name, path):
+        fig, axes = _panels()
+        fig.savefig(path)
+        return fig
+    assert plot_verdict(prepare, "figure", plotted(plot_activation)).passed
+
+    def three_axes(name, path):
+        fig, axes = _panels(extra_axes=1)
+        axes[2].get_title = lambda *args, **kwargs: 1 / 0  # the third axes cannot be described
+        fig.savefig(path)
+        return fig
+    observation = plotted(three_axes)
+    assert any("broken" in a for a in observation["figure"]["axes"])
+    verdict = plot_verdict(prepare, "figure", observation)
+    assert not verdict.passed and "could not be read (ZeroDivisionError" in verdict.message
+
+
+def test_plot_layout_fails_an_axes_whose_position_is_not_a_number(prepare, plotted):
+    def stacked(name, path):
+        fig, axes = _panels(rows=2)
+        fig.savefig(path)
+        axes[1].set_position([float("nan")] * 4)
+        return fig
+    verdict = plot_verdict(prepare, "figure", plotted(stacked))
+    assert not verdict.passed and "position is not a number" in verdict.message
+
+
+def test_plot_file_fails_a_saved_picture_with_nothing_to_compare(prepare, plotted):
+    def gradient_saved(name, path):
+        import matplotlib.pyplot as plt
+        import numpy as np
+        fig, _ = _panels()
+        plt.imsave(path, np.tile(np.linspace(0, 1, 300), (200, 1)), cmap="gray")  # not blank, and no edge
+        return fig
+    observation = plotted(gradient_saved)
+    assert observation["rendered"] is not None
+    verdict = plot_verdict(prepare, "saved", observation)
+    assert not verdict.passed and "no lines, text or edges" in verdict.message
+
+
+def test_plot_file_fails_when_no_figure_came_back_to_compare_with(plotted):
+    from grader.kinds.plot.judge.aspects import ASPECTS
+
+    def closed(name, path):
+        import matplotlib.pyplot as plt
+        fig, _ = _panels()
+        fig.savefig(path)
+        plt.close("all")
+    observation = plotted(closed)
+    assert observation["figure_source"] is None and observation["file"]["exists"]
+    problem = ASPECTS["file"](observation, None, 0.005, (-10.0, 10.0))
+    assert problem is not None and "returned no Figure" in problem
