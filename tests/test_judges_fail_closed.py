@@ -179,3 +179,27 @@ def test_plot_file_fails_when_no_figure_came_back_to_compare_with(plotted):
     assert observation["figure_source"] is None and observation["file"]["exists"]
     problem = ASPECTS["file"](observation, None, 0.005, (-10.0, 10.0))
     assert problem is not None and "returned no Figure" in problem
+
+
+# --- experiment: properties on numbers that are nan ---------------------------------------------------
+
+def test_experiment_changes_with_fails_two_runs_that_both_gave_nan():
+    from grader.kinds.experiment.judge.property_rules import check_property, override_key
+    from grader.kinds.experiment.model import Property
+    def numbers() -> dict[str, Any]:  # each run's own nan, as two runs in the child give
+        return {"kind": "sequence", "type": "list", "items": [{"kind": "number", "type": "float", "value": v}
+                                                              for v in (float("nan"), 1.0)]}
+    prop = Property.model_validate({"changes_with": {"seed": 1}})
+    mine = wire.loads(wire.dumps({"output": numbers(), "changed_by": {override_key({"seed": 1}): numbers()}}))
+    problem = check_property(prop, mine, mine, {"seed": 0}, {})
+    assert problem is not None and "returned exactly the same numbers: it ignores seed" in problem
+
+
+def test_experiment_distinct_layers_fails_layers_alike_down_to_their_nan():
+    from grader.kinds.experiment.judge.property_rules import check_property
+    from grader.kinds.experiment.model import Property
+    nan = float("nan")
+    output = {"kind": "sequence", "type": "list", "items": [{"kind": "number", "type": "float", "value": 1.0}]}
+    mine = wire.loads(wire.dumps({"output": output, "layers": [[nan, 0.5, nan, 4.0], [nan, 0.5, nan, 4.0]]}))
+    problem = check_property(Property.model_validate("distinct_layers"), mine, mine, {}, {})
+    assert problem is not None and "Layers 1 and 2 start with exactly the same weights" in problem
