@@ -203,3 +203,15 @@ def test_experiment_distinct_layers_fails_layers_alike_down_to_their_nan():
     mine = wire.loads(wire.dumps({"output": output, "layers": [[nan, 0.5, nan, 4.0], [nan, 0.5, nan, 4.0]]}))
     problem = check_property(Property.model_validate("distinct_layers"), mine, mine, {}, {})
     assert problem is not None and "Layers 1 and 2 start with exactly the same weights" in problem
+
+
+def test_values_fails_a_record_that_does_not_say_whether_the_inputs_changed(prepare):
+    import torch
+    from grader.encode import encode_value
+    prepared = prepare("sigmoid", "values")
+    case = prepared.cases[0]
+    (x,) = case.args.values()
+    output = encode_value(torch.sigmoid(x))
+    assert judged(prepared, {"output": output, "inputs_changed": []}).passed
+    verdict = judged(prepared, {"output": output})
+    assert not verdict.passed and "inputs" in verdict.message
