@@ -215,3 +215,15 @@ def test_values_fails_a_record_that_does_not_say_whether_the_inputs_changed(prep
     assert judged(prepared, {"output": output, "inputs_changed": []}).passed
     verdict = judged(prepared, {"output": output})
     assert not verdict.passed and "inputs" in verdict.message
+
+
+def test_forbid_fails_a_record_without_the_operators_reached(prepare):
+    prepared = prepare("sigmoid", "forbid")
+    verdict = judged(prepared, {"recorder_intact": True, "calls": 7, "returned": 7})
+    assert not verdict.passed and "could not read which operators" in verdict.message
+
+
+def test_forbid_function_fails_a_record_without_the_functions_called(prepare):
+    prepared = prepare("xavier_uniform_", "forbid_function")
+    verdict = judged(prepared, {"recorder_intact": True})
+    assert not verdict.passed and "could not read which functions" in verdict.message
