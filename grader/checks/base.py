@@ -129,6 +129,6 @@ def unrecorded_verdict(case: Any, result: Mapping[str, Any], tampered: str) -> C
         verdict = error_verdict(case, result)
         return CaseVerdict(case.id, case.label, False,
                            verdict.message + "\nIt must run before it can be checked for forbidden calls.", "error")
-    if not result.get("recorder_intact", True):
+    if result.get("recorder_intact") is not True:  # no word from the recorder is no proof that it stayed
         return CaseVerdict(case.id, case.label, False, tampered, "forbid")
     return CaseVerdict(case.id, case.label, True)

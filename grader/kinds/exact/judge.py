@@ -106,6 +106,7 @@ def _judge_value(case: InitCase, record: dict[str, Any], want: Any) -> CaseVerdi
         return fail(case, f"Expected a Python number ({want!r}), got {describe_record(record)}. Compute it with "
                           f"Python's math module (math.sqrt), not with tensors.", "not_tensor")
     got = float(record["value"])
-    if abs(got - float(want)) > FLOAT_ULPS * math.ulp(float(want)):
+    # written so that nan is never close: `abs(nan - want) > tolerance` is False, which would pass it
+    if got != float(want) and not abs(got - float(want)) <= FLOAT_ULPS * math.ulp(float(want)):
         return fail(case, f"Expected {float(want)!r}, got {got!r}.", "values")
     return CaseVerdict(case.id, case.label, True)

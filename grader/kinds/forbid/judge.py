@@ -42,7 +42,12 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 def judge_case(prepared: Prepared, case: Case, result: ForbidRecord) -> CaseVerdict:
     forbidden = {_base(op): op for op in forbidden_ops(prepared.exercise, prepared.check)}
-    reached = sorted({forbidden[_base(op)] for op in result.get("ops", []) if _base(op) in forbidden})
+    ops = result.get("ops")
+    if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):  # no list, no proof of none
+        return CaseVerdict(case.id, case.label, False, "The grader could not read which operators your function "
+                                                       "reached, so it could not check it for forbidden calls.",
+                           "error")
+    reached = sorted({forbidden[_base(op)] for op in ops if _base(op) in forbidden})
     if reached:
         names = ", ".join(_named(op) for op in reached)
         spelled = "" if reached == [AUTOGRAD] else (

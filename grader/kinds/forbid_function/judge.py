@@ -53,7 +53,12 @@ def prepare(ctx: Context, exercise: Exercise, check: CheckBase) -> Prepared:
 
 def judge_case(prepared: Prepared, case: InitCase, result: CallsRecord) -> CaseVerdict:
     names = prepared.expected["names"]
-    reached = sorted({names[tuple(identity)] for identity in result.get("called", []) if tuple(identity) in names})
+    called = result.get("called")
+    if not isinstance(called, list) or not all(isinstance(identity, list) for identity in called):
+        return CaseVerdict(case.id, case.label, False, "The grader could not read which functions your function "
+                                                       "called, so it could not check it for forbidden calls.",
+                           "error")
+    reached = sorted({names[tuple(identity)] for identity in called if tuple(identity) in names})
     if reached:
         return CaseVerdict(case.id, case.label, False,
                            f"Your function called {', '.join(reached)}, the routine this exercise asks you to "

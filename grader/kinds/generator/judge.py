@@ -68,8 +68,9 @@ def _judge_without_generator(case: InitCase, runs: list[dict[str, Any]]) -> Case
     values = _values_of(case, runs, "With generator=None")
     if isinstance(values, CaseVerdict):
         return values
-    if len(values) < 3:
-        return CaseVerdict(case.id, case.label, True)
+    if len(values) != 3:  # the probe makes three calls unless one raises, which is judged above
+        return fail(case, "With generator=None, the grader could not read back the values of your function's "
+                          "three calls, so it could not check that they follow torch.manual_seed.", "error")
     first, again, other = values
     if not torch.equal(first, again):
         return fail(case, "With generator=None, two calls after torch.manual_seed with the same seed gave different "

@@ -46,8 +46,13 @@ def judge_case(prepared: Prepared, case: Case, result: CallRecord) -> CaseVerdic
         return _left_to_device_check(case)
     if problem is not None:
         return CaseVerdict(case.id, case.label, False, problem.message, problem.hint_key)
-    if result.get("inputs_changed"):
-        names = ", ".join(result["inputs_changed"])
+    changed = result.get("inputs_changed")
+    if not isinstance(changed, list):  # the call probe always says; no word proves nothing
+        return CaseVerdict(case.id, case.label, False, "The grader could not tell whether your function left its "
+                                                       "inputs as they were, so this case could not be checked.",
+                           "error")
+    if changed:
+        names = ", ".join(str(name) for name in changed)
         return CaseVerdict(case.id, case.label, False,
                            f"Your function changed its input {names}; it must leave its arguments as they were.",
                            "modified_input")

@@ -173,9 +173,15 @@ def _changes(overrides: dict[str, Any], numbers: Numbers, changed: dict[str, dic
     change = ", ".join(f"{k}={v!r} instead of {kwargs.get(k, defaults.get(k))!r}" for k, v in overrides.items())
     if other is None:
         return f"Called with {change}, {problem}."
-    if other != numbers:
+    if not _same_numbers(other, numbers):
         return None
     return f"Called with {change}, your function returned exactly the same numbers: it ignores {', '.join(overrides)}."
+
+
+def _same_numbers(a: Numbers, b: Numbers) -> bool:
+    """The same numbers in the same order, nan where the other has nan (`==` tells nan from itself, so
+    two runs that both gave nan would count as different)."""
+    return len(a) == len(b) and all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
 
 
 def _distinct(layers: list[list[float]] | None) -> str | None:
@@ -183,7 +189,7 @@ def _distinct(layers: list[list[float]] | None) -> str | None:
         return "No nn.Linear layer ran while your function computed its result; build the network from nn.Linear."
     seen: dict[tuple, int] = {}
     for index, fingerprint in enumerate(layers):
-        key = tuple(fingerprint)
+        key = tuple("nan" if math.isnan(v) else v for v in fingerprint)  # nan is not equal to itself
         if key in seen:
             return (f"Layers {seen[key] + 1} and {index + 1} start with exactly the same weights: every layer needs "
                     f"its own random draw. Seed once, before building the network, not before each layer.")

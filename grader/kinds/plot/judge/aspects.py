@@ -6,6 +6,7 @@ titles: each axes has a title. grid: each axes shows grid lines.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .cases import Panel, PlotCase
@@ -21,7 +22,17 @@ def two_axes(observation: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, 
     if figure is None:
         return None, ("Your function made no figure that the grader could find: create one "
                       "(fig, axes = plt.subplots(1, 2)) and return it.")
-    shown = [a for a in figure["axes"] if a.get("visible") and "position" in a]
+    unread = [a for a in figure["axes"] if a.get("visible") and "position" not in a]
+    if unread:  # an axes the child could not describe may be a third one, or one of the two
+        why = unread[0].get("broken")
+        return None, ("One of your figure's axes could not be read" + (f" ({why})" if isinstance(why, str) and why
+                                                                       else "")
+                      + ", so the grader cannot tell what your figure shows: draw with matplotlib's own axes "
+                        "(fig, axes = plt.subplots(1, 2)) and leave their methods as they are.")
+    shown = [a for a in figure["axes"] if a.get("visible")]
+    if any(not all(math.isfinite(v) for v in a["position"]) for a in shown):
+        return None, ("One of your axes has no place on the figure (its position is not a number): leave the "
+                      "positions plt.subplots(1, 2) gives.")
     if len(shown) != 2:
         return None, (f"Your figure has {len(shown)} axes; the exercise asks for exactly 2, side by side "
                       f"(fig, axes = plt.subplots(1, 2)).")

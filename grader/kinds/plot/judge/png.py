@@ -113,6 +113,7 @@ THUMBNAIL = 32
 TILES = 4
 SAME_PICTURE_CORRELATION = 0.85
 SAME_PICTURE_SPREAD = 0.1
+EDGE_STEP = 24  # grey levels between neighbouring pixels that make an edge
 
 
 def _ink(rgb: np.ndarray) -> np.ndarray | None:
@@ -125,7 +126,7 @@ def _ink(rgb: np.ndarray) -> np.ndarray | None:
     edges = np.zeros_like(gray)
     edges[:, 1:] = np.abs(np.diff(gray, axis=1))
     edges[1:, :] = np.maximum(edges[1:, :], np.abs(np.diff(gray, axis=0)))
-    rows, cols = np.nonzero(edges > 24)
+    rows, cols = np.nonzero(edges > EDGE_STEP)
     if rows.size == 0:
         return None
     crop = edges[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
@@ -160,7 +161,8 @@ def _tile_shares(edges: np.ndarray) -> np.ndarray:
 def same_picture(saved: Png, rendered: Any) -> str | None:
     """None when the saved PNG shows the Figure the function returned (rendered: its PNG bytes)."""
     if rendered is None:
-        return None  # no Figure came back: the returns aspect says so
+        return ("Your function returned no Figure and left none open, so nothing shows that the file at path is "
+                "the figure it drew: return the Figure you save (return fig).")
     try:
         picture = _decode(bytes(rendered.numpy().tobytes()))
     except Exception:  # not a tensor of bytes
@@ -172,8 +174,9 @@ def same_picture(saved: Png, rendered: Any) -> str | None:
     if figure is None:
         return ("The Figure your function returned is empty, but the file at path is not: draw on the figure "
                 "you save, and return that figure.")
-    if mine is None:
-        return None  # a blank file: read_png said so
+    if mine is None:  # not blank, yet no edge to compare: a smooth gradient, or lines fainter than EDGE_STEP
+        return ("The file at path shows no lines, text or edges the grader can see, so nothing shows that it is "
+                "the Figure your function returned: save that figure (fig.savefig(path)) after drawing on it.")
     a, b = mine - mine.mean(), figure - figure.mean()
     scale = float(np.sqrt((a * a).sum() * (b * b).sum()))
     correlation = float((a * b).sum()) / scale if scale > 0 else 0.0
