@@ -308,7 +308,7 @@ def render_class_brief(summary: ClassSummary, hardest: int = 3) -> str:
              f"mean {summary.mean:.2f} / {summary.max_score:g}, median {summary.median:g}"]
     missed = sorted((e for e in summary.exercises if e.full_marks < 1), key=lambda e: (e.full_marks, e.id))
     if missed:
-        lines.append("Fewest full marks: " + ", ".join(f"{e.id} {100 * e.full_marks:.0f}%" for e in missed[:hardest]))
+        lines.append("Fewest full marks: " + ", ".join(f"{u(e.id)} {100 * e.full_marks:.0f}%" for e in missed[:hardest]))
     else:
         lines.append("Every exercise: full marks for everyone.")
     if summary.slowest:
