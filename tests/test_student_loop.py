@@ -152,6 +152,7 @@ def test_pytests_last_garbage_walk_skips_the_sessions_objects_and_leaves_the_col
         def pytest_unconfigure(self, config):
             seen.append(gc.get_freeze_count())
 
+    gc.unfreeze()  # whatever this test process froze before (in-process gradings freeze what they load)
     before = gc.get_freeze_count()
     pytester.runpytest_inprocess("--collect-only", "-q", "-k", "relu", plugins=[Spy()])
     assert seen and seen[0] > before  # frozen while pytest's unconfigure hooks run …
@@ -180,6 +181,7 @@ def test_loading_and_grading_walk_no_garbage_and_the_run_leaves_the_collector_as
 
     monkeypatch.setattr(plan_cache, "load_or_build", load_or_build)
     monkeypatch.setattr(batch, "grade_many", grade_many)
+    gc.unfreeze()  # whatever this test process froze before (in-process gradings freeze what they load)
     before = gc.get_freeze_count()
     pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "relu", plugins=[Spy()])
     assert seen["collector on while loading"] is False and seen["collector on while grading"] is False

@@ -74,7 +74,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """pytest collects garbage once more at the end (to report exceptions raised while freeing it); with
     torch loaded that walk costs ≈ 0.25 CPU s. This session's objects are frozen for it (as after collection),
     and thawed by the session's cleanup where pytest runs inside another process (`pytest.main()`), so that
-    it leaves that process's collector as it was."""
+    it leaves that process's collector as it was (`gc.unfreeze()` thaws every frozen object: a process that
+    froze objects of its own before finds them thawed)."""
     if is_bundle(config):
         gc.freeze()
         if config.invocation_params.args != tuple(sys.argv[1:]):  # pytest.main() inside a process that goes on
