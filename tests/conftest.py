@@ -182,6 +182,25 @@ def plans(course, tmp_path_factory):
     return plan_for
 
 
+@pytest.fixture(scope="session")
+def prepare(course):
+    """prepare(exercise id, check label) → the check prepared as a teacher's grading prepares it (cached): what a
+    kind's `judge_case` needs, for unit tests that judge records made in the test."""
+    from grader import kinds
+    from grader.checks import Context
+    done: dict = {}
+
+    def prepared(exercise_id: str, label: str):
+        if (exercise_id, label) not in done:
+            exercise = course.exercise(exercise_id)
+            check = next(c for c in exercise.checks if c.label == label)
+            done[exercise_id, label] = kinds.judge(check.kind).prepare(Context(course=course, hidden=True), exercise,
+                                                                       check)
+        return done[exercise_id, label]
+
+    return prepared
+
+
 @pytest.fixture
 def grade_files(plans, server, tmp_path):
     """Write the given files as a submission folder and grade it."""

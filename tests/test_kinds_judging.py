@@ -14,27 +14,12 @@ import torch
 
 from grader import wire
 from grader import kinds
-from grader.checks import CaseVerdict, Context, Prepared
+from grader.checks import CaseVerdict, Prepared
 from grader.encode import encode_value
 
 from test_experiments import variant
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(scope="module")
-def prepare(course) -> Callable[[str, str], Prepared]:
-    """prepare(exercise id, check label) → the check prepared as a teacher's grading prepares it (cached)."""
-    done: dict[tuple[str, str], Prepared] = {}
-
-    def prepared(exercise_id: str, label: str) -> Prepared:
-        if (exercise_id, label) not in done:
-            exercise = course.exercise(exercise_id)
-            check = next(c for c in exercise.checks if c.label == label)
-            done[exercise_id, label] = kinds.judge(check.kind).prepare(Context(course=course, hidden=True), exercise, check)
-        return done[exercise_id, label]
-
-    return prepared
 
 
 def sent(record: dict[str, Any]) -> dict[str, Any]:
