@@ -22,10 +22,10 @@ INTRO = ("Rows appended by the benchmarks themselves at the end of each run (`--
 
 
 def commit() -> str:
-    """The commit measured, marked `+changes` where the working tree differs from it."""
+    """The commit measured, marked `+changes` where the working tree differs from it (the page's own rows aside)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            f":!{PAGE.relative_to(REPO)}"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     return f"{head or 'unknown'}{'+changes' if dirty else ''}"
 
 
