@@ -48,7 +48,7 @@ CPU = collections.Counter
 def forget_child_state() -> None:
     """Per-child memos (the plot probe's shared observations) start empty, as in a fresh fork."""
     for module in list(sys.modules.values()):
-        seen = getattr(module, "_SEEN", None) if getattr(module, "__name__", "").startswith("grader.probes") else None
+        seen = getattr(module, "_SEEN", None) if getattr(module, "__name__", "").startswith(("grader.probes", "grader.kinds")) else None
         if isinstance(seen, dict):
             seen.clear()
 
