@@ -65,14 +65,12 @@ def machine() -> dict:
                       if line.startswith("model name")), "")
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
+    from benchmarks.performance_page import commit
     import torch
     return {"machine": f"{platform.machine()} {model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                        f"torch {torch.__version__}",
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": commit.strip() + (" (with uncommitted changes)" if dirty else ""),
+            "commit": commit(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 

@@ -113,7 +113,8 @@ def pytest_xdist_auto_num_workers(config) -> int | None:
     the extra worker fills (docs/explanation/tests.md). PYTEST_XDIST_AUTO_NUM_WORKERS still decides."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
-    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else None
+    from grader.pool import default_jobs
+    return default_jobs() + 1
 
 
 def _refuse_to_start_a_process(*args, **kwargs):
