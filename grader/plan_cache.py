@@ -2,15 +2,14 @@
 
 `load_or_build` keys a plan by everything that changes it — the course's files and where the
 course lies, hidden or public, the exercise selection, CUDA, and the versions of torchgrade (its
-source files too), torch, numpy, matplotlib and Python — and keeps it in a per-user folder:
-TORCHGRADE_CACHE_DIR, else $XDG_CACHE_HOME/torchgrade, else ~/.cache/torchgrade, with the plans in
-`plans/` (mode 0700). Entries are written atomically; the newest KEEP are kept. An entry that is
+source files too), torch, numpy, matplotlib and Python — and keeps it in `plans/` of the grader's
+private cache folder (sandbox/private_cache.py). Entries are written atomically; the newest KEEP are kept. An entry that is
 unreadable, corrupt or built under another key is ignored and rebuilt: the cache never fails a run.
 `--no-cache` or TORCHGRADE_NO_PLAN_CACHE=1 bypasses it.
 
 Entries are pickles. That is acceptable for the grader's own cache in a 0700 folder it owns (whoever
 can write there can already run code as this user); an entry whose folder or file belongs to someone
-else, or whose folder the sandboxed children could read (see sandbox/paths.py), is never used: the
+else, or whose folder the sandboxed children could read, is never used: the
 plan holds the reference's expected values, hidden checks' included. Children read only the copy of
 the plan's workdir files (tasks.pt) that a load writes into a fresh workdir.
 """
@@ -34,7 +33,7 @@ import torch
 from .probes.lazy_dynamo import defer_dynamo
 from .resume import course_key
 from .plan import Plan, build_plan, cuda_available
-from .sandbox import paths
+from .sandbox import private_cache
 from .spec import Course
 
 FORMAT = 1
@@ -49,11 +48,7 @@ class Uncacheable(Exception):
 
 def cache_dir() -> Path:
     """Where plans are kept (the folder need not exist yet)."""
-    chosen = os.environ.get("TORCHGRADE_CACHE_DIR")
-    if chosen:
-        return Path(chosen).expanduser() / "plans"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "torchgrade" / "plans"
+    return private_cache.root() / "plans"
 
 
 def enabled(use_cache: bool = True) -> bool:
@@ -65,7 +60,7 @@ def load_or_build(course: Course, *, hidden: bool, exercises: list[str] | None =
     """build_plan's result, from the cache when an entry under the same key is there; else built and stored."""
     cuda = cuda_available() if cuda is None else cuda
     workdir = Path(workdir or tempfile.mkdtemp(prefix="torchgrade-plan-"))
-    folder = _private_folder() if enabled(use_cache) else None
+    folder = private_cache.private_folder("plans") if enabled(use_cache) else None
     if folder is None:
         return _build(course, hidden=hidden, exercises=exercises, cuda=cuda, workdir=workdir)
     chosen = [e.id for e in course.exercises if exercises is None or e.id in exercises]
@@ -121,27 +116,6 @@ def _source_digest() -> str:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             hasher.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return hasher.hexdigest()
-
-
-def _private_folder() -> Path | None:
-    """The plans folder, made 0700; None where it is not this user's alone or graded code could read it."""
-    folder = cache_dir()
-    try:
-        missing = [p for p in (folder, *folder.parents) if not p.exists()]
-        for path in reversed(missing):
-            path.mkdir(mode=0o700)
-        info = folder.stat()
-        if info.st_uid != os.getuid():
-            return None
-        if info.st_mode & 0o077:
-            folder.chmod(0o700)
-    except OSError:
-        return None
-    if paths.covers(paths.read_only(), folder):
-        print(f"torchgrade: not caching plans in {folder}: graded code may read that folder "
-              f"(set TORCHGRADE_CACHE_DIR elsewhere).", file=sys.stderr)
-        return None
-    return folder
 
 
 def _load(entry: Path, key: str, course: Course, workdir: Path) -> Plan | None:

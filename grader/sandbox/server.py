@@ -7,6 +7,9 @@ stdin with one JSON reply per line on stdout (preceded by a `{"step_done": name}
 child finishes each step the request names in `stream_steps`). It never initialises CUDA; a child
 that needs CUDA initialises it after the fork.
 
+With `--template` it is the warm process that servers are forked from (templates.py): warmed up
+the same way, it forks a fresh server for each request and runs no job itself.
+
 With `--spawn` (where fork is unavailable or unsafe) each job runs instead in a fresh
 `python -m grader.sandbox.server --once`, which reads the request on stdin and confines itself
 the same way: slower (an interpreter start per job), same results.
@@ -20,6 +23,7 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -427,29 +431,38 @@ def run_once() -> None:
 
 
 def main(argv: list[str]) -> None:
-    global READ_ONLY, CGROUP, SPAWN
+    global SPAWN
     if argv[:1] == ["--once"]:
         run_once()
         return
+    template = argv[:1] == ["--template"]
     SPAWN = argv[:1] == ["--spawn"]
-    modules = argv[1:] if SPAWN else argv
+    modules = argv[1:] if SPAWN or template else argv
     # torch.cuda.is_available() (which libraries call while warming up) must not initialise the driver
     # here: a child forked after that cannot use CUDA ("initialization error"). NVML answers instead.
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # nothing but replies on the reply channel
     if not SPAWN:
         gc.disable()  # importing torch and matplotlib makes objects, not garbage: collecting meanwhile cost 0.3 s
         warm_up(modules)
         gc.freeze()  # children's collections leave the warm objects (and their pages) alone: fewer copies on write
         gc.enable()
+    if template:
+        fork_servers()
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # nothing but replies on the reply channel
+    serve(replies, sys.stdin)
+
+
+def serve(replies: Any, requests: Any) -> None:
+    """Answer jobs, one JSON line each, until `requests` ends; then exit. Never returns."""
+    global READ_ONLY, CGROUP
     _become_subreaper()
     READ_ONLY = paths.read_only()
     CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     replies.write(json.dumps({"ready": True, "mode": "spawn" if SPAWN else "fork"}) + "\n")
     try:
-        for line in sys.stdin:
+        for line in requests:
             if not line.strip():
                 continue
             try:
@@ -467,6 +480,66 @@ def main(argv: list[str]) -> None:
     replies.flush()
     os._exit(0)  # skip finalising torch's interpreter state: seconds, and nothing left to save
 
+
+def fork_servers() -> None:
+    """`--template`: the warm process fork servers are forked from, so a grader pays torch's import once.
+
+    It never runs a job or anything of a learner's. On its control socket (fd 0) each request is one
+    message with two file descriptors, the new server's request and reply pipes, and a folder for it to
+    work in; the reply is the new server's pid. The new server is this process as it was after the
+    warm-up (the template keeps no state from one fork to the next), and serves its pipes as a server
+    started on its own would. Exits when the grader closes the socket. Never returns."""
+    control = socket.socket(fileno=os.dup(0))
+    os.dup2(2, 0)
+    os.dup2(2, 1)
+    signal.signal(signal.SIGCHLD, lambda *_: _reap())  # servers that ended, reaped at once
+    control.sendall(json.dumps({"ready": True, "mode": "template"}).encode() + b"\n")
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the grader is gone; its servers notice their own pipes closing
+        try:
+            request = json.loads(message)
+            if len(fds) != 2:
+                raise ValueError(f"expected 2 file descriptors, got {len(fds)}")
+            pid = os.fork()
+            if pid == 0:
+                _become_forked_server(control, fds, str(request["home"]))
+            reply: dict[str, Any] = {"pid": pid}
+        except Exception as exc:
+            reply = {"error": repr(exc)}
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps(reply).encode() + b"\n")
+
+
+def _become_forked_server(control: Any, fds: list[int], home: str) -> None:
+    """In a server just forked from the template: its own pipes, folder and signal handling. Never returns."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server waits for its own children
+        control.close()
+        requests_fd, replies_fd = fds
+        os.dup2(requests_fd, 0)
+        replies = os.fdopen(os.dup(replies_fd), "w", buffering=1)
+        os.close(requests_fd)
+        os.close(replies_fd)
+        os.chdir(home)
+        os.environ["HOME"] = home
+        requests = os.fdopen(0, "r", encoding="utf-8", closefd=False)
+    except BaseException:
+        os._exit(70)
+    serve(replies, requests)
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
 
 if __name__ == "__main__":
     main(sys.argv[1:])

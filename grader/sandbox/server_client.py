@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import switches
+from . import fonts, switches, templates
 from .api import Job, Outcome
 
 #: The folder that holds the `grader` package, so the server can import it without an install.
@@ -32,6 +32,17 @@ def default_mode() -> str:
     return "fork" if hasattr(os, "fork") and sys.platform.startswith("linux") else "spawn"
 
 
+def environment(home: str) -> dict[str, str]:
+    """A server's whole environment: nothing of the grader's but the switches and the GPU's variables."""
+    env = {
+        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "HOME": home,
+        "PYTHONPATH": _PACKAGE_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": str(Path(home) / ".mpl"), "OMP_NUM_THREADS": "1",
+    }
+    env.update({k: v for k, v in os.environ.items() if k in PASSED_ON})
+    return env
+
+
 class ForkServer:
     """A warm server that forks one child per job. One job at a time; use one per worker.
 
@@ -45,29 +56,37 @@ class ForkServer:
         self.mode = mode or default_mode()
         if self.mode not in ("fork", "spawn"):
             raise ValueError(f"mode must be 'fork' or 'spawn', not {self.mode!r}")
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | templates.ForkedServer | None = None
         self._lock = threading.Lock()
         self._home = tempfile.mkdtemp(prefix="torchgrade-server-")
 
     def start(self) -> "ForkServer":
         if self._process is not None and self._process.poll() is None:
             return self
-        env = {
-            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "HOME": self._home,
-            "PYTHONPATH": _PACKAGE_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLCONFIGDIR": os.path.join(self._home, ".mpl"), "OMP_NUM_THREADS": "1",
-        }
-        env.update({k: v for k, v in os.environ.items() if k in PASSED_ON})
+        mpl_config = Path(self._home) / ".mpl"
+        env = environment(self._home)
+        forked = templates.forked_server(self._python, self._preload, env, self._home) if self.mode == "fork" else None
+        if forked is not None:
+            self._process = forked
+            self._read_ready()
+            return self
+        seeded = fonts.seed(self._python, mpl_config)
         mode = ["--spawn"] if self.mode == "spawn" else []
         self._process = subprocess.Popen(
             [self._python, "-m", "grader.sandbox.server", *mode, *self._preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self._home, env=env, text=True, bufsize=1,
         )
+        self._read_ready()
+        fonts.keep(self._python, mpl_config, seeded)
+        return self
+
+    def _read_ready(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
         ready = self._process.stdout.readline()
         if not ready or not json.loads(ready).get("ready"):
+            self._abandon()
             raise ForkServerError("the fork server did not start (is torch installed for this Python?)")
-        return self
 
     def run(self, job: Job, on_step_done: Callable[[str], None] | None = None,
             steps: Iterable[str] = ()) -> Outcome:

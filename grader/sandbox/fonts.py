@@ -1,0 +1,87 @@
+"""matplotlib's font list, built once per interpreter and kept in the grader's private cache.
+
+Each fork server has a fresh MPLCONFIGDIR, so matplotlib would scan the system's fonts (running
+`fc-list`) on every start. The server's list is the one matplotlib itself would build: it is copied
+into the server's MPLCONFIGDIR before the server starts, and what the server's matplotlib left there
+is kept once the server is ready, before any job (no graded code has run in it yet). A list that
+names a font file gone since is rebuilt by matplotlib itself, and that rebuilt list is kept next.
+Anything unusable is skipped: the server then builds its own list, as without a cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from . import private_cache
+
+#: matplotlib's name for its font list (the number is its FontManager's format version).
+PATTERN = "fontlist-v*.json"
+#: A font list is some hundred kilobytes; anything far larger is not one.
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def _folder(python: str) -> Path | None:
+    """The cache's folder for this interpreter: font lists name files inside its matplotlib."""
+    base = private_cache.private_folder("fonts", say_why=False)
+    if base is None:
+        return None
+    folder = base / hashlib.sha256(os.path.abspath(python).encode()).hexdigest()[:16]
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _lists(folder: Path) -> dict[str, bytes]:
+    found = {}
+    for path in folder.glob(PATTERN):
+        try:
+            with open(path, "rb") as file:
+                if os.fstat(file.fileno()).st_uid != os.getuid():
+                    continue
+                data = file.read(MAX_BYTES + 1)
+        except OSError:
+            continue
+        if len(data) <= MAX_BYTES:
+            found[path.name] = data
+    return found
+
+
+def seed(python: str, config_dir: Path) -> dict[str, bytes]:
+    """Copy the kept font lists into a new server's MPLCONFIGDIR; what was copied."""
+    folder = _folder(python)
+    if folder is None:
+        return {}
+    kept = _lists(folder)
+    try:
+        config_dir.mkdir(mode=0o700, exist_ok=True)
+        for name, data in kept.items():
+            (config_dir / name).write_bytes(data)
+    except OSError:
+        return {}
+    return kept
+
+
+def keep(python: str, config_dir: Path, seeded: dict[str, bytes]) -> None:
+    """After the server is ready and before its first job: keep the lists its matplotlib built or rebuilt."""
+    folder = _folder(python)
+    if folder is None:
+        return
+    for name, data in _lists(config_dir).items():
+        if seeded.get(name) == data:
+            continue
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".fontlist.", suffix=".tmp", dir=folder)
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(tmp, folder / name)
+            tmp = None
+        except OSError:
+            pass
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)

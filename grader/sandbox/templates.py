@@ -1,0 +1,161 @@
+"""Fork servers forked from one warm template per grader process, instead of each importing torch anew.
+
+A template is `python -m grader.sandbox.server --template MODULE ...`: warmed up exactly as a fork
+server is, then it only forks. Each fork becomes a fresh server that has never run a job, on pipes
+of its own, so a grader that starts several servers, or starts one again, pays torch's import once
+(Python's multiprocessing "forkserver" does the same for its workers). The template never runs a job
+or anything of a learner's, and keeps no state from one fork to the next: a server forked from it is
+the server a fresh start would give. One template per interpreter, preload and environment is kept
+for the life of the process; it exits when the process does (its control socket closes).
+
+Where anything of this fails (no pidfd, the template died), the caller starts a server on its own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import fonts
+
+
+class TemplateError(RuntimeError):
+    pass
+
+
+class ForkedServer:
+    """The parts of subprocess.Popen a ForkServer uses, for a server forked by the template.
+
+    It is the template's child, not ours: a pidfd follows it (no pid reuse can confuse a kill or a wait)."""
+
+    def __init__(self, pid: int, stdin: Any, stdout: Any):
+        self.pid = pid
+        self._pidfd = os.pidfd_open(pid)
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = -1  # ended; its exit status is the template's to collect
+            self._release()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(f"fork server {self.pid}", timeout or 0)
+            self.poll()
+        return self.returncode if self.returncode is not None else -1
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _release(self) -> None:
+        for stream in (self.stdin, self.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        os.close(self._pidfd)
+
+
+class Template:
+    """A running template, and the lock that keeps one fork request at a time on its control socket."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], home: str):
+        self.home = home
+        ours, theirs = socket.socketpair()
+        try:
+            self._process = subprocess.Popen(argv, stdin=theirs, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, cwd=home, env=env)
+        finally:
+            theirs.close()
+        self._control = ours
+        self._replies = ours.makefile("r", encoding="utf-8")
+        self._lock = threading.Lock()
+        ready = self._replies.readline()
+        if not ready or not json.loads(ready).get("ready"):
+            self.close()
+            raise TemplateError("the fork server template did not start")
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def fork(self, home: str) -> ForkedServer:
+        """A new server, working in `home`: its ready line is the first on its stdout, as from a fresh start."""
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        try:
+            with self._lock:
+                socket.send_fds(self._control, [json.dumps({"home": home}).encode()], [requests_r, replies_w])
+                line = self._replies.readline()
+                reply = json.loads(line) if line else {"error": "the template stopped"}
+                if "pid" not in reply:
+                    raise TemplateError(str(reply.get("error")))
+                forked = ForkedServer(int(reply["pid"]), os.fdopen(requests_w, "w", buffering=1, encoding="utf-8"),
+                                      os.fdopen(replies_r, "r", encoding="utf-8"))
+        except BaseException:
+            for fd in (requests_w, replies_r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            raise
+        finally:
+            os.close(requests_r)
+            os.close(replies_w)
+        return forked
+
+    def close(self) -> None:
+        try:
+            self._control.close()
+        finally:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+_templates: dict[tuple, Template] = {}
+_registry_lock = threading.Lock()
+
+
+def forked_server(python: str, preload: tuple[str, ...], env: dict[str, str], home: str) -> ForkedServer | None:
+    """A fresh server forked from this process's template for (python, preload, env), started on first
+    use; None where no template can serve (the caller then starts the server itself)."""
+    if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return None
+    key = (python, preload, tuple(sorted((k, v) for k, v in env.items() if k not in ("HOME", "MPLCONFIGDIR"))))
+    try:
+        with _registry_lock:
+            template = _templates.get(key)
+            if template is None or not template.alive():
+                template = _templates[key] = _start(python, preload, env)
+        return template.fork(home)
+    except (OSError, TemplateError, ValueError):
+        with _registry_lock:
+            _templates.pop(key, None)
+        return None
+
+
+def _start(python: str, preload: tuple[str, ...], env: dict[str, str]) -> Template:
+    home = tempfile.mkdtemp(prefix="torchgrade-template-")
+    mpl_config = Path(home) / ".mpl"
+    env = dict(env, HOME=home, MPLCONFIGDIR=str(mpl_config))
+    seeded = fonts.seed(python, mpl_config)
+    template = Template([python, "-m", "grader.sandbox.server", "--template", *preload], env, home)
+    fonts.keep(python, mpl_config, seeded)
+    return template
