@@ -80,6 +80,12 @@ def layer_of(item) -> str:
     return LAYER_OF_FILE.get(file, "integration")
 
 
+#: The files that take longest on 2 cores (docs/explanation/tests.md), longest first: started first, each on a worker
+#: of its own, while the others share the rest. Only the order of the run depends on this list.
+_LONGEST_FILES = ("test_nbgrader_paths.py", "test_slurm_cluster.py", "test_resume.py", "test_audit_course.py",
+                  "test_nbgrader_checksums.py", "test_release_agreement.py", "test_sandbox.py", "test_child_start.py")
+
+
 def _start_order(item) -> int:
     """Longest first: `slow` tests, then other tests that start processes, then `unit` tests, which fill the end
     of a run spread over workers."""
@@ -94,17 +100,29 @@ def pytest_collection_modifyitems(config, items):
         layer = layer_of(item)
         if item.get_closest_marker(layer) is None:
             item.add_marker(getattr(pytest.mark, layer))
-    # Files stay whole (a module's fixtures are set up once), ranked by their longest test.
+    # Files stay whole (a module's fixtures are set up once), ranked by their longest test, the longest files first.
     rank: dict = {}
     for item in items:
         rank[item.path] = min(rank.get(item.path, 2), _start_order(item))
-    items.sort(key=lambda item: rank[item.path])
+    items.sort(key=lambda item: (rank[item.path], _LONGEST_FILES.index(item.path.name)
+                                 if item.path.name in _LONGEST_FILES else len(_LONGEST_FILES)))
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is false)")
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_configure(config) -> None:
+    """With -n: whole files to workers, one at a time as each worker runs out, in tests/conftest.py's order
+    (`--dist loadfile --no-loadscopereorder`). xdist's default hands each worker a first block of a quarter of
+    its share of consecutive tests: the first worker then got every long file, and the run waited on it.
+    An explicit `--dist` is left as given."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "load" \
+            and "--dist" not in " ".join(config.invocation_params.args):
+        config.option.dist = "loadfile"
+        config.option.loadscopereorder = False
 
 
 def pytest_xdist_auto_num_workers(config) -> int | None:

@@ -22,6 +22,7 @@ import importlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -492,15 +493,18 @@ def fork_servers() -> None:
     control = socket.socket(fileno=os.dup(0))
     os.dup2(2, 0)
     os.dup2(2, 1)
-    signal.signal(signal.SIGCHLD, lambda *_: _reap())  # servers that ended, reaped at once
     control.sendall(json.dumps({"ready": True, "mode": "template"}).encode() + b"\n")
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 65536, 2)
         except OSError:
+            message, fds = b"", []
+        if not message:  # the grader is gone, or closed it; its servers notice their own pipes closing
+            shutil.rmtree(os.getcwd(), ignore_errors=True)
             os._exit(0)
-        if not message:
-            os._exit(0)  # the grader is gone; its servers notice their own pipes closing
+        # Servers that ended are reaped only now: the grader opened the last one's pidfd before asking
+        # again, so no pid it follows is freed for reuse while it may still act on it.
+        _reap()
         try:
             request = json.loads(message)
             if len(fds) != 2:
@@ -519,7 +523,6 @@ def fork_servers() -> None:
 def _become_forked_server(control: Any, fds: list[int], home: str) -> None:
     """In a server just forked from the template: its own pipes, folder and signal handling. Never returns."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server waits for its own children
         control.close()
         requests_fd, replies_fd = fds
         os.dup2(requests_fd, 0)

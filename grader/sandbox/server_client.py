@@ -65,11 +65,14 @@ class ForkServer:
             return self
         mpl_config = Path(self._home) / ".mpl"
         env = environment(self._home)
-        forked = templates.forked_server(self._python, self._preload, env, self._home) if self.mode == "fork" else None
-        if forked is not None:
-            self._process = forked
-            self._read_ready()
-            return self
+        self._process = templates.forked_server(self._python, self._preload, env, self._home) \
+            if self.mode == "fork" else None
+        if self._process is not None:
+            try:
+                self._read_ready()
+                return self
+            except ForkServerError:  # a forked server that ended before it was ready: start one on its own
+                pass
         seeded = fonts.seed(self._python, mpl_config)
         mode = ["--spawn"] if self.mode == "spawn" else []
         self._process = subprocess.Popen(

@@ -30,27 +30,40 @@ class TemplateError(RuntimeError):
     pass
 
 
+#: How long the template may take to answer a fork request (it forks and answers at once): past it, the
+#: template is taken as stuck (stopped, swapped out) and a fresh start is made instead.
+REPLY_S = 30.0
+#: Templates kept at once, one per interpreter, preload and switches: the least recently made goes first.
+KEEP = 4
+
+
 class ForkedServer:
     """The parts of subprocess.Popen a ForkServer uses, for a server forked by the template.
 
-    It is the template's child, not ours: a pidfd follows it (no pid reuse can confuse a kill or a wait)."""
+    It is the template's child, not ours: a pidfd follows it, opened while the template still holds its
+    pid (it reaps only when it reads the next request), so no reused pid can confuse a kill or a wait."""
 
-    def __init__(self, pid: int, stdin: Any, stdout: Any):
+    def __init__(self, pid: int, pidfd: int, stdin: Any, stdout: Any):
         self.pid = pid
-        self._pidfd = os.pidfd_open(pid)
+        self._pidfd = pidfd
         self.stdin = stdin
         self.stdout = stdout
         self.returncode: int | None = None
 
+    def _ended(self, timeout: float | None) -> bool:
+        watch = select.poll()  # not select(): a grader may hold more than 1024 descriptors
+        watch.register(self._pidfd, select.POLLIN)
+        return bool(watch.poll(None if timeout is None else int(timeout * 1000)))
+
     def poll(self) -> int | None:
-        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+        if self.returncode is None and self._ended(0):
             self.returncode = -1  # ended; its exit status is the template's to collect
             self._release()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            if not select.select([self._pidfd], [], [], timeout)[0]:
+            if not self._ended(timeout):
                 raise subprocess.TimeoutExpired(f"fork server {self.pid}", timeout or 0)
             self.poll()
         return self.returncode if self.returncode is not None else -1
@@ -85,40 +98,65 @@ class Template:
         self._control = ours
         self._replies = ours.makefile("r", encoding="utf-8")
         self._lock = threading.Lock()
+        self._usable = True
         ready = self._replies.readline()
         if not ready or not json.loads(ready).get("ready"):
-            self.close()
+            self.discard()
             raise TemplateError("the fork server template did not start")
 
     def alive(self) -> bool:
-        return self._process.poll() is None
+        return self._usable and self._process.poll() is None
 
     def fork(self, home: str) -> ForkedServer:
-        """A new server, working in `home`: its ready line is the first on its stdout, as from a fresh start."""
-        requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
+        """A new server, working in `home`: its ready line is the first on its stdout, as from a fresh start.
+
+        Anything that goes wrong once the request is sent (no answer in REPLY_S, an interrupt, a refusal)
+        ends the template: its next answer could otherwise be read as another request's."""
+        ends: list[int] = []
         try:
+            requests_r, requests_w = os.pipe()
+            ends += [requests_r, requests_w]
+            replies_r, replies_w = os.pipe()
+            ends += [replies_r, replies_w]
             with self._lock:
-                socket.send_fds(self._control, [json.dumps({"home": home}).encode()], [requests_r, replies_w])
-                line = self._replies.readline()
-                reply = json.loads(line) if line else {"error": "the template stopped"}
-                if "pid" not in reply:
-                    raise TemplateError(str(reply.get("error")))
-                forked = ForkedServer(int(reply["pid"]), os.fdopen(requests_w, "w", buffering=1, encoding="utf-8"),
-                                      os.fdopen(replies_r, "r", encoding="utf-8"))
-        except BaseException:
-            for fd in (requests_w, replies_r):
+                if not self.alive():
+                    raise TemplateError("the template is no longer usable")
+                try:
+                    self._control.settimeout(REPLY_S)
+                    socket.send_fds(self._control, [json.dumps({"home": home}).encode()], [requests_r, replies_w])
+                    line = self._replies.readline()
+                    reply = json.loads(line) if line else {"error": "the template stopped"}
+                    if "pid" not in reply:
+                        raise TemplateError(str(reply.get("error")))
+                    pid = int(reply["pid"])
+                    pidfd = os.pidfd_open(pid)
+                except BaseException:
+                    self.discard()
+                    raise
+            ends.remove(requests_w)
+            ends.remove(replies_r)
+            return ForkedServer(pid, pidfd, os.fdopen(requests_w, "w", buffering=1, encoding="utf-8"),
+                                os.fdopen(replies_r, "r", encoding="utf-8"))
+        finally:
+            for fd in ends:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-            raise
-        finally:
-            os.close(requests_r)
-            os.close(replies_w)
-        return forked
+
+    def discard(self) -> None:
+        """End the template now (its servers go on: each has pipes of its own)."""
+        self._usable = False
+        try:
+            self._control.close()
+        except OSError:
+            pass
+        self._process.kill()
+        self._process.wait()
 
     def close(self) -> None:
+        """Let the template end as it does when the grader exits (its control socket closes)."""
+        self._usable = False
         try:
             self._control.close()
         finally:
@@ -139,15 +177,20 @@ def forked_server(python: str, preload: tuple[str, ...], env: dict[str, str], ho
     if not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
         return None
     key = (python, preload, tuple(sorted((k, v) for k, v in env.items() if k not in ("HOME", "MPLCONFIGDIR"))))
+    template = None
     try:
         with _registry_lock:
             template = _templates.get(key)
             if template is None or not template.alive():
+                _templates.pop(key, None)
+                while len(_templates) >= KEEP:
+                    _templates.pop(next(iter(_templates))).close()
                 template = _templates[key] = _start(python, preload, env)
         return template.fork(home)
     except (OSError, TemplateError, ValueError):
         with _registry_lock:
-            _templates.pop(key, None)
+            if _templates.get(key) is template:
+                del _templates[key]
         return None
 
 
