@@ -57,13 +57,15 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
 
 
 def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None
+                 early: Watcher | None = None, budget: wire.Budget | None = None, first: frozenset[str] = frozenset()
                  ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
     """Run the submission's exercises in as many children as stops make necessary; `early` is offered each
-    exercise the child says it has saved, while it runs. Returns the records read back, each exercise's
-    failure that left no record (status, message), and the run's details for results.json."""
+    exercise the child says it has saved, while it runs. The exercises in `first` run first (each group in
+    the plan's order): those whose judging takes longest, so that it overlaps the child's run of the rest.
+    Returns the records read back, each exercise's failure that left no record (status, message), and the
+    run's details for results.json."""
     limits = plan.limits(threads)
-    remaining = [e.id for e in plan.exercises]
+    remaining = sorted((e.id for e in plan.exercises), key=lambda exercise_id: exercise_id not in first)
     records: dict[str, Record] = {}
     failures: dict[str, tuple[str, str]] = {}
     details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}

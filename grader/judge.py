@@ -71,6 +71,12 @@ def draws_pictures(plan: Plan) -> bool:
     return any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
 
 
+def drawn_in_judging(plan: Plan) -> frozenset[str]:
+    """The exercises whose judging draws with matplotlib, the costliest to judge."""
+    return frozenset(exercise_id for exercise_id, prepared in plan.prepared.items()
+                     if any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for p in prepared))
+
+
 def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
                      failure: tuple[str, str] | None, pictures_of_passing_work: bool = True) -> ExerciseResult:
     checks = checks_of(plan, exercise)

@@ -13,7 +13,7 @@ from . import wire
 from .checks import drawing
 from .execute import run_children
 from .intake import Submission, stage_submission
-from .judge import JUDGING_FAILED, EarlyVerdicts, draws_pictures, judge_exercise, say_why_unread
+from .judge import JUDGING_FAILED, EarlyVerdicts, draws_pictures, drawn_in_judging, judge_exercise, say_why_unread
 from .plan import Plan, checks_of
 from .sandbox import ForkServer
 from .scoring import SubmissionResult, whole_exercise
@@ -58,7 +58,8 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
         staged = staged or stage(plan, submission, scratch)
-        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget)
+        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget,
+                                                  first=drawn_in_judging(plan))
     finally:
         if staged is not None:
             staged.remove()
