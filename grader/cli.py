@@ -311,6 +311,8 @@ def run() -> None:
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
+    from .grading import end_templates
+    end_templates()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

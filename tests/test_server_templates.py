@@ -98,3 +98,14 @@ def test_the_template_and_its_servers_end_with_the_grader(tmp_path):
         grader.wait()
     for pid in (template, *servers):
         assert _gone(pid), f"process {pid} outlived the grader that started it"
+
+
+def test_ending_the_templates_leaves_their_servers_serving(tmp_path):
+    source = 'import json, os; print(json.dumps({"pid": os.getpid()}))'
+    with ForkServer(PRELOAD) as server:
+        template = _parent(server._process.pid)
+        if template == os.getpid():
+            pytest.skip("this machine has no pidfd: servers start on their own")
+        templates.close_all()
+        assert _gone(template) and templates._templates == {}
+        assert _run(server, source, tmp_path / "a")["pid"] != server._process.pid

@@ -230,6 +230,9 @@ def test_an_interrupted_fork_request_does_not_leave_the_next_server_with_its_pid
             def readline(self) -> str:
                 raise KeyboardInterrupt
 
+            def close(self) -> None:
+                replies.close()
+
         template._replies = Interrupted()
         try:
             with pytest.raises(KeyboardInterrupt):

@@ -12,6 +12,7 @@ Where anything of this fails (no pidfd, the template died), the caller starts a 
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -144,13 +145,18 @@ class Template:
                 except OSError:
                     pass
 
+    def _close_control(self) -> None:
+        """Close the grader's end (the reply reader holds the socket open until it is closed too)."""
+        for end in (self._replies, self._control):
+            try:
+                end.close()
+            except OSError:
+                pass
+
     def discard(self) -> None:
         """End the template now (its servers go on: each has pipes of its own)."""
         self._usable = False
-        try:
-            self._control.close()
-        except OSError:
-            pass
+        self._close_control()
         self._process.kill()
         self._process.wait()
 
@@ -158,7 +164,7 @@ class Template:
         """Let the template end as it does when the grader exits (its control socket closes)."""
         self._usable = False
         try:
-            self._control.close()
+            self._close_control()
         finally:
             try:
                 self._process.wait(timeout=5)
@@ -192,6 +198,18 @@ def forked_server(python: str, preload: tuple[str, ...], env: dict[str, str], ho
             if _templates.get(key) is template:
                 del _templates[key]
         return None
+
+
+def close_all() -> None:
+    """End every template of this process (servers already forked go on)."""
+    with _registry_lock:
+        ended = list(_templates.values())
+        _templates.clear()
+    for template in ended:
+        template.close()
+
+
+atexit.register(close_all)  # an interpreter that exits normally waits for its templates (os._exit does not)
 
 
 def _start(python: str, preload: tuple[str, ...], env: dict[str, str]) -> Template:
