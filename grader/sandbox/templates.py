@@ -16,6 +16,7 @@ import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,8 @@ class TemplateError(RuntimeError):
 #: How long the template may take to answer a fork request (it forks and answers at once): past it, the
 #: template is taken as stuck (stopped, swapped out) and a fresh start is made instead.
 REPLY_S = 30.0
+#: How long a template may take to warm up (a fork server started on its own has as long to start a job's child).
+STARTUP_S = 120.0
 #: Templates kept at once, one per interpreter, preload and switches: the least recently made goes first.
 KEEP = 4
 
@@ -100,10 +103,14 @@ class Template:
         self._replies = ours.makefile("r", encoding="utf-8")
         self._lock = threading.Lock()
         self._usable = True
-        ready = self._replies.readline()
-        if not ready or not json.loads(ready).get("ready"):
+        try:
+            ours.settimeout(STARTUP_S)
+            ready = self._replies.readline()
+            if not ready or not json.loads(ready).get("ready"):
+                raise TemplateError("the fork server template did not start")
+        except BaseException:
             self.discard()
-            raise TemplateError("the fork server template did not start")
+            raise
 
     def alive(self) -> bool:
         return self._usable and self._process.poll() is None
@@ -159,6 +166,7 @@ class Template:
         self._close_control()
         self._process.kill()
         self._process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)  # a template that ends on its own removes it itself
 
     def close(self) -> None:
         """Let the template end as it does when the grader exits (its control socket closes)."""
@@ -171,6 +179,7 @@ class Template:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+                shutil.rmtree(self.home, ignore_errors=True)
 
 
 _templates: dict[tuple, Template] = {}
@@ -195,16 +204,17 @@ def forked_server(python: str, preload: tuple[str, ...], env: dict[str, str], ho
         return template.fork(home)
     except (OSError, TemplateError, ValueError):
         with _registry_lock:
-            if _templates.get(key) is template:
+            if template is not None and _templates.get(key) is template:
                 del _templates[key]
         return None
 
 
 def close_all() -> None:
-    """End every template of this process (servers already forked go on)."""
-    with _registry_lock:
-        ended = list(_templates.values())
-        _templates.clear()
+    """End every template of this process (servers already forked go on). It does not wait for the lock:
+    a template still starting (its warm-up hung) must not keep the command from exiting; that one ends
+    when the process does."""
+    ended = list(_templates.values())
+    _templates.clear()
     for template in ended:
         template.close()
 
