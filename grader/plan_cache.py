@@ -152,24 +152,16 @@ def _load(entry: Path, key: str, course: Course, workdir: Path) -> Plan | None:
 
 
 def _save(entry: Path, key: str, plan: Plan) -> None:
-    """Write atomically (a temporary file in the same folder, then a rename); any failure just skips caching."""
-    tmp = None
+    """Write atomically (private_cache.write_atomically); any failure just skips caching."""
     try:
         files = {p.relative_to(plan.workdir).as_posix(): p.read_bytes()
                  for p in sorted(plan.workdir.rglob("*")) if p.is_file() and not p.is_symlink()}
         buffer = io.BytesIO()
         buffer.write(MAGIC + key.encode() + b"\n")
         _PlanPickler(buffer, plan).dump({"plan": plan, "files": files})
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=entry.parent)
-        with os.fdopen(fd, "wb") as file:
-            file.write(buffer.getbuffer())
-        os.replace(tmp, entry)
-        tmp = None
+        private_cache.write_atomically(entry, buffer.getbuffer())
     except Exception:
         pass
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def _prune(folder: Path) -> None:

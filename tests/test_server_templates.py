@@ -26,6 +26,13 @@ def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def _template_of(server: ForkServer) -> int:
+    """The pid of the template `server` was forked from; skips where servers start on their own."""
+    if not isinstance(server._process, templates.ForkedServer):
+        pytest.skip("this machine has no pidfd or fd passing: servers start on their own")
+    return _parent(server._process.pid)
+
+
 def _run(server: ForkServer, source: str, work: Path, **job) -> dict:
     work.mkdir()
     outcome = server.run(Job(TARGET, {"source": textwrap.dedent(source)}, workdir=str(work), **job))
@@ -68,9 +75,7 @@ def test_a_server_is_forked_from_the_template_and_inherits_nothing_another_serve
 def test_a_dead_template_is_replaced_and_its_servers_go_on(tmp_path):
     source = 'import json, os; print(json.dumps({"pid": os.getpid()}))'
     with ForkServer(PRELOAD) as first:
-        template = _parent(first._process.pid)
-        if template == os.getpid():
-            pytest.skip("this machine has no pidfd: servers start on their own")
+        template = _template_of(first)
         os.kill(template, signal.SIGKILL)
         assert _gone(template)
         with ForkServer(PRELOAD) as second:
@@ -103,9 +108,7 @@ def test_the_template_and_its_servers_end_with_the_grader(tmp_path):
 def test_ending_the_templates_leaves_their_servers_serving(tmp_path):
     source = 'import json, os; print(json.dumps({"pid": os.getpid()}))'
     with ForkServer(PRELOAD) as server:
-        template = _parent(server._process.pid)
-        if template == os.getpid():
-            pytest.skip("this machine has no pidfd: servers start on their own")
+        template = _template_of(server)
         templates.close_all()
         assert _gone(template) and templates._templates == {}
         assert _run(server, source, tmp_path / "a")["pid"] != server._process.pid

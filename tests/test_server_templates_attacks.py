@@ -19,23 +19,13 @@ import pytest
 
 from grader.sandbox import ForkServer, Job, templates
 from grader.sandbox.server_client import environment
+from test_server_templates import _parent, _template_of
 
 pytestmark = pytest.mark.security
 TARGET = "grader.sandbox.selftest:run_source"
 PRELOAD = ("grader.child",)
 #: Far longer than a server start takes on a loaded machine: a start still running by then is stuck.
 STUCK_S = 120.0
-
-
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def _template_of(server: ForkServer) -> int:
-    """The pid of the template `server` was forked from; skips where servers start on their own."""
-    if not isinstance(server._process, templates.ForkedServer):
-        pytest.skip("this machine has no pidfd or fd passing: servers start on their own")
-    return _parent(server._process.pid)
 
 
 def _run(server: ForkServer, source: str, work: Path) -> dict:

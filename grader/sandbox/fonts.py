@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from . import private_cache
@@ -73,15 +72,7 @@ def keep(python: str, config_dir: Path, seeded: dict[str, bytes]) -> None:
     for name, data in _lists(config_dir).items():
         if seeded.get(name) == data:
             continue
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".fontlist.", suffix=".tmp", dir=folder)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(tmp, folder / name)
-            tmp = None
+            private_cache.write_atomically(folder / name, data)
         except OSError:
             pass
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from . import paths
@@ -42,3 +43,18 @@ def private_folder(name: str, *, say_why: bool = True) -> Path | None:
                   f"(set TORCHGRADE_CACHE_DIR elsewhere).", file=sys.stderr)
         return None
     return folder
+
+
+def write_atomically(path: Path, data: bytes | memoryview) -> None:
+    """Write `path` whole or not at all (a temporary file in its folder, then a rename): a reader never
+    sees half an entry. Raises OSError; nothing is left behind."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:16]}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
