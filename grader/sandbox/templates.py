@@ -6,9 +6,11 @@ of its own, so a grader that starts several servers, or starts one again, pays t
 (Python's multiprocessing "forkserver" does the same for its workers). The template never runs a job
 or anything of a learner's, and keeps no state from one fork to the next: a server forked from it is
 the server a fresh start would give. One template per interpreter, preload and environment is kept
-for the life of the process; it exits when the process does (its control socket closes).
+(at most KEEP) until the process ends them (`close_all`, also at interpreter exit) or itself ends
+(the control socket closes); servers already forked go on without it.
 
-Where anything of this fails (no pidfd, the template died), the caller starts a server on its own.
+Where anything of this fails (no pidfd or fd passing, a template that died, stopped answering or never
+started), the caller starts a server on its own: a template can cost time, never a grading.
 """
 from __future__ import annotations
 
