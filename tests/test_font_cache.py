@@ -32,18 +32,16 @@ def test_the_kept_font_list_is_used_and_a_broken_one_is_rebuilt(tmp_path, monkey
     kept = folder / f"fontlist-v{matplotlib.font_manager.FontManager.__version__}.json"
     kept.write_bytes(b"\x00 not a font list")
 
-    seeded = fonts.seed(sys.executable, first)
-    assert (first / kept.name).read_bytes() == b"\x00 not a font list"
-    _warm_up_like_a_server(first)
-    fonts.keep(sys.executable, first, seeded)
+    with fonts.kept_for(sys.executable, first):
+        assert (first / kept.name).read_bytes() == b"\x00 not a font list"
+        _warm_up_like_a_server(first)
     font_list = json.loads(kept.read_text())  # the broken list, rebuilt by matplotlib and kept
     assert font_list["__class__"] == "FontManager" and font_list["ttflist"]
 
     font_list["kept_by_the_test"] = True  # a list matplotlib accepts, unlike any it would build itself
     kept.write_text(json.dumps(font_list))
-    seeded = fonts.seed(sys.executable, second)
-    _warm_up_like_a_server(second)
-    fonts.keep(sys.executable, second, seeded)
+    with fonts.kept_for(sys.executable, second):
+        _warm_up_like_a_server(second)
     used = json.loads((second / kept.name).read_text())
     assert used.get("kept_by_the_test") is True, "matplotlib rebuilt the font list instead of using the kept one"
     assert json.loads(kept.read_text()).get("kept_by_the_test") is True

@@ -9,9 +9,11 @@ Anything unusable is skipped: the server then builds its own list, as without a 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 from . import private_cache
 
@@ -49,8 +51,18 @@ def _lists(folder: Path) -> dict[str, bytes]:
     return found
 
 
-def seed(python: str, config_dir: Path) -> dict[str, bytes]:
-    """Copy the kept font lists into a new server's MPLCONFIGDIR; what was copied."""
+@contextlib.contextmanager
+def kept_for(python: str, config_dir: Path) -> Iterator[None]:
+    """Around the start of a process that warms up with MPLCONFIGDIR = config_dir (until it says it is
+    ready, before any job): the kept font lists copied in first, and the lists its matplotlib built or
+    rebuilt kept after. Nothing is kept where the start fails."""
+    seeded = _seed(python, config_dir)
+    yield
+    _keep(python, config_dir, seeded)
+
+
+def _seed(python: str, config_dir: Path) -> dict[str, bytes]:
+    """Copy the kept font lists into config_dir; what was copied."""
     folder = _folder(python)
     if folder is None:
         return {}
@@ -64,8 +76,7 @@ def seed(python: str, config_dir: Path) -> dict[str, bytes]:
     return kept
 
 
-def keep(python: str, config_dir: Path, seeded: dict[str, bytes]) -> None:
-    """After the server is ready and before its first job: keep the lists its matplotlib built or rebuilt."""
+def _keep(python: str, config_dir: Path, seeded: dict[str, bytes]) -> None:
     folder = _folder(python)
     if folder is None:
         return

@@ -63,7 +63,6 @@ class ForkServer:
     def start(self) -> "ForkServer":
         if self._process is not None and self._process.poll() is None:
             return self
-        mpl_config = Path(self._home) / ".mpl"
         env = environment(self._home)
         self._process = templates.forked_server(self._python, self._preload, env, self._home) \
             if self.mode == "fork" else None
@@ -73,15 +72,14 @@ class ForkServer:
                 return self
             except ForkServerError:  # a forked server that ended before it was ready: start one on its own
                 pass
-        seeded = fonts.seed(self._python, mpl_config)
         mode = ["--spawn"] if self.mode == "spawn" else []
-        self._process = subprocess.Popen(
-            [self._python, "-m", "grader.sandbox.server", *mode, *self._preload],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self._home, env=env, text=True, bufsize=1,
-        )
-        self._read_ready()
-        fonts.keep(self._python, mpl_config, seeded)
+        with fonts.kept_for(self._python, Path(self._home) / ".mpl"):
+            self._process = subprocess.Popen(
+                [self._python, "-m", "grader.sandbox.server", *mode, *self._preload],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                cwd=self._home, env=env, text=True, bufsize=1,
+            )
+            self._read_ready()
         return self
 
     def _read_ready(self) -> None:

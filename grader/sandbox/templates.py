@@ -82,12 +82,7 @@ class ForkedServer:
                 pass
 
     def _release(self) -> None:
-        for stream in (self.stdin, self.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        os.close(self._pidfd)
+        _close_quietly(self.stdin, self.stdout, self._pidfd)
 
 
 class Template:
@@ -148,19 +143,11 @@ class Template:
             return ForkedServer(pid, pidfd, os.fdopen(requests_w, "w", buffering=1, encoding="utf-8"),
                                 os.fdopen(replies_r, "r", encoding="utf-8"))
         finally:
-            for fd in ends:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            _close_quietly(*ends)
 
     def _close_control(self) -> None:
         """Close the grader's end (the reply reader holds the socket open until it is closed too)."""
-        for end in (self._replies, self._control):
-            try:
-                end.close()
-            except OSError:
-                pass
+        _close_quietly(self._replies, self._control)
 
     def discard(self) -> None:
         """End the template now (its servers go on: each has pipes of its own)."""
@@ -182,6 +169,15 @@ class Template:
                 self._process.kill()
                 self._process.wait()
                 shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _close_quietly(*things: Any) -> None:
+    """Close each file, socket or descriptor; one already closed or broken is no error here."""
+    for thing in things:
+        try:
+            os.close(thing) if isinstance(thing, int) else thing.close()
+        except OSError:
+            pass
 
 
 _templates: dict[tuple, Template] = {}
@@ -228,7 +224,5 @@ def _start(python: str, preload: tuple[str, ...], env: dict[str, str]) -> Templa
     home = tempfile.mkdtemp(prefix="torchgrade-template-")
     mpl_config = Path(home) / ".mpl"
     env = dict(env, HOME=home, MPLCONFIGDIR=str(mpl_config))
-    seeded = fonts.seed(python, mpl_config)
-    template = Template([python, "-m", "grader.sandbox.server", "--template", *preload], env, home)
-    fonts.keep(python, mpl_config, seeded)
-    return template
+    with fonts.kept_for(python, mpl_config):
+        return Template([python, "-m", "grader.sandbox.server", "--template", *preload], env, home)
