@@ -57,16 +57,13 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
 
 
 def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None, first: frozenset[str] = frozenset()
+                 early: Watcher | None = None, budget: wire.Budget | None = None
                  ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
     """Run the submission's exercises in as many children as stops make necessary; `early` is offered each
-    exercise the child says it has saved, while it runs. In the first child the exercises in `first` run
-    first (each group in the plan's order): those whose judging takes longest, so that it overlaps the
-    child's run of the rest; a child started after a stop runs the rest in the plan's order.
-    Returns the records read back, each exercise's failure that left no record (status, message), and the
-    run's details for results.json."""
+    exercise the child says it has saved, while it runs. Returns the records read back, each exercise's
+    failure that left no record (status, message), and the run's details for results.json."""
     limits = plan.limits(threads)
-    remaining = sorted((e.id for e in plan.exercises), key=lambda exercise_id: exercise_id not in first)
+    remaining = [e.id for e in plan.exercises]
     records: dict[str, Record] = {}
     failures: dict[str, tuple[str, str]] = {}
     details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
@@ -145,8 +142,5 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
         if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
             failures[remaining[0]] = ("error", message)
             remaining = remaining[1:]
-        # A child after a stop takes the rest in the course's order: a hang among the exercises run first
-        # then costs the submission's budget what it would have cost in that order, and one step limit more.
-        remaining = [e.id for e in plan.exercises if e.id in remaining]
     return records, failures, details
 

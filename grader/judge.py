@@ -65,11 +65,10 @@ class EarlyVerdicts:
         return early[1]
 
 
-def drawn_in_judging(plan: Plan) -> frozenset[str]:
-    """The exercises whose judging may draw with matplotlib, the costliest to judge (worth preparing
-    matplotlib in the background for, and running first in the child)."""
-    return frozenset(exercise_id for exercise_id, prepared in plan.prepared.items()
-                     if any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for p in prepared))
+def draws_pictures(plan: Plan) -> bool:
+    """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
+    itself waits for that preparation, whatever the kind says)."""
+    return any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
 
 
 def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,

@@ -13,7 +13,7 @@ from . import wire
 from .checks import drawing
 from .execute import run_children
 from .intake import Submission, stage_submission
-from .judge import JUDGING_FAILED, EarlyVerdicts, drawn_in_judging, judge_exercise, say_why_unread
+from .judge import JUDGING_FAILED, EarlyVerdicts, draws_pictures, judge_exercise, say_why_unread
 from .plan import Plan, checks_of
 from .sandbox import ForkServer
 from .scoring import SubmissionResult, whole_exercise
@@ -52,15 +52,13 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     `pictures_of_passing_work`: draw feedback pictures (e.g. the gradient norms) for passing checks too,
     as a self-check does; class grading leaves them out, since drawing is a large share of its time.
     `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is."""
-    drawn = drawn_in_judging(plan)
-    if drawn:
+    if draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
     budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
     early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
         staged = staged or stage(plan, submission, scratch)
-        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget,
-                                                  first=drawn)
+        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget)
     finally:
         if staged is not None:
             staged.remove()

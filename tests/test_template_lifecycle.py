@@ -1,5 +1,5 @@
-"""Attacks on ending fork server templates (templates.close_all, discard) and on the child running the
-exercises whose judging draws first (execute.run_children `first`): each test states a promise these keep."""
+"""Attacks on starting and ending fork server templates (templates.close_all, discard): each test states a
+promise these keep."""
 from __future__ import annotations
 
 import os
@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import wire
-from grader.execute import run_children
-from grader.judge import drawn_in_judging
-from grader.sandbox import Outcome, templates
+from grader.sandbox import templates
 
 pytestmark = pytest.mark.security
 
@@ -88,41 +85,3 @@ def test_a_discarded_template_leaves_no_folder_behind(monkeypatch, tmp_path):
         template.fork(str(tmp_path))
     assert not template.alive()
     assert not home.exists(), "the discarded template's folder is left behind"
-
-
-COURSE_ORDER = ("relu", "bce_loss", "plot_activation", "gradient_norms", "zeros_")
-
-
-class HangsIn:
-    """A server whose child saves a record for each exercise, in the order it is given them, and hangs (stopped
-    after the step's wall limit) in the exercises named."""
-
-    def __init__(self, hanging: set[str]) -> None:
-        self.hanging = hanging
-
-    def run(self, job, on_step_done=None, steps=()):
-        out = Path(job.argument["out_dir"])
-        out.mkdir(parents=True, exist_ok=True)
-        for exercise_id in job.argument["exercises"]:
-            if exercise_id in self.hanging:
-                wall = min(job.limits.step_s, job.limits.total_s)
-                return Outcome(None, None, (), exercise_id, "timeout", "", "", False, wall)
-            wire.dump({"status": "ok", "results": {}}, out / f"{exercise_id}{wire.SUFFIX}")
-        return Outcome(0, None, (), None, None, "", "", False, 1.0)
-
-
-def test_a_hang_in_a_drawing_exercise_costs_no_exercise_the_course_runs_before_it(plans, tmp_path):
-    """The child runs the drawing exercises first only to overlap their judging: a plot and an experiment that
-    each block until stopped must cost the submission what they cost in the course's order, not fail the right
-    relu and bce_loss that the course runs before them ("used up the time of the whole submission")."""
-    plan = plans(COURSE_ORDER, False)
-    hanging = {"plot_activation", "gradient_norms"}
-    assert drawn_in_judging(plan) == hanging
-    verdicts = {}
-    for name, first in (("course order", frozenset()), ("drawing first", drawn_in_judging(plan))):
-        home = tmp_path / name
-        home.mkdir()
-        records, failures, _ = run_children(plan, tmp_path, home, HangsIn(hanging), 1, first=first)
-        verdicts[name] = {e: ("saved" if e in records else failures[e][1]) for e in COURSE_ORDER}
-    assert verdicts["course order"]["relu"] == verdicts["course order"]["bce_loss"] == "saved"
-    assert verdicts["drawing first"] == verdicts["course order"]

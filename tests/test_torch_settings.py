@@ -62,11 +62,19 @@ def test_a_module_that_switches_gradients_off_at_import_costs_its_own_exercises_
 
 
 def test_a_module_imported_first_by_another_brings_its_settings_with_it(grade_files):
-    """plots.py imports activations.py, and the child runs plots first: activations' exercises still run as its
-    import left things (gradients off), as the grader cannot import it a second time."""
-    files = _solutions_with("activations.py", "import torch\n", "import torch\ntorch.set_grad_enabled(False)\n")
-    files["plots.py"] = files["plots.py"].replace("import torch\n", "import torch\nfrom activations import sigmoid\n", 1)
-    result = grade_files(files, exercises=["sigmoid", "bce_loss", "plot_activation"], hidden=False)
+    """activations.py imports losses.py, which switches gradients off when imported: both modules' exercises run
+    with gradients off, as `import activations` or `import losses` would leave them on the student's machine."""
+    files = _solutions_with("losses.py", "import torch\n", "import torch\ntorch.set_grad_enabled(False)\n")
+    files["activations.py"] = files["activations.py"].replace("import torch\n", "import torch\nimport losses\n", 1)
+    result = grade_files(files, exercises=["sigmoid", "bce_loss"], hidden=False)
     lost = _lost(result)
-    assert "gradient" in lost.get("sigmoid", set()) and "plot_activation" in lost
-    assert "bce_loss" not in lost
+    assert "gradient" in lost.get("sigmoid", set()) and "gradient" in lost.get("bce_loss", set())
+
+
+def test_what_a_later_module_patches_in_torch_reaches_no_exercise_graded_before_it(grade_files):
+    """The child grades the modules in the course's order: a plots.py that replaces torch.exp when it is imported
+    (no setting can undo that) costs sigmoid, softmax and cross_entropy nothing, as they run before it."""
+    files = dict(_solutions_with("plots.py", "import torch\n",
+                                 "import torch\ntorch.exp = lambda x, *a, **k: x.new_tensor(2.0).pow(x)\n"))
+    result = grade_files(files, exercises=["sigmoid", "softmax", "cross_entropy", "plot_softmax"], hidden=False)
+    assert set(_lost(result)) <= {"plot_softmax"}
