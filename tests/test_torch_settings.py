@@ -14,27 +14,25 @@ SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
 def test_every_setting_comes_back():
-    with matplotlib.rc_context():  # this process's own matplotlib is left as it was, whatever happens
-        before = TorchSettings.now()
-        backend = dict.get(matplotlib.rcParams, "backend")
-        try:
-            torch.set_default_dtype(torch.float64)
-            torch.set_default_device("meta")
-            torch.set_grad_enabled(False)
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.set_anomaly_enabled(True, False)
-            matplotlib.rcParams["lines.linewidth"] = 7.0
-            assert TorchSettings.now() != before
-            before.restore()
-            assert TorchSettings.now() == before
-            assert torch.zeros(1).device.type == "cpu" and torch.zeros(1).dtype == torch.float32
-            assert dict.get(matplotlib.rcParams, "backend") == backend  # neither read nor set
-        finally:
-            torch.set_default_dtype(before.default_dtype)
-            torch.set_default_device(None)
-            torch.set_grad_enabled(before.grad_enabled)
-            torch.use_deterministic_algorithms(before.deterministic, warn_only=before.deterministic_warn_only)
-            torch.set_anomaly_enabled(before.anomaly, before.anomaly_check_nan)
+    before = TorchSettings.now()
+    try:
+        torch.set_default_dtype(torch.float64)
+        torch.set_default_device("meta")
+        torch.set_grad_enabled(False)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_anomaly_enabled(True, False)
+        matplotlib.rcParams["lines.linewidth"] = 7.0
+        assert TorchSettings.now() != before
+        before.restore()
+        assert TorchSettings.now() == before
+        assert torch.zeros(1).device.type == "cpu" and torch.zeros(1).dtype == torch.float32
+    finally:
+        torch.set_default_dtype(before.default_dtype)
+        torch.set_default_device(None)
+        torch.set_grad_enabled(before.grad_enabled)
+        torch.use_deterministic_algorithms(before.deterministic, warn_only=before.deterministic_warn_only)
+        torch.set_anomaly_enabled(before.anomaly, before.anomaly_check_nan)
+        matplotlib.rcParams.update(before.rc_params or {})
 
 
 def _solutions_with(module: str, old: str, new: str) -> dict[str, str]:

@@ -56,27 +56,18 @@ class TorchSettings:
 
 
 def _rc_params() -> dict[str, Any] | None:
-    """matplotlib's rcParams as stored, read past RcParams' own item access (reading "backend" there can
-    switch the backend); the backend itself is left to the plot probes."""
     matplotlib = sys.modules.get("matplotlib")
-    if matplotlib is None:
-        return None
-    return {key: value for key, value in dict.items(matplotlib.rcParams) if key not in _LEFT_ALONE}
+    return None if matplotlib is None else dict(matplotlib.rcParams)
 
 
 def _restore_rc_params(saved: dict[str, Any]) -> None:
     import matplotlib
-    stored = matplotlib.rcParams
     changed = {}
     for key, value in saved.items():
         try:
-            if dict.get(stored, key) != value:
+            if matplotlib.rcParams[key] != value:
                 changed[key] = value
         except Exception:  # a value that cannot be compared (an array): set it back
             changed[key] = value
     if changed:
-        dict.update(stored, changed)  # the values were validated when they were first set
-
-
-#: rcParams that restoring leaves as they are: which backend draws is the plot probes' to decide.
-_LEFT_ALONE = frozenset({"backend", "backend_fallback"})
+        dict.update(matplotlib.rcParams, changed)  # the values were validated when they were first set
