@@ -144,7 +144,6 @@ def warm() -> None:
     warm_init()  # initialiser probes run once on torch.nn.init: children inherit its lazy imports done
     for warm_kind in kinds.probe_warmers():
         warm_kind(backward)  # e.g. matplotlib on Agg with its font cache built, torch.nn and autograd warm
-    TorchSettings.now().restore()  # their getters import modules lazily, which a confined child may not read
     wire.loads(wire.dumps({"x": x}))
 
 

@@ -37,9 +37,7 @@ class TorchSettings:
                    torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled(), _rc_params())
 
     def restore(self) -> None:
-        """Set back what differs (a setter called for nothing could still cost, or push a mode). The fork
-        server calls `now()` once in its warm-up: torch imports modules for it at the first call, which a
-        confined child might not be allowed to read."""
+        """Set back what differs (a setter called for nothing could still cost, or push a mode)."""
         if torch.get_default_dtype() != self.default_dtype:
             torch.set_default_dtype(self.default_dtype)
         if torch.get_default_device() != self.default_device:
