@@ -19,7 +19,6 @@ from . import kinds, wire
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
-from .probes.torch_settings import TorchSettings
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.cuda_model import install_generator_model
 from .probes.eager_compile import run_compiled_code_eagerly
@@ -190,23 +189,13 @@ def main(argument: dict[str, Any], steps) -> None:
     load_tasks(argument["tasks_file"])
     tasks = _TASKS[argument["tasks_file"]][1]
     imported: dict[str, tuple[Any, dict | None]] = {}
-    learner_modules = {t["module"] for t in tasks.values()}
-    at_start = TorchSettings.now()
-    settings: dict[str, TorchSettings] = {}  # each module's, as the import that ran it left them
     for exercise_id in argument["exercises"]:
         task = tasks[exercise_id]
         module_name = task["module"]
         if module_name not in imported:
-            at_start.restore()
-            loaded = set(sys.modules)
             steps.start(f"import:{module_name}")
             imported[module_name] = _import(module_name, submission_dir)
             steps.done(f"import:{module_name}")
-            after = TorchSettings.now()
-            for name in (learner_modules & set(sys.modules)) - loaded:  # itself, and modules it imported
-                settings.setdefault(name, after)
-            settings.setdefault(module_name, after)
-        settings[module_name].restore()
         steps.start(exercise_id)
         module, failure = imported[module_name]
         record = failure if failure is not None else run_exercise(task, module, submission_dir)
