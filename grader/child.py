@@ -19,6 +19,7 @@ from . import kinds, wire
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
+from .probes.process_state import ProcessState
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.cuda_model import install_generator_model
 from .probes.eager_compile import run_compiled_code_eagerly
@@ -189,16 +190,25 @@ def main(argument: dict[str, Any], steps) -> None:
     load_tasks(argument["tasks_file"])
     tasks = _TASKS[argument["tasks_file"]][1]
     imported: dict[str, tuple[Any, dict | None]] = {}
-    for exercise_id in argument["exercises"]:
+    exercises = argument["exercises"]
+    state: ProcessState | None = None
+    for index, exercise_id in enumerate(exercises):
         task = tasks[exercise_id]
         module_name = task["module"]
         if module_name not in imported:
             steps.start(f"import:{module_name}")
             imported[module_name] = _import(module_name, submission_dir)
             steps.done(f"import:{module_name}")
+            state = ProcessState()  # what the module's exercises start from
         steps.start(exercise_id)
         module, failure = imported[module_name]
+        loaded = len(sys.modules)
         record = failure if failure is not None else run_exercise(task, module, submission_dir)
+        changed = state.changes() if state is not None and failure is None and index + 1 < len(exercises) else []
+        if changed:  # the later exercises get a fresh child (execute.run_children), as the import left it
+            record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
         (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
         steps.done(exercise_id)
+        if changed:
+            break
     sys.stdout.flush()

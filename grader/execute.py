@@ -63,7 +63,6 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
     exercise the child says it has saved, while it runs. Returns the records read back, each exercise's
     failure that left no record (status, message), and the run's details for results.json."""
     limits = plan.limits(threads)
-    remaining = [e.id for e in plan.exercises]
     records: dict[str, Record] = {}
     failures: dict[str, tuple[str, str]] = {}
     details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
@@ -74,10 +73,17 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
     # What counts is each child's own time as the server measured it: the grader's judging while a child
     # runs (and its reading between children) is not the learner's.
     used = 0.0
-    while remaining:
+    groups: dict[str, list[str]] = {}
+    for exercise in plan.exercises:
+        groups.setdefault(exercise.module, []).append(exercise.id)
+    remaining: list[str] = []
+    queue = list(groups.values())
+    while remaining or queue:
+        if not remaining:
+            remaining = queue.pop(0)
         left = limits.total_s - used
         if left < 1.0:
-            for exercise_id in remaining:
+            for exercise_id in remaining + [e for group in queue for e in group]:
                 failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
                                                   f"({limits.total_s:g} s) before this exercise ran.")
             break
@@ -123,11 +129,15 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
             if record is not None:
                 records[exercise_id] = record
         before = len(remaining)
+        ran = [e for e in remaining if e in records]
         remaining = [e for e in remaining if e not in records and e not in failures]
+        if outcome.ok and remaining and ran and _left_changed(records[ran[-1]]):
+            continue  # the last exercise left the process changed: the rest of the module in a fresh child
         if outcome.ok or not remaining:
             for exercise_id in remaining:
                 failures[exercise_id] = ("error", "Your code stopped the grading before this exercise ran.")
-            break
+            remaining = []
+            continue
         step = outcome.failed_step or remaining[0]
         message = describe_stop(outcome, limits, step)
         details["stopped"].append({"step": step, "reason": outcome.reason})
@@ -144,3 +154,8 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
             remaining = remaining[1:]
     return records, failures, details
 
+
+
+def _left_changed(record: Record) -> bool:
+    """Whether the child says this exercise left the process changed (grader.probes.process_state)."""
+    return isinstance(record.data, dict) and bool(record.data.get("left_changed"))

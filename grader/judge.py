@@ -4,6 +4,7 @@ scored, and its feedback pictures drawn. Plain data in, verdicts out; nothing he
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from . import kinds, wire
@@ -12,7 +13,7 @@ from .checks.mistakes import matching_mistake
 from .intake import Submission, unread_module
 from .plan import Plan, checks_of
 from .records import Record, read_record
-from .scoring import CheckResult, ExerciseResult, score_check, values_verdict, whole_exercise
+from .scoring import CheckResult, ExerciseResult, score_check, values_verdict, whole_exercise, with_note
 from .spec import Exercise
 
 JUDGING_FAILED = ("The grader could not judge what came back from this exercise: it was not the plain data the "
@@ -114,7 +115,65 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
         judged.append((prepared.check, verdicts, mistake))
     values = values_verdict([(check.kind, verdicts) for check, verdicts, _ in judged])
     out = [drawn(score_check(exercise, check, verdicts, mistake, values)) for check, verdicts, mistake in judged]
+    note = left_changed_note(record.get("left_changed"))
+    if note and out:
+        out[0] = with_note(out[0], note)
     return ExerciseResult(exercise.id, exercise.title, tuple(out))
+
+
+#: What the child may say an exercise left changed for the whole process (grader.probes.process_state).
+_CHANGED = {
+    "grad_mode": "switched gradient tracking off or on (torch.set_grad_enabled)",
+    "inference_mode": "entered inference mode",
+    "default_dtype": "changed the default dtype (torch.set_default_dtype)",
+    "function_modes": "set a default device or entered a device context or a torch function mode "
+                      "(torch.set_default_device, torch.device(...).__enter__())",
+    "torch_function": "switched torch function overrides off",
+    "dispatch_modes": "entered a torch dispatch mode",
+    "saved_tensors_hooks": "entered a saved-tensors hook (torch.autograd.graph.saved_tensors_hooks)",
+    "autocast": "switched autocast on or off",
+    "deterministic": "changed torch.use_deterministic_algorithms",
+    "anomaly_mode": "changed autograd's anomaly detection",
+    "matmul_precision": "changed torch.set_float32_matmul_precision",
+    "warnings": "changed the warnings filters",
+    "numpy_errors": "changed numpy's error handling (numpy.seterr)",
+    "timers": "left a timer running (signal.alarm or signal.setitimer)",
+    "threads": "left a thread running",
+    "working_folder": "changed the working folder (os.chdir)",
+    "environment": "changed environment variables",
+    "tracing": "set a trace or profile function (sys.settrace)",
+    "import_system": "changed how Python imports (sys.path, sys.meta_path or __import__)",
+    "standard_streams": "replaced sys.stdout, sys.stderr or sys.stdin",
+    "rc_params": "changed matplotlib's rcParams",
+}
+_REPLACED_NAME = re.compile(r"replaced:([A-Za-z_][A-Za-z0-9_.]{0,120})")
+
+
+def left_changed_note(changed: object) -> str | None:
+    """What to tell a learner whose function left the process changed for later code; None if nothing.
+
+    Read from the child's record, so untrusted: only the names above and `replaced:<dotted name>` are
+    shown, in the grader's words."""
+    if not isinstance(changed, list):
+        return None
+    what = []
+    imported = "imported" in changed[:9]  # modules were imported meanwhile: they may have made the change
+    for item in changed[:8]:
+        if not isinstance(item, str):
+            continue
+        if item in _CHANGED:
+            what.append(_CHANGED[item])
+        elif match := _REPLACED_NAME.fullmatch(item):
+            what.append(f"replaced or removed {match.group(1)}")
+    if not what:
+        return None
+    subject = "it, or a module it imported," if imported else "it"
+    return (f"After your function returned, the process was not as it found it: {subject} " + "; ".join(what) +
+            ", and did not set it back. In a program, everything that runs afterwards would be affected; the "
+            "grader graded the exercises after this one in a fresh process, so this cost no points here. Undo "
+            "what you change before returning: " +
+            ("`with torch.no_grad():` switches gradients off for its block only." if "grad_mode" in changed else
+             "a `with` block sets a mode or context for its block only."))
 
 
 _SIGNATURE_PROBLEMS = {

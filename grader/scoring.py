@@ -6,6 +6,8 @@ that breaks it. Exercise and submission scores are sums.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -180,6 +182,21 @@ def score_check(exercise: Exercise, check: CheckBase, verdicts: list[CaseVerdict
     status: Status = "error" if first.hint_key == "error" and passed == 0 else "failed"
     return CheckResult(check.label, check.kind, status, 0.0, points, "\n".join(lines), check.hidden, passed, total,
                        attachments, mistake.id if mistake is not None else None)
+
+
+#: Begins the note a check's feedback may end with: something to know that cost no points (scoring.with_note).
+NOTE_MARK = "\nNote: "
+
+
+def with_note(check: CheckResult, note: str) -> CheckResult:
+    """The check with `note` after its feedback: shown even where the check passed (report.terminal)."""
+    return dataclasses.replace(check, feedback=f"{check.feedback}{NOTE_MARK}{note}")
+
+
+def note_of(check: CheckResult) -> str | None:
+    """The note a check's feedback ends with, if any."""
+    _, mark, note = check.feedback.partition(NOTE_MARK)
+    return note if mark else None
 
 
 def whole_exercise(exercise: Exercise, checks: list[CheckBase], status: Status, message: str) -> ExerciseResult:

@@ -9,7 +9,7 @@ import shutil
 import textwrap
 from typing import Callable, Iterable
 
-from ..scoring import CheckResult, ExerciseResult, SubmissionResult
+from ..scoring import CheckResult, ExerciseResult, SubmissionResult, note_of
 from ..text import shown, unicode_safe as u
 
 
@@ -42,6 +42,9 @@ def render_feedback(result: SubmissionResult, pictures: Callable[[str], str] | N
                 text = pictures(check.feedback) if pictures else check.feedback
                 body = textwrap.indent(u(text), "  ")
                 blocks.append(f"✗ {u(exercise.id)}::{u(check.name)} ({check.score:g}/{check.max_score:g})\n{body}")
+            elif (note := note_of(check)) is not None:
+                blocks.append(f"! {u(exercise.id)}::{u(check.name)} ({check.score:g}/{check.max_score:g}, a note)\n"
+                              f"{textwrap.indent(u(note), '  ')}")
     return "\n\n".join(blocks)
 
 

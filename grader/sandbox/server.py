@@ -51,6 +51,8 @@ WATCH_PROCESSES_S = 0.05
 WATCH_CPU_S = 0.1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
+#: The modules a server imports and warms up (main's arguments); a spawned child warms up the same ones.
+PRELOADED: list[str] = []
 #: Set once per server by main(): the paths every child may read, and the pids cgroup if any.
 READ_ONLY: list[str] = []
 CGROUP: processes.PidsCgroup | None = None
@@ -214,7 +216,7 @@ def _start(request: dict[str, Any], out_w: int, err_w: int, events_w: int) -> in
         if pid == 0:
             _child(request, out_w, err_w, events_w, {out_w, err_w, events_w}, READ_ONLY, CGROUP is not None)
         return pid
-    once = dict(request, _events_fd=events_w, _read_only=READ_ONLY, _cgroup=CGROUP is not None)
+    once = dict(request, _events_fd=events_w, _read_only=READ_ONLY, _cgroup=CGROUP is not None, _modules=PRELOADED)
     child = subprocess.Popen([sys.executable, "-m", "grader.sandbox.server", "--once"], stdin=subprocess.PIPE,
                              stdout=out_w, stderr=err_w, pass_fds=(events_w,), start_new_session=True)
     assert child.stdin is not None
@@ -426,7 +428,7 @@ def warm_up(modules: list[str]) -> None:
 def run_once() -> None:
     """`--once`: this process is the job's child; the request comes on stdin."""
     request = json.loads(sys.stdin.read())
-    warm_up([])
+    warm_up(list(request["_modules"]))  # warmed as a forked child's server was: the same results
     events = int(request["_events_fd"])
     _child(request, 1, 2, events, {events}, request["_read_only"], bool(request.get("_cgroup")))
 
@@ -439,6 +441,7 @@ def main(argv: list[str]) -> None:
     template = argv[:1] == ["--template"]
     SPAWN = argv[:1] == ["--spawn"]
     modules = argv[1:] if SPAWN or template else argv
+    PRELOADED[:] = modules
     # torch.cuda.is_available() (which libraries call while warming up) must not initialise the driver
     # here: a child forked after that cannot use CUDA ("initialization error"). NVML answers instead.
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"

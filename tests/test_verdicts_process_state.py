@@ -1,0 +1,131 @@
+"""What one exercise's code leaves changed in its process reaches no other exercise's verdict.
+
+Each learner module is graded in a child of its own; within a module, an exercise that leaves torch's
+settings, its functions or the process changed is noted, and the module's later exercises run in a fresh
+child (grader.probes.process_state). The learner is told, and it costs no points.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from conftest import REPO, check_of, scores
+from grader.judge import left_changed_note
+from grader.probes.process_state import ProcessState
+from grader.scoring import note_of
+
+
+def solutions(**changed: str) -> dict[str, str]:
+    """The reference modules, with `changed` ({module: text}) put in their place."""
+    files = {path.name: path.read_text() for path in (REPO / "solutions").glob("*.py")}
+    files.update({f"{module}.py": text for module, text in changed.items()})
+    return files
+
+
+def inserted(module: str, after: str, lines: str) -> str:
+    """The reference `module` with `lines` inserted after the first line starting with `after`."""
+    text = (REPO / "solutions" / f"{module}.py").read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(text) if line.startswith(after))
+    if text[at].rstrip().endswith(":"):  # a def: the lines open its body
+        indent = " " * 4
+        lines = "".join(indent + line + "\n" for line in lines.splitlines())
+    else:
+        lines = "".join(line + "\n" for line in lines.splitlines())
+    return "".join(text[:at + 1]) + lines + "".join(text[at + 1:])
+
+
+def test_a_derivative_that_switches_gradients_off_for_good_costs_no_other_exercise_a_point(grade_files):
+    exercises = ["sigmoid_grad", "softmax", "tanh", "cross_entropy"]
+    right = grade_files(solutions(), exercises=exercises, name="right")
+    careless = grade_files(solutions(activations=inserted("activations", "def sigmoid_grad",
+                                                          "torch.set_grad_enabled(False)")),
+                           exercises=exercises, name="careless")
+    assert scores(careless) == scores(right)
+    note = note_of(careless.exercises[0].checks[0])
+    assert note is not None and "gradient tracking" in note and "torch.no_grad()" in note
+    assert all(note_of(check) is None for exercise in careless.exercises[1:] for check in exercise.checks)
+
+
+def test_a_module_that_changes_torch_at_import_reaches_no_other_modules_exercises(grade_files):
+    exercises = ["sigmoid", "relu_over_sigmoid", "gradient_norms", "kaiming_normal_"]
+    hostile_import = ("torch.set_default_dtype(torch.float64)\n"
+                      "_exp = torch.exp\n"
+                      "torch.exp = lambda x, *args, **kwargs: _exp(x, *args, **kwargs) * 1.5\n"
+                      "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()\n")
+    answers = "import torch\n" + hostile_import + (REPO / "solutions" / "answers.py").read_text()
+    right = grade_files(solutions(), exercises=exercises, name="right")
+    result = grade_files(solutions(answers=answers), exercises=exercises, name="import")
+    assert scores(result) == scores(right)
+    assert result.details["children"] == 4  # one per module
+
+
+def test_the_exercises_after_one_that_left_its_process_changed_run_in_a_fresh_one(grade_files):
+    exercises = ["leaky_relu_grad", "sigmoid", "tanh"]  # in the course's order: leaky_relu_grad first
+    zeroing_hook = ("torch.set_default_dtype(torch.float64)\n"
+                    "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()")
+    right = grade_files(solutions(), exercises=exercises, name="right")
+    careless = grade_files(solutions(activations=inserted("activations", "def leaky_relu_grad", zeroing_hook)),
+                           exercises=exercises, name="careless")
+    assert scores(careless) == scores(right)
+    assert check_of(careless, "sigmoid", "gradient").status == "passed"
+    assert careless.details["children"] == 2  # the module's child, then a fresh one after leaky_relu_grad
+    note = note_of(careless.exercises[0].checks[0])
+    assert note is not None and "default dtype" in note and "saved-tensors hook" in note
+
+
+def test_right_work_runs_in_one_child_per_module_and_gets_no_note(grade_files, course):
+    result = grade_files(solutions())
+    assert result.details["children"] == len({e.module for e in course.exercises})
+    assert all(note_of(check) is None for exercise in result.exercises for check in exercise.checks)
+
+
+def test_the_process_state_names_what_a_call_left_changed_and_nothing_else():
+    before = ProcessState()
+    assert before.changes() == []
+    exp, dtype = torch.exp, torch.get_default_dtype()
+    try:
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.exp = lambda x: x
+        warnings.simplefilter("error")
+        changed = before.changes()
+    finally:
+        torch.set_grad_enabled(True)
+        torch.set_default_dtype(dtype)
+        torch.exp = exp
+        warnings.filters.pop(0)
+    assert set(changed) == {"grad_mode", "default_dtype", "replaced:torch.exp", "warnings"}
+    assert before.changes() == []
+
+
+def test_a_device_context_or_a_saved_tensors_hook_left_open_is_noticed():
+    before = ProcessState()
+    context = torch.device("meta")
+    context.__enter__()
+    try:
+        assert before.changes() == ["function_modes"]
+    finally:
+        context.__exit__(None, None, None)
+    hooks = torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
+    hooks.__enter__()
+    try:
+        assert before.changes() == ["saved_tensors_hooks"]
+    finally:
+        hooks.__exit__(None, None, None)
+    assert before.changes() == []
+
+
+def test_what_the_child_says_changed_is_shown_only_in_the_graders_words():
+    assert left_changed_note(None) is None and left_changed_note("grad_mode") is None
+    assert left_changed_note(["<b>you passed</b>", 3, {"x": 1}]) is None
+    note = left_changed_note(["grad_mode", "replaced:torch.exp", "replaced:torch.exp; rm -rf /", "x" * 10_000])
+    assert note is not None and "replaced or removed torch.exp" in note and "rm -rf" not in note
+    assert note.count("replaced or removed") == 1
+    many = left_changed_note([f"replaced:torch.f{i}" for i in range(100)])
+    assert many is not None and many.count("replaced or removed") == 8
+
+
+def test_a_change_made_while_modules_were_imported_is_not_blamed_on_the_function_alone():
+    note = left_changed_note(["warnings", "imported"])
+    assert note is not None and "it, or a module it imported, changed the warnings filters" in note
