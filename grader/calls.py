@@ -84,3 +84,9 @@ class FillRecord(TypedDict, total=False):
     error: RecordedError
     #: the names of the exception's classes, most derived first
     raised: list[str]
+
+
+def runs_on_cuda(call: Call) -> bool:
+    """Whether the child runs this call on the GPU: its case's tensors there, or the probe told to move them."""
+    options = call.get("options") or {}
+    return call.get("device") == "cuda" or options.get("device") == "cuda"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import wire
+from .calls import runs_on_cuda
 from .entry import CHILD_TARGET
 from .plan import Plan
 from .records import Record, read_record
@@ -88,16 +89,17 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
                                                   f"({limits.total_s:g} s) before this exercise ran.")
             break
         attempt += 1
+        cuda = starts_cuda(plan, remaining)
         work = home / f"work{attempt}"
         work.mkdir()
         out_dir = work / "out"
         job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
-                                 "out_dir": str(out_dir), "exercises": remaining, "cuda": plan.context.cuda},
+                                 "out_dir": str(out_dir), "exercises": remaining, "cuda": cuda},
                   workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                   readable=(str(staged), str(plan.tasks_file)),
-                  require=required(plan.course.sandbox), gpu=plan.context.cuda,
+                  require=required(plan.course.sandbox), gpu=cuda,
                   prepare=("grader.child:load_tasks", str(plan.tasks_file)),
-                  steps=tuple(scheduled_steps(remaining, by_module, plan.context.cuda)),
+                  steps=tuple(scheduled_steps(remaining, by_module, cuda)),
                   # absolute: the fork server resolves paths from its own working folder, not the grader's
                   hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
         outcome = server.run(job, None if early is None else
@@ -154,6 +156,13 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
             remaining = remaining[1:]
     return records, failures, details
 
+
+
+def starts_cuda(plan: Plan, exercises: list[str]) -> bool:
+    """Whether the child for `exercises` starts CUDA first: only where one of their calls runs on the GPU,
+    since each child that starts it pays for a context of its own."""
+    return plan.context.cuda and any(runs_on_cuda(call) for exercise_id in exercises
+                                     for prepared in plan.prepared[exercise_id] for call in prepared.calls)
 
 
 def _left_changed(record: Record) -> bool:

@@ -129,3 +129,12 @@ def test_what_the_child_says_changed_is_shown_only_in_the_graders_words():
 def test_a_change_made_while_modules_were_imported_is_not_blamed_on_the_function_alone():
     note = left_changed_note(["warnings", "imported"])
     assert note is not None and "it, or a module it imported, changed the warnings filters" in note
+
+
+def test_only_a_child_whose_calls_run_on_the_gpu_starts_cuda(course, tmp_path):
+    from grader.execute import starts_cuda
+    from grader.plan import build_plan
+    on_gpu = build_plan(course, hidden=True, exercises=["sigmoid", "relu_over_sigmoid"], cuda=True, workdir=tmp_path)
+    assert starts_cuda(on_gpu, ["sigmoid"]) and not starts_cuda(on_gpu, ["relu_over_sigmoid"])
+    on_cpu = build_plan(course, hidden=True, exercises=["sigmoid"], cuda=False, workdir=tmp_path / "cpu")
+    assert not starts_cuda(on_cpu, ["sigmoid"])
