@@ -192,20 +192,21 @@ def main(argument: dict[str, Any], steps) -> None:
     imported: dict[str, tuple[Any, dict | None]] = {}
     exercises = argument["exercises"]
     state: ProcessState | None = None
-    for index, exercise_id in enumerate(exercises):
+    for exercise_id in exercises:
         task = tasks[exercise_id]
         module_name = task["module"]
         if module_name not in imported:
+            known = ProcessState.names_now()  # what a note may name: nothing the learner's code added
             steps.start(f"import:{module_name}")
             imported[module_name] = _import(module_name, submission_dir)
             steps.done(f"import:{module_name}")
-            state = ProcessState()  # what the module's exercises start from
+            state = ProcessState(known)  # what the module's exercises start from
         steps.start(exercise_id)
         module, failure = imported[module_name]
         loaded = len(sys.modules)
         record = failure if failure is not None else run_exercise(task, module, submission_dir)
-        changed = state.changes() if state is not None and failure is None and index + 1 < len(exercises) else []
-        if changed:  # the later exercises get a fresh child (execute.run_children), as the import left it
+        changed = state.changes() if state is not None and failure is None else []
+        if changed:  # noted; the later exercises get a fresh child (execute.run_children), as the import left it
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
         (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
         steps.done(exercise_id)

@@ -131,15 +131,16 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
             if record is not None:
                 records[exercise_id] = record
         before = len(remaining)
-        ran = [e for e in remaining if e in records]
         remaining = [e for e in remaining if e not in records and e not in failures]
-        if outcome.ok and remaining and ran and _left_changed(records[ran[-1]]):
-            continue  # the last exercise left the process changed: the rest of the module in a fresh child
-        if outcome.ok or not remaining:
-            for exercise_id in remaining:
-                failures[exercise_id] = ("error", "Your code stopped the grading before this exercise ran.")
-            remaining = []
+        if not remaining:
             continue
+        if outcome.ok:
+            # The child ended before the rest of the module: after an exercise that left the process changed
+            # (child.main), or because the learner's code ended it. The rest in a fresh child; where nothing
+            # was saved meanwhile, the first exercise left is the one that ended it.
+            if len(remaining) < before:
+                continue
+            outcome = dataclasses.replace(outcome, reason="exit")
         step = outcome.failed_step or remaining[0]
         message = describe_stop(outcome, limits, step)
         details["stopped"].append({"step": step, "reason": outcome.reason})
@@ -163,8 +164,3 @@ def starts_cuda(plan: Plan, exercises: list[str]) -> bool:
     since each child that starts it pays for a context of its own."""
     return plan.context.cuda and any(runs_on_cuda(call) for exercise_id in exercises
                                      for prepared in plan.prepared[exercise_id] for call in prepared.calls)
-
-
-def _left_changed(record: Record) -> bool:
-    """Whether the child says this exercise left the process changed (grader.probes.process_state)."""
-    return isinstance(record.data, dict) and bool(record.data.get("left_changed"))

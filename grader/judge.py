@@ -130,6 +130,11 @@ _CHANGED = {
                       "(torch.set_default_device, torch.device(...).__enter__())",
     "torch_function": "switched torch function overrides off",
     "dispatch_modes": "entered a torch dispatch mode",
+    "dispatch_keys": "changed which of torch's dispatch keys are in use (torch._C._dispatch_tls_set_dispatch_key_excluded)",
+    "dual_level": "entered a forward-mode AD dual level and did not exit it (use `with forward_ad.dual_level():`)",
+    "functorch_level": "entered a torch.func transform level and did not leave it",
+    "module_hooks": "registered a global hook on every torch.nn module",
+    "library": "registered an operator or kernel with torch.library",
     "saved_tensors_hooks": "entered a saved-tensors hook (torch.autograd.graph.saved_tensors_hooks)",
     "autocast": "switched autocast on or off",
     "deterministic": "changed torch.use_deterministic_algorithms",
@@ -146,13 +151,13 @@ _CHANGED = {
     "standard_streams": "replaced sys.stdout, sys.stderr or sys.stdin",
     "rc_params": "changed matplotlib's rcParams",
 }
-_REPLACED_NAME = re.compile(r"replaced:([A-Za-z_][A-Za-z0-9_.]{0,120})")
+_NAMED = re.compile(r"(replaced|added):([A-Za-z_][A-Za-z0-9_.]{0,120})")
 
 
 def left_changed_note(changed: object) -> str | None:
     """What to tell a learner whose function left the process changed for later code; None if nothing.
 
-    Read from the child's record, so untrusted: only the names above and `replaced:<dotted name>` are
+    Read from the child's record, so untrusted: only the names above, `replaced:<dotted name>` and `added:<dotted name>` are
     shown, in the grader's words."""
     if not isinstance(changed, list):
         return None
@@ -163,14 +168,15 @@ def left_changed_note(changed: object) -> str | None:
             continue
         if item in _CHANGED:
             what.append(_CHANGED[item])
-        elif match := _REPLACED_NAME.fullmatch(item):
-            what.append(f"replaced or removed {match.group(1)}")
+        elif match := _NAMED.fullmatch(item):
+            what.append(f"replaced or removed {match.group(2)}" if match.group(1) == "replaced" else
+                        f"added an attribute to {match.group(2)}")
     if not what:
         return None
     subject = "it, or a module it imported," if imported else "it"
     return (f"After your function returned, the process was not as it found it: {subject} " + "; ".join(what) +
-            ", and did not set it back. In a program, everything that runs afterwards would be affected; the "
-            "grader graded the exercises after this one in a fresh process, so this cost no points here. Undo "
+            " — and did not undo that. In a program, everything that runs afterwards would be affected. The "
+            "grader graded the exercises after this one in a fresh process, as if this one had not run. Undo "
             "what you change before returning: " +
             ("`with torch.no_grad():` switches gradients off for its block only." if "grad_mode" in changed else
              "a `with` block sets a mode or context for its block only."))

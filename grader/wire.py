@@ -29,6 +29,10 @@ MAX_DIMS = 16
 MAX_NODES = 10_000_000
 MAX_DEPTH = 64
 
+#: The pickle protocol records are written with, bound when the module loads: a learner's code that lowers
+#: pickle.HIGHEST_PROTOCOL changes nothing the grader writes.
+PROTOCOL = pickle.HIGHEST_PROTOCOL
+
 
 class NotPlainData(pickle.UnpicklingError):
     """What a record held was not plain data (a child that forged its file, or a corrupt one)."""
@@ -203,7 +207,7 @@ def _check_tensor(item: torch.Tensor) -> None:
 
 def dumps(value: Any) -> bytes:
     buffer = io.BytesIO()
-    _Writer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    _Writer(buffer, protocol=PROTOCOL).dump(value)
     return buffer.getvalue()
 
 

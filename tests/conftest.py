@@ -47,7 +47,7 @@ LAYER_OF_FILE = {
                      "test_containment_parsing.py", "test_containment_policy.py", "test_fuzz_intake.py",
                      "test_sandbox.py", "test_verdicts_bundle.py", "test_verdicts_dtype.py",
                      "test_verdicts_experiments.py", "test_verdicts_forbid.py", "test_verdicts_forbid_function.py",
-                     "test_verdicts_plots.py", "test_verdicts_process_state.py"], "security"),
+                     "test_verdicts_plots.py", "test_verdicts_process_state.py", "test_verdicts_side_effects.py"], "security"),
     **dict.fromkeys(["test_audit_course.py", "test_checks_catch_mistakes.py", "test_experiments.py",
                      "test_initializers.py", "test_initializers_statistics.py", "test_mistake_feedback.py",
                      "test_plots.py", "test_plots_robust.py", "test_questions.py", "test_release_agreement.py",

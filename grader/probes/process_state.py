@@ -1,40 +1,57 @@
-"""What a learner's call leaves changed for the whole process, noticed so it reaches no later exercise.
+"""What a learner's call leaves changed for the whole process, noticed so that it reaches no later exercise.
 
 Each learner module is graded in a child of its own, so nothing one module does reaches another's
-exercises. A module's exercises run one after another in its child, though: a derivative that switches
-gradients off for good, sets the default dtype, enters a device context or a saved-tensors hook and
-never leaves it, or replaces `torch.exp`, would change how the module's later exercises run, and right
-work there would fail under the wrong name. So the child notes the process's state once the module is
-imported and compares it after each exercise; where it differs, that exercise's record says what changed
-and the child ends, and the grader grades the module's remaining exercises in a fresh child, where only
-the import has run. The fresh child is what isolates; this list only decides when one is needed.
+exercises (unless that module imports it itself). A module's exercises run one after another in its
+child, though: a derivative that switches gradients off for good, sets the default dtype, enters a device
+context, a saved-tensors hook or a dual level and never leaves it, or replaces `torch.exp`, would change
+how the module's later exercises run, and right work there would fail under the wrong name. So the child
+notes the process's state once the module is imported and compares it after each exercise; where it
+differs, that exercise's record says what changed and the child ends, and the grader grades the module's
+remaining exercises in a fresh child, where only the import has run. The fresh child is what isolates;
+what is compared here only decides when one is needed, and what it does not look at (a kernel registered
+in torch's dispatcher from C, a container of a library changed in place) stays within the learner's own
+module.
 
 Only getters that import nothing are used: a confined child may not be able to read torch's files.
 """
 from __future__ import annotations
 
-import math
+import builtins
 import os
 import signal
 import sys
 import threading
 import warnings
-from types import FunctionType
+from types import FunctionType, ModuleType
 from typing import Any, Callable
 
-import builtins
 import torch
 
-#: Modules whose attributes a call may replace for everyone who calls them later (checked by identity).
-WATCHED_MODULES = ("torch", "torch.nn.functional", "torch.nn.init", "torch.autograd", "torch.linalg",
-                   "torch.special", "torch.nn", "math", "builtins", "numpy", "matplotlib", "matplotlib.pyplot")
-#: Classes whose methods a call may replace.
-WATCHED_CLASSES: tuple[Callable[[], Any], ...] = (
-    lambda: torch.Tensor, lambda: torch._C.TensorBase, lambda: torch.autograd.Function,
-    lambda: sys.modules["matplotlib.axes"].Axes if "matplotlib.axes" in sys.modules else None,
-    lambda: sys.modules["matplotlib.figure"].Figure if "matplotlib.figure" in sys.modules else None,
-)
-#: Attributes torch rebinds itself when a setting above changes (torch.Storage follows the default dtype).
+#: Modules whose public attributes a call may replace for every later caller (compared by identity, then
+#: equality), the functions among them by their code too.
+WATCHED_MODULES = (
+    "torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.autograd", "torch.autograd.graph",
+    "torch.autograd.forward_ad", "torch.autograd.function", "torch.func", "torch.linalg", "torch.special",
+    "torch.library", "torch.overrides", "torch.nn.modules.module", "torch.utils.hooks",
+    "math", "builtins", "operator", "functools", "copy", "os", "os.path", "tempfile", "pickle", "io", "random",
+    "numpy", "numpy.linalg", "matplotlib", "matplotlib.pyplot", "matplotlib.figure", "matplotlib.axes",
+    "matplotlib.backend_bases", "matplotlib.backends.backend_agg", "matplotlib.patches", "matplotlib.lines",
+    "matplotlib.collections", "matplotlib.text", "matplotlib.transforms", "matplotlib.image")
+#: Classes whose attributes are watched, added ones included (an attribute set on a subclass shadows the
+#: method it inherits): torch's tensor, the nn modules and autograd functions, matplotlib's figures and artists.
+WATCHED_CLASSES = {
+    "torch": ("Tensor",), "torch._C": ("TensorBase",), "torch.nn.parameter": ("Parameter",),
+    "torch.nn.modules.module": ("Module",), "torch.nn.modules.linear": ("Linear",),
+    "torch.nn.modules.activation": ("ReLU", "LeakyReLU", "PReLU", "Sigmoid", "Tanh", "Softmax"),
+    "torch.nn.modules.container": ("Sequential",), "torch.autograd.function": ("Function",),
+    "matplotlib.figure": ("Figure", "FigureBase"), "matplotlib.axes._axes": ("Axes",),
+    "matplotlib.axes._base": ("_AxesBase",), "matplotlib.backend_bases": ("FigureCanvasBase",),
+    "matplotlib.backends.backend_agg": ("FigureCanvasAgg", "RendererAgg"), "matplotlib.artist": ("Artist",),
+    "matplotlib.patches": ("Patch", "Rectangle"), "matplotlib.lines": ("Line2D",),
+    "matplotlib.collections": ("Collection", "PathCollection", "PolyCollection"), "matplotlib.text": ("Text",),
+    "matplotlib.axis": ("Axis", "XAxis", "YAxis", "Tick"), "matplotlib.image": ("AxesImage",),
+}
+#: Attributes torch rebinds itself when a setting below changes (torch.Storage follows the default dtype).
 FOLLOWS_A_SETTING = frozenset({"torch.Storage"})
 _MISSING = object()
 
@@ -62,17 +79,39 @@ def _timers() -> tuple[bool, ...]:
                                                                 signal.ITIMER_PROF))
 
 
+def _loaded(name: str, attribute: str, default: Any = None) -> Any:
+    """An attribute of a module if that module is loaded (never importing it)."""
+    module = sys.modules.get(name)
+    return default if module is None else getattr(module, attribute, default)
+
+
 def _numpy_errors() -> Any:
-    numpy = sys.modules.get("numpy")
-    return None if numpy is None else tuple(sorted(numpy.geterr().items()))
+    geterr = _loaded("numpy", "geterr")
+    return None if geterr is None else tuple(sorted(geterr().items()))
 
 
 def _rc_params() -> dict[str, Any] | None:
-    matplotlib = sys.modules.get("matplotlib")
-    return None if matplotlib is None else dict.copy(matplotlib.rcParams)
+    params = _loaded("matplotlib", "rcParams")
+    return None if params is None else dict.copy(params)
 
 
-#: What is compared after each exercise: a name (shown to the learner by the grader) and how to read it.
+def _global_module_hooks() -> tuple[int, ...]:
+    module = sys.modules.get("torch.nn.modules.module")
+    if module is None:
+        return ()
+    return tuple(len(value) for name, value in sorted(vars(module).items())
+                 if name.startswith("_global_") and isinstance(value, dict))
+
+
+def _library_registrations() -> tuple[int, int]:
+    return len(_loaded("torch.library", "_impls", ())), len(_loaded("torch.library", "_defs", ()))
+
+
+def _functorch_level() -> Any:
+    return torch._C._functorch.maybe_current_level()
+
+
+#: What is compared after each exercise: a name (which the grader words for the learner) and how to read it.
 SETTINGS: dict[str, Callable[[], Any]] = {
     "grad_mode": torch.is_grad_enabled,
     "inference_mode": torch.is_inference_mode_enabled,
@@ -81,7 +120,13 @@ SETTINGS: dict[str, Callable[[], Any]] = {
     "function_modes": torch._C._len_torch_function_stack,
     "torch_function": torch._C._is_torch_function_enabled,
     "dispatch_modes": torch._C._len_torch_dispatch_stack,
+    "dispatch_keys": lambda: (repr(torch._C._dispatch_tls_local_include_set()),
+                              repr(torch._C._dispatch_tls_local_exclude_set())),
     "saved_tensors_hooks": _saved_tensors_hooks,
+    "dual_level": lambda: _loaded("torch.autograd.forward_ad", "_current_level"),
+    "functorch_level": _functorch_level,
+    "module_hooks": _global_module_hooks,
+    "library": _library_registrations,
     "autocast": _autocast,
     "deterministic": lambda: (torch.are_deterministic_algorithms_enabled(),
                               torch.is_deterministic_algorithms_warn_only_enabled()),
@@ -109,46 +154,86 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _namespaces() -> dict[str, dict[str, Any]]:
-    spaces = {name: vars(module) for name in WATCHED_MODULES if (module := sys.modules.get(name)) is not None}
-    for get in WATCHED_CLASSES:
-        cls = get()
-        if cls is not None:
-            spaces[f"{cls.__module__}.{cls.__qualname__}"] = vars(cls)
+def _namespaces() -> dict[str, tuple[Any, bool]]:
+    """Watched namespaces by name: (the live mapping, whether attributes added to it count)."""
+    spaces: dict[str, tuple[Any, bool]] = {}
+    for name in WATCHED_MODULES:
+        module = sys.modules.get(name)
+        if module is not None:
+            spaces[name] = (vars(module), False)
+    for name, classes in WATCHED_CLASSES.items():
+        module = sys.modules.get(name)
+        for class_name in classes if module is not None else ():
+            cls = getattr(module, class_name, None)
+            if isinstance(cls, type):
+                spaces[f"{name}.{class_name}"] = (vars(cls), True)
     # the grader's own child-side code: a call that patched it would forge later exercises' records
-    spaces.update({name: vars(module) for name, module in list(sys.modules.items())
-                   if name.startswith("grader.") and module is not None})
+    for name, module in list(sys.modules.items()):
+        if name.startswith("grader.") and isinstance(module, ModuleType):
+            spaces[name] = (vars(module), False)
     return spaces
 
 
-class ProcessState:
-    """The settings and namespaces above as they are now; `changes()` names what differs later."""
+def _watched(space_name: str, key: str, value: Any) -> bool:
+    if space_name.startswith("grader."):  # the grader's state changes as it works; its code may not
+        return isinstance(value, (type, FunctionType))
+    return not key.startswith("_") or key.startswith("__") and key.endswith("__")
 
-    def __init__(self) -> None:
+
+class ProcessState:
+    """The settings and namespaces above as they are now; `changes()` names what differs later.
+
+    `known`: the names each namespace held before the learner's code ran (`names_now()`): only those are
+    reported, so that a note never shows a name the learner chose."""
+
+    def __init__(self, known: dict[str, frozenset[str]] | None = None) -> None:
         self._settings = {name: _read(get) for name, get in SETTINGS.items()}
-        #: namespace name → (the live mapping, its entries now); the grader's own modules by their code only,
-        #: since their state changes as they work
-        self._spaces = {name: (space, dict(space) if not name.startswith("grader.") else
-                               {key: value for key, value in space.items() if isinstance(value, (type, FunctionType))})
-                        for name, space in _namespaces().items()}
+        self._spaces: dict[str, tuple[Any, bool, dict[str, Any], int]] = {}
+        self._codes: list[tuple[str, FunctionType, Any]] = []
+        for space_name, (live, additions) in _namespaces().items():
+            names = None if known is None else known.get(space_name, frozenset())
+            saved = {key: value for key, value in live.items()
+                     if _watched(space_name, key, value) and (names is None or key in names)}
+            self._spaces[space_name] = (live, additions, saved, len(live))
+            self._codes += [(f"{space_name}.{key}", value, value.__code__) for key, value in saved.items()
+                            if type(value) is FunctionType]
         self._modules = {name: sys.modules.get(name) for name in self._spaces}
 
+    @staticmethod
+    def names_now() -> dict[str, frozenset[str]]:
+        return {name: frozenset(live) for name, (live, _) in _namespaces().items()}
+
     def changes(self, limit: int = 8) -> list[str]:
-        """What differs from the noted state: setting names, and `replaced:<module>.<name>` for an attribute
-        replaced or removed (attributes added since are left alone: torch adds its lazy ones itself)."""
+        """What differs from the noted state: setting names, and `replaced:<namespace>.<name>` for an attribute
+        replaced, removed, given other code, or (on a class) added. Attributes added to a module are left
+        alone: torch adds its lazy ones itself."""
         found = [name for name, get in SETTINGS.items() if not _same(_read(get), self._settings[name])]
-        for space_name, (now, saved) in self._spaces.items():
-            if sys.modules.get(space_name, self._modules[space_name]) is not self._modules[space_name]:
+        for space_name, (live, additions, saved, size) in self._spaces.items():
+            module = self._modules[space_name]
+            if module is not None and sys.modules.get(space_name, module) is not module:
                 found.append(f"replaced:{space_name}")
                 continue
-            for name, value in saved.items():
-                current = now.get(name, _MISSING)
-                if current is not value and not _lazily_loaded(value, current) and \
-                        f"{space_name}.{name}" not in FOLLOWS_A_SETTING:
-                    found.append(f"replaced:{space_name}.{name}")
-                    if len(found) >= limit:
-                        return found
+            if not _contained(saved, live):
+                for name, value in saved.items():
+                    current = live.get(name, _MISSING)
+                    if not _same(current, value) and not _lazily_loaded(value, current) and \
+                            f"{space_name}.{name}" not in FOLLOWS_A_SETTING:
+                        found.append(f"replaced:{space_name}.{name}")
+            if additions and len(live) != size and any(key not in saved and _watched(space_name, key, value)
+                                                       for key, value in list(live.items())):
+                found.append(f"added:{space_name}")
+            if len(found) >= limit:
+                return found[:limit]
+        found += [f"replaced:{name}" for name, function, code in self._codes if function.__code__ is not code]
         return found[:limit]
+
+
+def _contained(saved: dict[str, Any], live: Any) -> bool:
+    """Whether every saved attribute is still there, the same or equal (compared in C: the usual case)."""
+    try:
+        return saved.items() <= live.items()
+    except Exception:  # a value whose == raised: compared one by one
+        return False
 
 
 def _read(get: Callable[[], Any]) -> Any:
@@ -161,4 +246,4 @@ def _read(get: Callable[[], Any]) -> Any:
 def _lazily_loaded(before: Any, after: Any) -> bool:
     """A module attribute torch itself fills in at first use (torch._dynamo behind its placeholder)."""
     name = getattr(after, "__name__", None)
-    return (isinstance(after, type(math)) and name is not None and getattr(before, "__name__", name) == name)
+    return isinstance(after, ModuleType) and name is not None and getattr(before, "__name__", name) == name
