@@ -5,9 +5,12 @@ judge.EarlyVerdicts)."""
 from __future__ import annotations
 
 import dataclasses
+import queue
 import signal as signals
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 from . import wire
 from .calls import runs_on_cuda
@@ -58,104 +61,144 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
 
 
 def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None
+                 early: Watcher | None = None, budget: wire.Budget | None = None,
+                 spares: Sequence[ForkServer] = ()
                  ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
-    """Run the submission's exercises in as many children as stops make necessary; `early` is offered each
-    exercise the child says it has saved, while it runs. Returns the records read back, each exercise's
-    failure that left no record (status, message), and the run's details for results.json."""
-    limits = plan.limits(threads)
-    records: dict[str, Record] = {}
-    failures: dict[str, tuple[str, str]] = {}
-    details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
-    by_module = {e.id: e.module for e in plan.exercises}
-    attempt = 0
-    # One wall-clock budget for the whole submission, across the children a crash or a hang makes
-    # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
-    # What counts is each child's own time as the server measured it: the grader's judging while a child
-    # runs (and its reading between children) is not the learner's.
-    used = 0.0
+    """Run the submission's exercises in a child per learner module, and as many more as stops make necessary;
+    `early` is offered each exercise a child says it has saved, while it runs. With `spares` (idle servers
+    lent to this one submission) several modules' children run at once. Returns the records read back, each
+    exercise's failure that left no record (status, message), and the run's details for results.json."""
+    run = _Run(plan, staged, home, threads, early, budget)
     groups: dict[str, list[str]] = {}
     for exercise in plan.exercises:
         groups.setdefault(exercise.module, []).append(exercise.id)
-    remaining: list[str] = []
-    queue = list(groups.values())
-    while remaining or queue:
-        if not remaining:
-            remaining = queue.pop(0)
-        left = limits.total_s - used
-        if left < 1.0:
-            for exercise_id in remaining + [e for group in queue for e in group]:
-                failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
-                                                  f"({limits.total_s:g} s) before this exercise ran.")
-            break
-        attempt += 1
-        cuda = starts_cuda(plan, remaining)
-        work = home / f"work{attempt}"
-        work.mkdir()
-        out_dir = work / "out"
-        job = Job(CHILD_TARGET, {"submission_dir": str(staged), "tasks_file": str(plan.tasks_file),
-                                 "out_dir": str(out_dir), "exercises": remaining, "cuda": cuda},
-                  workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
-                  readable=(str(staged), str(plan.tasks_file)),
-                  require=required(plan.course.sandbox), gpu=cuda,
-                  prepare=("grader.child:load_tasks", str(plan.tasks_file)),
-                  steps=tuple(scheduled_steps(remaining, by_module, cuda)),
-                  # absolute: the fork server resolves paths from its own working folder, not the grader's
-                  hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
-        outcome = server.run(job, None if early is None else
-                             (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
-                             steps=remaining)
-        used += outcome.wall_s
-        if outcome.reason == "refused":
-            raise SandboxRefused(outcome.stderr)
-        if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
-            last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
-            raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade again, "
-                                 f"or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
-        details["children"] += 1
-        details["wall_s"] += outcome.wall_s
-        details["output_truncated"] |= outcome.output_truncated
-        details["confinement"] = list(outcome.confinement)
-        for exercise_id in remaining:
-            try:
-                record = read_record(out_dir / f"{exercise_id}{wire.SUFFIX}", early and early.record(exercise_id), budget)
-            except wire.TooLarge:
-                failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
-                                                  f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
-                                                  f"tensors rather than long Python lists, and only what is asked.")
-                continue
-            except Exception:
-                failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
-                                                  "(did your code write into the grader's files?).")
-                continue
-            if record is not None:
-                records[exercise_id] = record
-        before = len(remaining)
-        remaining = [e for e in remaining if e not in records and e not in failures]
-        if not remaining:
-            continue
-        if outcome.ok:
-            # The child ended before the rest of the module: after an exercise that left the process changed
-            # (child.main), or because the learner's code ended it. The rest in a fresh child; where nothing
-            # was saved meanwhile, the first exercise left is the one that ended it.
-            if len(remaining) < before:
-                continue
-            outcome = dataclasses.replace(outcome, reason="exit")
-        step = outcome.failed_step or remaining[0]
-        message = describe_stop(outcome, limits, step)
-        details["stopped"].append({"step": step, "reason": outcome.reason})
-        if step.startswith("import:"):
-            module = step.split(":", 1)[1]
+    modules = list(groups.values())
+    servers = [server, *spares][:len(modules)]
+    if len(servers) == 1:
+        for exercises in modules:
+            run.module(exercises, server)
+    else:
+        waiting = queue.SimpleQueue()
+        for exercises in modules:
+            waiting.put(exercises)
+
+        def work(own: ForkServer) -> None:
+            while True:
+                try:
+                    exercises = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                run.module(exercises, own)
+
+        with ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module") as pool:
+            for done in [pool.submit(work, own) for own in servers]:
+                done.result()  # a refused sandbox raises here, as it does with one server
+    return run.records, run.failures, run.details
+
+
+class _Run:
+    """One submission's children: what they saved, why any stopped, and the one time budget they share."""
+
+    def __init__(self, plan: Plan, staged: Path, home: Path, threads: int, early: Watcher | None,
+                 budget: wire.Budget | None):
+        self.plan, self.staged, self.home, self.early, self.budget = plan, staged, home, early, budget
+        self.limits = plan.limits(threads)
+        self.records: dict[str, Record] = {}
+        self.failures: dict[str, tuple[str, str]] = {}
+        self.details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
+        self.by_module = {e.id: e.module for e in plan.exercises}
+        self.attempt = 0
+        # One wall-clock budget for the whole submission, across the children a crash or a hang makes
+        # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
+        # What counts is each child's own time as the server measured it: the grader's judging while a child
+        # runs (and its reading between children) is not the learner's. Children running at once each count.
+        self.used = 0.0
+        self.lock = threading.Lock()
+
+    def module(self, remaining: list[str], server: ForkServer) -> None:
+        """Run one module's exercises, in as many children as stops make necessary."""
+        plan, limits, records, failures, details = self.plan, self.limits, self.records, self.failures, self.details
+        while remaining:
+            with self.lock:
+                left = limits.total_s - self.used
+                self.attempt += 1
+                attempt = self.attempt
+            if left < 1.0:
+                for exercise_id in remaining:
+                    failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
+                                                      f"({limits.total_s:g} s) before this exercise ran.")
+                return
+            cuda = starts_cuda(plan, remaining)
+            work = self.home / f"work{attempt}"
+            work.mkdir()
+            out_dir = work / "out"
+            job = Job(CHILD_TARGET, {"submission_dir": str(self.staged), "tasks_file": str(plan.tasks_file),
+                                     "out_dir": str(out_dir), "exercises": remaining, "cuda": cuda},
+                      workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
+                      readable=(str(self.staged), str(plan.tasks_file)),
+                      require=required(plan.course.sandbox), gpu=cuda,
+                      prepare=("grader.child:load_tasks", str(plan.tasks_file)),
+                      steps=tuple(scheduled_steps(remaining, self.by_module, cuda)),
+                      # absolute: the fork server resolves paths from its own working folder, not the grader's
+                      hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
+            early = self.early
+            outcome = server.run(job, None if early is None else
+                                 (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
+                                 steps=remaining)
+            if outcome.reason == "refused":
+                raise SandboxRefused(outcome.stderr)
+            if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
+                last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
+                raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade "
+                                     f"again, or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
+            with self.lock:
+                self.used += outcome.wall_s
+                details["children"] += 1
+                details["wall_s"] += outcome.wall_s
+                details["output_truncated"] |= outcome.output_truncated
+                details["confinement"] = list(outcome.confinement)
             for exercise_id in remaining:
-                if by_module[exercise_id] == module:
-                    failures[exercise_id] = ("error", message)
-        elif step in remaining:
-            failures[step] = ("error", message)
-        remaining = [e for e in remaining if e not in records and e not in failures]
-        if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
-            failures[remaining[0]] = ("error", message)
-            remaining = remaining[1:]
-    return records, failures, details
+                try:
+                    record = read_record(out_dir / f"{exercise_id}{wire.SUFFIX}",
+                                         early and early.record(exercise_id), self.budget)
+                except wire.TooLarge:
+                    failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more "
+                                                      f"than {wire.MAX_COST // 2**20} MB for the whole submission). "
+                                                      f"Return tensors rather than long Python lists, and only what "
+                                                      f"is asked.")
+                    continue
+                except Exception:
+                    failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
+                                                      "(did your code write into the grader's files?).")
+                    continue
+                if record is not None:
+                    records[exercise_id] = record
+            before = len(remaining)
+            remaining = [e for e in remaining if e not in records and e not in failures]
+            if not remaining:
+                return
+            if outcome.ok:
+                # The child ended before the rest of the module: after an exercise that left the process
+                # changed (child.main), or because the learner's code ended it. The rest in a fresh child;
+                # where nothing was saved meanwhile, the first exercise left is the one that ended it.
+                if len(remaining) < before:
+                    continue
+                outcome = dataclasses.replace(outcome, reason="exit")
+            step = outcome.failed_step or remaining[0]
+            message = describe_stop(outcome, limits, step)
+            with self.lock:
+                details["stopped"].append({"step": step, "reason": outcome.reason})
+            if step.startswith("import:"):
+                module = step.split(":", 1)[1]
+                for exercise_id in remaining:
+                    if self.by_module[exercise_id] == module:
+                        failures[exercise_id] = ("error", message)
+            elif step in remaining:
+                failures[step] = ("error", message)
+            remaining = [e for e in remaining if e not in records and e not in failures]
+            if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
+                failures[remaining[0]] = ("error", message)
+                remaining = remaining[1:]
 
 
 
