@@ -74,10 +74,12 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
         groups.setdefault(exercise.module, []).append(exercise.id)
     modules = list(groups.values())
     servers = [server, *spares][:len(modules)]
+    run.details["servers"] = 1  # how many of them ran a child
     if len(servers) == 1:
         for exercises in modules:
             run.module(exercises, server)
     else:
+        ran_on: list[ForkServer] = []
         waiting = queue.SimpleQueue()
         for exercises in modules:
             waiting.put(exercises)
@@ -88,6 +90,9 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
                     exercises = waiting.get_nowait()
                 except queue.Empty:
                     return
+                if own is not server and own not in ran_on:
+                    ran_on.append(own)
+                    run.details["servers"] += 1
                 run.module(exercises, own)
 
         with ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module") as pool:
