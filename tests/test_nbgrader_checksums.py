@@ -3,6 +3,7 @@ gets no "Attribute 'checksum' for cell … has changed!" warning, a tampered tes
 the teacher's grading still runs the hidden checks."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("nbgrader")
-pytest.importorskip("ipykernel")
+if importlib.util.find_spec("nbgrader") is None or importlib.util.find_spec("ipykernel") is None:
+    # found, not imported: importing nbgrader costs every test process about 2 CPU s, so the tests import it
+    pytest.skip("nbgrader or ipykernel is not installed", allow_module_level=True)
 
 from grader.integrations.nbgrader import cells  # noqa: E402
 from grader.integrations.nbgrader.build import build_course_dir  # noqa: E402
