@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,8 +84,20 @@ def test_the_test_cells_are_released_exactly_as_the_teacher_wrote_them(course_di
     assert source and source == tests(course_dir / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
 
 
-def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_dir):
-    output = nbgrader(course_dir, "autograde", ASSIGNMENT, "--student", "alice")
+@pytest.fixture(scope="module")
+def autograded(course_dir) -> dict[str, str]:
+    """`nbgrader autograde` of the class, once (each run starts nbgrader afresh): student → what it printed while
+    grading that student, from its "Creating/updating student" line to the next student's."""
+    output = nbgrader(course_dir, "autograde", ASSIGNMENT)
+    starts = list(re.finditer(r"Creating/updating student with ID '(\w+)'", output))
+    assert [m.group(1) for m in starts] == ["alice", "mallory"], output[-3000:]
+    assert WARNING not in output[:starts[0].start()], output[-3000:]  # every warning is in a student's part
+    return {m.group(1): output[m.start():(starts[i + 1].start() if i + 1 < len(starts) else len(output))]
+            for i, m in enumerate(starts)}
+
+
+def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_dir, autograded):
+    output = autograded["alice"]
     assert WARNING not in output, output[-3000:]
     notebook = json.loads((course_dir / "autograded" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     shown = "".join("".join(o.get("text", "")) for c in notebook["cells"]
@@ -92,7 +105,7 @@ def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_di
     assert "(hidden)" in shown  # the teacher's grading ran the hidden checks
 
 
-def test_a_tampered_test_cell_is_still_reported_and_restored(course_dir):
-    output = nbgrader(course_dir, "autograde", ASSIGNMENT, "--student", "mallory")
+def test_a_tampered_test_cell_is_still_reported_and_restored(autograded):
+    output = autograded["mallory"]
     assert f"{WARNING} for cell {cells.test_grade_id('bce_loss')} has changed" in output
     assert output.count(WARNING) == 1
