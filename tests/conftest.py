@@ -25,7 +25,6 @@ import pytest
 import torch
 
 from grader.entry import PRELOAD
-from grader.plan import build_plan
 from grader.run import grade_submission
 from grader.sandbox import ForkServer
 from grader.spec import load_course
@@ -194,14 +193,18 @@ def server():
 
 @pytest.fixture(scope="session")
 def plans(course, tmp_path_factory):
+    """plans(exercises, hidden, course) → the plan, kept for the session. It comes from the plan cache of the run
+    (TORCHGRADE_CACHE_DIR), which the -n workers share: a plan that one worker built, the others load."""
+    from grader import plan_cache
     cache: dict = {}
 
     def plan_for(exercises: tuple[str, ...] | None, hidden: bool, the_course=None):
         the_course = the_course or course
         key = (id(the_course), exercises, hidden)
         if key not in cache:
-            cache[key] = build_plan(the_course, hidden=hidden, exercises=list(exercises) if exercises else None,
-                                    workdir=tmp_path_factory.mktemp("plan"))
+            cache[key] = plan_cache.load_or_build(the_course, hidden=hidden,
+                                                  exercises=list(exercises) if exercises else None,
+                                                  workdir=tmp_path_factory.mktemp("plan"))
         return cache[key]
 
     return plan_for
