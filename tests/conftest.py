@@ -211,6 +211,36 @@ def plans(course, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def student_bundle(course, tmp_path_factory) -> Path:
+    """The course's student bundle, released once per run: with -n, by the first worker that asks, into the folder
+    the workers share (the run's base temporary folder); the others wait for it. Tests read it or copy it, never
+    change it.
+
+    A worker that finds it released still plans the course's public checks, the release's first step: that
+    imports what the pytest runs in the bundle import too (torch's symbolic shapes, sympy), before any test's
+    pytester snapshots sys.modules and takes such imports out again after each run, as in the worker that
+    released it."""
+    import fcntl
+
+    from grader import grading
+    from grader.release import write_bundle
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "student-bundle"
+    with open(shared / "student-bundle.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not root.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix="student-bundle-", dir=shared))
+            write_bundle(course, staging / "bundle")
+            os.replace(staging / "bundle", root)
+            os.rmdir(staging)
+            return root
+    grading.plan_for(course, hidden=False, cuda=True, workdir=tmp_path_factory.mktemp("public-plan"), cache=False)
+    return root
+
+
+@pytest.fixture(scope="session")
 def prepare(course):
     """prepare(exercise id, check label) → the check prepared as a teacher's grading prepares it (cached): what a
     kind's `judge_case` needs, for unit tests that judge records made in the test."""

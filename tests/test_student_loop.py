@@ -11,16 +11,14 @@ import pytest
 import torch
 
 from grader import batch, plan_cache, pool
-from grader.release import write_bundle
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per session (shared with test_pytest_plugin.py)."""
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 @pytest.fixture
