@@ -13,7 +13,7 @@ if importlib.util.find_spec("nbgrader") is None:
     pytest.skip("nbgrader is not installed", allow_module_level=True)
 
 from grader.integrations.nbgrader.autograde import autograde, load_coursedir  # noqa: E402
-from test_nbgrader_paths import ASSIGNMENT, generated, small_course  # noqa: E402,F401  (module fixtures)
+from test_nbgrader_paths import ASSIGNMENT, generated, released_losses, small_course  # noqa: E402,F401  (fixtures)
 
 pytestmark = pytest.mark.slow  # nbgrader generate_assignment once for the module
 

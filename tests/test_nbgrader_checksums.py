@@ -19,12 +19,11 @@ if importlib.util.find_spec("nbgrader") is None or importlib.util.find_spec("ipy
     pytest.skip("nbgrader or ipykernel is not installed", allow_module_level=True)
 
 from grader.integrations.nbgrader import cells  # noqa: E402
-from grader.integrations.nbgrader.build import build_course_dir  # noqa: E402
 from grader.spec import load_course  # noqa: E402
+from test_nbgrader_paths import released_losses  # noqa: E402,F401  (a fixture: the course, generated once per run)
 
 pytestmark = pytest.mark.slow  # real nbgrader and a Jupyter kernel per notebook
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "losses"
 WARNING = "Attribute 'checksum'"
 
@@ -44,18 +43,14 @@ def nbgrader(course_dir: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course_dir(tmp_path_factory) -> Path:
+def course_dir(released_losses, tmp_path_factory) -> Path:
     """The losses module as an nbgrader course, generated, with two submissions: alice's notebook as
     released with the teacher's answers in its solution cells, mallory's with a test cell edited."""
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(REPO / "exercises" / "losses", root / "exercises" / "losses")
-    shutil.copytree(REPO / "solutions", root / "solutions")
-    (root / "course.yaml").write_text("name: Losses\nseed: 2026\nmodules: [losses]\nexercises: [exercises/losses/*.yaml]\n")
-    course = load_course(root / "course.yaml")
+    course_file, released = released_losses
+    course = load_course(course_file)
     assert all(any(c.hidden for c in e.checks) for e in course.exercises)  # every test cell has hidden checks
-    folder = root / "nbgrader"
-    build_course_dir(course, folder)
-    nbgrader(folder, "generate_assignment", ASSIGNMENT)
+    folder = tmp_path_factory.mktemp("course") / "nbgrader"
+    shutil.copytree(released, folder)
     release = json.loads((folder / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((folder / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in source["cells"]
