@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -24,7 +25,6 @@ import pytest
 import torch
 
 from grader.entry import PRELOAD
-from grader.plan import build_plan
 from grader.run import grade_submission
 from grader.sandbox import ForkServer
 from grader.spec import load_course
@@ -32,6 +32,11 @@ from grader.spec import load_course
 REPO = Path(__file__).resolve().parents[1]
 #: Plans the tests cache go to a folder of this run, not the developer's ~/.cache/torchgrade.
 os.environ.setdefault("TORCHGRADE_CACHE_DIR", tempfile.mkdtemp(prefix="torchgrade-test-cache-"))
+#: Importing jsonschema (nbgrader, nbformat and kubernetes-validate import it) compiles rfc3987_syntax's grammars,
+#: about 1.2 CPU s in each test process, only for its `iri` format checks: no test and nothing in the grader checks
+#: formats, so the module is marked absent, as jsonschema allows (`torchgrade nbgrader autograde` does the same).
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 
 LAYERS = ("unit", "integration", "security", "course")
@@ -188,17 +193,51 @@ def server():
 
 @pytest.fixture(scope="session")
 def plans(course, tmp_path_factory):
+    """plans(exercises, hidden, course) → the plan, kept for the session. It comes from the plan cache of the run
+    (TORCHGRADE_CACHE_DIR), which the -n workers share: a plan that one worker built, the others load."""
+    from grader import plan_cache
     cache: dict = {}
 
     def plan_for(exercises: tuple[str, ...] | None, hidden: bool, the_course=None):
         the_course = the_course or course
         key = (id(the_course), exercises, hidden)
         if key not in cache:
-            cache[key] = build_plan(the_course, hidden=hidden, exercises=list(exercises) if exercises else None,
-                                    workdir=tmp_path_factory.mktemp("plan"))
+            cache[key] = plan_cache.load_or_build(the_course, hidden=hidden,
+                                                  exercises=list(exercises) if exercises else None,
+                                                  workdir=tmp_path_factory.mktemp("plan"))
         return cache[key]
 
     return plan_for
+
+
+@pytest.fixture(scope="session")
+def student_bundle(course, tmp_path_factory) -> Path:
+    """The course's student bundle, released once per run: with -n, by the first worker that asks, into the folder
+    the workers share (the run's base temporary folder); the others wait for it. Tests read it or copy it, never
+    change it.
+
+    A worker that finds it released still plans the course's public checks, the release's first step: that
+    imports what the pytest runs in the bundle import too (torch's symbolic shapes, sympy), before any test's
+    pytester snapshots sys.modules and takes such imports out again after each run, as in the worker that
+    released it."""
+    import fcntl
+
+    from grader import grading
+    from grader.release import write_bundle
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "student-bundle"
+    with open(shared / "student-bundle.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not root.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix="student-bundle-", dir=shared))
+            write_bundle(course, staging / "bundle")
+            os.replace(staging / "bundle", root)
+            os.rmdir(staging)
+            return root
+    grading.plan_for(course, hidden=False, cuda=True, workdir=tmp_path_factory.mktemp("public-plan"), cache=False)
+    return root
 
 
 @pytest.fixture(scope="session")

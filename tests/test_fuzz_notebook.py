@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -12,12 +14,19 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from grader.intake import Submission, SubmissionError, check_readable
 from grader.notebook import NotebookError, notebook_modules
 
-nbformat = pytest.importorskip("nbformat")
-jsonschema = pytest.importorskip("jsonschema")
+if importlib.util.find_spec("nbformat") is None or importlib.util.find_spec("jsonschema") is None:
+    # found, not imported: importing them costs every test process about 1.5 CPU s, so the tests import them
+    pytest.skip("nbformat or jsonschema is not installed", allow_module_level=True)
 
-#: The notebook format's own JSON schema, as nbformat ships it (format 4.4: cells need no ids).
-SCHEMA = jsonschema.Draft4Validator(json.loads(
-    (Path(nbformat.__file__).parent / "v4" / "nbformat.v4.4.schema.json").read_text()))
+
+@functools.cache
+def schema():
+    """The notebook format's own JSON schema, as nbformat ships it (format 4.4: cells need no ids)."""
+    import jsonschema
+    import nbformat
+
+    return jsonschema.Draft4Validator(json.loads(
+        (Path(nbformat.__file__).parent / "v4" / "nbformat.v4.4.schema.json").read_text()))
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -52,7 +61,7 @@ def test_a_cell_field_of_any_shape_is_read_or_refused_as_nbformat_refuses_it(fie
     cell[field] = value
     data = notebook([VALID_CELL, cell])
     if read(data) is None:
-        assert not SCHEMA.is_valid(data)
+        assert not schema().is_valid(data)
 
 
 @SETTINGS
@@ -73,7 +82,7 @@ ANY_TEXT = st.text(st.one_of(st.characters(exclude_categories=()), st.sampled_fr
 @given(ANY_TEXT)
 def test_any_text_in_a_code_cell_is_read(source):
     data = notebook([dict(copy.deepcopy(VALID_CELL), source=source)])
-    assert SCHEMA.is_valid(data) and read(data) is not None
+    assert schema().is_valid(data) and read(data) is not None
 
 
 @settings(max_examples=30, deadline=None)

@@ -12,7 +12,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -113,6 +112,8 @@ def test_run_autograder_grades_the_submission_into_gradescopes_results_format(au
     done = run_autograder(root)
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((root / "results" / "results.json").read_text())
+    import jsonschema  # here, not at the top: importing it costs every test process about 1 CPU s
+
     jsonschema.validate(data, GRADESCOPE_RESULTS)
     assert len(data["tests"]) == sum(len(e.checks) for e in course.exercises)  # hidden checks too
     assert 0 < data["score"] < course.max_score
@@ -136,6 +137,8 @@ def test_a_broken_autograder_still_writes_valid_results_that_ask_for_the_teacher
     (tmp_path / "submission").mkdir()
     assert run_main(["--root", str(tmp_path), "--course", str(tmp_path / "missing.yaml")]) == 0
     data = json.loads((tmp_path / "results" / "results.json").read_text())
+    import jsonschema  # here, not at the top: importing it costs every test process about 1 CPU s
+
     jsonschema.validate(data, GRADESCOPE_RESULTS)
     assert data["score"] == 0 and data["output"] == TEACHER_PROBLEM
     assert "missing.yaml" in capsys.readouterr().err  # the reason, for the teacher's stdout

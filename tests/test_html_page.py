@@ -105,11 +105,9 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, written before pytester snapshots sys.modules (it imports torch's parts)."""
-    from grader.release import write_bundle
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 def test_the_pytest_plugin_writes_the_page_in_a_student_bundle(pytester, bundle, repo):

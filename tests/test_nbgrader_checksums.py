@@ -3,8 +3,10 @@ gets no "Attribute 'checksum' for cell … has changed!" warning, a tampered tes
 the teacher's grading still runs the hidden checks."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("nbgrader")
-pytest.importorskip("ipykernel")
+if importlib.util.find_spec("nbgrader") is None or importlib.util.find_spec("ipykernel") is None:
+    # found, not imported: importing nbgrader costs every test process about 2 CPU s, so the tests import it
+    pytest.skip("nbgrader or ipykernel is not installed", allow_module_level=True)
 
 from grader.integrations.nbgrader import cells  # noqa: E402
-from grader.integrations.nbgrader.build import build_course_dir  # noqa: E402
 from grader.spec import load_course  # noqa: E402
+from test_nbgrader_paths import released_losses  # noqa: E402,F401  (a fixture: the course, generated once per run)
 
 pytestmark = pytest.mark.slow  # real nbgrader and a Jupyter kernel per notebook
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "losses"
 WARNING = "Attribute 'checksum'"
 
@@ -41,18 +43,14 @@ def nbgrader(course_dir: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course_dir(tmp_path_factory) -> Path:
+def course_dir(released_losses, tmp_path_factory) -> Path:
     """The losses module as an nbgrader course, generated, with two submissions: alice's notebook as
     released with the teacher's answers in its solution cells, mallory's with a test cell edited."""
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(REPO / "exercises" / "losses", root / "exercises" / "losses")
-    shutil.copytree(REPO / "solutions", root / "solutions")
-    (root / "course.yaml").write_text("name: Losses\nseed: 2026\nmodules: [losses]\nexercises: [exercises/losses/*.yaml]\n")
-    course = load_course(root / "course.yaml")
+    course_file, released = released_losses
+    course = load_course(course_file)
     assert all(any(c.hidden for c in e.checks) for e in course.exercises)  # every test cell has hidden checks
-    folder = root / "nbgrader"
-    build_course_dir(course, folder)
-    nbgrader(folder, "generate_assignment", ASSIGNMENT)
+    folder = tmp_path_factory.mktemp("course") / "nbgrader"
+    shutil.copytree(released, folder)
     release = json.loads((folder / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((folder / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in source["cells"]
@@ -81,8 +79,20 @@ def test_the_test_cells_are_released_exactly_as_the_teacher_wrote_them(course_di
     assert source and source == tests(course_dir / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
 
 
-def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_dir):
-    output = nbgrader(course_dir, "autograde", ASSIGNMENT, "--student", "alice")
+@pytest.fixture(scope="module")
+def autograded(course_dir) -> dict[str, str]:
+    """`nbgrader autograde` of the class, once (each run starts nbgrader afresh): student → what it printed while
+    grading that student, from its "Creating/updating student" line to the next student's."""
+    output = nbgrader(course_dir, "autograde", ASSIGNMENT)
+    starts = list(re.finditer(r"Creating/updating student with ID '(\w+)'", output))
+    assert [m.group(1) for m in starts] == ["alice", "mallory"], output[-3000:]
+    assert WARNING not in output[:starts[0].start()], output[-3000:]  # every warning is in a student's part
+    return {m.group(1): output[m.start():(starts[i + 1].start() if i + 1 < len(starts) else len(output))]
+            for i, m in enumerate(starts)}
+
+
+def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_dir, autograded):
+    output = autograded["alice"]
     assert WARNING not in output, output[-3000:]
     notebook = json.loads((course_dir / "autograded" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     shown = "".join("".join(o.get("text", "")) for c in notebook["cells"]
@@ -90,7 +100,7 @@ def test_autograding_an_untampered_notebook_prints_no_checksum_warning(course_di
     assert "(hidden)" in shown  # the teacher's grading ran the hidden checks
 
 
-def test_a_tampered_test_cell_is_still_reported_and_restored(course_dir):
-    output = nbgrader(course_dir, "autograde", ASSIGNMENT, "--student", "mallory")
+def test_a_tampered_test_cell_is_still_reported_and_restored(autograded):
+    output = autograded["mallory"]
     assert f"{WARNING} for cell {cells.test_grade_id('bce_loss')} has changed" in output
     assert output.count(WARNING) == 1

@@ -4,6 +4,8 @@ written into nbgrader's gradebook). Both must give what `torchgrade grade` gives
 from __future__ import annotations
 
 import csv
+import fcntl
+import importlib.util
 import json
 import os
 import shutil
@@ -14,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("nbgrader")
-pytest.importorskip("ipykernel")
-
-from nbgrader.api import Gradebook  # noqa: E402
+if importlib.util.find_spec("nbgrader") is None or importlib.util.find_spec("ipykernel") is None:
+    # found, not imported: importing nbgrader costs every test process about 2 CPU s, so the tests import it
+    pytest.skip("nbgrader or ipykernel is not installed", allow_module_level=True)
 
 from grader.integrations.nbgrader import cells  # noqa: E402
 from grader.integrations.nbgrader.autograde import autograde, load_coursedir  # noqa: E402
@@ -82,20 +83,43 @@ CHEATER = {  # a wrong answer, and code that attacks the grader and torch from t
 STUDENTS = {"alice": {}, "bob": PARTLY_WRONG, "carol": BROKEN, "mallory": CHEATER}
 
 
+@pytest.fixture(scope="session")
+def released_losses(tmp_path_factory) -> tuple[Path, Path]:
+    """(course.yaml, nbgrader course directory) of the course's losses module alone (one assignment, two exercises:
+    kernels are slow), after `nbgrader generate_assignment`. Made once per run: with -n, by the first worker that
+    asks, in the folder the workers share (the run's base temporary folder), under a lock; tests copy the course
+    directory (test_nbgrader_checksums.py and test_boundary_nbgrader.py too)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root, released = shared / "losses-course", shared / "losses-released"
+    with open(shared / "losses-released.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not released.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.copytree(REPO / "exercises" / "losses", root / "exercises" / "losses")
+            shutil.copytree(REPO / "solutions", root / "solutions")
+            (root / "course.yaml").write_text("name: Losses\nseed: 2026\nmodules: [losses]\n"
+                                              "exercises: [exercises/losses/*.yaml]\n")
+            staging = shared / "losses-released.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            build_course_dir(load_course(root / "course.yaml"), staging)
+            _nbgrader(staging, "generate_assignment", ASSIGNMENT)
+            os.replace(staging, released)
+    return root / "course.yaml", released
+
+
 @pytest.fixture(scope="module")
-def small_course(tmp_path_factory):
+def small_course(released_losses):
     """The course's losses module alone: one assignment, two exercises (kernels are slow)."""
-    root = tmp_path_factory.mktemp("small-course")
-    shutil.copytree(REPO / "exercises" / "losses", root / "exercises" / "losses")
-    shutil.copytree(REPO / "solutions", root / "solutions")
-    (root / "course.yaml").write_text("name: Losses\nseed: 2026\nmodules: [losses]\n"
-                                      "exercises: [exercises/losses/*.yaml]\n")
-    return load_course(root / "course.yaml")
+    return load_course(released_losses[0])
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # the kernel is this Python
+    # the kernel is this Python; nbgrader runs `alembic`, a script of whichever environment holds it
+    scripts = [str(Path(sys.executable).parent)] + [str(Path(p).parents[2] / "bin") for p in sys.path
+                                                    if p.endswith("site-packages") and (Path(p).parents[2] / "bin").is_dir()]
+    env["PATH"] = os.pathsep.join([*dict.fromkeys(scripts), env.get("PATH", "")])
     env.pop("TORCHGRADE_COURSE", None)
     return env
 
@@ -107,11 +131,9 @@ def _nbgrader(course_dir: Path, *args: str, timeout: float = 600) -> None:
 
 
 @pytest.fixture(scope="module")
-def generated(small_course, tmp_path_factory) -> Path:
+def generated(released_losses, tmp_path_factory) -> Path:
     """A course directory after `nbgrader generate_assignment`, with every student's submission."""
-    folder = tmp_path_factory.mktemp("generated")
-    build_course_dir(small_course, folder)
-    _nbgrader(folder, "generate_assignment", ASSIGNMENT)
+    folder = _copy(released_losses[1], tmp_path_factory.mktemp("generated") / "course")
     release = json.loads((folder / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((folder / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     for student, answers in STUDENTS.items():
@@ -140,6 +162,8 @@ def _copy(generated: Path, target: Path) -> Path:
 
 
 def _gradebook_scores(course_dir: Path) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
     coursedir = load_coursedir(course_dir)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         return {student: {e: gb.find_grade(cells.test_grade_id(e), ASSIGNMENT, ASSIGNMENT, student).score
@@ -207,6 +231,8 @@ def test_monkeypatching_the_grader_or_torch_gains_nothing_on_the_fast_path(fast_
 
 
 def test_fast_path_feedback_is_in_the_gradebook_and_the_autograded_notebook(fast_dir):
+    from nbgrader.api import Gradebook
+
     coursedir = load_coursedir(fast_dir)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         comment = gb.find_comment("bce_loss", ASSIGNMENT, ASSIGNMENT, "bob").auto_comment

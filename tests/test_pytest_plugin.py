@@ -7,16 +7,14 @@ from pathlib import Path
 import pytest
 
 from grader.integrations.pytest_plugin import is_bundle
-from grader.release import write_bundle
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per session (tests that change it use a copy)."""
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 def into(pytester: pytest.Pytester, bundle: Path) -> Path:

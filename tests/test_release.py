@@ -21,10 +21,9 @@ from grader.spec import load_course
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per session (tests that change it use a copy)."""
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 def text_files(root: Path) -> dict[Path, str]:

@@ -17,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.release import write_bundle
 from grader.release.public_yaml import needs_expected
 
 pytest_plugins = ["pytester"]
@@ -26,10 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per session (tests that change it use a copy)."""
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from grader.batch import WorkerPool, find_pending, grade_class, grading_options
+from grader.cli import main
 from grader.intake import Submission
 from grader.resume import SIDECAR, course_key, submission_key
 from grader.run import grade_submission
@@ -136,7 +138,8 @@ def test_a_result_without_its_key_or_unreadable_is_graded_again(graded):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_grading_only_what_is_missing_with_identical_results(small, plans, server, tmp_path):
+def test_killed_run_resumes_grading_only_what_is_missing_with_identical_results(small, plans, server, tmp_path,
+                                                                              monkeypatch):
     subs = [submission(tmp_path / "subs", "s1-ann"), submission(tmp_path / "subs", "s2-ben", "examples/bob")]
     # two slow imports (2 s each, well under the limit) keep the run busy when it is killed
     subs += [submission(tmp_path / "subs", f"s{i}-slow", "examples/alice", "import time\ntime.sleep(2)\n")
@@ -162,8 +165,9 @@ def test_killed_run_resumes_grading_only_what_is_missing_with_identical_results(
         json.loads(results.read_text())                     # atomic: never half a file
     untouched = {name: (out / name / "results.json").stat().st_ino for name in finished}
 
-    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
+    monkeypatch.chdir(tmp_path)
+    rerun = CliRunner().invoke(main, command[3:])  # the same command, in this process: its fork servers are warm
+    assert rerun.exit_code == 0, rerun.output
     assert f"Graded {len(subs) - len(finished)}, skipped {len(finished)} already graded" in rerun.stdout
     assert {name: (out / name / "results.json").stat().st_ino for name in finished} == untouched
 
@@ -228,7 +232,7 @@ def uninterrupted(small, plans, server, tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point, nth", [("staging", 2), ("child", 2), ("results", 2), ("key", 1), ("gradebook", 1)])
-def test_a_run_killed_at_any_point_resumes_to_the_same_results(small, uninterrupted, tmp_path, point, nth):
+def test_a_run_killed_at_any_point_resumes_to_the_same_results(small, uninterrupted, tmp_path, monkeypatch, point, nth):
     subs, expected = uninterrupted
     out = tmp_path / "out"
     args = ["grade", *(str(s.path) for s in subs), "--out", str(out), "--jobs", "1", "--course", str(small.file),
@@ -241,9 +245,9 @@ def test_a_run_killed_at_any_point_resumes_to_the_same_results(small, uninterrup
         json.loads(results.read_text())                     # atomic: never half a file under the real name
     if point == "results":
         assert list(out.glob("*/.results.json.*"))          # killed mid-write: the unfinished file is beside it
-    rerun = subprocess.run([sys.executable, "-m", "grader", *args], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
+    monkeypatch.chdir(tmp_path)
+    rerun = CliRunner().invoke(main, args)  # `torchgrade grade` again, in this process: its fork servers are warm
+    assert rerun.exit_code == 0, rerun.output
     for sub in subs:
         assert json.loads((out / sub.name / "results.json").read_text()) == expected[sub.name], sub.name
     rows = (out / "gradebook.csv").read_text().splitlines()

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from grader.cli import main
 from grader.shard import shard_of
 
 pytestmark = pytest.mark.slow
@@ -118,11 +120,16 @@ def course_folder(tmp_path_factory, slurm_env) -> Path:
 
 @pytest.fixture(scope="module")
 def one_machine(course_folder, slurm_env) -> Path:
-    """The same class graded on one machine: `torchgrade grade submissions/*/ --out one-machine --jobs 2`."""
+    """The same class graded on one machine: `torchgrade grade submissions/*/ --out one-machine --jobs 2`, in the
+    course folder, run in this process (no interpreter to start: its fork servers are forks of a warm template)."""
     subs = sorted(str(p) + "/" for p in (course_folder / "submissions").iterdir())
-    graded = subprocess.run(["torchgrade", "grade", *subs, "--out", "one-machine", "--jobs", "2", "--no-progress"],
-                            cwd=course_folder, env=slurm_env, capture_output=True, text=True, timeout=WAIT_S)
-    assert graded.returncode == 0, graded.stdout + graded.stderr
+    cwd = os.getcwd()
+    os.chdir(course_folder)
+    try:
+        graded = CliRunner().invoke(main, ["grade", *subs, "--out", "one-machine", "--jobs", "2", "--no-progress"])
+    finally:
+        os.chdir(cwd)
+    assert graded.exit_code == 0, graded.output
     return course_folder / "one-machine"
 
 

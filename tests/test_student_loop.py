@@ -4,23 +4,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
 from grader import batch, plan_cache, pool
-from grader.release import write_bundle
+from test_child_start import python_with_torch, run_python  # noqa: F401  (fixtures)
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per session (shared with test_pytest_plugin.py)."""
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 @pytest.fixture
@@ -76,25 +74,24 @@ import sys, torch
 from pathlib import Path
 from grader import plan_cache
 from grader.spec import load_course
-if sys.argv[2] == "compiler loaded":
-    import torch._dynamo
-course = load_course(Path(sys.argv[1]))
+{load_the_compiler}
+course = load_course(Path({course!r}))
 ids = [e.id for e in course.exercises if e.module == "initializers"]
 plan = plan_cache.load_or_build(course, hidden=True, exercises=ids, cuda=False, use_cache=False)
 print(type(sys.modules["torch._dynamo"]).__name__)
-torch.save({e: [p.expected for p in plan.prepared[e]] for e in ids}, sys.argv[3])
+torch.save({{e: [p.expected for p in plan.prepared[e]] for e in ids}}, {out!r})
 """
 
 
-def test_a_plan_is_built_without_loading_torchs_compiler_and_expects_the_same_values(repo, tmp_path):
-    """The initialisers' references run under a TorchDispatchMode, which would import torch._dynamo (≈ 1 s)."""
+def test_a_plan_is_built_without_loading_torchs_compiler_and_expects_the_same_values(repo, run_python, tmp_path):
+    """The initialisers' references run under a TorchDispatchMode, which would import torch._dynamo (≈ 1 s). Each
+    build runs in an interpreter of its own that has imported torch and nothing else (tests/test_child_start.py)."""
     built = {}
-    for how in ("compiler left unloaded", "compiler loaded"):
+    for how, load_the_compiler in (("compiler left unloaded", ""), ("compiler loaded", "import torch._dynamo")):
         out = tmp_path / f"{how}.pt"
-        run = subprocess.run([sys.executable, "-c", textwrap.dedent(BUILD), str(repo / "course.yaml"), how, str(out)],
-                             capture_output=True, text=True, timeout=600, cwd=repo)
-        assert run.returncode == 0, run.stderr
-        built[how] = (run.stdout.split()[-1], torch.load(out, weights_only=False))
+        shown = run_python(BUILD.format(load_the_compiler=load_the_compiler, course=str(repo / "course.yaml"),
+                                        out=str(out)))
+        built[how] = (shown.split()[-1], torch.load(out, weights_only=False))
     assert built["compiler left unloaded"][0] == "_Deferred"  # the stand-in: torch._dynamo never imported
     assert built["compiler loaded"][0] != "_Deferred"
     assert same(built["compiler left unloaded"][1], built["compiler loaded"][1])

@@ -10,13 +10,12 @@ import pytest
 import torch
 import yaml
 
-from grader.release import write_bundle
 
 
 @pytest.fixture(scope="module")
-def bundle(course, tmp_path_factory) -> Path:
-    root = tmp_path_factory.getbasetemp() / "student-bundle"
-    return root if (root / "pytest.ini").is_file() else write_bundle(course, root).root
+def bundle(student_bundle) -> Path:
+    """The course's student bundle, released once per run (tests/conftest.py); tests that change it use a copy."""
+    return student_bundle
 
 
 def _questions(course):
