@@ -23,6 +23,11 @@ def solutions(**changed: str) -> dict[str, str]:
     return files
 
 
+def full_marks(result) -> dict[str, float]:
+    """What the reference scores on the same exercises: every point (tests/test_grade_command.py)."""
+    return {e.id: e.max_score for e in result.exercises}
+
+
 def inserted(module: str, after: str, lines: str) -> str:
     """The reference `module` with `lines` inserted after the first line starting with `after`."""
     text = (REPO / "solutions" / f"{module}.py").read_text().splitlines(keepends=True)
@@ -37,11 +42,10 @@ def inserted(module: str, after: str, lines: str) -> str:
 
 def test_a_derivative_that_switches_gradients_off_for_good_costs_no_other_exercise_a_point(grade_files):
     exercises = ["sigmoid_grad", "softmax", "tanh", "cross_entropy"]
-    right = grade_files(solutions(), exercises=exercises, name="right")
     careless = grade_files(solutions(activations=inserted("activations", "def sigmoid_grad",
                                                           "torch.set_grad_enabled(False)")),
                            exercises=exercises, name="careless")
-    assert scores(careless) == scores(right)
+    assert scores(careless) == full_marks(careless)
     note = note_of(careless.exercises[0].checks[0])
     assert note is not None and "gradient tracking" in note and "torch.no_grad()" in note
     assert all(note_of(check) is None for exercise in careless.exercises[1:] for check in exercise.checks)
@@ -54,9 +58,8 @@ def test_a_module_that_changes_torch_at_import_reaches_no_other_modules_exercise
                       "torch.exp = lambda x, *args, **kwargs: _exp(x, *args, **kwargs) * 1.5\n"
                       "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()\n")
     answers = "import torch\n" + hostile_import + (REPO / "solutions" / "answers.py").read_text()
-    right = grade_files(solutions(), exercises=exercises, name="right")
     result = grade_files(solutions(answers=answers), exercises=exercises, name="import")
-    assert scores(result) == scores(right)
+    assert scores(result) == full_marks(result)
     assert result.details["children"] == 4  # one per module
 
 
@@ -64,10 +67,9 @@ def test_the_exercises_after_one_that_left_its_process_changed_run_in_a_fresh_on
     exercises = ["leaky_relu_grad", "sigmoid", "tanh"]  # in the course's order: leaky_relu_grad first
     zeroing_hook = ("torch.set_default_dtype(torch.float64)\n"
                     "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()")
-    right = grade_files(solutions(), exercises=exercises, name="right")
     careless = grade_files(solutions(activations=inserted("activations", "def leaky_relu_grad", zeroing_hook)),
                            exercises=exercises, name="careless")
-    assert scores(careless) == scores(right)
+    assert scores(careless) == full_marks(careless)
     assert check_of(careless, "sigmoid", "gradient").status == "passed"
     assert careless.details["children"] == 2  # the module's child, then a fresh one after leaky_relu_grad
     note = note_of(careless.exercises[0].checks[0])
