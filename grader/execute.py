@@ -1,6 +1,6 @@
-"""Executing a submission: the learner's code run against a plan in sandboxed children from a warm fork
-server — one child, more only where something in it crashes or hangs — and the records they saved read
-back. Nothing here judges: a caller may judge each exercise as the child reports it saved (see
+"""Executing a submission: the learner's code run against a plan in sandboxed children from warm fork
+servers — one child per learner module, more only where something in one crashes, hangs or leaves its
+process changed — and the records they saved read back. Nothing here judges: a caller may judge each exercise as the child reports it saved (see
 judge.EarlyVerdicts)."""
 from __future__ import annotations
 
