@@ -95,9 +95,14 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
                     run.details["servers"] += 1
                 run.module(exercises, own)
 
-        with ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module") as pool:
+        pool = ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module")
+        try:
             for done in [pool.submit(work, own) for own in servers]:
                 done.result()  # a refused sandbox raises here, as it does with one server
+        except BaseException:  # Ctrl-C: return now; the children still running end with their servers
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     return run.records, run.failures, run.details
 
 
