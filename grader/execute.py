@@ -84,8 +84,10 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
         for exercises in modules:
             waiting.put(exercises)
 
+        stopping = threading.Event()
+
         def work(own: ForkServer) -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     exercises = waiting.get_nowait()
                 except queue.Empty:
@@ -99,7 +101,8 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
         try:
             for done in [pool.submit(work, own) for own in servers]:
                 done.result()  # a refused sandbox raises here, as it does with one server
-        except BaseException:  # Ctrl-C: return now; the children still running end with their servers
+        except BaseException:  # Ctrl-C: return now, start no other module; a child still running ends with its server
+            stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
