@@ -95,7 +95,11 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
                 if own is not server and own not in ran_on:
                     ran_on.append(own)
                     run.details["servers"] += 1
-                run.module(exercises, own)
+                try:
+                    run.module(exercises, own)
+                except BaseException:  # a refused sandbox: the other server starts no further module
+                    stopping.set()
+                    raise
 
         pool = ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module")
         try:
