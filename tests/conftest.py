@@ -287,6 +287,20 @@ def check_of(result, exercise_id: str, check_name: str):
     return next(c for c in exercise.checks if c.name == check_name)
 
 
+def reference_with(**changed: str) -> dict[str, str]:
+    """The reference solution's modules as a submission's files, with `changed` ({module: text}) in their place."""
+    files = {path.name: path.read_text() for path in (REPO / "solutions").glob("*.py")}
+    files.update({f"{module}.py": text for module, text in changed.items()})
+    return files
+
+
+def inserted(module: str, after: str, lines: str, text: str | None = None) -> str:
+    """The reference `module` (or `text`) with `lines` opening the body of the first def starting with `after`."""
+    rows = (text if text is not None else (REPO / "solutions" / f"{module}.py").read_text()).splitlines(keepends=True)
+    at = next(i for i, line in enumerate(rows) if line.startswith(after))
+    return "".join(rows[:at + 1]) + "".join("    " + line + "\n" for line in lines.splitlines()) + "".join(rows[at + 1:])
+
+
 @pytest.fixture(autouse=True)
 def _no_deep_tree_left():
     """The 1100-deep folder trees some tests make are removed after each test: pytest's own cleanup of old

@@ -10,17 +10,10 @@ import warnings
 
 import torch
 
-from conftest import REPO, check_of, scores
+from conftest import REPO, check_of, inserted, reference_with, scores
 from grader.judge import left_changed_note
 from grader.probes.process_state import ProcessState
 from grader.scoring import note_of
-
-
-def solutions(**changed: str) -> dict[str, str]:
-    """The reference modules, with `changed` ({module: text}) put in their place."""
-    files = {path.name: path.read_text() for path in (REPO / "solutions").glob("*.py")}
-    files.update({f"{module}.py": text for module, text in changed.items()})
-    return files
 
 
 def full_marks(result) -> dict[str, float]:
@@ -28,21 +21,9 @@ def full_marks(result) -> dict[str, float]:
     return {e.id: e.max_score for e in result.exercises}
 
 
-def inserted(module: str, after: str, lines: str) -> str:
-    """The reference `module` with `lines` inserted after the first line starting with `after`."""
-    text = (REPO / "solutions" / f"{module}.py").read_text().splitlines(keepends=True)
-    at = next(i for i, line in enumerate(text) if line.startswith(after))
-    if text[at].rstrip().endswith(":"):  # a def: the lines open its body
-        indent = " " * 4
-        lines = "".join(indent + line + "\n" for line in lines.splitlines())
-    else:
-        lines = "".join(line + "\n" for line in lines.splitlines())
-    return "".join(text[:at + 1]) + lines + "".join(text[at + 1:])
-
-
 def test_a_derivative_that_switches_gradients_off_for_good_costs_no_other_exercise_a_point(grade_files):
     exercises = ["sigmoid_grad", "softmax", "tanh", "cross_entropy"]
-    careless = grade_files(solutions(activations=inserted("activations", "def sigmoid_grad",
+    careless = grade_files(reference_with(activations=inserted("activations", "def sigmoid_grad",
                                                           "torch.set_grad_enabled(False)")),
                            exercises=exercises, name="careless")
     assert scores(careless) == full_marks(careless)
@@ -58,7 +39,7 @@ def test_a_module_that_changes_torch_at_import_reaches_no_other_modules_exercise
                       "torch.exp = lambda x, *args, **kwargs: _exp(x, *args, **kwargs) * 1.5\n"
                       "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()\n")
     answers = "import torch\n" + hostile_import + (REPO / "solutions" / "answers.py").read_text()
-    result = grade_files(solutions(answers=answers), exercises=exercises, name="import")
+    result = grade_files(reference_with(answers=answers), exercises=exercises, name="import")
     assert scores(result) == full_marks(result)
     assert result.details["children"] == 4  # one per module
 
@@ -67,7 +48,7 @@ def test_the_exercises_after_one_that_left_its_process_changed_run_in_a_fresh_on
     exercises = ["leaky_relu_grad", "sigmoid", "tanh"]  # in the course's order: leaky_relu_grad first
     zeroing_hook = ("torch.set_default_dtype(torch.float64)\n"
                     "torch.autograd.graph.saved_tensors_hooks(lambda t: t * 0, lambda t: t).__enter__()")
-    careless = grade_files(solutions(activations=inserted("activations", "def leaky_relu_grad", zeroing_hook)),
+    careless = grade_files(reference_with(activations=inserted("activations", "def leaky_relu_grad", zeroing_hook)),
                            exercises=exercises, name="careless")
     assert scores(careless) == full_marks(careless)
     assert check_of(careless, "sigmoid", "gradient").status == "passed"
@@ -77,7 +58,7 @@ def test_the_exercises_after_one_that_left_its_process_changed_run_in_a_fresh_on
 
 
 def test_right_work_runs_in_one_child_per_module_and_gets_no_note(grade_files, course):
-    result = grade_files(solutions())
+    result = grade_files(reference_with())
     assert result.details["children"] == len({e.module for e in course.exercises})
     assert all(note_of(check) is None for exercise in result.exercises for check in exercise.checks)
 

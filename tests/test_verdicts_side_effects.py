@@ -9,24 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO, scores
+from conftest import REPO, inserted, reference_with, scores
 from grader.scoring import note_of
-
-
-def solutions(**changed: str) -> dict[str, str]:
-    """The reference modules, with `changed` ({module: text}) put in their place."""
-    files = {path.name: path.read_text() for path in (REPO / "solutions").glob("*.py")}
-    files.update({f"{module}.py": text for module, text in changed.items()})
-    return files
-
-
-def inserted(module: str, after: str, lines: str, text: str | None = None) -> str:
-    """The reference `module` (or `text`) with `lines` opening the body of the first def starting with `after`."""
-    source = (text if text is not None else (REPO / "solutions" / f"{module}.py").read_text())
-    rows = source.splitlines(keepends=True)
-    at = next(i for i, line in enumerate(rows) if line.startswith(after))
-    body = "".join("    " + line + "\n" for line in lines.splitlines())
-    return "".join(rows[:at + 1]) + body + "".join(rows[at + 1:])
 
 
 #: name → (module, the function that makes the change, what it runs at each call, the exercises graded: the
@@ -131,7 +115,7 @@ LEFT_CHANGED = {
 @pytest.mark.parametrize("case", list(LEFT_CHANGED))
 def test_what_one_exercise_leaves_changed_costs_no_later_exercise_a_point(grade_files, case):
     module, function, lines, exercises = LEFT_CHANGED[case]
-    changed = grade_files(solutions(**{module: inserted(module, function, lines)}), exercises=exercises, name=case)
+    changed = grade_files(reference_with(**{module: inserted(module, function, lines)}), exercises=exercises, name=case)
     assert {e.id: e.score for e in changed.exercises[1:]} == {e.id: e.max_score for e in changed.exercises[1:]}
     assert any(note_of(check) for check in changed.exercises[0].checks)
 
@@ -140,7 +124,7 @@ def test_the_last_exercise_of_a_module_is_told_what_it_left_changed(grade_files)
     """tanh_grad is the last activation in the course's order: switching gradients off there earns the same
     note as it does in any other exercise."""
     exercises = ["tanh", "tanh_grad"]
-    careless = grade_files(solutions(activations=inserted("activations", "def tanh_grad",
+    careless = grade_files(reference_with(activations=inserted("activations", "def tanh_grad",
                                                           "torch.set_grad_enabled(False)")),
                            exercises=exercises, name="careless")
     notes = [note_of(check) for check in careless.exercises[-1].checks]
@@ -150,7 +134,7 @@ def test_the_last_exercise_of_a_module_is_told_what_it_left_changed(grade_files)
 def test_pyplots_interactive_mode_switched_off_for_a_with_block_earns_no_note(grade_files):
     """`with plt.ioff():` is the block form matplotlib documents; it leaves interactive mode as it found it."""
     plots = inserted("plots", "def plot_activation", "with plt.ioff():\n    pass")
-    result = grade_files(solutions(plots=plots), exercises=["plot_activation", "plot_softmax"], name="ioff")
+    result = grade_files(reference_with(plots=plots), exercises=["plot_activation", "plot_softmax"], name="ioff")
     assert scores(result) == {"plot_activation": 10, "plot_softmax": 6}
     assert all(note_of(check) is None for exercise in result.exercises for check in exercise.checks)
 
@@ -163,6 +147,6 @@ def test_the_note_shows_no_name_the_learner_chose(grade_files):
     text = text.replace("import torch\n", f"import torch\nsetattr(torch, {sentence!r}, 1)\n", 1)
     text = inserted("activations", "def leaky_relu(", f"if hasattr(torch, {sentence!r}):\n"
                                                      f"    delattr(torch, {sentence!r})", text)
-    result = grade_files(solutions(activations=text), exercises=["leaky_relu", "sigmoid"], name="sentence")
+    result = grade_files(reference_with(activations=text), exercises=["leaky_relu", "sigmoid"], name="sentence")
     notes = [note_of(check) or "" for check in result.exercises[0].checks]
     assert not any(sentence in note for note in notes)
