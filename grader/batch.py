@@ -87,8 +87,8 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
             spares: list[ForkServer] = []
             try:
                 server = pool.get()
-                # one submission and several servers (a self-check): the others run its modules beside it
-                spares += [pool.get() for _ in range(pool.jobs - 1)] if len(submissions) == 1 else []
+                # one submission and servers to spare (a self-check): those idle run its modules beside it
+                spares += pool.lend_idle() if len(submissions) == 1 else []
             except BaseException:
                 staged.remove()
                 stopping.set()

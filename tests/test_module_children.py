@@ -48,3 +48,40 @@ def test_a_module_whose_child_is_killed_costs_only_its_own_exercises_beside_the_
     scores = {e.id: (e.score, e.max_score) for e in beside.exercises}
     assert scores["bce_loss"][0] == 0
     assert all(score == most for exercise, (score, most) in scores.items() if exercise != "bce_loss")
+
+
+def test_lone_submissions_graded_at_once_on_one_pool_each_finish(plans, server, spare, tmp_path):
+    """nbgrader's autograde grades several students at once, each a lone submission, on one pool: each may
+    borrow only what is idle, so none waits on a server another holds."""
+    import threading
+
+    from grader.batch import grade_many
+    from grader.intake import Submission
+    from grader.pool import WorkerPool
+
+    plan = plans(("sigmoid", "bce_loss"), True)
+    pool = WorkerPool.of([server, spare])
+    both_hold_one = threading.Barrier(2, timeout=60)
+    get = pool.get
+
+    def get_then_wait_for_the_other():  # each grading holds a server before either looks for more
+        held = get()
+        if not getattr(held_here, "one", False):
+            held_here.one = True
+            both_hold_one.wait()
+        return held
+
+    held_here = threading.local()
+    pool.get = get_then_wait_for_the_other
+    results: dict[str, object] = {}
+
+    def grade(name: str) -> None:
+        (results[name],) = grade_many(plan, [Submission.from_path(REPO / "solutions")], pool=pool)
+
+    threads = [threading.Thread(target=grade, args=(name,), daemon=True) for name in ("ann", "ben")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a lone submission waited on a server another held"
+    assert len(results) == 2
