@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 from .intake import Submission, SubmissionError, check_readable
 from .pool import WorkerPool, default_jobs
@@ -84,25 +84,20 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
             result = staged
             result.details["grade_s"] = round(staging_s, 3)
         else:
-            spares: list[ForkServer] = []
             try:
                 server = pool.get()
-                # one submission and servers to spare (a self-check): those idle run its modules beside it
-                spares += pool.lend_idle() if len(submissions) == 1 else []
             except BaseException:
                 staged.remove()
                 stopping.set()
                 raise
             try:
-                result = grade_one(plan, submission, server, scratch, threads=threads_per_child(1 + len(spares))
-                                   if spares else threads, pictures_of_passing_work=pictures_of_passing_work,
-                                   staged=staged, spares=spares)
+                result = grade_one(plan, submission, server, scratch, threads=threads,
+                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged)
             except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
                 stopping.set()
                 raise
             finally:
-                for lent in [server, *spares]:
-                    pool.put(lent)
+                pool.put(server)
             result.details["grade_s"] = round(result.details.get("grade_s", 0.0) + staging_s, 3)  # not the wait
         if on_result is not None and not stopping.is_set():
             result = report_one(plan, submission, result, on_result)
@@ -124,8 +119,7 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
 
 
 def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: Path, *, threads: int = 1,
-              pictures_of_passing_work: bool = True, staged: Staged | None = None,
-              spares: Sequence[ForkServer] = ()) -> SubmissionResult:
+              pictures_of_passing_work: bool = True, staged: Staged | None = None) -> SubmissionResult:
     """One submission's result, whatever happens while grading it: an exception in the grader (reading,
     staging, extracting, judging) becomes a result that says it could not be graded, and why.
     `staged`: what `stage_one` returned for it (then removed here), else it is staged here."""
@@ -134,7 +128,7 @@ def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: P
         if staged is None:
             check_readable(submission, plan.course.modules)
         result = grade_submission(plan, submission, server, scratch, threads=threads,
-                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged, spares=spares)
+                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged)
     except Exception as exc:
         if staged is not None:
             staged.remove()

@@ -5,12 +5,9 @@ judge.EarlyVerdicts)."""
 from __future__ import annotations
 
 import dataclasses
-import queue
 import signal as signals
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from . import wire
 from .calls import runs_on_cuda
@@ -61,55 +58,21 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
 
 
 def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None,
-                 spares: Sequence[ForkServer] = ()
+                 early: Watcher | None = None, budget: wire.Budget | None = None
                  ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
-    """Run the submission's exercises in a child per learner module, and as many more as stops make necessary;
-    `early` is offered each exercise a child says it has saved, while it runs. With `spares` (idle servers
-    lent to this one submission) several modules' children run at once. Returns the records read back, each
-    exercise's failure that left no record (status, message), and the run's details for results.json."""
+    """Run the submission's exercises in a child per learner module, in the course's order, and as many more
+    as stops make necessary; `early` is offered each exercise a child says it has saved, while it runs.
+    Returns the records read back, each exercise's failure that left no record (status, message), and the
+    run's details for results.json.
+
+    The modules run one after another, never at once: the submission's time and memory budgets are then
+    spent in the same order whatever the machine, so `check` and `grade` agree."""
     run = _Run(plan, staged, home, threads, early, budget)
     groups: dict[str, list[str]] = {}
     for exercise in plan.exercises:
         groups.setdefault(exercise.module, []).append(exercise.id)
-    modules = list(groups.values())
-    servers = [server, *spares][:len(modules)]
-    run.details["servers"] = 1  # how many of them ran a child
-    if len(servers) == 1:
-        for exercises in modules:
-            run.module(exercises, server)
-    else:
-        ran_on: list[ForkServer] = []
-        waiting = queue.SimpleQueue()
-        for exercises in modules:
-            waiting.put(exercises)
-
-        stopping = threading.Event()
-
-        def work(own: ForkServer) -> None:
-            while not stopping.is_set():
-                try:
-                    exercises = waiting.get_nowait()
-                except queue.Empty:
-                    return
-                if own is not server and own not in ran_on:
-                    ran_on.append(own)
-                    run.details["servers"] += 1
-                try:
-                    run.module(exercises, own)
-                except BaseException:  # a refused sandbox: the other server starts no further module
-                    stopping.set()
-                    raise
-
-        pool = ThreadPoolExecutor(len(servers), thread_name_prefix="torchgrade-module")
-        try:
-            for done in [pool.submit(work, own) for own in servers]:
-                done.result()  # a refused sandbox raises here, as it does with one server
-        except BaseException:  # Ctrl-C: return now, start no other module; a child still running ends with its server
-            stopping.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+    for exercises in groups.values():
+        run.module(exercises, server)
     return run.records, run.failures, run.details
 
 
@@ -128,18 +91,16 @@ class _Run:
         # One wall-clock budget for the whole submission, across the children a crash or a hang makes
         # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
         # What counts is each child's own time as the server measured it: the grader's judging while a child
-        # runs (and its reading between children) is not the learner's. Children running at once each count.
+        # runs (and its reading between children) is not the learner's.
         self.used = 0.0
-        self.lock = threading.Lock()
 
     def module(self, remaining: list[str], server: ForkServer) -> None:
         """Run one module's exercises, in as many children as stops make necessary."""
         plan, limits, records, failures, details = self.plan, self.limits, self.records, self.failures, self.details
         while remaining:
-            with self.lock:
-                left = limits.total_s - self.used
-                self.attempt += 1
-                attempt = self.attempt
+            left = limits.total_s - self.used
+            self.attempt += 1
+            attempt = self.attempt
             if left < 1.0:
                 for exercise_id in remaining:
                     failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
@@ -168,12 +129,11 @@ class _Run:
                 last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
                 raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade "
                                      f"again, or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
-            with self.lock:
-                self.used += outcome.wall_s
-                details["children"] += 1
-                details["wall_s"] += outcome.wall_s
-                details["output_truncated"] |= outcome.output_truncated
-                details["confinement"] = list(outcome.confinement)
+            self.used += outcome.wall_s
+            details["children"] += 1
+            details["wall_s"] += outcome.wall_s
+            details["output_truncated"] |= outcome.output_truncated
+            details["confinement"] = list(outcome.confinement)
             for exercise_id in remaining:
                 try:
                     record = read_record(out_dir / f"{exercise_id}{wire.SUFFIX}",
@@ -203,8 +163,12 @@ class _Run:
                 outcome = dataclasses.replace(outcome, reason="exit")
             step = outcome.failed_step or remaining[0]
             message = describe_stop(outcome, limits, step)
-            with self.lock:
-                details["stopped"].append({"step": step, "reason": outcome.reason})
+            if outcome.reason == "timeout" and outcome.wall_s >= left - 0.5:  # the submission's budget, not the step's
+                message = (f"Your code used up the time of the whole submission ({limits.total_s:g} s) while this "
+                           f"ran: the exercises before it, or this one, spent the rest (waiting, sleeping or "
+                           f"computing). Look for sleeps, input(), endless loops or work that grows much faster "
+                           f"than the input.")
+            details["stopped"].append({"step": step, "reason": outcome.reason})
             if step.startswith("import:"):
                 module = step.split(":", 1)[1]
                 for exercise_id in remaining:

@@ -53,21 +53,6 @@ class WorkerPool:
             raise self._errors[0]
         return server
 
-    def lend_idle(self) -> list[ForkServer]:
-        """Every server idle now, once each has started (never waiting for one in use): what a lone submission
-        may borrow beside its own. Whoever borrows them puts them back. Several callers may grade on one pool
-        at once, so this never blocks on a server another caller holds."""
-        for thread in self._starting:
-            thread.join()
-        lent: list[ForkServer] = []
-        if self._errors:
-            return lent
-        while True:
-            try:
-                lent.append(self._idle.get_nowait())
-            except queue.Empty:
-                return lent
-
     def put(self, server: ForkServer) -> None:
         self._idle.put(server)
 

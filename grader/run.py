@@ -8,7 +8,6 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from . import wire
 from .checks import drawing
@@ -47,21 +46,19 @@ def stage(plan: Plan, submission: Submission | Path, scratch: Path) -> Staged:
 
 def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServer, scratch: Path,
                      threads: int = 1, pictures_of_passing_work: bool = True,
-                     staged: Staged | None = None, spares: Sequence[ForkServer] = ()) -> SubmissionResult:
+                     staged: Staged | None = None) -> SubmissionResult:
     """The submission's result on `plan`, its children forked from `server`, its files staged under `scratch`.
 
     `pictures_of_passing_work`: draw feedback pictures (e.g. the gradient norms) for passing checks too,
     as a self-check does; class grading leaves them out, since drawing is a large share of its time.
-    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is.
-    `spares`: idle servers lent to this submission: its modules' children then run several at once."""
+    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is."""
     if draws_pictures(plan):
         drawing.prepare_in_background()  # while the child runs, not after it
     budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
     early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
     try:
         staged = staged or stage(plan, submission, scratch)
-        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget,
-                                                   spares)
+        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget)
     finally:
         if staged is not None:
             staged.remove()

@@ -128,6 +128,17 @@ def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
     assert words in describe_stop(outcome, Limits(step_s=30, step_cpu_s=10, processes=64), "sigmoid")
 
 
+def test_an_exercise_stopped_by_the_submissions_budget_is_told_so_not_that_it_passed_its_own_limit(grade_files,
+                                                                                                   monkeypatch):
+    from grader.plan import Plan
+    from grader.sandbox import Limits
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: Limits(step_s=30, step_cpu_s=5, total_s=3.0))
+    result = grade_files({"activations.py": "import time\n\ndef sigmoid(x):\n    time.sleep(60)\n"},
+                         exercises=["sigmoid"], name="budget")
+    feedback = check_of(result, "sigmoid", "values").feedback
+    assert "used up the time of the whole submission (3 s)" in feedback and "30 s" not in feedback
+
+
 def test_one_wall_clock_budget_covers_every_child_of_a_submission(grade_files, monkeypatch):
     """A submission that sleeps in every exercise holds its worker for the submission's budget, not for a
     fresh budget per child that a stopped exercise makes necessary."""

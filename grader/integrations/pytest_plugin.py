@@ -65,8 +65,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
-    from ..grading import start_self_check_servers
-    config.stash[POOL] = start_self_check_servers()
+    from ..grading import start_servers
+    config.stash[POOL] = start_servers(1)
 
 
 @pytest.hookimpl(tryfirst=True)
