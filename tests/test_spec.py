@@ -174,3 +174,15 @@ def test_yaml_12_floats_like_1e4_are_numbers(tmp_path):
 
 def test_spec_error_formats_as_file_line_field():
     assert str(SpecError("a.yaml", 3, "checks[0].points", "must be positive")) == "a.yaml:3: checks[0].points: must be positive"
+
+
+def test_a_reference_file_is_imported_without_writing_bytecode_beside_it(tmp_path):
+    """A teacher's solutions folder (and a copy of it, or a release made from it) gets no __pycache__ from
+    grading, the siblings a solution imports included."""
+    from grader.spec.refs import resolve_callable
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "tg_sibling_helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "solutions" / "main.py").write_text("from tg_sibling_helpers import double\n\ndef quad(x):\n    return double(double(x))\n")
+    quad = resolve_callable(tmp_path, "solutions/main.py:quad")
+    assert quad(1) == 4
+    assert not (tmp_path / "solutions" / "__pycache__").exists()

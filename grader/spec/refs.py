@@ -66,6 +66,9 @@ def _import_file(path: Path) -> object:
     added = folder not in sys.path
     if added:
         sys.path.insert(0, folder)
+    # no __pycache__ written into the teacher's folder (nor, through a sibling import, next to it): a release
+    # or a copy of the folder would carry it, and a test's copy of it would find one already there
+    writing, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
@@ -78,6 +81,7 @@ def _import_file(path: Path) -> object:
             raise ReferenceError_(f"importing '{path.name}' failed: {type(exc).__name__}: {exc}") from None
         return module
     finally:
+        sys.dont_write_bytecode = writing
         if added:
             sys.path.remove(folder)
 
