@@ -66,6 +66,7 @@ from typing import Any, Iterable
 from .cell_places import (CELL_MARK, EXTRACTED, GUARD_CALL, NOT_RUN, NOT_RUN_NAMES, NOT_RUN_STUB, STUB_NOTE,
                           notebook_frame, notebook_place)
 from .text import shown
+from .python_source import parse as parse_python
 
 __all__ = ["NotebookError", "code_cells", "contract_names", "notebook_frame", "notebook_modules",
            "notebook_place", "notebook_source"]
@@ -157,7 +158,7 @@ def contract_names(course: Any) -> tuple[str, ...]:
         if isinstance(function, str) and function.isidentifier() and not function.startswith("__"):
             names.append(function)
         try:
-            signature = ast.parse(f"def {exercise.signature}: pass").body[0]
+            signature = parse_python(f"def {exercise.signature}: pass").body[0]
         except (SyntaxError, ValueError, AttributeError, IndexError, RecursionError):
             continue
         parts = [signature.args] + ([signature.returns] if getattr(signature, "returns", None) else [])
@@ -290,7 +291,7 @@ def _read_cell(label: str, text: str, defined: set[str], imported: set[str], fut
     """The cell's top-level statements, each marked kept or not by the definitions rule."""
     try:
         text = _python_of(text)
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError as exc:
         return _broken(label, text, exc, defined)
     except (RecursionError, MemoryError):
@@ -451,7 +452,7 @@ def _on_their_lines(lines: list[str], kept: list[ast.stmt], texts: dict[int, str
             out[index] = f"{out[index]}; {line}" if out[index].strip() else line
     text = "\n".join(out)
     try:
-        ast.parse(text)
+        parse_python(text)
     except SyntaxError:
         return None
     return text
@@ -467,7 +468,7 @@ def _python_of(text: str) -> str:
             return ""
         text = "\n" * (text[:len(text) - len(stripped)].count("\n") + 1) + body  # the body keeps its cell lines
     try:
-        ast.parse(text)
+        parse_python(text)
         return text
     except (SyntaxError, RecursionError, MemoryError):
         return "\n".join("" if IPYTHON_LINE.match(line) else line for line in text.split("\n"))

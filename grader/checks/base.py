@@ -15,6 +15,7 @@ from ..cases import Case
 from ..spec import Course, Exercise
 from ..spec.checks import CheckBase
 from ..spec.models import HintKey
+from ..python_source import parse as parse_python
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,7 @@ def new_call(key: str, probe: str, *, arg_names: list[str] | None = None, args: 
 
 
 def signature_order(exercise: Exercise) -> list[str]:
-    import ast
-    func = ast.parse(f"def {exercise.signature}:\n    pass\n").body[0]
+    func = parse_python(f"def {exercise.signature}:\n    pass\n").body[0]
     a = func.args  # type: ignore[attr-defined]
     return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
 

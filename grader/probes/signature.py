@@ -6,14 +6,15 @@ with a TypeError that points into the grader; it is reported as one sentence ins
 """
 from __future__ import annotations
 
-import ast
 import inspect
 from typing import Any, Callable
+
+from ..python_source import parse as parse_python
 
 
 def expected_parameters(signature: str) -> list[tuple[str, bool]]:
     """[(name, has a default)] of `name(a, b=1)`, in order."""
-    func = ast.parse(f"def {signature}:\n    pass\n").body[0]
+    func = parse_python(f"def {signature}:\n    pass\n").body[0]
     args = func.args  # type: ignore[attr-defined]
     positional = args.posonlyargs + args.args
     defaults = [False] * (len(positional) - len(args.defaults)) + [True] * len(args.defaults)

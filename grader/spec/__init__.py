@@ -18,6 +18,7 @@ from .checks import CheckBase, LiteralTensor, TensorInput
 from .loader import Located, SpecError, format_path, load_yaml, suggest
 from .refs import ReferenceError_, aten_op_exists, resolve_callable
 from .variants import Accepted, Mistake, Variant, variant_errors, variant_source
+from ..python_source import parse as parse_python
 
 if TYPE_CHECKING:
     from .models import CourseFile, Exercise, Limits, SandboxPolicy
@@ -254,7 +255,7 @@ def _catalogue_errors(exercise: Exercise, located: Located, course_root: Path, e
 
 def _signature_params(exercise: Exercise, err) -> list[str] | None:
     try:
-        tree = ast.parse(f"def {exercise.signature}:\n    pass\n")
+        tree = parse_python(f"def {exercise.signature}:\n    pass\n")
         func = tree.body[0]
         assert isinstance(func, ast.FunctionDef)
     except (SyntaxError, AssertionError):

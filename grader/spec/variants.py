@@ -17,6 +17,7 @@ from typing import Any, Callable
 from pydantic import Field, model_validator
 
 from .checks import Strict
+from ..python_source import parse as parse_python
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -68,7 +69,7 @@ def variant_errors(variant: Variant, function: str, course_root: Path,
         return
     if variant.code is not None:
         try:
-            tree = ast.parse(variant.code)
+            tree = parse_python(variant.code)
         except SyntaxError as exc:
             err(base + ("code",), f"is not valid Python (line {exc.lineno}: {exc.msg})")
             return
@@ -82,7 +83,7 @@ def variant_errors(variant: Variant, function: str, course_root: Path,
         err(base + ("file",), f"'{file_part}' does not exist next to course.yaml")
         return
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_python(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError) as exc:
         err(base + ("file",), f"'{file_part}' is not valid Python ({exc})")
         return

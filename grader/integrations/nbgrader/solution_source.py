@@ -12,6 +12,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...python_source import parse as parse_python
+
 
 class SolutionSourceError(Exception):
     """A solution file the builder cannot use; the message names the file for a teacher."""
@@ -71,7 +73,7 @@ def read_module_source(path: Path, exercise_names: set[str]) -> ModuleSource:
     """Split `path` into imports, helpers and the exercise functions named in `exercise_names`."""
     text = Path(path).read_text()
     try:
-        tree = ast.parse(text, filename=str(path))
+        tree = parse_python(text, filename=str(path))
     except SyntaxError as exc:
         raise SolutionSourceError(f"{path}:{exc.lineno}: the reference solution does not parse: {exc.msg}") from None
     lines = text.splitlines()

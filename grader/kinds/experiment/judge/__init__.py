@@ -22,6 +22,7 @@ from grader.cases import Case
 from grader.checks.base import (CaseVerdict, Context, Prepared, SpecProblem, call_key, error_verdict, new_call,
                                 signature_order)
 from grader.checks.expected import expected_by_case
+from grader.python_source import parse as parse_python
 from grader.recording import experiment_probe
 from grader.spec import Exercise, resolve_callable
 from grader.spec.checks import CheckBase
@@ -111,7 +112,7 @@ def _with_changes(record: dict[str, Any], changes: list[dict[str, Any]]) -> dict
 @lru_cache(maxsize=64)
 def signature_defaults(signature: str) -> dict[str, Any]:
     """{parameter: default} of the literal defaults in 'f(a, b=1, c="x")'."""
-    func = ast.parse(f"def {signature}:\n    pass\n").body[0]
+    func = parse_python(f"def {signature}:\n    pass\n").body[0]
     args = func.args  # type: ignore[attr-defined]
     positional = args.posonlyargs + args.args
     out: dict[str, Any] = {}
