@@ -68,6 +68,15 @@ def test_a_passing_submission_gets_a_page_that_says_so():
     assert "Every check passed." in render_page(result)
 
 
+def test_a_passing_check_with_a_note_is_shown_with_it():
+    from grader.scoring import with_note
+    passed = CheckResult("values", "values", "passed", 4.0, 4.0, "All passed.")
+    result = SubmissionResult("dora", (ExerciseResult("sigmoid_grad", "The sigmoid's derivative", (
+        with_note(passed, "it switched gradient tracking off"),)),))
+    page = render_page(result)
+    assert "Every check passed." in page and "it switched gradient tracking off" in page
+
+
 def test_feedback_text_is_escaped_not_run_as_html():
     hostile = ExerciseResult("relu", "ReLU", (CheckResult("values", "values", "failed", 0.0, 4.0,
                                                           "got <script>alert(1)</script>"),))

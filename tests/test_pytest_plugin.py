@@ -75,3 +75,14 @@ def test_the_pictures_the_feedback_names_are_written(pytester, bundle, repo):
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "plot_activation")
     named = set(re.findall(r"feedback/([\w.-]+\.png)", result.stdout.str()))
     assert named and all((folder / "feedback" / name).is_file() for name in named), named
+
+
+def test_a_passing_check_with_a_note_prints_the_note(pytester, bundle):
+    """A function that leaves gradients switched off passes its own checks; the summary still tells the learner."""
+    from conftest import inserted
+    folder = into(pytester, bundle)
+    (folder / "activations.py").write_text(inserted("activations", "def sigmoid_grad", "torch.set_grad_enabled(False)"))
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "sigmoid_grad")
+    assert result.ret == pytest.ExitCode.OK
+    assert "torchgrade: a note on sigmoid_grad::" in result.stdout.str()
+    assert "gradient tracking" in result.stdout.str()

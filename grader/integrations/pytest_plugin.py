@@ -130,6 +130,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         score, most = grading.score()
         terminalreporter.write_line(f"torchgrade: {score:g} / {most:g} points on the public checks of the "
                                     f"exercises run (your teacher also grades hidden checks).")
+        if grading.graded is not None:
+            from ..scoring import note_of
+            for exercise in grading.graded.exercises:  # a passing check's note, which no failure shows
+                for check in exercise.checks:
+                    note = note_of(check)
+                    if note is not None and check.status == "passed":
+                        terminalreporter.write_line(f"torchgrade: a note on {exercise.id}::{check.name}: {note}")
         page = config.getoption("torchgrade_html")
         if page and grading.graded is not None:
             from ..report import write_page

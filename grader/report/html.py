@@ -10,7 +10,7 @@ import base64
 import html
 from pathlib import Path
 
-from ..scoring import CheckResult, SubmissionResult
+from ..scoring import CheckResult, SubmissionResult, note_of
 from .files import write_atomic
 from .pictures import mentioned, rewrite_mentions
 
@@ -29,7 +29,8 @@ table{border-collapse:collapse}td,th{padding:.15em .7em;text-align:left;border-b
 
 
 def render_page(result: SubmissionResult, title: str | None = None) -> str:
-    """The page for one graded submission: a score table, then each failing check with its pictures."""
+    """The page for one graded submission: a score table, then each failing check (and each passing one with a
+    note) with its pictures."""
     e = html.escape
     title = title or f"torchgrade: {result.submission}"
     parts = ["<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -46,7 +47,7 @@ def render_page(result: SubmissionResult, title: str | None = None) -> str:
     if not failing:
         parts.append("<p class='ok'>Every check passed.</p>")
     for exercise in result.exercises:
-        checks = [c for c in exercise.checks if c.status in ("failed", "error")]
+        checks = [c for c in exercise.checks if c.status in ("failed", "error") or note_of(c) is not None]
         if not checks:
             continue
         parts.append(f"<h2 id='{e(exercise.id)}'>{e(exercise.id)} — {e(exercise.title)}</h2>")
