@@ -2,9 +2,10 @@
 
     python benchmarks/naive_child.py TASKS_FILE SUBMISSION OUT_DIR THREADS EXERCISE...
 
-Imports torch, the grader's child side and the learner's modules, runs the same probes as a
-forked child (grader.child.main) and saves the same plain results, then exits. No sandbox, no
-warm server: what `python -c "import torch, student; run the checks"` per submission costs.
+Imports torch and the grader's child side, warms up as a fork server does, imports the learner's modules,
+runs the same probes as a forked child (grader.child.main) and saves the same plain results, then exits.
+No sandbox, no server kept warm: what `python -c "import torch, student; run the checks"` per submission
+costs.
 """
 from __future__ import annotations
 
@@ -29,5 +30,9 @@ class NoSteps:
 if __name__ == "__main__":
     tasks_file, submission, out_dir, threads, *exercises = sys.argv[1:]
     torch.set_num_threads(int(threads))
+    # warmed up as a fork server is before its children: the lazy imports the first probes would make anyway,
+    # made before the learner's import, so the child's note of the process starts from the same state
+    from grader.sandbox.server import warm_up
+    warm_up(["grader.child"])
     child.main({"submission_dir": submission, "tasks_file": tasks_file, "out_dir": out_dir,
                 "exercises": exercises}, NoSteps())
