@@ -20,6 +20,7 @@ import builtins
 import os
 import signal
 import sys
+import tempfile
 import threading
 import warnings
 from types import FunctionType, ModuleType
@@ -187,6 +188,7 @@ class ProcessState:
     reported, so that a note never shows a name the learner chose."""
 
     def __init__(self, known: dict[str, frozenset[str]] | None = None) -> None:
+        _fill_lazy_caches()
         self._settings = {name: _read(get) for name, get in SETTINGS.items()}
         self._spaces: dict[str, tuple[Any, bool, dict[str, Any], int]] = {}
         self._codes: list[tuple[str, FunctionType, Any]] = []
@@ -201,6 +203,7 @@ class ProcessState:
 
     @staticmethod
     def names_now() -> dict[str, frozenset[str]]:
+        _fill_lazy_caches()
         return {name: frozenset(live) for name, (live, _) in _namespaces().items()}
 
     def changes(self, limit: int = 8) -> list[str]:
@@ -226,6 +229,12 @@ class ProcessState:
                 return found[:limit]
         found += [f"replaced:{name}" for name, function, code in self._codes if function.__code__ is not code]
         return found[:limit]
+
+
+def _fill_lazy_caches() -> None:
+    """Fill what the standard library caches in a module attribute at first use (tempfile.tempdir), so that
+    a probe's first use of it is not taken for the learner's change."""
+    tempfile.gettempdir()
 
 
 def _contained(saved: dict[str, Any], live: Any) -> bool:
