@@ -1,7 +1,7 @@
-"""Executing a submission: the learner's code run against a plan in sandboxed children from warm fork
-servers — one child per learner module, more only where something in one crashes, hangs or leaves its
-process changed — and the records they saved read back. Nothing here judges: a caller may judge each exercise as the child reports it saved (see
-judge.EarlyVerdicts)."""
+"""Executing a submission: the learner's code run against a plan in sandboxed children from a warm fork
+server — one child per learner module, more only where something in one crashes, hangs or leaves its
+process changed — and the records they saved read back. Nothing here judges: a caller may judge each
+exercise as the child reports it saved (see judge.EarlyVerdicts)."""
 from __future__ import annotations
 
 import dataclasses
@@ -99,15 +99,14 @@ class _Run:
         plan, limits, records, failures, details = self.plan, self.limits, self.records, self.failures, self.details
         while remaining:
             left = limits.total_s - self.used
-            self.attempt += 1
-            attempt = self.attempt
             if left < 1.0:
                 for exercise_id in remaining:
                     failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
                                                       f"({limits.total_s:g} s) before this exercise ran.")
                 return
             cuda = starts_cuda(plan, remaining)
-            work = self.home / f"work{attempt}"
+            self.attempt += 1
+            work = self.home / f"work{self.attempt}"
             work.mkdir()
             out_dir = work / "out"
             job = Job(CHILD_TARGET, {"submission_dir": str(self.staged), "tasks_file": str(plan.tasks_file),

@@ -121,3 +121,11 @@ def test_only_a_child_whose_calls_run_on_the_gpu_starts_cuda(course, tmp_path):
     assert starts_cuda(on_gpu, ["sigmoid"]) and not starts_cuda(on_gpu, ["relu_over_sigmoid"])
     on_cpu = build_plan(course, hidden=True, exercises=["sigmoid"], cuda=False, workdir=tmp_path / "cpu")
     assert not starts_cuda(on_cpu, ["sigmoid"])
+
+
+def test_every_setting_the_child_compares_has_words_for_the_learner():
+    """The child names what changed by key (grader.probes.process_state); the grader words each one
+    (grader.judge): a key without words would be left out of the note."""
+    from grader.judge import _CHANGED
+    from grader.probes.process_state import SETTINGS
+    assert set(SETTINGS) <= set(_CHANGED)
