@@ -34,6 +34,7 @@ from .report import write_gradebook, write_results
 from .resume import SIDECAR, Done, course_key, grading_key, load_done, submission_key, write_sidecar
 from .entry import PRELOAD
 from .plan import Plan, cuda_available
+from .execute import Lender
 from .run import Staged, grade_submission, stage
 from .sandbox import ForkServer, SandboxRefused
 from .scoring import SubmissionResult, whole_exercise
@@ -70,6 +71,8 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         pool = WorkerPool(min(jobs, len(submissions)), PRELOAD)
     workers = min(pool.jobs, len(submissions))
     threads = threads or threads_per_child(workers)
+    # one submission and servers to spare (a self-check): its modules may borrow them to run beside each other
+    lender = pool if len(submissions) == 1 and pool.jobs > 1 else None
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
     stopping = threading.Event()  # set when the run is interrupted: nothing more is started or reported
@@ -92,7 +95,7 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                 raise
             try:
                 result = grade_one(plan, submission, server, scratch, threads=threads,
-                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged)
+                                   pictures_of_passing_work=pictures_of_passing_work, staged=staged, lender=lender)
             except BaseException:  # Ctrl-C, or the process asked to exit: nothing more is started
                 stopping.set()
                 raise
@@ -119,16 +122,18 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
 
 
 def grade_one(plan: Plan, submission: Submission, server: ForkServer, scratch: Path, *, threads: int = 1,
-              pictures_of_passing_work: bool = True, staged: Staged | None = None) -> SubmissionResult:
+              pictures_of_passing_work: bool = True, staged: Staged | None = None,
+              lender: Lender | None = None) -> SubmissionResult:
     """One submission's result, whatever happens while grading it: an exception in the grader (reading,
     staging, extracting, judging) becomes a result that says it could not be graded, and why.
-    `staged`: what `stage_one` returned for it (then removed here), else it is staged here."""
+    `staged`: what `stage_one` returned for it (then removed here), else it is staged here; `lender`: idle
+    servers its modules may borrow."""
     started = time.monotonic()
     try:
         if staged is None:
             check_readable(submission, plan.course.modules)
         result = grade_submission(plan, submission, server, scratch, threads=threads,
-                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged)
+                                  pictures_of_passing_work=pictures_of_passing_work, staged=staged, lender=lender)
     except Exception as exc:
         if staged is not None:
             staged.remove()

@@ -94,8 +94,8 @@ def validate(course_path: Path | None, require_audit: bool) -> None:
 def check(submission: Path, exercise_ids: tuple[str, ...], html_path: Path | None, course_path: Path | None,
           no_cache: bool) -> None:
     """Self-check: the public checks on one submission (a folder, or a notebook); exit 1 if any fails."""
-    from .grading import self_check, start_servers
-    servers = start_servers(1)  # torch-free: the server starts importing torch now
+    from .grading import self_check, start_self_check_servers
+    servers = start_self_check_servers()  # torch-free: the servers start importing torch now
     try:
         course = _load(course_path)
         _sandbox_policy(course)

@@ -1,19 +1,21 @@
 """Executing a submission: the learner's code run against a plan in sandboxed children from a warm fork
-server — one child per learner module, more only where something in one crashes, hangs or leaves its
-process changed — and the records they saved read back. Nothing here judges: a caller may judge each
-exercise as the child reports it saved (see judge.EarlyVerdicts)."""
+server — one child per learner module, each module within a time budget of its own, more children only where
+something in one crashes, hangs or leaves its process changed — and the records they saved read back.
+Nothing here judges: a caller may judge each exercise as the child reports it saved (judge.EarlyVerdicts)."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 import signal as signals
+import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Collection, Mapping, Protocol
 
 from . import wire
 from .calls import runs_on_cuda
 from .entry import CHILD_TARGET
-from .plan import Plan
-from .records import Record, read_record
+from .plan import Plan, exercises_by_module
+from .records import Record, is_saved, read_record
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused
 from .sandbox.policy import required
 from .schedule import scheduled_steps
@@ -57,56 +59,137 @@ def describe_stop(outcome: Outcome, limits: Limits, step: str) -> str:
 
 
 
-def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None
-                 ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
-    """Run the submission's exercises in a child per learner module, in the course's order, and as many more
-    as stops make necessary; `early` is offered each exercise a child says it has saved, while it runs.
-    Returns the records read back, each exercise's failure that left no record (status, message), and the
-    run's details for results.json.
+class Lender(Protocol):
+    """Idle fork servers a lone submission may borrow (a self-check's spares), to run modules beside its own."""
 
-    The modules run one after another, never at once: the submission's time and memory budgets are then
-    spent in the same order whatever the machine, so `check` and `grade` agree."""
-    run = _Run(plan, staged, home, threads, early, budget)
-    groups: dict[str, list[str]] = {}
+    def borrow(self, wanted: Callable[[], bool]) -> ForkServer | None:
+        """An idle server, waiting for one while `wanted()` holds; None once it does not."""
+
+    def give_back(self, server: ForkServer) -> None:
+        """Hand a borrowed server back."""
+
+
+def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
+                 early: Watcher | None = None, budget: wire.Budget | None = None,
+                 first: Collection[str] = (), lender: Lender | None = None
+                 ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
+    """Run the submission's exercises in a child per learner module, and as many more as stops make necessary;
+    `early` is offered each exercise a child says it has saved, while it runs; `budget` bounds what the
+    submission's records may cost the grader's memory. Modules holding an exercise of `first` start first
+    (those whose judging takes longest, so that it overlaps the other modules' children); with a `lender`,
+    a module may run on a borrowed server beside another. Returns the records read back, each exercise's
+    failure that left no record (status, message), and the run's details for results.json.
+
+    Each module has a time budget of its own (Plan.limits) and children of its own, and the records are
+    read in the course's order once all have ended, so no module's verdicts depend on which modules ran
+    before it or beside it: every order gives one result."""
+    run = _Run(plan, staged, home, threads, early)
+    groups = exercises_by_module(plan.exercises)
+    waiting = collections.deque(sorted(groups.values(), key=lambda ids: not any(e in first for e in ids)))
+    taking = threading.Lock()
+
+    def work(own: ForkServer) -> None:
+        while True:
+            with taking:
+                if not waiting:
+                    return
+                exercises = waiting.popleft()
+            run.module(exercises, own)
+
+    problems: list[BaseException] = []
+
+    def beside() -> None:
+        assert lender is not None
+        spare = lender.borrow(lambda: bool(waiting))
+        if spare is None:
+            return
+        try:
+            work(spare)
+        except BaseException as exc:  # a refused sandbox: raised in the caller's thread, as on one server
+            problems.append(exc)
+        finally:
+            lender.give_back(spare)
+
+    helper = threading.Thread(target=beside, name="torchgrade-module", daemon=True) \
+        if lender is not None and len(waiting) > 1 else None
+    if helper is not None:
+        helper.start()
+    try:
+        work(server)
+    except BaseException:
+        with taking:
+            waiting.clear()  # the borrowed server starts nothing more
+        raise
+    if helper is not None:
+        helper.join()
+    if problems:
+        raise problems[0]
+    run.details["stopped"] = [stop for ids in groups.values() for stop in run.stopped.get(ids[0], [])]
+    return read_records(plan, run.saved, run.failures, early, budget), run.failures, run.details
+
+
+def read_records(plan: Plan, saved: Mapping[str, Path], failures: dict[str, tuple[str, str]],
+                 early: Watcher | None, budget: wire.Budget | None) -> dict[str, Record]:
+    """The records in `saved`, read in the course's order once every child has ended, each charged to the
+    submission's `budget`, so that which ones it refuses does not depend on which module ended first;
+    a record that cannot be read becomes its exercise's failure."""
+    records: dict[str, Record] = {}
     for exercise in plan.exercises:
-        groups.setdefault(exercise.module, []).append(exercise.id)
-    for exercises in groups.values():
-        run.module(exercises, server)
-    return run.records, run.failures, run.details
+        file = saved.get(exercise.id)
+        if file is None:
+            continue
+        try:
+            record = read_record(file, early and early.record(exercise.id), budget)
+        except wire.TooLarge:
+            failures[exercise.id] = ("error", f"Your results were too large for the grader to read (more than "
+                                              f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
+                                              f"tensors rather than long Python lists, and only what is asked.")
+            continue
+        except Exception:
+            failures[exercise.id] = ("error", "The grader could not read the results of this exercise "
+                                              "(did your code write into the grader's files?).")
+            continue
+        if record is not None:
+            records[exercise.id] = record
+    return records
 
 
 class _Run:
-    """One submission's children: what they saved, why any stopped, and the one time budget they share."""
+    """One submission's children: what they saved, why any stopped, and each module's time budget."""
 
-    def __init__(self, plan: Plan, staged: Path, home: Path, threads: int, early: Watcher | None,
-                 budget: wire.Budget | None):
-        self.plan, self.staged, self.home, self.early, self.budget = plan, staged, home, early, budget
-        self.limits = plan.limits(threads)
-        self.records: dict[str, Record] = {}
+    def __init__(self, plan: Plan, staged: Path, home: Path, threads: int, early: Watcher | None):
+        self.plan, self.staged, self.home, self.early, self.threads = plan, staged, home, early, threads
+        self.saved: dict[str, Path] = {}  # the file each exercise's record is in, read once every child has ended
         self.failures: dict[str, tuple[str, str]] = {}
         self.details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
+        self.stopped: dict[str, list[dict[str, str]]] = {}  # by the module's first exercise
         self.by_module = {e.id: e.module for e in plan.exercises}
         self.attempt = 0
-        # One wall-clock budget for the whole submission, across the children a crash or a hang makes
-        # necessary: a submission that sleeps in every exercise holds its worker for total_s, not n times that.
-        # What counts is each child's own time as the server measured it: the grader's judging while a child
-        # runs (and its reading between children) is not the learner's.
-        self.used = 0.0
+        self.lock = threading.Lock()  # two modules' children may end at once
 
     def module(self, remaining: list[str], server: ForkServer) -> None:
-        """Run one module's exercises, in as many children as stops make necessary."""
-        plan, limits, records, failures, details = self.plan, self.limits, self.records, self.failures, self.details
+        """Run one module's exercises, in as many children as stops make necessary, within the module's budget.
+
+        One wall-clock budget covers every child a crash or a hang makes necessary: a module that sleeps in
+        every exercise holds its worker for its budget, not n times that. What counts is each child's own
+        time as the server measured it: the grader's judging while a child runs (and its reading between
+        children) is not the learner's."""
+        plan, failures, details = self.plan, self.failures, self.details
+        module = self.by_module[remaining[0]]
+        limits = plan.limits(self.threads, module)
+        stopped = self.stopped.setdefault(remaining[0], [])
+        used = 0.0
         while remaining:
-            left = limits.total_s - self.used
+            left = limits.total_s - used
             if left < 1.0:
                 for exercise_id in remaining:
-                    failures[exercise_id] = ("error", f"Your code used up the time of the whole submission "
+                    failures[exercise_id] = ("error", f"Your code in {module}.py used up the module's time "
                                                       f"({limits.total_s:g} s) before this exercise ran.")
                 return
             cuda = starts_cuda(plan, remaining)
-            self.attempt += 1
-            work = self.home / f"work{self.attempt}"
+            with self.lock:
+                self.attempt += 1
+                work = self.home / f"work{self.attempt}"
             work.mkdir()
             out_dir = work / "out"
             job = Job(CHILD_TARGET, {"submission_dir": str(self.staged), "tasks_file": str(plan.tasks_file),
@@ -128,29 +211,18 @@ class _Run:
                 last = (outcome.stderr or "").strip().splitlines()[-1:] or [str(outcome.reason)]
                 raise SandboxRefused(f"CUDA stopped working inside the sandbox during grading ({last[0]}). Grade "
                                      f"again, or without the GPU: TORCHGRADE_NO_CUDA=1 (see docs/explanation/gpu.md).")
-            self.used += outcome.wall_s
-            details["children"] += 1
-            details["wall_s"] += outcome.wall_s
-            details["output_truncated"] |= outcome.output_truncated
-            details["confinement"] = list(outcome.confinement)
+            used += outcome.wall_s
+            with self.lock:
+                details["children"] += 1
+                details["wall_s"] += outcome.wall_s
+                details["output_truncated"] |= outcome.output_truncated
+                details["confinement"] = list(outcome.confinement)
             for exercise_id in remaining:
-                try:
-                    record = read_record(out_dir / f"{exercise_id}{wire.SUFFIX}",
-                                         early and early.record(exercise_id), self.budget)
-                except wire.TooLarge:
-                    failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more "
-                                                      f"than {wire.MAX_COST // 2**20} MB for the whole submission). "
-                                                      f"Return tensors rather than long Python lists, and only what "
-                                                      f"is asked.")
-                    continue
-                except Exception:
-                    failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
-                                                      "(did your code write into the grader's files?).")
-                    continue
-                if record is not None:
-                    records[exercise_id] = record
+                file = out_dir / f"{exercise_id}{wire.SUFFIX}"
+                if is_saved(file):
+                    self.saved[exercise_id] = file
             before = len(remaining)
-            remaining = [e for e in remaining if e not in records and e not in failures]
+            remaining = [e for e in remaining if e not in self.saved]
             if not remaining:
                 return
             if outcome.ok:
@@ -162,24 +234,21 @@ class _Run:
                 outcome = dataclasses.replace(outcome, reason="exit")
             step = outcome.failed_step or remaining[0]
             message = describe_stop(outcome, limits, step)
-            if outcome.reason == "timeout" and outcome.wall_s >= left - 0.5:  # the submission's budget, not the step's
-                message = (f"Your code used up the time of the whole submission ({limits.total_s:g} s) while this "
-                           f"ran: the exercises before it, or this one, spent the rest (waiting, sleeping or "
-                           f"computing). Look for sleeps, input(), endless loops or work that grows much faster "
-                           f"than the input.")
-            details["stopped"].append({"step": step, "reason": outcome.reason})
+            if outcome.reason == "timeout" and outcome.wall_s >= left - 0.5:  # the module's budget, not the step's
+                message = (f"Your code in {module}.py used up the module's time ({limits.total_s:g} s) while this "
+                           f"ran: the exercises of {module}.py before it, or this one, spent the rest (waiting, "
+                           f"sleeping or computing). Look for sleeps, input(), endless loops or work that grows "
+                           f"much faster than the input.")
+            stopped.append({"step": step, "reason": outcome.reason})
             if step.startswith("import:"):
-                module = step.split(":", 1)[1]
                 for exercise_id in remaining:
-                    if self.by_module[exercise_id] == module:
-                        failures[exercise_id] = ("error", message)
+                    failures[exercise_id] = ("error", message)
             elif step in remaining:
                 failures[step] = ("error", message)
-            remaining = [e for e in remaining if e not in records and e not in failures]
+            remaining = [e for e in remaining if e not in self.saved and e not in failures]
             if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
                 failures[remaining[0]] = ("error", message)
                 remaining = remaining[1:]
-
 
 
 def starts_cuda(plan: Plan, exercises: list[str]) -> bool:

@@ -55,6 +55,13 @@ def start_servers(jobs: int) -> WorkerPool:
     return pool.WorkerPool(jobs, PRELOAD)
 
 
+def start_self_check_servers() -> WorkerPool:
+    """The servers of a self-check (`check`, the bundle's pytest): two where there are two cores or more, so
+    that the submission's modules run two at once (each module has budgets of its own: the same verdicts).
+    Both are forked from one warm template, so the second costs a fork, not another import of torch."""
+    return start_servers(min(2, default_jobs()))
+
+
 def end_templates() -> None:
     """End this process's fork server templates and wait for them, before a command exits: they would end
     on their own once it has, but this way their time counts as the command's (a benchmark sees it)."""

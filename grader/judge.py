@@ -31,7 +31,7 @@ class EarlyVerdicts:
 
     def __init__(self, plan: Plan, pictures_of_passing_work: bool, budget: wire.Budget | None = None):
         self._plan = plan
-        self._budget = budget
+        self._budget = budget  # bounds what the records read early hold; a record past it is read at the end
         self._pictures = pictures_of_passing_work
         self._exercises = {e.id: e for e in plan.exercises}
         self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
@@ -47,7 +47,7 @@ class EarlyVerdicts:
             return  # read at the end, from the file as it is then (and any error reported there)
         if record is None:
             return
-        self._read[exercise_id] = record  # read and charged to the budget once, whatever judging does
+        self._read[exercise_id] = record  # read once, whatever judging does
         try:
             self._verdicts[exercise_id] = (record, judge_exercise(self._plan, exercise, record.data, None,
                                                                    self._pictures))
@@ -66,10 +66,12 @@ class EarlyVerdicts:
         return early[1]
 
 
-def draws_pictures(plan: Plan) -> bool:
-    """Whether judging may draw with matplotlib (worth preparing it in the background: the drawing
-    itself waits for that preparation, whatever the kind says)."""
-    return any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for ps in plan.prepared.values() for p in ps)
+def drawn_in_judging(plan: Plan) -> frozenset[str]:
+    """The exercises whose judging may draw with matplotlib, the costliest to judge: worth preparing
+    matplotlib in the background for, and running their modules first so that judging them overlaps the
+    other modules' children."""
+    return frozenset(exercise_id for exercise_id, prepared in plan.prepared.items()
+                     if any(getattr(kinds.judge(p.check.kind), "DRAWS_PICTURES", False) for p in prepared))
 
 
 def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -38,12 +38,31 @@ class Plan:
     #: call key → [(mistake id, outputs)]
     mistakes: MistakeOutputs = field(default_factory=dict)
 
-    def limits(self, threads: int = 1) -> Limits:
+    def limits(self, threads: int = 1, module: str | None = None) -> Limits:
+        """The sandbox's limits for the children of `module`, or (None) for the whole submission.
+
+        Each learner module has a time budget of its own, max(60 s, time_s × (its exercises + 4), the wall
+        backstop), across every child it needs: what one module's code spends (sleeping in every
+        exercise, say) never costs another module's exercises, whichever runs first or beside it, so
+        the verdicts do not depend on the order the modules run in. A submission's budget is their sum."""
         lim = self.course.limits
-        return Limits(step_s=lim.wall_backstop_s, step_cpu_s=lim.time_s,
-                      total_s=max(60.0, lim.time_s * (len(self.exercises) + 4), lim.wall_backstop_s),
+
+        def share(exercises: int) -> float:
+            return max(60.0, lim.time_s * (exercises + 4), lim.wall_backstop_s)
+
+        groups = exercises_by_module(self.exercises)
+        total = share(len(groups.get(module, ()))) if module is not None else sum(map(share, map(len, groups.values())))
+        return Limits(step_s=lim.wall_backstop_s, step_cpu_s=lim.time_s, total_s=total,
                       memory_mb=lim.memory_mb, file_mb=lim.file_mb, output_kb=lim.output_kb,
                       processes=lim.processes, threads=threads)
+
+
+def exercises_by_module(exercises: Iterable[Exercise]) -> dict[str, list[str]]:
+    """Exercise ids by learner module: the modules in the order of their first exercise, each one's in order."""
+    groups: dict[str, list[str]] = {}
+    for exercise in exercises:
+        groups.setdefault(exercise.module, []).append(exercise.id)
+    return groups
 
 
 @functools.cache

@@ -8,8 +8,12 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from typing import Callable
 
 from .sandbox import ForkServer
+
+#: How often a lone submission waiting to borrow a server asks again whether it still needs one.
+BORROW_POLL_S = 0.02
 
 
 def default_jobs() -> int:
@@ -54,6 +58,23 @@ class WorkerPool:
         return server
 
     def put(self, server: ForkServer) -> None:
+        self._idle.put(server)
+
+    def borrow(self, wanted: Callable[[], bool]) -> ForkServer | None:
+        """An idle server for a lone submission's module, waiting for one while `wanted()` holds; None once it
+        does not (or a server failed to start). Never waits on its own: whoever borrows goes on without."""
+        while wanted():
+            try:
+                server = self._idle.get(timeout=BORROW_POLL_S)
+            except queue.Empty:
+                continue
+            if self._errors or not wanted():
+                self._idle.put(server)
+                return None
+            return server
+        return None
+
+    def give_back(self, server: ForkServer) -> None:
         self._idle.put(server)
 
     def close(self) -> None:

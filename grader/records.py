@@ -22,7 +22,8 @@ class Record:
 
 def read_record(file: Path, earlier: Record | None = None, budget: wire.Budget | None = None) -> Record | None:
     """None if the child saved no regular file; raises if what it saved is not a record. `earlier`: a
-    record read before from the same file, returned as it is if the bytes are the same.
+    record read before from the same file, returned as it is if the bytes are the same — and charged to
+    `budget` all the same, so what a budget allows does not depend on what was read before.
 
     The child may still be running (and the learner's code with it): the file is not read through a
     symlink put in its place, and a named pipe there cannot make the grader wait for a writer."""
@@ -39,5 +40,15 @@ def read_record(file: Path, earlier: Record | None = None, budget: wire.Budget |
             return None
         raw = stream.read()
     if earlier is not None and earlier.raw == raw:
+        if budget is not None:
+            budget.charge(wire.estimated_cost(raw, budget.left))
         return earlier
     return Record(raw, wire.loads(raw, budget=budget))
+
+
+def is_saved(file: Path) -> bool:
+    """Whether the child saved a regular file there (what read_record would read, not a link or a pipe)."""
+    try:
+        return stat.S_ISREG(os.lstat(file).st_mode)
+    except OSError:
+        return False

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from . import wire
 from .checks import drawing
-from .execute import run_children
+from .execute import Lender, run_children
 from .intake import Submission, stage_submission
-from .judge import JUDGING_FAILED, EarlyVerdicts, draws_pictures, judge_exercise, say_why_unread
+from .judge import JUDGING_FAILED, EarlyVerdicts, drawn_in_judging, judge_exercise, say_why_unread
 from .plan import Plan, checks_of
 from .sandbox import ForkServer
 from .scoring import SubmissionResult, whole_exercise
@@ -46,19 +46,23 @@ def stage(plan: Plan, submission: Submission | Path, scratch: Path) -> Staged:
 
 def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServer, scratch: Path,
                      threads: int = 1, pictures_of_passing_work: bool = True,
-                     staged: Staged | None = None) -> SubmissionResult:
+                     staged: Staged | None = None, lender: Lender | None = None) -> SubmissionResult:
     """The submission's result on `plan`, its children forked from `server`, its files staged under `scratch`.
 
     `pictures_of_passing_work`: draw feedback pictures (e.g. the gradient norms) for passing checks too,
     as a self-check does; class grading leaves them out, since drawing is a large share of its time.
-    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is."""
-    if draws_pictures(plan):
+    `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is.
+    `lender`: idle servers this submission may borrow, to run its modules' children several at once."""
+    drawn = drawn_in_judging(plan)
+    if drawn:
         drawing.prepare_in_background()  # while the child runs, not after it
-    budget = wire.Budget()  # what this submission's records may cost the grader's memory, all together
-    early = EarlyVerdicts(plan, pictures_of_passing_work, budget)
+    # what records read early (judged while the child runs) may hold: a quarter of the submission's budget;
+    # past it they are read at the end, like the rest
+    early = EarlyVerdicts(plan, pictures_of_passing_work, wire.Budget(wire.MAX_COST // 4))
     try:
         staged = staged or stage(plan, submission, scratch)
-        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early, budget)
+        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early,
+                                                  wire.Budget(), first=drawn, lender=lender)
     finally:
         if staged is not None:
             staged.remove()

@@ -50,9 +50,11 @@ class TooLarge(NotPlainData):
 
 
 class Budget:
-    """The memory one submission's records may still cost the grader (see estimated_cost)."""
+    """The memory records may still cost the grader (see estimated_cost): one per learner module of a submission
+    (Plan.record_budgets)."""
 
     def __init__(self, total: int = MAX_COST):
+        self.total = total
         self.left = total
 
     def charge(self, cost: int) -> None:
@@ -60,7 +62,7 @@ class Budget:
         at once); raises NotPlainData once nothing is left."""
         self.left -= cost
         if self.left < 0:
-            raise TooLarge(f"the records would take more than {MAX_COST // 2**20} MB of the grader's memory")
+            raise TooLarge(f"the records would take more than {self.total / 2**20:.0f} MB of the grader's memory")
 
 
 # Opcodes of plain data (what _Writer writes) → (bytes of argument, or -n: an n-byte little-endian length

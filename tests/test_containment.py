@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import check_of, scores
+from conftest import REPO, check_of, scores
 
 GOOD_RELU = """
 def relu(x):
@@ -52,8 +52,8 @@ def test_a_dying_function_costs_only_its_own_exercise(grade_files, honest, attac
     import dataclasses
     from grader.run import Plan
     course_limits = Plan.limits
-    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: dataclasses.replace(
-        course_limits(self, threads), step_s=8.0, step_cpu_s=1.0))
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1, module=None: dataclasses.replace(
+        course_limits(self, threads, module), step_s=8.0, step_cpu_s=1.0))
     result = grade_files({"activations.py": f"""
 import torch
 {setup}
@@ -128,23 +128,25 @@ def test_every_way_a_child_stops_is_told_in_a_students_words(reason, words):
     assert words in describe_stop(outcome, Limits(step_s=30, step_cpu_s=10, processes=64), "sigmoid")
 
 
-def test_an_exercise_stopped_by_the_submissions_budget_is_told_so_not_that_it_passed_its_own_limit(grade_files,
-                                                                                                   monkeypatch):
+def test_an_exercise_stopped_by_its_modules_budget_is_told_so_not_that_it_passed_its_own_limit(grade_files,
+                                                                                                 monkeypatch):
     from grader.plan import Plan
     from grader.sandbox import Limits
-    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: Limits(step_s=30, step_cpu_s=5, total_s=3.0))
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1, module=None: Limits(step_s=30, step_cpu_s=5,
+                                                                                    total_s=3.0))
     result = grade_files({"activations.py": "import time\n\ndef sigmoid(x):\n    time.sleep(60)\n"},
                          exercises=["sigmoid"], name="budget")
     feedback = check_of(result, "sigmoid", "values").feedback
-    assert "used up the time of the whole submission (3 s)" in feedback and "30 s" not in feedback
+    assert "activations.py used up the module's time (3 s)" in feedback and "30 s" not in feedback
 
 
-def test_one_wall_clock_budget_covers_every_child_of_a_submission(grade_files, monkeypatch):
-    """A submission that sleeps in every exercise holds its worker for the submission's budget, not for a
-    fresh budget per child that a stopped exercise makes necessary."""
+def test_one_wall_clock_budget_covers_every_child_of_a_module(grade_files, monkeypatch):
+    """A module that sleeps in every exercise holds its worker for the module's budget, not for a fresh
+    budget per child that a stopped exercise makes necessary."""
     from grader.plan import Plan
     from grader.sandbox import Limits
-    monkeypatch.setattr(Plan, "limits", lambda self, threads=1: Limits(step_s=1.5, step_cpu_s=5, total_s=4.0))
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1, module=None: Limits(step_s=1.5, step_cpu_s=5,
+                                                                                    total_s=4.0))
     result = grade_files({"activations.py": """
 import time, torch
 
@@ -158,4 +160,17 @@ def relu(x):
     time.sleep(60)
 """}, exercises=EXERCISES, name="sleeper")
     feedback = {e.id: check_of(result, e.id, "values").feedback for e in result.exercises}
-    assert sum("used up the time of the whole submission (4 s)" in text for text in feedback.values()) >= 1, feedback
+    assert sum("activations.py used up the module's time (4 s)" in text for text in feedback.values()) >= 1, feedback
+
+
+def test_a_module_that_sleeps_away_its_time_costs_no_other_modules_exercise(grade_files, monkeypatch):
+    from grader.plan import Plan
+    from grader.sandbox import Limits
+    monkeypatch.setattr(Plan, "limits", lambda self, threads=1, module=None: Limits(step_s=30, step_cpu_s=5,
+                                                                                    total_s=3.0))
+    losses = (REPO / "solutions" / "losses.py").read_text()
+    result = grade_files({"activations.py": "import time\n\ndef sigmoid(x):\n    time.sleep(60)\n",
+                          "losses.py": losses}, exercises=["sigmoid", "bce_loss"], name="sleeps-in-activations")
+    assert "activations.py used up the module's time (3 s)" in check_of(result, "sigmoid", "values").feedback
+    bce = next(e for e in result.exercises if e.id == "bce_loss")
+    assert bce.score == bce.max_score > 0

@@ -166,18 +166,23 @@ def test_reading_a_submissions_records_stops_at_its_budget_whatever_the_opcodes(
         wire.loads(wire.dumps({"a": 1}), budget=budget)  # nothing is left for the next record
 
 
-def test_a_record_read_early_is_charged_to_the_budget_once_even_when_judging_it_fails(tmp_path):
+def test_a_record_read_early_is_read_once_and_charged_to_the_submissions_budget_like_any_other(tmp_path):
+    """Reading early (to judge while the child runs) has a budget of its own; the end of the grading charges
+    every record to the submission's budget, read early or not, so what it refuses never depends on timing."""
     from types import SimpleNamespace
 
     from grader.judge import EarlyVerdicts
     from grader.records import read_record as _read_record
     file = tmp_path / f"relu{wire.SUFFIX}"
     file.write_bytes(wire.dumps({"status": "ok", "results": {"c": {"output": [0.5] * 100_000}}}))
-    budget = wire.Budget()
+    early_budget = wire.Budget()
     plan = SimpleNamespace(exercises=[SimpleNamespace(id="relu")])  # judging it raises: not a real plan
-    early = EarlyVerdicts(plan, True, budget)  # type: ignore[arg-type]
+    early = EarlyVerdicts(plan, True, early_budget)  # type: ignore[arg-type]
     early.offer("relu", file)
-    after_early = budget.left
-    assert after_early < wire.MAX_COST and early.record("relu") is not None
-    final = _read_record(file, early.record("relu"), budget)  # the end of the child: the same bytes
-    assert final is early.record("relu") and budget.left == after_early
+    assert early_budget.left < wire.MAX_COST and early.record("relu") is not None
+    after_early = early_budget.left
+    at_the_end, fresh = wire.Budget(), wire.Budget()
+    final = _read_record(file, early.record("relu"), at_the_end)  # the end of the child: the same bytes
+    assert final is early.record("relu") and early_budget.left == after_early
+    _read_record(file, None, fresh)
+    assert at_the_end.left == fresh.left < wire.MAX_COST  # charged as if it had not been read early

@@ -6,15 +6,15 @@ import sys
 import textwrap
 from pathlib import Path
 
-from grader.judge import draws_pictures as _draws_pictures
+from grader.judge import drawn_in_judging
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_plans_with_plot_or_experiment_checks_draw_pictures(plans):
-    assert _draws_pictures(plans(("plot_activation",), False))
-    assert _draws_pictures(plans(("gradient_norms",), False))
-    assert not _draws_pictures(plans(("sigmoid", "bce_loss"), False))
+def test_plot_and_experiment_checks_are_the_exercises_whose_judging_draws(plans):
+    assert drawn_in_judging(plans(("plot_activation",), False)) == {"plot_activation"}
+    assert drawn_in_judging(plans(("gradient_norms",), False)) == {"gradient_norms"}
+    assert drawn_in_judging(plans(("sigmoid", "bce_loss", "gradient_norms"), False)) == {"gradient_norms"}
 
 
 def test_preparation_happens_once_in_the_background_and_leaves_matplotlib_ready():

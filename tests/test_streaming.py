@@ -141,7 +141,7 @@ def test_time_the_grader_spends_judging_is_not_taken_from_the_learners_budget(tm
     from grader.sandbox import Limits, Outcome
 
     limits = Limits(step_s=5, total_s=4.0)
-    plan = SimpleNamespace(limits=lambda threads: limits, tasks_file=Path("/dev/null"),
+    plan = SimpleNamespace(limits=lambda threads, module=None: limits, tasks_file=Path("/dev/null"),
                            exercises=[SimpleNamespace(id=i, module="m") for i in ("a", "b", "c")],
                            course=SimpleNamespace(sandbox=SimpleNamespace(without_landlock=True)),
                            context=SimpleNamespace(cuda=False))

@@ -55,7 +55,7 @@ def is_bundle(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start the fork server now, before collection: it imports torch and warms up on the other core while
+    """Start the fork servers now, before collection: they import torch and warm up on the other core while
     this process imports torch, loads the course and its plan. An xdist controller runs no item: none there."""
     config = session.config
     if not is_bundle(config):
@@ -65,8 +65,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
-    from ..grading import start_servers
-    config.stash[POOL] = start_servers(1)
+    from ..grading import start_self_check_servers
+    config.stash[POOL] = start_self_check_servers()
 
 
 @pytest.hookimpl(tryfirst=True)
