@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from . import kinds, wire
@@ -27,7 +28,11 @@ class EarlyVerdicts:
     The child says when it has finished an exercise, but the learner's code runs in the same child
     and could say so too, or write the file again later. So an early verdict is only a cache: it is
     used when the bytes it judged are exactly those the grader reads once the child has ended, which
-    makes the outcome the same as judging everything at the end, only sooner."""
+    makes the outcome the same as judging everything at the end, only sooner.
+
+    Judging happens on a thread of its own, one exercise after another, so that the thread listening to
+    a server is free to start the server's next child at once (a drawn picture takes a few tenths of a
+    second). `close()` ends that thread."""
 
     def __init__(self, plan: Plan, pictures_of_passing_work: bool, budget: wire.Budget | None = None):
         self._plan = plan
@@ -36,34 +41,53 @@ class EarlyVerdicts:
         self._exercises = {e.id: e for e in plan.exercises}
         self._verdicts: dict[str, tuple[Record, ExerciseResult]] = {}
         self._read: dict[str, Record] = {}
+        self._pending: dict[str, Future] = {}
+        self._judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchgrade-judging")
 
     def offer(self, exercise_id: str, file: Path) -> None:
         exercise = self._exercises.get(exercise_id)
-        if exercise is None or exercise_id in self._verdicts:
+        if exercise is None or exercise_id in self._pending:
             return
+        try:
+            self._pending[exercise_id] = self._judging.submit(self._judge, exercise, file)
+        except RuntimeError:  # closed: judged at the end
+            return
+
+    def _judge(self, exercise: Exercise, file: Path) -> None:
         try:
             record = read_record(file, budget=self._budget)
         except Exception:
             return  # read at the end, from the file as it is then (and any error reported there)
         if record is None:
             return
-        self._read[exercise_id] = record  # read once, whatever judging does
+        self._read[exercise.id] = record  # read once, whatever judging does
         try:
-            self._verdicts[exercise_id] = (record, judge_exercise(self._plan, exercise, record.data, None,
+            self._verdicts[exercise.id] = (record, judge_exercise(self._plan, exercise, record.data, None,
                                                                    self._pictures))
         except Exception:
             return  # judged at the end (and any error reported there)
 
+    def _settled(self, exercise_id: str) -> None:
+        pending = self._pending.get(exercise_id)
+        if pending is not None and not pending.cancelled():
+            pending.result()  # _judge raises nothing
+
     def record(self, exercise_id: str) -> Record | None:
-        """The record read early, if any: reading the same bytes again need not unpickle them again, nor
-        charge them to the submission's budget a second time."""
+        """The record read early, if any (once its judging is done): reading the same bytes again need not
+        unpickle them again."""
+        self._settled(exercise_id)
         return self._read.get(exercise_id)
 
     def verdict(self, exercise_id: str, final: Record | None) -> ExerciseResult | None:
+        self._settled(exercise_id)
         early = self._verdicts.get(exercise_id)
         if early is None or final is None or early[0].raw != final.raw:
             return None
         return early[1]
+
+    def close(self) -> None:
+        """End the judging thread: at once, dropping what it has not started (judged at the end instead)."""
+        self._judging.shutdown(wait=False, cancel_futures=True)
 
 
 def drawn_in_judging(plan: Plan) -> frozenset[str]:

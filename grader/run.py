@@ -16,7 +16,9 @@ from .intake import Submission, stage_submission
 from .judge import JUDGING_FAILED, EarlyVerdicts, drawn_in_judging, judge_exercise, say_why_unread
 from .plan import Plan, checks_of
 from .sandbox import ForkServer
-from .scoring import SubmissionResult, whole_exercise
+from .records import Record
+from .scoring import ExerciseResult, SubmissionResult, whole_exercise
+from .spec import Exercise
 
 
 @dataclass(frozen=True)
@@ -60,25 +62,30 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     # past it they are read at the end, like the rest
     early = EarlyVerdicts(plan, pictures_of_passing_work, wire.Budget(wire.MAX_COST // 4))
     try:
-        staged = staged or stage(plan, submission, scratch)
-        records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early,
-                                                  wire.Budget(), first=drawn, lender=lender)
-    finally:
-        if staged is not None:
-            staged.remove()
-    submission = staged.submission
-    results = []
-    for exercise in plan.exercises:
         try:
-            record = records.get(exercise.id)
-            failure = failures.get(exercise.id)
-            judged = early.verdict(exercise.id, record) if failure is None else None
-            results.append(judged or judge_exercise(plan, exercise, record and record.data, failure,
-                                                    pictures_of_passing_work))
-        except Exception as exc:  # a record the judges choke on costs its exercise, never the class's run
-            problem = f"{type(exc).__name__}: {exc}"[:300]
-            details.setdefault("judging_failed", []).append({"exercise": exercise.id, "error": problem})
-            print(f"torchgrade: {submission.name}: judging {exercise.id} failed ({problem}); scored as an error",
-                  file=sys.stderr)
-            results.append(whole_exercise(exercise, checks_of(plan, exercise), "error", JUDGING_FAILED))
+            staged = staged or stage(plan, submission, scratch)
+            records, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early,
+                                                      wire.Budget(), first=drawn, lender=lender)
+        finally:
+            if staged is not None:
+                staged.remove()
+        submission = staged.submission
+        results = [_judged(plan, exercise, records.get(exercise.id), failures.get(exercise.id), early,
+                           pictures_of_passing_work, details, submission.name) for exercise in plan.exercises]
+    finally:
+        early.close()
     return SubmissionResult(submission.name, tuple(say_why_unread(plan, submission, results)), details)
+
+
+def _judged(plan: Plan, exercise: Exercise, record: Record | None, failure: tuple[str, str] | None,
+            early: EarlyVerdicts, pictures_of_passing_work: bool, details: dict, name: str) -> ExerciseResult:
+    """The exercise's result: its early verdict where the record is the one judged early, else judged now;
+    a record the judges choke on costs its exercise, never the class's run."""
+    try:
+        judged = early.verdict(exercise.id, record) if failure is None else None
+        return judged or judge_exercise(plan, exercise, record and record.data, failure, pictures_of_passing_work)
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"[:300]
+        details.setdefault("judging_failed", []).append({"exercise": exercise.id, "error": problem})
+        print(f"torchgrade: {name}: judging {exercise.id} failed ({problem}); scored as an error", file=sys.stderr)
+        return whole_exercise(exercise, checks_of(plan, exercise), "error", JUDGING_FAILED)

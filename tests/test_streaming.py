@@ -198,3 +198,31 @@ def test_a_record_that_cannot_be_opened_is_reported_as_unreadable_not_missing(tm
     monkeypatch.setattr(os, "open", refused)
     with pytest.raises(PermissionError):
         read_record(file)
+
+
+def test_judging_early_never_holds_back_the_thread_that_listens_to_the_server(tmp_path, monkeypatch):
+    """A picture drawn while judging takes a few tenths of a second: the listener hands the exercise to the
+    judging thread and returns, so the server's next child starts at once; the verdict waits for it."""
+    import threading
+    from types import SimpleNamespace
+
+    release = threading.Event()
+    judged: list[str] = []
+
+    def slow_judge(plan, exercise, record, failure, pictures):
+        release.wait(10)
+        judged.append(exercise.id)
+        return f"verdict of {exercise.id}"
+
+    monkeypatch.setattr(judge, "judge_exercise", slow_judge)
+    file = tmp_path / f"relu{wire.SUFFIX}"
+    wire.dump({"status": "missing_function"}, file)
+    early = judge.EarlyVerdicts(SimpleNamespace(exercises=[SimpleNamespace(id="relu")]), False)  # type: ignore[arg-type]
+    try:
+        early.offer("relu", file)
+        assert judged == []  # the listener is back before judging has ended
+        release.set()
+        final = read_record(file)
+        assert early.verdict("relu", final) == "verdict of relu" and judged == ["relu"]
+    finally:
+        early.close()
