@@ -56,10 +56,12 @@ def threads_per_child(jobs: int) -> int:
 def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
                on_result: Callable[[SubmissionResult], None] | None = None,
                pool: WorkerPool | None = None, pictures_of_passing_work: bool = True,
-               threads: int | None = None) -> list[SubmissionResult]:
+               threads: int | None = None, self_check: bool = False) -> list[SubmissionResult]:
     """Grade in parallel, results in input order; `on_result` is called (in a worker thread) as soon
     as each is done. `details["grade_s"]` is each submission's time from staging to its scores.
     `threads`: torch threads per child (default: the cores shared among this call's workers).
+    `self_check`: one student checking their own work; a lone submission's modules then borrow the pool's
+    idle servers to run beside each other (a class grades each submission's modules one after another).
 
     Each submission is graded and handed over inside its boundary (`grade_one`, `report_one`): an
     exception there becomes that submission's result; only Ctrl-C (or an exit) stops the run."""
@@ -71,8 +73,7 @@ def grade_many(plan: Plan, submissions: Iterable[Submission], jobs: int = 1,
         pool = WorkerPool(min(jobs, len(submissions)), PRELOAD)
     workers = min(pool.jobs, len(submissions))
     threads = threads or threads_per_child(workers)
-    # one submission and servers to spare (a self-check): its modules may borrow them to run beside each other
-    lender = pool if len(submissions) == 1 and pool.jobs > 1 else None
+    lender = pool if self_check and len(submissions) == 1 and pool.jobs > 1 else None
     scratch = Path(tempfile.mkdtemp(prefix="torchgrade-scratch-"))
 
     stopping = threading.Event()  # set when the run is interrupted: nothing more is started or reported

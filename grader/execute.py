@@ -70,19 +70,18 @@ class Lender(Protocol):
 
 
 def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threads: int,
-                 early: Watcher | None = None, budget: wire.Budget | None = None,
-                 first: Collection[str] = (), lender: Lender | None = None
-                 ) -> tuple[dict[str, Record], dict[str, tuple[str, str]], dict[str, Any]]:
+                 early: Watcher | None = None, first: Collection[str] = (), lender: Lender | None = None
+                 ) -> tuple[dict[str, Path], dict[str, tuple[str, str]], dict[str, Any]]:
     """Run the submission's exercises in a child per learner module, and as many more as stops make necessary;
-    `early` is offered each exercise a child says it has saved, while it runs; `budget` bounds what the
-    submission's records may cost the grader's memory. Modules holding an exercise of `first` start first
-    (those whose judging takes longest, so that it overlaps the other modules' children); with a `lender`,
-    a module may run on a borrowed server beside another. Returns the records read back, each exercise's
+    `early` is offered each exercise a child says it has saved, while it runs. Modules holding an exercise
+    of `first` start first (those whose judging takes longest, so that it overlaps the other modules'
+    children); with a `lender`, a module may run on a borrowed server beside another. Returns the file
+    each exercise's record was saved in (to read with read_records once this returns), each exercise's
     failure that left no record (status, message), and the run's details for results.json.
 
-    Each module has a time budget of its own (Plan.limits) and children of its own, and the records are
-    read in the course's order once all have ended, so no module's verdicts depend on which modules ran
-    before it or beside it: every order gives one result."""
+    Each module has a time budget of its own (Plan.limits) and children of its own, and its records are
+    read with a memory budget of its own, so no module's verdicts depend on which modules ran before it or
+    beside it: every order gives one result."""
     run = _Run(plan, staged, home, threads, early)
     groups = exercises_by_module(plan.exercises)
     waiting = collections.deque(sorted(groups.values(), key=lambda ids: not any(e in first for e in ids)))
@@ -125,32 +124,34 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
     if problems:
         raise problems[0]
     run.details["stopped"] = [stop for ids in groups.values() for stop in run.stopped.get(ids[0], [])]
-    return read_records(plan, run.saved, run.failures, early, budget), run.failures, run.details
+    return run.saved, run.failures, run.details
 
 
-def read_records(plan: Plan, saved: Mapping[str, Path], failures: dict[str, tuple[str, str]],
-                 early: Watcher | None, budget: wire.Budget | None) -> dict[str, Record]:
-    """The records in `saved`, read in the course's order once every child has ended, each charged to the
-    submission's `budget`, so that which ones it refuses does not depend on which module ended first;
-    a record that cannot be read becomes its exercise's failure."""
+def read_records(module: str, exercises: list[str], saved: Mapping[str, Path],
+                 failures: dict[str, tuple[str, str]], early: Watcher | None) -> dict[str, Record]:
+    """One module's records in `saved`, read in the course's order once every child has ended, charged to a
+    memory budget of the module's own (wire.MAX_COST): what the module's code returns costs only its own
+    exercises, whatever the others return. A record that cannot be read becomes its exercise's failure."""
+    budget = wire.Budget()
     records: dict[str, Record] = {}
-    for exercise in plan.exercises:
-        file = saved.get(exercise.id)
+    for exercise_id in exercises:
+        file = saved.get(exercise_id)
         if file is None:
             continue
         try:
-            record = read_record(file, early and early.record(exercise.id), budget)
+            record = read_record(file, early and early.record(exercise_id), budget)
         except wire.TooLarge:
-            failures[exercise.id] = ("error", f"Your results were too large for the grader to read (more than "
-                                              f"{wire.MAX_COST // 2**20} MB for the whole submission). Return "
-                                              f"tensors rather than long Python lists, and only what is asked.")
+            failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
+                                              f"{wire.MAX_COST // 2**20} MB for the exercises of {module}.py). "
+                                              f"Return tensors rather than long Python lists, and only what is "
+                                              f"asked.")
             continue
         except Exception:
-            failures[exercise.id] = ("error", "The grader could not read the results of this exercise "
+            failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
                                               "(did your code write into the grader's files?).")
             continue
         if record is not None:
-            records[exercise.id] = record
+            records[exercise_id] = record
     return records
 
 
@@ -164,7 +165,6 @@ class _Run:
         self.details: dict[str, Any] = {"children": 0, "wall_s": 0.0, "stopped": [], "output_truncated": False}
         self.stopped: dict[str, list[dict[str, str]]] = {}  # by the module's first exercise
         self.by_module = {e.id: e.module for e in plan.exercises}
-        self.attempt = 0
         self.lock = threading.Lock()  # two modules' children may end at once
 
     def module(self, remaining: list[str], server: ForkServer) -> None:
@@ -178,7 +178,7 @@ class _Run:
         module = self.by_module[remaining[0]]
         limits = plan.limits(self.threads, module)
         stopped = self.stopped.setdefault(remaining[0], [])
-        used = 0.0
+        used, children = 0.0, 0
         while remaining:
             left = limits.total_s - used
             if left < 1.0:
@@ -187,9 +187,8 @@ class _Run:
                                                       f"({limits.total_s:g} s) before this exercise ran.")
                 return
             cuda = starts_cuda(plan, remaining)
-            with self.lock:
-                self.attempt += 1
-                work = self.home / f"work{self.attempt}"
+            children += 1
+            work = self.home / f"{module}-{children}"  # named by what it runs, never by when: the same in any order
             work.mkdir()
             out_dir = work / "out"
             job = Job(CHILD_TARGET, {"submission_dir": str(self.staged), "tasks_file": str(plan.tasks_file),

@@ -135,15 +135,17 @@ class Grader:
         return Grader(self.course, plan, self.servers)
 
     def grade(self, submission: Submission, *, pictures_of_passing_work: bool = True,
-              threads: int | None = None) -> SubmissionResult:
+              threads: int | None = None, self_check: bool = False) -> SubmissionResult:
         """One submission's result, inside its boundary (an exception becomes a result that says why).
 
         `pictures_of_passing_work`: draw feedback pictures for passing checks too (a self-check shows them);
         `threads`: torch threads for its child (default: as for one worker; a caller grading on several
-        servers at once passes its share of the cores)."""
+        servers at once passes its share of the cores); `self_check`: a student checking their own work, whose
+        modules may run beside each other on the servers' idle ones (batch.grade_many)."""
         from . import batch
         (result,) = batch.grade_many(self.plan, [submission], jobs=1, pool=self.servers,
-                                     pictures_of_passing_work=pictures_of_passing_work, threads=threads)
+                                     pictures_of_passing_work=pictures_of_passing_work, threads=threads,
+                                     self_check=self_check)
         return result
 
     def close(self) -> None:
@@ -168,7 +170,7 @@ def self_check(course: Course, submission: Path, *, exercises: Sequence[str] = (
     ids = chosen_exercises(course, exercises)
     (chosen,) = read_submissions([submission], course)
     with paused(), Grader.open(course, hidden=False, exercises=ids, servers=servers, cache=cache) as grader:
-        return grader.grade(chosen)
+        return grader.grade(chosen, self_check=True)
 
 
 @dataclass

@@ -41,17 +41,19 @@ class Plan:
     def limits(self, threads: int = 1, module: str | None = None) -> Limits:
         """The sandbox's limits for the children of `module`, or (None) for the whole submission.
 
-        Each learner module has a time budget of its own, max(60 s, time_s × (its exercises + 4), the wall
-        backstop), across every child it needs: what one module's code spends (sleeping in every
-        exercise, say) never costs another module's exercises, whichever runs first or beside it, so
-        the verdicts do not depend on the order the modules run in. A submission's budget is their sum."""
+        Each learner module has a time budget of its own, max(60 s, time_s × (its exercises in the course
+        + 4), the wall backstop), across every child it needs: what one module's code spends (sleeping in
+        every exercise, say) never costs another module's exercises, whichever runs first or beside it,
+        so the verdicts do not depend on the order the modules run in. It counts the course's exercises,
+        not the plan's, so that checking some exercises (`check -k`) gives them the time a full grading
+        does. A submission's budget is the sum of its modules'."""
         lim = self.course.limits
+        in_course = exercises_by_module(self.course.exercises)
 
-        def share(exercises: int) -> float:
-            return max(60.0, lim.time_s * (exercises + 4), lim.wall_backstop_s)
+        def share(name: str) -> float:
+            return max(60.0, lim.time_s * (len(in_course.get(name, ())) + 4), lim.wall_backstop_s)
 
-        groups = exercises_by_module(self.exercises)
-        total = share(len(groups.get(module, ()))) if module is not None else sum(map(share, map(len, groups.values())))
+        total = share(module) if module is not None else sum(map(share, exercises_by_module(self.exercises)))
         return Limits(step_s=lim.wall_backstop_s, step_cpu_s=lim.time_s, total_s=total,
                       memory_mb=lim.memory_mb, file_mb=lim.file_mb, output_kb=lim.output_kb,
                       processes=lim.processes, threads=threads)

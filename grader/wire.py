@@ -51,11 +51,11 @@ class TooLarge(NotPlainData):
 
 class Budget:
     """The memory records may still cost the grader (see estimated_cost): one per learner module of a submission
-    (Plan.record_budgets)."""
+    (execute.read_records)."""
 
-    def __init__(self, total: int = MAX_COST):
-        self.total = total
-        self.left = total
+    def __init__(self, total: int | None = None):
+        self.total = MAX_COST if total is None else total
+        self.left = self.total
 
     def charge(self, cost: int) -> None:
         """Take `cost` off what is left (a refused record's too: its reading cost time, and the next is refused

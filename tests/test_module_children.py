@@ -71,17 +71,17 @@ class OneSpare:
         self.back += 1
 
 
-def outcome_of(records, failures, details):
-    return ({e: r.data for e, r in records.items()}, failures, details["children"], details["stopped"])
+def outcome_of(saved, failures, details):
+    return ({e: wire.load(file) for e, file in saved.items()}, failures, details["children"], details["stopped"])
 
 
 def test_a_module_that_spends_all_its_time_costs_no_other_modules_exercise(tmp_path):
     server = FakeServer(hangs=frozenset({"sigmoid"}))
-    records, failures, details = execute.run_children(fabricated_plan(), tmp_path, tmp_path, server, 1)
+    saved, failures, details = execute.run_children(fabricated_plan(), tmp_path, tmp_path, server, 1)
     assert set(failures) == {"sigmoid", "tanh"}
     assert "activations.py used up the module's time (4 s)" in failures["sigmoid"][1]
     assert "activations.py used up the module's time (4 s) before this exercise ran" in failures["tanh"][1]
-    assert set(records) == {"bce_loss", "zeros_", "ones_"}
+    assert set(saved) == {"bce_loss", "zeros_", "ones_"}
     assert server.jobs == [(("sigmoid", "tanh"), 4.0), (("bce_loss",), 6.0), (("zeros_", "ones_"), 5.0)]
 
 
@@ -121,8 +121,8 @@ def test_a_submission_waiting_for_a_server_to_borrow_goes_on_without_one(tmp_pat
             raise AssertionError("nothing was lent")
 
     server = FakeServer()
-    records, failures, _ = execute.run_children(fabricated_plan(), tmp_path, tmp_path, server, 1, lender=NoneIdle())
-    assert set(records) == {e for ids in MODULES.values() for e in ids} and not failures
+    saved, failures, _ = execute.run_children(fabricated_plan(), tmp_path, tmp_path, server, 1, lender=NoneIdle())
+    assert set(saved) == {e for ids in MODULES.values() for e in ids} and not failures
     assert len(server.jobs) == 3
 
 
@@ -173,6 +173,18 @@ def test_a_module_whose_child_is_killed_costs_only_its_own_exercises(plans, serv
 
     with ForkServer(PRELOAD) as spare:
         counted = [Counting(server), Counting(spare)]
-        (beside,) = grade_many(plan, [Submission.from_path(folder)], pool=WorkerPool.of(counted))
-    assert beside.to_json() == result.to_json()  # a lone submission on two servers: the one-server result
-    assert all(c.jobs for c in counted), [c.jobs for c in counted]
+        (beside,) = grade_many(plan, [Submission.from_path(folder)], pool=WorkerPool.of(counted), self_check=True)
+        assert all(c.jobs for c in counted), [c.jobs for c in counted]  # a self-check: its modules beside each other
+        lent = [c.jobs for c in counted]
+        (in_class,) = grade_many(plan, [Submission.from_path(folder)], pool=WorkerPool.of(counted))
+        assert sorted(c.jobs - was for c, was in zip(counted, lent)) == [0, 5]  # a class: one server, in turn
+    assert beside.to_json() == in_class.to_json() == result.to_json()  # one result whichever way it ran
+
+
+def test_checking_some_exercises_gives_them_the_time_a_full_grading_does(plans):
+    """A module's time budget counts the course's exercises, not those chosen: `check -k neuron` and the
+    bundle's `pytest -k` give neuron what `grade` gives it."""
+    some, whole = plans(("neuron", "bce_loss"), False), plans(None, True)
+    for module in ("activations", "losses"):
+        assert some.limits(module=module).total_s == whole.limits(module=module).total_s
+    assert whole.limits(module="activations").total_s == 5 * (12 + 4)  # the course's 12 activations, time_s 5

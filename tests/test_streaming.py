@@ -166,9 +166,9 @@ def test_time_the_grader_spends_judging_is_not_taken_from_the_learners_budget(tm
             time.sleep(1.0)
 
     server = CrashingAfterA()
-    records, failures, _ = execute.run_children(plan, tmp_path, tmp_path, server, 1, SlowJudge(plan, False))
+    saved, failures, _ = execute.run_children(plan, tmp_path, tmp_path, server, 1, SlowJudge(plan, False))
     assert server.budgets == [4.0, 1.5]  # 4 s less the 2.5 s the first child ran, judging not counted
-    assert "c" in records and "b" in failures
+    assert "c" in saved and "b" in failures
 
 
 def test_an_interrupt_in_the_listener_leaves_no_reply_for_the_next_job(tmp_path):

@@ -187,7 +187,7 @@ class Grading:
         try:
             (submission,) = read_submissions([self.submission_path()], self.course)
             # pictures only for failing checks: pytest shows nothing of a passing one, so none would be named
-            graded = self.grader.only(prepared).grade(submission, pictures_of_passing_work=False)
+            graded = self.grader.only(prepared).grade(submission, pictures_of_passing_work=False, self_check=True)
         except (SubmissionError, SpecProblem) as exc:
             self.error = f"torchgrade could not check {self.submission_path()}: {exc}"
             return
