@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,10 +101,34 @@ def sendable(record: dict[str, Any], submission_dir: str) -> bytes:
             wire.dumps(value)
             fixed[key] = value
         except Exception as exc:
-            problem = TypeError(f"the grader cannot read back what your function returned ({exc}); return a "
+            why = str(exc) or type(exc).__name__  # a MemoryError says nothing
+            problem = TypeError(f"the grader cannot read back what your function returned ({why}); return a "
                                 f"dense tensor of the input's dtype and device")
             fixed[key] = {"error": encode_error(problem, submission_dir)}
     return wire.dumps({**record, "results": fixed})
+
+
+def within_file_limit(record: dict[str, Any], submission_dir: str) -> bytes:
+    """sendable(record), with the largest results made errors until it fits in a file the child may write
+    (RLIMIT_FSIZE): a result too large to save costs its own case, with words that say so, not the whole
+    exercise as an unreadable file."""
+    data = sendable(record, submission_dir)
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    results = record.get("results")
+    if limit == resource.RLIM_INFINITY or len(data) <= limit or not isinstance(results, dict):
+        return data
+    fixed = dict(results)
+    sizes = {key: len(wire.dumps(value)) if not (isinstance(value, dict) and "error" in value) else 0
+             for key, value in results.items()}
+    for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
+        problem = TypeError(f"the grader cannot read back what your function returned: {sizes[key] / 2**20:.0f} MB, "
+                            f"more than the {limit / 2**20:.0f} MB an exercise's results may take; return only what "
+                            f"is asked")
+        fixed[key] = {"error": encode_error(problem, submission_dir)}
+        data = sendable({**record, "results": fixed}, submission_dir)
+        if len(data) <= limit:
+            break
+    return data
 
 
 #: Device files of GPUs torch's autograd engine would find: NVIDIA, AMD (ROCm), a GPU passed to WSL.
@@ -208,7 +233,7 @@ def main(argument: dict[str, Any], steps) -> None:
         changed = state.changes() if state is not None and failure is None else []
         if changed:  # noted; the later exercises get a fresh child (execute.run_children), as the import left it
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
-        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
+        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(within_file_limit(record, submission_dir))
         steps.done(exercise_id)
         if changed:
             break

@@ -174,3 +174,18 @@ def test_a_module_that_sleeps_away_its_time_costs_no_other_modules_exercise(grad
     assert "activations.py used up the module's time (3 s)" in check_of(result, "sigmoid", "values").feedback
     bce = next(e for e in result.exercises if e.id == "bce_loss")
     assert bce.score == bce.max_score > 0
+
+
+def test_results_larger_than_a_file_may_hold_are_told_so_and_cost_only_their_case(grade_files, honest):
+    result = grade_files({"activations.py": "import torch\n" + GOOD_TANH + """
+CALLS = []
+
+def relu(x):
+    CALLS.append(x)
+    return torch.zeros(20_000_000) if len(CALLS) == 1 else x.clamp(min=0)  # once 80 MB: past the 64 MB a file holds
+"""}, exercises=EXERCISES, name="too-big-to-save")
+    feedback = check_of(result, "relu", "values").feedback
+    relu = next(e for e in result.exercises if e.id == "relu")
+    assert "76 MB, more than the 64 MB an exercise's results may take" in feedback, feedback
+    assert 0 < relu.score < relu.max_score  # only the checks of that case lose: relu's other checks still pass
+    assert scores(result)["tanh"] == honest["tanh"] > 0
