@@ -170,15 +170,16 @@ def _fill(release: dict, source: dict, answers: dict[str, str]) -> dict:
     return notebook
 
 
-#: test_nbgrader_checksums.py's student: the teacher's answers, and bce_loss's test cell edited.
-TAMPERED = {"trudy": {cells.test_grade_id("bce_loss"): "1.0  # full marks, please"}}
+#: Test cells edited in the stock run's class (test_nbgrader_checksums.py reads the warning): bob's bce_loss test cell
+#: says "full marks". Restored by nbgrader, it grades bob's half-right bce_loss as torchgrade does.
+TAMPERED = {"bob": {cells.test_grade_id("bce_loss"): "1.0  # full marks, please"}}
 
 
 @pytest.fixture(scope="session")
 def stock_autograded(released_losses, tmp_path_factory) -> tuple[Path, str]:
-    """(course directory, what it printed) of one stock `nbgrader autograde` of STUDENTS and trudy (TAMPERED), the
-    one both this file and test_nbgrader_checksums.py read: each run starts nbgrader and a Jupyter kernel per
-    notebook afresh. Made once per run, as released_losses is; tests only read it."""
+    """(course directory, what it printed) of one stock `nbgrader autograde` of STUDENTS, with the test cells in
+    TAMPERED edited, the one both this file and test_nbgrader_checksums.py read: each run starts nbgrader and a
+    Jupyter kernel per notebook afresh. Made once per run, as released_losses is; tests only read it."""
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     folder, printed = shared / "losses-stock-autograded", shared / "losses-stock-autograded.txt"
@@ -188,7 +189,7 @@ def stock_autograded(released_losses, tmp_path_factory) -> tuple[Path, str]:
             staging = shared / "losses-stock-autograded.partial"
             shutil.rmtree(staging, ignore_errors=True)
             _copy(released_losses[1], staging)
-            _with_submissions(staging, {**STUDENTS, **dict.fromkeys(TAMPERED, {})}, TAMPERED)
+            _with_submissions(staging, STUDENTS, TAMPERED)
             printed.write_text(_nbgrader(staging, "autograde", ASSIGNMENT))
             os.replace(staging, folder)
     return folder, printed.read_text()
@@ -241,6 +242,7 @@ def test_stock_nbgrader_scores_equal_torchgrade_grade(stock, expected):
 
 
 def test_stock_nbgrader_gives_partial_credit_for_a_half_right_exercise(stock, small_course):
+    assert "bob" in TAMPERED  # his bce_loss test cell says full marks: nbgrader grades with the teacher's
     top = small_course.exercise("bce_loss").max_score
     assert 0 < stock["bob"]["bce_loss"] < top
 
