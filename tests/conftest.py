@@ -212,9 +212,9 @@ def plans(course, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def student_bundle(course, tmp_path_factory) -> Path:
-    """The course's student bundle, released once per run: with -n, by the first worker that asks, into the folder
-    the workers share (the run's base temporary folder); the others wait for it. Tests read it or copy it, never
-    change it.
+    """The course's student bundle, released once per run by the command line (`torchgrade release`, which must
+    succeed): with -n, by the first worker that asks, into the folder the workers share (the run's base temporary
+    folder); the others wait for it. Tests read it or copy it, never change it.
 
     A worker that finds it released still plans the course's public checks, the release's first step: that
     imports what the pytest runs in the bundle import too (torch's symbolic shapes, sympy), before any test's
@@ -222,8 +222,10 @@ def student_bundle(course, tmp_path_factory) -> Path:
     released it."""
     import fcntl
 
+    from click.testing import CliRunner
+
     from grader import grading
-    from grader.release import write_bundle
+    from grader.cli import main
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -232,7 +234,9 @@ def student_bundle(course, tmp_path_factory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not root.is_dir():
             staging = Path(tempfile.mkdtemp(prefix="student-bundle-", dir=shared))
-            write_bundle(course, staging / "bundle")
+            released = CliRunner().invoke(main, ["release", "--out", str(staging / "bundle"),
+                                                 "--course", str(course.file)])
+            assert released.exit_code == 0, released.output
             os.replace(staging / "bundle", root)
             os.rmdir(staging)
             return root

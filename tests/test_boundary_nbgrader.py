@@ -44,14 +44,22 @@ def recorded(folder: Path, student: str) -> tuple[float, str]:
         return submission.score, comments
 
 
-def test_a_malformed_notebook_is_recorded_with_the_reason_and_the_class_goes_on(generated, small_course, tmp_path):
+@pytest.fixture(scope="module")
+def malformed_class(generated, small_course, tmp_path_factory):
+    """(course directory, the command's result) of `torchgrade nbgrader autograde` of the generated class with bert
+    and bess, once for the module: the tests only read its gradebook."""
     from click.testing import CliRunner
 
     from grader.cli import main
 
-    folder = with_malformed_notebook(generated, tmp_path / "course")
+    folder = with_malformed_notebook(generated, tmp_path_factory.mktemp("malformed") / "course")
     run = CliRunner().invoke(main, ["nbgrader", "autograde", ASSIGNMENT, "--course-dir", str(folder),
                                     "--course", str(small_course.file), "--jobs", "1"])
+    return folder, run
+
+
+def test_a_malformed_notebook_is_recorded_with_the_reason_and_the_class_goes_on(malformed_class):
+    folder, run = malformed_class
     assert run.exit_code == 1 and "Could not grade 1 of them: bert" in run.output, run.output
     score, comment = recorded(folder, "bert")
     assert score == 0 and "could not be graded" in comment and "has metadata that is a list" in comment
@@ -108,12 +116,12 @@ def scores(folder: Path, students: list[str]) -> dict[str, float]:
     return {student: recorded(folder, student)[0] for student in students}
 
 
-def test_autograde_killed_mid_class_resumes_to_the_same_gradebook(generated, small_course, tmp_path):
+def test_autograde_killed_mid_class_resumes_to_the_same_gradebook(generated, small_course, malformed_class, tmp_path):
     import subprocess
     import sys
 
-    clean = with_malformed_notebook(generated, tmp_path / "clean")
-    students = [r.student for r in autograde(small_course, clean, ASSIGNMENT, jobs=1)]
+    clean = malformed_class[0]  # the same class graded without a kill
+    students = sorted(p.name for p in (clean / "submitted").iterdir())  # in the order autograde grades them
     folder = with_malformed_notebook(generated, tmp_path / "killed")
     (tmp_path / "killer.py").write_text(KILLER)
     killed = subprocess.run([sys.executable, str(tmp_path / "killer.py"), str(small_course.file), str(folder),

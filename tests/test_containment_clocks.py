@@ -49,11 +49,12 @@ def _job(work: Path, steps: dict[str, str], limits: Limits, schedule: tuple[str,
 @pytest.mark.parametrize("lines", [b"S a\n", b"D a\nS a\n", b"D a\nS b\nD b\nS a\n", b"S b\n" * 3 + b"S c\n"],
                          ids=["restart", "done-then-restart", "later-then-back", "skip-ahead"])
 def test_a_forged_step_start_does_not_restart_the_clock(server, tmp_path, lines):
-    """3 s of CPU against a 1 s limit per step, announcing steps all along: stopped, never finished."""
+    """1.4 s of CPU against a 0.5 s limit per step, announcing steps all along: stopped, never finished. (The
+    child's own CPU limit, the steps' 1.5 s and a second, lets the forger finish if a forged start were believed.)"""
     work = tmp_path / "job"
     work.mkdir()
-    job = _job(work, {"a": FORGER.format(seconds=3.0, lines=lines), "b": "pass", "c": "pass"},
-               Limits(step_s=60, step_cpu_s=1, total_s=60), ("a", "b", "c"))
+    job = _job(work, {"a": FORGER.format(seconds=1.4, lines=lines), "b": "pass", "c": "pass"},
+               Limits(step_s=60, step_cpu_s=0.5, total_s=60), ("a", "b", "c"))
     outcome = server.run(job)
     assert outcome.reason in ("step_cpu", "cpu"), outcome
     assert "finished" not in outcome.stdout

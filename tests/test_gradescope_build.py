@@ -13,11 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
 from grader.integrations.gradescope import ROOT_VARIABLE
 from grader.integrations.gradescope.run import TEACHER_PROBLEM, main as run_main, submission_folder
+from grader.spec import load_course
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 FORMAT = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
@@ -64,10 +66,29 @@ GRADESCOPE_RESULTS = {
 }
 
 
+#: The course built and graded here: relu (bob's catalogued mistake, a hidden check), sigmoid_grad (its reference in
+#: solutions/) and plot_activation (pictures), what the zip and Gradescope's format must carry, without planning and
+#: grading the whole course in run_autograder's interpreter.
+EXERCISES = ["exercises/activations/relu.yaml", "exercises/activations/sigmoid_grad.yaml",
+             "exercises/plots/plot_activation.yaml"]
+
+
 @pytest.fixture(scope="module")
-def autograder(repo, tmp_path_factory) -> Path:
+def course(repo, tmp_path_factory):
+    """A copy of the repository's course with EXERCISES only (same files and rules)."""
+    root = tmp_path_factory.mktemp("course")
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(repo / folder, root / folder)
+    data = yaml.safe_load((repo / "course.yaml").read_text())
+    data.update(modules=["activations", "plots"], exercises=EXERCISES)
+    (root / "course.yaml").write_text(yaml.safe_dump(data))
+    return load_course(root / "course.yaml")
+
+
+@pytest.fixture(scope="module")
+def autograder(course, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build") / "autograder.zip"
-    outcome = CliRunner().invoke(main, ["gradescope", "build", "--out", str(out), "--course", str(repo / "course.yaml")])
+    outcome = CliRunner().invoke(main, ["gradescope", "build", "--out", str(out), "--course", str(course.file)])
     assert outcome.exit_code == 0, outcome.output
     return out
 

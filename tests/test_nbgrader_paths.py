@@ -120,26 +120,40 @@ def _env() -> dict[str, str]:
     scripts = [str(Path(sys.executable).parent)] + [str(Path(p).parents[2] / "bin") for p in sys.path
                                                     if p.endswith("site-packages") and (Path(p).parents[2] / "bin").is_dir()]
     env["PATH"] = os.pathsep.join([*dict.fromkeys(scripts), env.get("PATH", "")])
-    env.pop("TORCHGRADE_COURSE", None)
+    for name in ("TORCHGRADE_COURSE", "TORCHGRADE_HIDDEN_CHECKS"):
+        env.pop(name, None)
     return env
 
 
-def _nbgrader(course_dir: Path, *args: str, timeout: float = 600) -> None:
+def _nbgrader(course_dir: Path, *args: str, timeout: float = 600) -> str:
+    """What `nbgrader *args` printed in `course_dir`, which must succeed."""
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=_env(), timeout=timeout,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
 def generated(released_losses, tmp_path_factory) -> Path:
     """A course directory after `nbgrader generate_assignment`, with every student's submission."""
-    folder = _copy(released_losses[1], tmp_path_factory.mktemp("generated") / "course")
+    return _with_submissions(_copy(released_losses[1], tmp_path_factory.mktemp("generated") / "course"), STUDENTS)
+
+
+def _with_submissions(folder: Path, students: dict[str, dict[str, str]],
+                      tampered: dict[str, dict[str, str]] | None = None) -> Path:
+    """`folder` with each student's released notebook submitted, its solution cells filled by _fill and the test
+    cells of tampered[student] ({grade id: source}) replaced."""
     release = json.loads((folder / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((folder / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    for student, answers in STUDENTS.items():
+    for student, answers in students.items():
+        notebook = _fill(release, source, answers)
+        for cell in notebook["cells"]:
+            grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            if grade_id in (tampered or {}).get(student, {}):
+                cell["source"] = tampered[student][grade_id]
         target = folder / "submitted" / student / ASSIGNMENT
         target.mkdir(parents=True)
-        (target / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(_fill(release, source, answers)))
+        (target / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(notebook))
         (target / "timestamp.txt").write_text("2026-03-01 12:00:00.000000 UTC")
     return folder
 
@@ -154,6 +168,31 @@ def _fill(release: dict, source: dict, answers: dict[str, str]) -> dict:
         if cell["metadata"].get("nbgrader", {}).get("solution"):
             cell["source"] = textwrap.dedent(answers[grade_id]).strip() if grade_id in answers else teacher[grade_id]
     return notebook
+
+
+#: Test cells edited in the stock run's class (test_nbgrader_checksums.py reads the warning): bob's bce_loss test cell
+#: says "full marks". Restored by nbgrader, it grades bob's half-right bce_loss as torchgrade does.
+TAMPERED = {"bob": {cells.test_grade_id("bce_loss"): "1.0  # full marks, please"}}
+
+
+@pytest.fixture(scope="session")
+def stock_autograded(released_losses, tmp_path_factory) -> tuple[Path, str]:
+    """(course directory, what it printed) of one stock `nbgrader autograde` of STUDENTS, with the test cells in
+    TAMPERED edited, the one both this file and test_nbgrader_checksums.py read: each run starts nbgrader and a
+    Jupyter kernel per notebook afresh. Made once per run, as released_losses is; tests only read it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, printed = shared / "losses-stock-autograded", shared / "losses-stock-autograded.txt"
+    with open(shared / "losses-stock-autograded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.is_dir():
+            staging = shared / "losses-stock-autograded.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            _copy(released_losses[1], staging)
+            _with_submissions(staging, STUDENTS, TAMPERED)
+            printed.write_text(_nbgrader(staging, "autograde", ASSIGNMENT))
+            os.replace(staging, folder)
+    return folder, printed.read_text()
 
 
 def _copy(generated: Path, target: Path) -> Path:
@@ -171,10 +210,8 @@ def _gradebook_scores(course_dir: Path) -> dict[str, dict[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def stock(generated, tmp_path_factory) -> dict[str, dict[str, float]]:
-    folder = _copy(generated, tmp_path_factory.mktemp("stock") / "course")
-    _nbgrader(folder, "autograde", ASSIGNMENT)
-    return _gradebook_scores(folder)
+def stock(stock_autograded) -> dict[str, dict[str, float]]:
+    return _gradebook_scores(stock_autograded[0])
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +242,7 @@ def test_stock_nbgrader_scores_equal_torchgrade_grade(stock, expected):
 
 
 def test_stock_nbgrader_gives_partial_credit_for_a_half_right_exercise(stock, small_course):
+    assert "bob" in TAMPERED  # his bce_loss test cell says full marks: nbgrader grades with the teacher's
     top = small_course.exercise("bce_loss").max_score
     assert 0 < stock["bob"]["bce_loss"] < top
 

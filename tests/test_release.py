@@ -53,15 +53,16 @@ def solution_statements(repo: Path) -> list[tuple[str, str]]:
     return found
 
 
-def test_the_cli_writes_the_bundle_and_refuses_a_folder_that_is_not_empty(repo, tmp_path):
-    out = tmp_path / "bundle"
-    first = CliRunner().invoke(main, ["release", "--out", str(out), "--course", str(repo / "course.yaml")])
-    assert first.exit_code == 0, first.output
+def test_the_cli_writes_the_bundle_and_refuses_a_folder_that_is_not_empty(bundle, repo, tmp_path):
+    # the run's bundle is the command's (tests/conftest.py's student_bundle asserts that it exited 0)
     course = load_course(repo / "course.yaml")
     expected_files = {"course.yaml", "pytest.ini", "README.md", "notebook.ipynb"} | {f"{m}.py" for m in course.modules}
-    assert expected_files <= {p.name for p in out.iterdir()}
+    assert expected_files <= {p.name for p in bundle.iterdir()}
+    out = shutil.copytree(bundle, tmp_path / "bundle")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
     again = CliRunner().invoke(main, ["release", "--out", str(out), "--course", str(repo / "course.yaml")])
     assert again.exit_code == 1 and "not empty" in again.output
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
 def bundle_lines(root: Path) -> dict[str, Path]:

@@ -81,16 +81,25 @@ def test_course_key_follows_yaml_reference_files_and_options(tmp_path):
     assert course_key(load_course(course_file), options) != key
 
 
+@pytest.fixture(scope="module")
+def graded_once(small, plans, server, tmp_path_factory):
+    """Two submissions graded into OUT with the session's warm server, once for the module: (its folder, the run)."""
+    root = tmp_path_factory.mktemp("graded")
+    subs = [submission(root / "subs", "ann"), submission(root / "subs", "ben", "examples/bob")]
+    pending = find_pending(small, subs, root / "out", options=grading_options(small, hidden=True))
+    run = grade_class(plans(None, True, small), pending, root / "out", jobs=1, pool=WorkerPool.of([server]),
+                      quiet=True)
+    return root, run
+
+
 @pytest.fixture
-def graded(small, plans, server, tmp_path):
-    """Two submissions graded into OUT with the session's warm server."""
-    subs = [submission(tmp_path / "subs", "ann"), submission(tmp_path / "subs", "ben", "examples/bob")]
-    out = tmp_path / "out"
-    options = grading_options(small, hidden=True)
-    plan = plans(None, True, small)
-    pending = find_pending(small, subs, out, options=options)
-    run = grade_class(plan, pending, out, jobs=1, pool=WorkerPool.of([server]), quiet=True)
-    return small, subs, out, options, run
+def graded(small, graded_once, tmp_path):
+    """The two submissions and OUT as graded_once left them, copied for this test to change."""
+    root, run = graded_once
+    for folder in ("subs", "out"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    subs = [Submission.from_path(tmp_path / "subs" / name) for name in ("ann", "ben")]
+    return small, subs, tmp_path / "out", grading_options(small, hidden=True), run
 
 
 def test_each_submission_gets_results_and_then_its_key(graded):

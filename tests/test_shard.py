@@ -140,8 +140,9 @@ def test_merge_refuses_shards_graded_under_different_courses(tmp_path):
 def test_a_submission_named_like_the_shard_record_is_graded_beside_it(tmp_path):
     (tmp_path / "subs" / ".shard.json").mkdir(parents=True)
     shutil.copy2(REPO / "examples" / "bob" / "activations.py", tmp_path / "subs" / ".shard.json")
+    course = small_course(tmp_path / "course")  # what is graded does not matter here, only where it is written
     outcome = CliRunner().invoke(main, ["grade", str(tmp_path / "subs" / ".shard.json"), "--out", str(tmp_path / "out"),
-                                        "--shard", "1/1", "--course", str(REPO / "course.yaml")])
+                                        "--shard", "1/1", "--course", str(course.file)])
     assert outcome.exit_code == 0, outcome.output
     assert "results are under 'submission-.shard.json'" in outcome.output
     record = json.loads((tmp_path / "out" / ".shard.json").read_text())

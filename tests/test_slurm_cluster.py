@@ -174,19 +174,41 @@ def assert_same_grading(merged: Path, one_machine: Path) -> None:
         assert (merged / name / "results.json").read_bytes() == (one_machine / name / "results.json").read_bytes(), name
 
 
-def test_an_array_of_shards_and_its_dependent_merge_give_the_one_machine_gradebook(course_folder, slurm_env,
-                                                                                    one_machine):
+@pytest.fixture(scope="module")
+def array_graded(course_folder, slurm_env) -> tuple[dict[str, str], dict[str, str]]:
+    """The class submitted as docs/teachers/clusters.md tells a teacher, into graded/, once for the module: the
+    final states of (the array's tasks, the merge job)."""
     array, merge = submit(course_folder, slurm_env, "graded")
-    assert set(wait_for(array, slurm_env, course_folder).values()) == {"COMPLETED"}, logs(course_folder)
-    assert wait_for(merge, slurm_env, course_folder) == {merge: "COMPLETED"}, logs(course_folder)
+    return wait_for(array, slurm_env, course_folder), wait_for(merge, slurm_env, course_folder)
+
+
+def test_an_array_of_shards_and_its_dependent_merge_give_the_one_machine_gradebook(course_folder, array_graded,
+                                                                                    one_machine):
+    tasks, merged = array_graded
+    assert len(tasks) == SHARDS and set(tasks.values()) == {"COMPLETED"}, logs(course_folder)
+    assert list(merged.values()) == ["COMPLETED"], logs(course_folder)
     assert_same_grading(course_folder / "graded" / "class", one_machine)
     assert (course_folder / "graded" / "class" / "report.md").is_file()     # merge.sbatch's class report
 
 
+def submit_shard(course_folder: Path, env: dict[str, str], out: str, index: int) -> tuple[str, str]:
+    """`examples/slurm/submit.sh` for shard `index` of SHARDS alone: (its array, its merge)."""
+    shown = subprocess.run(["bash", "examples/slurm/submit.sh", str(SHARDS), str(index), *RESOURCES.split()],
+                           cwd=course_folder, env={**env, "OUT": out, "SUBMISSIONS": "submissions"},
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    array, merge = re.search(r"submitted array (\d+) .* its merge (\d+)", shown.stdout).groups()
+    return array, merge
+
+
 def test_a_cancelled_shard_is_refused_by_merge_and_its_resubmission_merges_the_same(course_folder, slurm_env,
-                                                                                   one_machine):
+                                                                                   array_graded, one_machine):
+    # The other shards as the class's array left them (their tasks completed); the last shard is submitted again
+    # with its merge, and cancelled while it grades.
     out = course_folder / "graded-again"
-    array, merge = submit(course_folder, slurm_env, out.name)
+    for index in range(1, SHARDS):
+        shutil.copytree(course_folder / "graded" / f"shard-{index}", out / f"shard-{index}")
+    array, merge = submit_shard(course_folder, slurm_env, out.name, SHARDS)
     shard = out / f"shard-{SHARDS}"
     members = [n for n in NAMES if shard_of(n, SHARDS) == SHARDS]
     assert len(members) == 4
@@ -213,11 +235,7 @@ def test_a_cancelled_shard_is_refused_by_merge_and_its_resubmission_merges_the_s
     assert f"shard {SHARDS}/{SHARDS} in {shard} is incomplete: its run did not finish" in refused.stderr
     assert not (out / "class" / "gradebook.csv").exists()
 
-    again = subprocess.run(["bash", "examples/slurm/submit.sh", str(SHARDS), str(SHARDS), *RESOURCES.split()],
-                           cwd=course_folder, env={**slurm_env, "OUT": out.name, "SUBMISSIONS": "submissions"},
-                           capture_output=True, text=True, timeout=60)
-    assert again.returncode == 0, again.stdout + again.stderr
-    rerun, remerge = re.search(r"submitted array (\d+) .* its merge (\d+)", again.stdout).groups()
+    rerun, remerge = submit_shard(course_folder, slurm_env, out.name, SHARDS)
     assert wait_for(rerun, slurm_env, course_folder) == {f"{rerun}_{SHARDS}": "COMPLETED"}, logs(course_folder)
     assert wait_for(remerge, slurm_env, course_folder) == {remerge: "COMPLETED"}, logs(course_folder)
     rerun_log = (course_folder / "logs" / f"torchgrade-{rerun}_{SHARDS}.out").read_text()
