@@ -85,50 +85,57 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     return {"status": "ok", "results": results}
 
 
-def sendable(record: dict[str, Any], submission_dir: str) -> bytes:
-    """The record as the wire writes it; a call whose result the wire cannot carry (a uint16 or float8
-    tensor, a sparse one, one of too many dimensions …) becomes an error naming that result, so it costs
-    that case and not the whole process (which would read as the learner's code ending it)."""
-    try:
+def sendable(record: dict[str, Any], submission_dir: str, limit: int | None = None) -> bytes:
+    """The record as the wire writes it, in at most `limit` bytes (default: the largest file the child may write,
+    RLIMIT_FSIZE). Each call's result is written on its own first, so that one the wire cannot carry (a uint16
+    or float8 tensor, a sparse one, one of too many dimensions, one too large for memory …) becomes an error
+    naming that result, and the largest results become errors while the exercise's results together are too
+    large to save: each costs its own case, with words that say so, and never the whole process (which would
+    read as the learner's code ending it)."""
+    results = record.get("results")
+    if not isinstance(results, dict):
         return wire.dumps(record)
+    if limit is None:
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        limit = None if soft == resource.RLIM_INFINITY else soft
+    try:
+        data = wire.dumps(record)  # what nearly every record is: written at once
+        if limit is None or len(data) <= limit:
+            return data
     except Exception:
-        results = record.get("results")
-        if not isinstance(results, dict):
-            raise
+        pass
+    data = b""
     fixed: dict[str, Any] = {}
+    sizes: dict[str, int] = {}
     for key, value in results.items():
         try:
-            wire.dumps(value)
+            sizes[key] = len(wire.dumps(value))  # one result's bytes held at a time
             fixed[key] = value
         except Exception as exc:
             why = str(exc) or type(exc).__name__  # a MemoryError says nothing
-            problem = TypeError(f"the grader cannot read back what your function returned ({why}); return a "
-                                f"dense tensor of the input's dtype and device")
-            fixed[key] = {"error": encode_error(problem, submission_dir)}
-    return wire.dumps({**record, "results": fixed})
-
-
-def within_file_limit(record: dict[str, Any], submission_dir: str) -> bytes:
-    """sendable(record), with the largest results made errors until it fits in a file the child may write
-    (RLIMIT_FSIZE): a result too large to save costs its own case, with words that say so, not the whole
-    exercise as an unreadable file."""
-    data = sendable(record, submission_dir)
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    results = record.get("results")
-    if limit == resource.RLIM_INFINITY or len(data) <= limit or not isinstance(results, dict):
-        return data
-    fixed = dict(results)
-    sizes = {key: len(wire.dumps(value)) if not (isinstance(value, dict) and "error" in value) else 0
-             for key, value in results.items()}
+            fixed[key] = _unsaved(f"the grader cannot read back what your function returned ({why}); return a "
+                                  f"dense tensor of the input's dtype and device", submission_dir)
+    total = sum(sizes.values())
+    room = None if limit is None else max(limit // 2, limit - 2**20 - 4096 * len(results))  # for the words
     for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
-        problem = TypeError(f"the grader cannot read back what your function returned: {sizes[key] / 2**20:.0f} MB, "
-                            f"more than the {limit / 2**20:.0f} MB an exercise's results may take; return only what "
-                            f"is asked")
-        fixed[key] = {"error": encode_error(problem, submission_dir)}
-        data = sendable({**record, "results": fixed}, submission_dir)
-        if len(data) <= limit:
+        if room is None or total <= room:
             break
-    return data
+        fixed[key] = _unsaved(f"the grader cannot read back what your function returned for this input "
+                              f"({sizes[key] / 2**20:.1f} MB): the exercise's results came to {total / 2**20:.0f} MB "
+                              f"in all, more than the {limit / 2**20:.0f} MB the grader takes back for one exercise; "
+                              f"return only what is asked", submission_dir)
+        total -= sizes[key]
+    try:
+        return wire.dumps({**record, "results": fixed})
+    except Exception as exc:  # no memory left for the whole record: every case says so
+        why = str(exc) or type(exc).__name__
+        unsaved = _unsaved(f"the grader could not save what your function returned ({why}); return only what is "
+                           f"asked", submission_dir)
+        return wire.dumps({**record, "results": dict.fromkeys(results, unsaved)})
+
+
+def _unsaved(words: str, submission_dir: str) -> dict[str, Any]:
+    return {"error": encode_error(TypeError(words), submission_dir)}
 
 
 #: Device files of GPUs torch's autograd engine would find: NVIDIA, AMD (ROCm), a GPU passed to WSL.
@@ -233,7 +240,7 @@ def main(argument: dict[str, Any], steps) -> None:
         changed = state.changes() if state is not None and failure is None else []
         if changed:  # noted; the later exercises get a fresh child (execute.run_children), as the import left it
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
-        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(within_file_limit(record, submission_dir))
+        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
         steps.done(exercise_id)
         if changed:
             break

@@ -76,12 +76,12 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
     `early` is offered each exercise a child says it has saved, while it runs. Modules holding an exercise
     of `first` start first (those whose judging takes longest, so that it overlaps the other modules'
     children); with a `lender`, a module may run on a borrowed server beside another. Returns the file
-    each exercise's record was saved in (to read with read_records once this returns), each exercise's
+    each exercise's record was saved in (to read with read_saved once this returns), each exercise's
     failure that left no record (status, message), and the run's details for results.json.
 
-    Each module has a time budget of its own (Plan.limits) and children of its own, and its records are
-    read with a memory budget of its own, so no module's verdicts depend on which modules ran before it or
-    beside it: every order gives one result."""
+    Each module has a time budget of its own (Plan.limits) and children of its own, and each record is read
+    with a memory budget of its own (read_saved), so no module's verdicts depend on which modules ran before
+    it or beside it: every order gives one result."""
     run = _Run(plan, staged, home, threads, early)
     groups = exercises_by_module(plan.exercises)
     waiting = collections.deque(sorted(groups.values(), key=lambda ids: not any(e in first for e in ids)))
@@ -127,32 +127,24 @@ def run_children(plan: Plan, staged: Path, home: Path, server: ForkServer, threa
     return run.saved, run.failures, run.details
 
 
-def read_records(module: str, exercises: list[str], saved: Mapping[str, Path],
-                 failures: dict[str, tuple[str, str]], early: Watcher | None) -> dict[str, Record]:
-    """One module's records in `saved`, read in the course's order once every child has ended, charged to a
-    memory budget of the module's own (wire.MAX_COST): what the module's code returns costs only its own
-    exercises, whatever the others return. A record that cannot be read becomes its exercise's failure."""
-    budget = wire.Budget()
-    records: dict[str, Record] = {}
-    for exercise_id in exercises:
-        file = saved.get(exercise_id)
-        if file is None:
-            continue
-        try:
-            record = read_record(file, early and early.record(exercise_id), budget)
-        except wire.TooLarge:
-            failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
-                                              f"{wire.MAX_COST // 2**20} MB for the exercises of {module}.py). "
-                                              f"Return tensors rather than long Python lists, and only what is "
-                                              f"asked.")
-            continue
-        except Exception:
-            failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
-                                              "(did your code write into the grader's files?).")
-            continue
-        if record is not None:
-            records[exercise_id] = record
-    return records
+def read_saved(exercise_id: str, saved: Mapping[str, Path], failures: dict[str, tuple[str, str]],
+               early: Watcher | None) -> Record | None:
+    """The exercise's record, if its child saved one, read once every child has ended with a memory budget of
+    its own (wire.MAX_COST): what one exercise returns costs only that exercise, whatever the others return,
+    in whatever order they are read. A record that cannot be read becomes the exercise's failure."""
+    file = saved.get(exercise_id)
+    if file is None:
+        return None
+    try:
+        return read_record(file, early and early.record(exercise_id), wire.Budget())
+    except wire.TooLarge:
+        failures[exercise_id] = ("error", f"Your results were too large for the grader to read (more than "
+                                          f"{wire.MAX_COST // 2**20} MB for this exercise). Return tensors rather "
+                                          f"than long Python lists, and only what is asked.")
+    except Exception:
+        failures[exercise_id] = ("error", "The grader could not read the results of this exercise "
+                                          "(did your code write into the grader's files?).")
+    return None
 
 
 class _Run:

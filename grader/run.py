@@ -11,10 +11,10 @@ from pathlib import Path
 
 from . import wire
 from .checks import drawing
-from .execute import Lender, read_records, run_children
+from .execute import Lender, read_saved, run_children
 from .intake import Submission, stage_submission
 from .judge import JUDGING_FAILED, EarlyVerdicts, drawn_in_judging, judge_exercise, say_why_unread
-from .plan import Plan, checks_of, exercises_by_module
+from .plan import Plan, checks_of
 from .sandbox import ForkServer
 from .records import Record
 from .scoring import ExerciseResult, SubmissionResult, whole_exercise
@@ -55,31 +55,26 @@ def grade_submission(plan: Plan, submission: Submission | Path, server: ForkServ
     as a self-check does; class grading leaves them out, since drawing is a large share of its time.
     `staged`: the submission already staged (`stage`); it is removed once graded, as a folder staged here is.
     `lender`: idle servers this submission may borrow, to run its modules' children several at once."""
-    exercises = {exercise.id: exercise for exercise in plan.exercises}
     drawn = drawn_in_judging(plan)
     if drawn:
         drawing.prepare_in_background()  # while the child runs, not after it
-    # what records read early (judged while the child runs) may hold: a quarter of a module's budget; past it
-    # they are read at the end, like the rest
+    # what the records read early (judged while the child runs) may hold together: a quarter of what one record
+    # may; past it they are read at the end, like the rest
     early = EarlyVerdicts(plan, pictures_of_passing_work, wire.Budget(wire.MAX_COST // 4))
     try:
         staged = staged or stage(plan, submission, scratch)
         saved, failures, details = run_children(plan, staged.folder, staged.home, server, threads, early,
                                                 first=drawn, lender=lender)
         name = staged.submission.name
-        verdicts: dict[str, ExerciseResult] = {}
-        for module, ids in exercises_by_module(plan.exercises).items():
-            # read, judged and let go before the next module's: the grader holds one module's records at a time
-            records = read_records(module, ids, saved, failures, early)
-            for exercise_id in ids:
-                verdicts[exercise_id] = _judged(plan, exercises[exercise_id], records.get(exercise_id),
-                                                failures.get(exercise_id), early, pictures_of_passing_work,
-                                                details, name)
+        results = []
+        for exercise in plan.exercises:  # each record read, judged and let go before the next is read
+            record = read_saved(exercise.id, saved, failures, early)
+            results.append(_judged(plan, exercise, record, failures.get(exercise.id), early,
+                                   pictures_of_passing_work, details, name))
     finally:
         early.close()
         if staged is not None:
             staged.remove()
-    results = [verdicts[exercise.id] for exercise in plan.exercises]
     return SubmissionResult(name, tuple(say_why_unread(plan, staged.submission, results)), details)
 
 

@@ -189,14 +189,16 @@ def test_a_record_read_early_is_read_once_and_charged_to_the_submissions_budget_
     assert at_the_end.left == fresh.left < wire.MAX_COST  # charged as if it had not been read early
 
 
-def test_a_modules_huge_results_cost_only_that_modules_exercises(grade_files, monkeypatch):
-    """Each learner module's records have a memory budget of their own: relu's 8 MB result is refused under
-    a 4 MB budget, and the losses module, read after it, keeps full marks."""
+def test_an_exercises_huge_results_cost_only_that_exercise(grade_files, monkeypatch):
+    """Each exercise's record has a memory budget of its own: relu's 8 MB result is refused under a 4 MB budget;
+    tanh, after it in the same module, and the losses module keep full marks, in check and grade alike."""
     monkeypatch.setattr(wire, "MAX_COST", 4 * MB)
-    losses = (Path(__file__).resolve().parents[1] / "solutions" / "losses.py").read_text()
-    result = grade_files({"activations.py": "import torch\n\ndef relu(x):\n    return torch.zeros(2_000_000)\n",
-                          "losses.py": losses}, exercises=["relu", "bce_loss", "cross_entropy"], name="hoarder")
-    relu = next(e for e in result.exercises if e.id == "relu")
-    assert "too large for the grader to read (more than 4 MB for the exercises of activations.py)" in \
-        relu.checks[0].feedback
-    assert all(e.score == e.max_score > 0 for e in result.exercises if e.id != "relu")
+    solutions = Path(__file__).resolve().parents[1] / "solutions"
+    activations = (solutions / "activations.py").read_text() + "\n\ndef relu(x):\n    return torch.zeros(2_000_000)\n"
+    for hidden in (False, True):
+        result = grade_files({"activations.py": activations, "losses.py": (solutions / "losses.py").read_text()},
+                             exercises=["relu", "tanh", "bce_loss", "cross_entropy"], hidden=hidden,
+                             name=f"hoarder-{hidden}")
+        relu = next(e for e in result.exercises if e.id == "relu")
+        assert "too large for the grader to read (more than 4 MB for this exercise)" in relu.checks[0].feedback
+        assert all(e.score == e.max_score > 0 for e in result.exercises if e.id != "relu"), hidden
