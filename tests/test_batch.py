@@ -87,7 +87,8 @@ def stub_grading(monkeypatch, outcomes: dict[str, object]) -> list[str]:
     """grade_submission replaced: each name gives a result (or raises); returns the names started."""
     started: list[str] = []
 
-    def fake_grade(plan, submission, server, scratch, threads=1, pictures_of_passing_work=True, staged=None):
+    def fake_grade(plan, submission, server, scratch, threads=1, pictures_of_passing_work=True, staged=None,
+                   lender=None):
         if staged is not None:
             staged.remove()
         started.append(submission.name)

@@ -177,13 +177,13 @@ def test_a_module_that_sleeps_away_its_time_costs_no_other_modules_exercise(grad
 
 
 def test_results_larger_than_a_file_may_hold_are_told_so_and_cost_only_their_cases(grade_files, honest):
-    """relu returns 32 MB for every input: together past the 64 MB an exercise's record may take, so the
+    """relu returns 8 MB for every input: together past the 64 MB an exercise's record may take, so the
     largest cases are refused, each saying so, and tanh beside it is graded as usual."""
     result = grade_files({"activations.py": "import torch\n" + GOOD_TANH + """
 def relu(x):
-    return torch.zeros(8_000_000)
+    return torch.zeros(2_000_000)
 """}, exercises=EXERCISES, name="too-big-to-save")
     feedback = check_of(result, "relu", "values").feedback
-    assert "returned for this input (30.5 MB)" in feedback and "more than the 64 MB the grader takes back" in feedback
+    assert "returned for this input (7.6 MB)" in feedback and "more than the 64 MB the grader takes back" in feedback
     assert "ended the process" not in feedback and "could not read the results" not in feedback
     assert scores(result)["tanh"] == honest["tanh"] > 0
