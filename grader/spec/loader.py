@@ -61,8 +61,9 @@ def format_path(path: tuple) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads YAML 1.2 floats such as 1e4 and 1.0e-3 as numbers, not strings."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader that also reads YAML 1.2 floats such as 1e4 and 1.0e-3 as numbers, not strings; libyaml's
+    parser where PyYAML has it (a tenth of the pure-Python parser's time, the same nodes and lines)."""
 
 
 _Loader.add_implicit_resolver(
