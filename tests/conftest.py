@@ -46,7 +46,7 @@ FORKING_FIXTURES = frozenset({"server", "grade_files", "plans", "server_without_
 
 #: The layer of a file's tests that start processes (files not named here: `integration`).
 LAYER_OF_FILE = {
-    **dict.fromkeys(["test_attacks.py", "test_boundary_class.py", "test_boundary_nbgrader.py",
+    **dict.fromkeys(["test_attacks.py", "test_boundary_class.py", "test_boundary_nbgrader.py", "test_cpu_share.py",
                      "test_boundary_submissions.py", "test_containment.py", "test_containment_attacks.py",
                      "test_containment_class.py", "test_containment_clocks.py", "test_containment_course_view.py",
                      "test_containment_parsing.py", "test_containment_policy.py", "test_fuzz_intake.py",

@@ -157,6 +157,52 @@ class PidsCgroup:
             pass
 
 
+class CpuShare:
+    """A cgroup with a CPU quota of one core that one fork server lives in, so that every child it forks is
+    born inside: a job's processes, however many it forks (a learner's spinners), share one core, and the
+    jobs of the grader's other servers keep theirs. A child runs torch on one thread, so right work never
+    needs more. Best effort: where no cpu cgroup may be made (not root, no delegated cpu controller),
+    there is none and nothing else changes."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, path: Path, parent: Path):
+        self.path = path
+        self.parent = parent
+
+    @classmethod
+    def create(cls, name: str) -> "CpuShare | None":
+        if switches.on("TORCHGRADE_NO_CGROUP"):
+            return None
+        for parent, v2 in _own_cgroups("cpu"):
+            _remove_stale(parent)
+            path = parent / name
+            try:
+                path.mkdir(exist_ok=True)
+                if v2:
+                    (path / "cpu.max").write_text(f"{cls.PERIOD_US} {cls.PERIOD_US}")
+                else:
+                    (path / "cpu.cfs_period_us").write_text(str(cls.PERIOD_US))
+                    (path / "cpu.cfs_quota_us").write_text(str(cls.PERIOD_US))
+                (path / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+                continue
+            return cls(path, parent)
+        return None
+
+    def remove(self) -> None:
+        """Move the server back out and delete the cgroup (its children are gone by then)."""
+        try:
+            (self.parent / "cgroup.procs").write_text(str(os.getpid()))
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
 def _remove_stale(parent: Path) -> None:
     """Empty cgroups of servers that died without cleaning up (named torchgrade-<pid>)."""
     try:
@@ -173,6 +219,12 @@ def _remove_stale(parent: Path) -> None:
 
 def _own_pids_cgroups() -> list[Path]:
     """Folders where a pids cgroup below this process's own could be made: v1 first, then v2."""
+    return [parent for parent, _ in _own_cgroups("pids")]
+
+
+def _own_cgroups(controller: str) -> list[tuple[Path, bool]]:
+    """Folders where a cgroup with `controller` below this process's own could be made, each with whether it
+    is cgroup v2: v1 first, then v2 (there the controller must be enabled for the children)."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
@@ -183,20 +235,20 @@ def _own_pids_cgroups() -> list[Path]:
         left, _, right = line.partition(" - ")
         fstype, _, options = (right.split() + ["", "", ""])[:3]
         mount_point = left.split()[4]
-        if fstype == "cgroup" and "pids" in options.split(","):
+        if fstype == "cgroup" and controller in options.split(","):
             v1_mount = mount_point
         elif fstype == "cgroup2" and v2_mount is None:
             v2_mount = mount_point
-    found: list[Path] = []
+    found: list[tuple[Path, bool]] = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
-        if v1_mount and "pids" in controllers.split(","):
-            found.append(Path(v1_mount) / path.lstrip("/"))
+        if v1_mount and controller in controllers.split(","):
+            found.append((Path(v1_mount) / path.lstrip("/"), False))
         elif controllers == "" and v2_mount:
             own = Path(v2_mount) / path.lstrip("/")
             try:
-                if "pids" in (own / "cgroup.subtree_control").read_text().split():
-                    found.append(own)
+                if controller in (own / "cgroup.subtree_control").read_text().split():
+                    found.append((own, True))
             except OSError:
                 pass
     return found

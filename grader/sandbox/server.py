@@ -463,6 +463,7 @@ def serve(replies: Any, requests: Any) -> None:
     _become_subreaper()
     READ_ONLY = paths.read_only()
     CGROUP = processes.PidsCgroup.create(f"torchgrade-{os.getpid()}")
+    cpu = processes.CpuShare.create(f"torchgrade-{os.getpid()}")
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     replies.write(json.dumps({"ready": True, "mode": "spawn" if SPAWN else "fork"}) + "\n")
     try:
@@ -481,6 +482,8 @@ def serve(replies: Any, requests: Any) -> None:
     finally:
         if CGROUP is not None:
             CGROUP.remove()
+        if cpu is not None:
+            cpu.remove()
     replies.flush()
     os._exit(0)  # skip finalising torch's interpreter state: seconds, and nothing left to save
 
