@@ -210,6 +210,18 @@ def plans(course, tmp_path_factory):
     return plan_for
 
 
+@contextlib.contextmanager
+def made_once_per_run(tmp_path_factory, name: str):
+    """The folder every worker of this run shares (the run's base temporary folder, with -n), with `name`'s lock
+    held: what the first worker to ask makes there, the others find made."""
+    import fcntl
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield shared
+
+
 @pytest.fixture(scope="session")
 def student_bundle(course, tmp_path_factory) -> Path:
     """The course's student bundle, released once per run by the command line (`torchgrade release`, which must
@@ -220,18 +232,13 @@ def student_bundle(course, tmp_path_factory) -> Path:
     imports what the pytest runs in the bundle import too (torch's symbolic shapes, sympy), before any test's
     pytester snapshots sys.modules and takes such imports out again after each run, as in the worker that
     released it."""
-    import fcntl
-
     from click.testing import CliRunner
 
     from grader import grading
     from grader.cli import main
 
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "student-bundle"
-    with open(shared / "student-bundle.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with made_once_per_run(tmp_path_factory, "student-bundle") as shared:
+        root = shared / "student-bundle"
         if not root.is_dir():
             staging = Path(tempfile.mkdtemp(prefix="student-bundle-", dir=shared))
             released = CliRunner().invoke(main, ["release", "--out", str(staging / "bundle"),

@@ -4,7 +4,6 @@ written into nbgrader's gradebook). Both must give what `torchgrade grade` gives
 from __future__ import annotations
 
 import csv
-import fcntl
 import importlib.util
 import json
 import os
@@ -20,6 +19,7 @@ if importlib.util.find_spec("nbgrader") is None or importlib.util.find_spec("ipy
     # found, not imported: importing nbgrader costs every test process about 2 CPU s, so the tests import it
     pytest.skip("nbgrader or ipykernel is not installed", allow_module_level=True)
 
+from conftest import made_once_per_run  # noqa: E402
 from grader.integrations.nbgrader import cells  # noqa: E402
 from grader.integrations.nbgrader.autograde import autograde, load_coursedir  # noqa: E402
 from grader.integrations.nbgrader.build import build_course_dir  # noqa: E402
@@ -89,11 +89,8 @@ def released_losses(tmp_path_factory) -> tuple[Path, Path]:
     kernels are slow), after `nbgrader generate_assignment`. Made once per run: with -n, by the first worker that
     asks, in the folder the workers share (the run's base temporary folder), under a lock; tests copy the course
     directory (test_nbgrader_checksums.py and test_boundary_nbgrader.py too)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root, released = shared / "losses-course", shared / "losses-released"
-    with open(shared / "losses-released.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with made_once_per_run(tmp_path_factory, "losses-released") as shared:
+        root, released = shared / "losses-course", shared / "losses-released"
         if not released.is_dir():
             shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(REPO / "exercises" / "losses", root / "exercises" / "losses")
@@ -180,11 +177,8 @@ def stock_autograded(released_losses, tmp_path_factory) -> tuple[Path, str]:
     """(course directory, what it printed) of one stock `nbgrader autograde` of STUDENTS, with the test cells in
     TAMPERED edited, the one both this file and test_nbgrader_checksums.py read: each run starts nbgrader and a
     Jupyter kernel per notebook afresh. Made once per run, as released_losses is; tests only read it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder, printed = shared / "losses-stock-autograded", shared / "losses-stock-autograded.txt"
-    with open(shared / "losses-stock-autograded.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with made_once_per_run(tmp_path_factory, "losses-stock-autograded") as shared:
+        folder, printed = shared / "losses-stock-autograded", shared / "losses-stock-autograded.txt"
         if not folder.is_dir():
             staging = shared / "losses-stock-autograded.partial"
             shutil.rmtree(staging, ignore_errors=True)

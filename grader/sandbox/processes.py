@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Callable
 
 from . import switches
 
@@ -100,23 +101,8 @@ class PidsCgroup:
     @classmethod
     def create(cls, name: str) -> "PidsCgroup | None":
         """Make a cgroup below this process's own and move this process in; None where not allowed."""
-        if switches.on("TORCHGRADE_NO_CGROUP"):
-            return None
-        for parent in _own_pids_cgroups():
-            _remove_stale(parent)
-            path = parent / name
-            try:
-                path.mkdir(exist_ok=True)
-                (path / "pids.max").write_text("max")
-                (path / "cgroup.procs").write_text(str(os.getpid()))
-            except OSError:
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
-                continue
-            return cls(path, parent)
-        return None
+        made = _move_into_new("pids", name, lambda v2: {"pids.max": "max"})
+        return cls(*made) if made else None
 
     def set_max(self, processes: int) -> None:
         """Allow `processes` tasks (processes and threads) besides the server's own."""
@@ -150,11 +136,7 @@ class PidsCgroup:
     def remove(self) -> None:
         """Kill what is left, move the server back out, delete the cgroup."""
         self.kill_all()
-        try:
-            (self.parent / "cgroup.procs").write_text(str(os.getpid()))
-            self.path.rmdir()
-        except OSError:
-            pass
+        _leave(self.path, self.parent)
 
 
 class CpuShare:
@@ -172,35 +154,14 @@ class CpuShare:
 
     @classmethod
     def create(cls, name: str) -> "CpuShare | None":
-        if switches.on("TORCHGRADE_NO_CGROUP"):
-            return None
-        for parent, v2 in _own_cgroups("cpu"):
-            _remove_stale(parent)
-            path = parent / name
-            try:
-                path.mkdir(exist_ok=True)
-                if v2:
-                    (path / "cpu.max").write_text(f"{cls.PERIOD_US} {cls.PERIOD_US}")
-                else:
-                    (path / "cpu.cfs_period_us").write_text(str(cls.PERIOD_US))
-                    (path / "cpu.cfs_quota_us").write_text(str(cls.PERIOD_US))
-                (path / "cgroup.procs").write_text(str(os.getpid()))
-            except OSError:
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
-                continue
-            return cls(path, parent)
-        return None
+        one_core = str(cls.PERIOD_US)
+        made = _move_into_new("cpu", name, lambda v2: {"cpu.max": f"{one_core} {one_core}"} if v2 else
+                              {"cpu.cfs_period_us": one_core, "cpu.cfs_quota_us": one_core})
+        return cls(*made) if made else None
 
     def remove(self) -> None:
         """Move the server back out and delete the cgroup (its children are gone by then)."""
-        try:
-            (self.parent / "cgroup.procs").write_text(str(os.getpid()))
-            self.path.rmdir()
-        except OSError:
-            pass
+        _leave(self.path, self.parent)
 
 
 def _remove_stale(parent: Path) -> None:
@@ -217,9 +178,37 @@ def _remove_stale(parent: Path) -> None:
         pass
 
 
-def _own_pids_cgroups() -> list[Path]:
-    """Folders where a pids cgroup below this process's own could be made: v1 first, then v2."""
-    return [parent for parent, _ in _own_cgroups("pids")]
+def _move_into_new(controller: str, name: str,
+                   settings: Callable[[bool], dict[str, str]]) -> tuple[Path, Path] | None:
+    """Make the cgroup `name` with `controller` below this process's own, write `settings(is_v2)` into it and
+    move this process in: (its path, its parent) at the first place all of that is allowed, else None."""
+    if switches.on("TORCHGRADE_NO_CGROUP"):
+        return None
+    for parent, v2 in _own_cgroups(controller):
+        _remove_stale(parent)
+        path = parent / name
+        try:
+            path.mkdir(exist_ok=True)
+            for file, value in settings(v2).items():
+                (path / file).write_text(value)
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+        except OSError:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+            continue
+        return path, parent
+    return None
+
+
+def _leave(path: Path, parent: Path) -> None:
+    """Move this process back to `parent` and delete the cgroup at `path`."""
+    try:
+        (parent / "cgroup.procs").write_text(str(os.getpid()))
+        path.rmdir()
+    except OSError:
+        pass
 
 
 def _own_cgroups(controller: str) -> list[tuple[Path, bool]]:
