@@ -115,13 +115,13 @@ def sendable(record: dict[str, Any], submission_dir: str, limit: int | None = No
             why = str(exc) or type(exc).__name__  # a MemoryError says nothing
             fixed[key] = _unsaved(f"the grader cannot read back what your function returned ({why}); return a "
                                   f"dense tensor of the input's dtype and device", submission_dir)
-    total = sum(sizes.values())
+    total = whole = sum(sizes.values())
     room = None if limit is None else max(limit // 2, limit - 2**20 - 4096 * len(results))  # for the words
     for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
         if room is None or total <= room:
             break
         fixed[key] = _unsaved(f"the grader cannot read back what your function returned for this input "
-                              f"({sizes[key] / 2**20:.1f} MB): the exercise's results came to {total / 2**20:.0f} MB "
+                              f"({sizes[key] / 2**20:.1f} MB): the exercise's results came to {whole / 2**20:.0f} MB "
                               f"in all, more than the {limit / 2**20:.0f} MB the grader takes back for one exercise; "
                               f"return only what is asked", submission_dir)
         total -= sizes[key]

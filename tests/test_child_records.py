@@ -35,6 +35,7 @@ def test_results_too_large_together_lose_the_largest_cases_first_and_say_how_lar
     assert "big" in lost and len(lost) < 11  # the largest first, and only as many as needed
     words = str(back["big"]["error"])
     assert "(3.0 MB)" in words and "13 MB in all, more than the 6 MB the grader takes back for one exercise" in words
+    assert all("13 MB in all" in str(back[key]["error"]) for key in lost)  # every refused case: the same total
     assert all(torch.equal(back[key]["output"]["value"], torch.zeros(2**18)) for key in back if key not in lost)
 
 

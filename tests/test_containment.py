@@ -187,3 +187,13 @@ def relu(x):
     assert "returned for this input (7.6 MB)" in feedback and "more than the 64 MB the grader takes back" in feedback
     assert "ended the process" not in feedback and "could not read the results" not in feedback
     assert scores(result)["tanh"] == honest["tanh"] > 0
+
+def test_right_work_that_asks_torch_for_four_threads_keeps_full_marks(grade_files):
+    """Graded code runs on one thread; a learner's torch.set_num_threads(4) made OpenMP try to start three
+    more at the first large input, which ended the child ("sys.exit in your code?"). OpenMP is held to one."""
+    activations = (REPO / "solutions" / "activations.py").read_text().replace(
+        "import torch\n", "import torch\ntorch.set_num_threads(4)\n", 1)
+    assert "set_num_threads(4)" in activations
+    result = grade_files({"activations.py": activations}, exercises=["neuron", "sigmoid", "sigmoid_grad", "softmax"],
+                         name="four-threads")
+    assert all(e.score == e.max_score > 0 for e in result.exercises), scores(result)

@@ -38,6 +38,9 @@ def environment(home: str) -> dict[str, str]:
         "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "HOME": home,
         "PYTHONPATH": _PACKAGE_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
         "MPLCONFIGDIR": str(Path(home) / ".mpl"), "OMP_NUM_THREADS": "1",
+        # graded code runs on one thread (the seccomp filter refuses more): OpenMP must never try to start
+        # one, or a learner's torch.set_num_threads(4) would end the child at its first parallel loop
+        "OMP_THREAD_LIMIT": "1",
     }
     env.update({k: v for k, v in os.environ.items() if k in PASSED_ON})
     return env
