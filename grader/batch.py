@@ -16,7 +16,6 @@ the same rule: a submission whose files cannot be hashed is graded, and says why
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile

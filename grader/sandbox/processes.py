@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -86,17 +87,29 @@ def kill_descendants(pid: int | None = None, rounds: int = 200) -> int:
     return killed
 
 
-class PidsCgroup:
+@dataclass
+class _ServerCgroup:
+    """A cgroup below the grader's own that one fork server has moved into (`path`, below `parent`)."""
+
+    path: Path
+    parent: Path
+
+    def leave(self) -> None:
+        """Move the server back to the parent and delete the cgroup."""
+        try:
+            (self.parent / "cgroup.procs").write_text(str(os.getpid()))
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+class PidsCgroup(_ServerCgroup):
     """A pids cgroup that one fork server lives in, so that every child it forks is born inside.
 
     Moving a process between cgroups is slow (v1 waits for an RCU grace period: ~10 ms under
     load), so the server moves itself in once; its children inherit the cgroup at fork for free.
     Before each job `pids.max` is set to the server's own tasks plus the job's allowance.
     """
-
-    def __init__(self, path: Path, parent: Path):
-        self.path = path
-        self.parent = parent
 
     @classmethod
     def create(cls, name: str) -> "PidsCgroup | None":
@@ -136,10 +149,10 @@ class PidsCgroup:
     def remove(self) -> None:
         """Kill what is left, move the server back out, delete the cgroup."""
         self.kill_all()
-        _leave(self.path, self.parent)
+        self.leave()
 
 
-class CpuShare:
+class CpuShare(_ServerCgroup):
     """A cgroup with a CPU quota of one core that one fork server lives in, so that every child it forks is
     born inside: a job's processes, however many it forks (a learner's spinners), share one core, and the
     jobs of the grader's other servers keep theirs. A child runs torch on one thread, so right work never
@@ -147,10 +160,6 @@ class CpuShare:
     there is none and nothing else changes."""
 
     PERIOD_US = 100_000
-
-    def __init__(self, path: Path, parent: Path):
-        self.path = path
-        self.parent = parent
 
     @classmethod
     def create(cls, name: str) -> "CpuShare | None":
@@ -161,7 +170,7 @@ class CpuShare:
 
     def remove(self) -> None:
         """Move the server back out and delete the cgroup (its children are gone by then)."""
-        _leave(self.path, self.parent)
+        self.leave()
 
 
 def _remove_stale(parent: Path) -> None:
@@ -200,15 +209,6 @@ def _move_into_new(controller: str, name: str,
             continue
         return path, parent
     return None
-
-
-def _leave(path: Path, parent: Path) -> None:
-    """Move this process back to `parent` and delete the cgroup at `path`."""
-    try:
-        (parent / "cgroup.procs").write_text(str(os.getpid()))
-        path.rmdir()
-    except OSError:
-        pass
 
 
 def _own_cgroups(controller: str) -> list[tuple[Path, bool]]:
