@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+import torch
+
 try:  # Python 3.11
     from typing import Required
 except ImportError:  # pragma: no cover - Python 3.10
@@ -37,6 +39,8 @@ class Call(TypedDict, total=False):
     dtype: str
     seed: int
     prefill: float | None
+    #: hand the function non-contiguous views of the float tensors in args (a strided case: grader.cases)
+    strided: bool
     #: added by the child: the submission's folder, to tell the learner's frames from the grader's
     submission_dir: str
 
@@ -90,3 +94,37 @@ def runs_on_cuda(call: Call) -> bool:
     """Whether the child runs this call on the GPU: its case's tensors there, or the probe told to move them."""
     options = call.get("options") or {}
     return call.get("device") == "cuda" or options.get("device") == "cuda"
+
+
+def strided(t: Any) -> Any:
+    """The same numbers, not contiguous in memory, for float tensors of two elements or more (others as
+    they are). Where the last two dimensions both exceed 1: their transpose made contiguous and
+    transposed back (dense, so a clone keeps the strides); else every other element along the last
+    dimension of a tensor twice as wide. The child calls it on the tensors the grader sent (the wire
+    sends contiguous ones)."""
+    if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.numel() < 2:
+        return t
+    if _transposable(t):
+        return t.transpose(-1, -2).contiguous().transpose(-1, -2)
+    wide = t.new_zeros(*t.shape[:-1], 2 * t.shape[-1])
+    wide[..., ::2] = t
+    view = wide[..., ::2]
+    return view if not view.is_contiguous() else t
+
+
+def layout_of(t: Any) -> str | None:
+    """How feedback names the view `strided` makes of t; None where it hands t over as it is."""
+    if strided(t) is t:
+        return None
+    if _transposable(t):
+        return "non-contiguous: stored transposed, as y.mT.contiguous().mT is"
+    return "non-contiguous: every other element of a wider tensor, as y[..., ::2] is"
+
+
+def _transposable(t: torch.Tensor) -> bool:
+    return t.dim() >= 2 and t.shape[-1] > 1 and t.shape[-2] > 1
+
+
+def arguments(call: Call) -> list[Any]:
+    """The call's positional arguments as the function is to see them: strided where the case is."""
+    return [strided(a) for a in call["args"]] if call.get("strided") else list(call["args"])

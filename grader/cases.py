@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from .calls import layout_of
 from .spec import Course, Exercise
 from .spec.checks import CaseSource, CheckBase, LiteralTensor, TensorInput
 
@@ -26,6 +27,10 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch
 #: exactly, the kink of relu, leaky_relu and prelu, and the point where `abs`/`sign` built into a smooth
 #: function gives autograd a gradient of 0 (a sigmoid fed exp(−|x|) has gradient 0 there, not 1/4).
 KINKS = (0.0, -0.0)
+#:
+#: Kinds with strided_cases get one random case a check (the last whose float inputs hold elements) as
+#: non-contiguous views of the same numbers: a function that is right only for contiguous memory
+#: (x.view(-1), a walk over x.storage()) fails that case, which feedback names. See `strided`.
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,14 @@ class Case:
     kwargs: dict[str, Any] = field(compare=False)
     dtype: str
     device: str
+    #: the child hands the function non-contiguous views of args' float tensors (`strided`)
+    strided: bool = False
 
     @functools.cached_property
     def label(self) -> str:
         """How feedback names this case; asked for every case judged, so made once."""
-        parts = [f"{name}: {describe_tensor(t)}" for name, t in self.args.items()]
+        parts = [f"{name}: {describe_tensor(t)}" + (f" ({layout})" if self.strided and (layout := layout_of(t)) else "")
+                 for name, t in self.args.items()]
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
         return ", ".join(parts) + f" on {self.device}"
 
@@ -66,6 +74,7 @@ def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Ca
     kwarg_sets = check.kwargs if check.kwargs is not None else (source.kwargs or [{}])
     devices = check.devices
     base_args = list(_base_arguments(source, with_kinks=check.kink_cases))
+    strided_index = _strided_index(base_args) if check.strided_cases else None
     cases: list[Case] = []
     for arg_index, (origin, arguments) in enumerate(base_args):
         for kwargs in kwarg_sets:
@@ -76,8 +85,24 @@ def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Ca
                     seed = _seed(course.seed, exercise.id, check.label, arg_index)
                     args = {name: make(seed, i, dtype) for i, (name, make) in enumerate(arguments.items())}
                     case_id = f"{origin}-{len(cases)}"
-                    cases.append(Case(case_id, args, dict(kwargs), dtype, device))
+                    cases.append(Case(case_id, args, dict(kwargs), dtype, device, arg_index == strided_index))
     return cases
+
+
+def _strided_index(base_args: list) -> int | None:
+    """The last random argument set whose float inputs would become non-contiguous views, preferring one
+    with a tensor of two or more dimensions (its view stays dense through a clone)."""
+    best = None
+    for index, (origin, arguments) in enumerate(base_args):
+        if origin != "random":
+            continue
+        layouts = [layout_of(make(0, i, "float64")) for i, make in enumerate(arguments.values())]
+        if not any(layouts):
+            continue
+        rank = 2 if any(layout and "transpose" in layout for layout in layouts) else 1
+        if best is None or rank >= best[0]:
+            best = (rank, index)
+    return None if best is None else best[1]
 
 
 def _base_arguments(source: CaseSource, with_kinks: bool = False):

@@ -87,7 +87,14 @@ def test_values_reports_what_the_function_raised(prepare):
 
 def test_derivative_fails_a_leaky_relu_gradient_without_its_slope(prepare):
     assert failures(probed(prepare("leaky_relu_grad", "derivative"),
-                           lambda x, negative_slope=0.01: torch.where(x > 0, 1.0, negative_slope).to(x.dtype))) == []
+                           lambda x, negative_slope=0.01: torch.where(x > 0, torch.ones_like(x),
+                                                                      torch.full_like(x, negative_slope)))) == []
+    # torch.where with two Python numbers makes a float32 tensor: its slope is 0.01 rounded to float32, which
+    # float64 cases tell apart (2e-8 relative), naming the float32 arithmetic
+    in_float32 = failures(probed(prepare("leaky_relu_grad", "derivative"),
+                                 lambda x, negative_slope=0.01: torch.where(x > 0, 1.0, negative_slope).to(x.dtype)))
+    assert in_float32 and all(v.hint_key == "dtype" and "float32" in v.message for v in in_float32)
+    assert {"float64"} == {v.label.split(":")[1].split()[0] for v in in_float32}
     assert failures(probed(prepare("leaky_relu_grad", "derivative"),
                            lambda x, negative_slope=0.01: (x > 0).to(x.dtype)))
 
@@ -254,3 +261,44 @@ def test_generator_fails_an_initialiser_that_ignores_the_generator(prepare):
     assert failures(probed(prepared, uniform_)) == []
     wrong = failures(probed(prepared, lambda tensor, a=0.0, b=1.0, generator=None: uniform_(tensor, a, b)))
     assert wrong and "Two calls with generators seeded alike gave different values" in wrong[0].message
+
+
+# --- non-contiguous inputs ------------------------------------------------------------------------
+
+def _contiguous_only_relu(x):
+    """Right on contiguous memory only: a walk over x's storage as if it were laid out row by row."""
+    flat = torch.empty(x.numel(), dtype=x.dtype).copy_(torch.as_strided(x, (x.numel(),), (1,)))
+    return torch.where(flat > 0, flat, 0.0).reshape(x.shape)
+
+
+def test_one_case_a_check_hands_over_non_contiguous_views_and_right_work_passes_it(prepare):
+    for exercise, check, fn in (("relu", "values", lambda x: torch.where(x > 0, x, 0.0)),
+                                ("relu", "gradient", lambda x: x * (x > 0)),
+                                ("softmax_jacobian", "values", None), ("neuron", "values", None),
+                                ("sigmoid_grad", "derivative", lambda x: torch.sigmoid(x) * (1 - torch.sigmoid(x)))):
+        prepared = prepare(exercise, check)
+        strided_calls = [call for call in prepared.calls if call.get("strided")]
+        assert strided_calls, (exercise, check)
+        assert all("non-contiguous" in case.label for case in prepared.cases if case.strided)
+        if fn is not None:
+            assert failures(probed(prepared, fn)) == [], (exercise, check)
+
+
+def test_a_function_right_only_for_contiguous_memory_fails_the_strided_case_and_feedback_names_it(prepare):
+    prepared = prepare("relu", "values")
+    wrong = failures(probed(prepared, _contiguous_only_relu))
+    assert wrong and all("non-contiguous" in v.label for v in wrong)
+    viewing = failures(probed(prepared, lambda x: torch.where(x.view(-1) > 0, x.view(-1), 0.0).view(x.shape)))
+    assert viewing and all("non-contiguous" in v.label for v in viewing)
+    assert "view size is not compatible" in viewing[0].message
+
+
+def test_the_strided_views_hold_the_same_numbers_and_are_not_contiguous():
+    from grader.calls import layout_of, strided
+    for shape in [(7,), (16, 32), (2, 3, 4), (6, 1), (1, 3), (4, 5, 6, 7)]:
+        x = torch.randn(shape, dtype=torch.float64)
+        view = strided(x)
+        assert torch.equal(view, x) and not view.is_contiguous() and layout_of(x), shape
+        assert view.clone().is_contiguous() == (len(shape) == 1 or 1 in shape[-2:]), shape  # a dense view's clone keeps it
+    for same in (torch.zeros(0, 3), torch.tensor(2.0), torch.ones(1), torch.arange(6)):
+        assert strided(same) is same and layout_of(same) is None

@@ -70,8 +70,11 @@ def make_call(exercise: Exercise, check: CheckBase, case: Case, probe: str,
     args = case.args if args is None else args
     order = signature_order(exercise)
     names = sorted(args, key=lambda n: order.index(n) if n in order else len(order))
-    return new_call(call_key(check, case), probe, arg_names=names, args=[args[n] for n in names],
+    call = new_call(call_key(check, case), probe, arg_names=names, args=[args[n] for n in names],
                     kwargs=case.kwargs, device=case.device, options=options)
+    if case.strided:
+        call["strided"] = True
+    return call
 
 
 def new_call(key: str, probe: str, *, arg_names: list[str] | None = None, args: list[Any] | None = None,

@@ -12,12 +12,15 @@ import torch
 
 from ..spec.models import HintKey
 
-#: Per-dtype tolerances, as torch.testing.assert_close uses by default.
+#: Per-dtype (rtol, atol): torch.testing.assert_close's defaults, but for float64. Its (1e-7, 1e-7) lets a
+#: float64 result computed in float32 pass (float32 rounds at about 6e-8 relative); float64 arithmetic
+#: done any right way stays within about 1e-13 of the reference, so (1e-9, 1e-12) tells the two apart
+#: with room to spare either side.
 DEFAULT_TOLERANCE = {
     "float16": (1e-3, 1e-5),
     "bfloat16": (1.6e-2, 1e-5),
     "float32": (1.3e-6, 1e-5),
-    "float64": (1e-7, 1e-7),
+    "float64": (1e-9, 1e-12),
 }
 
 
@@ -105,6 +108,14 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
     hint_key = "nan" if bool(non_finite.any()) else "values"
     lines = [f"{count} of {total} element{'s' if total != 1 else ''} ({100 * count / total:.3g}%) "
              f"differ{'s' if count == 1 and total == 1 else ''} from the expected value{'s' if total != 1 else ''}."]
+    if _float32_precision_only(expected, e, g, rtol, atol):
+        hint_key = "dtype"
+        lines.insert(0, "Your float64 result agrees with the expected values only as closely as float32 "
+                        "arithmetic can (about 7 significant digits, not float64's 15): somewhere your "
+                        "computation runs in float32: a .float() on the way, or a tensor made without "
+                        "dtype=x.dtype (torch.tensor(0.01), torch.ones(n), torch.where(c, 1.0, 0.01) with two "
+                        "Python numbers: all float32). Keep every step in the input's dtype; a Python number "
+                        "combined with x takes x's.")
     if hint_key == "nan":
         first = int(non_finite.flatten().nonzero()[0])
         lines.append(f"Your result has nan or inf where the expected value is finite, e.g. at "
@@ -123,6 +134,16 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
             f"the expected value is 0 wherever yours differs, so only the absolute difference counts "
             f"(allowed: {atol:g})."))
     return Problem("\n".join(lines), hint_key)
+
+
+def _float32_precision_only(expected: torch.Tensor, e: torch.Tensor, g: torch.Tensor, rtol: float,
+                            atol: float) -> bool:
+    """A float64 result that fails its tolerance but would pass as a float32 result: float32 arithmetic
+    somewhere, more likely than a wrong formula."""
+    if expected.dtype != torch.float64 or (rtol, atol) >= DEFAULT_TOLERANCE["float32"]:
+        return False
+    rtol32, atol32 = DEFAULT_TOLERANCE["float32"]
+    return bool(torch.isclose(g, e, rtol=rtol32, atol=atol32, equal_nan=True).all())
 
 
 def _relative(diff: torch.Tensor, expected: torch.Tensor, bad: torch.Tensor) -> str | None:

@@ -8,6 +8,7 @@ import torch.autograd.forward_ad as _forward_ad
 from torch._C._functorch import TransformType as _TransformType, peek_interpreter_stack as _interpreter
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ..calls import arguments
 from ..encode import encode_error, encode_value
 from .cuda_model import CudaModel, encode_shown, to_model
 
@@ -19,7 +20,7 @@ _EQUAL, _EQ, _ISNAN, _ALL, _OR, _AND = torch.equal, torch.eq, torch.isnan, torch
 
 def _arguments(call: dict[str, Any], device: str | None = None) -> list[torch.Tensor]:
     target = device or call.get("device", "cpu")
-    return [t.to(target) if isinstance(t, torch.Tensor) else t for t in call["args"]]
+    return [t.to(target) if isinstance(t, torch.Tensor) else t for t in arguments(call)]  # .to keeps a dense view's strides
 
 
 def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:

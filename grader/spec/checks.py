@@ -98,6 +98,8 @@ class CheckBase(CaseSource):
     needs_cases: ClassVar[bool] = False
     #: its random cases hold the points where the usual formulas break (0, −0, the kinks); grader.cases
     kink_cases: ClassVar[bool] = False
+    #: one of its random cases hands the function non-contiguous views of the same numbers (grader.cases)
+    strided_cases: ClassVar[bool] = False
     #: the dtypes its cases run in where the check names none (None: the case source's, else float32 and float64)
     default_dtypes: ClassVar[tuple[str, ...] | None] = None
     #: its verdicts say whether the exercise's function gives the right values: a failing gradient check's

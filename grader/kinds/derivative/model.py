@@ -16,6 +16,7 @@ class DerivativeCheck(CheckBase):
     kind: Literal["derivative"]
     needs_cases: ClassVar[bool] = True
     kink_cases: ClassVar[bool] = True
+    strided_cases: ClassVar[bool] = True
     #: a gradient right in one dtype can be wrong in the other (an overflow only float32 reaches)
     default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
     of: str | None = Field(default=None, description="the function whose derivative this is, e.g. torch.sigmoid; "

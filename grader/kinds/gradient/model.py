@@ -15,6 +15,7 @@ class GradientCheck(CheckBase):
     needs_reference: ClassVar[bool] = True
     needs_cases: ClassVar[bool] = True
     kink_cases: ClassVar[bool] = True
+    strided_cases: ClassVar[bool] = True
     #: a gradient right in one dtype can be wrong in the other (an overflow only float32 reaches)
     default_dtypes: ClassVar[tuple[str, ...] | None] = ("float32", "float64")
     wrt: list[str] | None = Field(default=None, description="arguments to differentiate; default every float input")

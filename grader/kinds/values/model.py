@@ -15,5 +15,6 @@ class ValuesCheck(CheckBase):
     needs_reference: ClassVar[bool] = True
     needs_cases: ClassVar[bool] = True
     judges_values: ClassVar[bool] = True
+    strided_cases: ClassVar[bool] = True
     #: per dtype, overrides torch.testing.assert_close's rtol and atol
     tolerance: dict[DType, Tolerance] = Field(default_factory=dict)
