@@ -31,7 +31,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from . import confine, paths, processes
+from . import confine, paths, processes, streams
 
 PR_SET_CHILD_SUBREAPER = 36
 REFUSED_EXIT = 75
@@ -130,8 +130,9 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
         os.chdir(workdir)
         if (out_w, err_w) != (1, 2):
             confine.redirect_stdio(out_w, err_w)
-        sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
+        # one byte past what the server keeps, so it still sees that output was cut
+        keep = int(limits.get("output_kb", 64)) * 1024 + 1
+        sys.stdout, sys.stderr = streams.text_stream(1, keep), streams.text_stream(2, keep)
         confine.apply_rlimits(limits, confine.uses_gpu(request), request.get("steps") or ())
         try:
             confinement = (["pids-cgroup"] if in_cgroup else []) + confine.confine(request, read_only, in_cgroup)
