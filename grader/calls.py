@@ -98,33 +98,38 @@ def runs_on_cuda(call: Call) -> bool:
 
 def strided(t: Any) -> Any:
     """The same numbers, not contiguous in memory, for float tensors of two elements or more (others as
-    they are). Where the last two dimensions both exceed 1: their transpose made contiguous and
-    transposed back (dense, so a clone keeps the strides); else every other element along the last
-    dimension of a tensor twice as wide. The child calls it on the tensors the grader sent (the wire
-    sends contiguous ones)."""
+    they are). Where two or more dimensions exceed 1: all its dimensions laid out in reverse order (dense,
+    so a clone keeps the strides, and no two dimensions can be merged by .view); else every other element
+    of a tensor twice as long along its one long dimension. The child calls it on the tensors the grader
+    sent (the wire sends contiguous ones)."""
     if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.numel() < 2:
         return t
-    if _transposable(t):
-        return t.transpose(-1, -2).contiguous().transpose(-1, -2)
-    wide = t.new_zeros(*t.shape[:-1], 2 * t.shape[-1])
-    wide[..., ::2] = t
-    view = wide[..., ::2]
-    return view if not view.is_contiguous() else t
+    if _long_dimensions(t) >= 2:
+        reverse = list(range(t.dim() - 1, -1, -1))
+        return t.permute(reverse).contiguous().permute(reverse)
+    long = max(i for i, n in enumerate(t.shape) if n > 1)
+    wide = t.new_zeros(*t.shape[:long], 2 * t.shape[long], *t.shape[long + 1:])
+    every_other = (slice(None),) * long + (slice(None, None, 2),)
+    wide[every_other] = t
+    return wide[every_other]
 
 
 def layout_of(t: Any) -> str | None:
     """How feedback names the view `strided` makes of t; None where it hands t over as it is."""
     if strided(t) is t:
         return None
-    if _transposable(t):
-        return "non-contiguous: stored transposed, as y.mT.contiguous().mT is"
-    return "non-contiguous: every other element of a wider tensor, as y[..., ::2] is"
+    if _long_dimensions(t) >= 2:
+        return "non-contiguous: its dimensions laid out in memory in reverse order"
+    return "non-contiguous: every other element of a longer tensor"
 
 
-def _transposable(t: torch.Tensor) -> bool:
-    return t.dim() >= 2 and t.shape[-1] > 1 and t.shape[-2] > 1
+def _long_dimensions(t: torch.Tensor) -> int:
+    return sum(n > 1 for n in t.shape)
 
 
-def arguments(call: Call) -> list[Any]:
-    """The call's positional arguments as the function is to see them: strided where the case is."""
-    return [strided(a) for a in call["args"]] if call.get("strided") else list(call["args"])
+def arguments(call: Call, device: str | None = None) -> list[Any]:
+    """The call's positional arguments as the function is to see them: on `device` (else the call's),
+    then strided where the case is (moving a view to another device would make it contiguous again)."""
+    target = device or call.get("device", "cpu")
+    args = [a.to(target) if isinstance(a, torch.Tensor) else a for a in call["args"]]
+    return [strided(a) for a in args] if call.get("strided") else args

@@ -28,7 +28,7 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch
 #: function gives autograd a gradient of 0 (a sigmoid fed exp(−|x|) has gradient 0 there, not 1/4).
 KINKS = (0.0, -0.0)
 #:
-#: Kinds with strided_cases get one random case a check (the last whose float inputs hold elements) as
+#: Kinds with strided_cases get one random case a check (the one with the most dimensions) as
 #: non-contiguous views of the same numbers: a function that is right only for contiguous memory
 #: (x.view(-1), a walk over x.storage()) fails that case, which feedback names. See `strided`.
 
@@ -90,16 +90,17 @@ def build_cases(course: Course, exercise: Exercise, check: CheckBase) -> list[Ca
 
 
 def _strided_index(base_args: list) -> int | None:
-    """The last random argument set whose float inputs would become non-contiguous views, preferring one
-    with a tensor of two or more dimensions (its view stays dense through a clone)."""
+    """The random argument set whose float inputs have the most dimensions longer than 1 (the last of
+    equals): there a view in another layout tells most functions apart that only work on contiguous
+    memory (.view merging a batch's dimensions needs three)."""
     best = None
     for index, (origin, arguments) in enumerate(base_args):
         if origin != "random":
             continue
-        layouts = [layout_of(make(0, i, "float64")) for i, make in enumerate(arguments.values())]
-        if not any(layouts):
+        tensors = [make(0, i, "float64") for i, make in enumerate(arguments.values())]
+        if not any(layout_of(t) for t in tensors):
             continue
-        rank = 2 if any(layout and "transpose" in layout for layout in layouts) else 1
+        rank = max(sum(n > 1 for n in t.shape) for t in tensors if layout_of(t))
         if best is None or rank >= best[0]:
             best = (rank, index)
     return None if best is None else best[1]

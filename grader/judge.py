@@ -90,6 +90,24 @@ class EarlyVerdicts:
         self._judging.shutdown(wait=False, cancel_futures=True)
 
 
+#: Said where only a check's non-contiguous case failed: the misconception, not just the input.
+LAYOUT_NOTE = ("Every other case passed; this one hands your function the same kind of input laid out "
+               "differently in memory (not contiguous), so your function depends on the layout: .view() "
+               "needs contiguous memory (use .reshape(), or .contiguous() first), and code that walks "
+               "x.storage() or calls torch.as_strided assumes the layout of a fresh tensor.")
+
+
+def with_layout_note(cases: list, verdicts: list[CaseVerdict]) -> list[CaseVerdict]:
+    """The verdicts, the first failing one told so where only the check's strided cases failed."""
+    failed = [(case, v) for case, v in zip(cases, verdicts) if not v.passed]
+    if not failed or not all(getattr(case, "strided", False) for case, _ in failed) \
+            or not any(v.passed for case, v in zip(cases, verdicts) if not getattr(case, "strided", False)):
+        return verdicts
+    first = verdicts.index(failed[0][1])
+    return [*verdicts[:first], dataclasses.replace(verdicts[first], message=verdicts[first].message + "\n" + LAYOUT_NOTE),
+            *verdicts[first + 1:]]
+
+
 def drawn_in_judging(plan: Plan) -> frozenset[str]:
     """The exercises whose judging may draw with matplotlib, the costliest to judge: worth preparing
     matplotlib in the background for, and running their modules first so that judging them overlaps the
@@ -136,6 +154,7 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
             if not verdicts[-1].passed and not named:
                 named = True
                 mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
+        verdicts = with_layout_note(prepared.cases, verdicts)
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
         judged.append((prepared.check, verdicts, mistake))

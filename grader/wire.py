@@ -135,6 +135,8 @@ def _reduce_tensor(t: torch.Tensor) -> tuple:
     if dtype not in DTYPES:
         raise TypeError(f"a {dtype} tensor cannot be sent")
     flat = t.reshape(-1)
+    if flat.numel() and flat.stride(0) != 1:  # one element of stride 0 (an expand) counts as contiguous
+        flat = flat.clone(memory_format=torch.contiguous_format)
     data = flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
     return _tensor, (dtype, tuple(t.shape), data)
 

@@ -7,6 +7,7 @@ through the sandbox are in test_checks_catch_mistakes.py, test_experiments.py an
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import pytest
@@ -295,10 +296,59 @@ def test_a_function_right_only_for_contiguous_memory_fails_the_strided_case_and_
 
 def test_the_strided_views_hold_the_same_numbers_and_are_not_contiguous():
     from grader.calls import layout_of, strided
-    for shape in [(7,), (16, 32), (2, 3, 4), (6, 1), (1, 3), (4, 5, 6, 7)]:
+    for shape in [(7,), (16, 32), (2, 3, 4), (6, 1), (1, 3), (4, 5, 6, 7), (2, 1, 3)]:
         x = torch.randn(shape, dtype=torch.float64)
         view = strided(x)
         assert torch.equal(view, x) and not view.is_contiguous() and layout_of(x), shape
-        assert view.clone().is_contiguous() == (len(shape) == 1 or 1 in shape[-2:]), shape  # a dense view's clone keeps it
+        dense = sum(n > 1 for n in shape) >= 2
+        assert view.clone().is_contiguous() != dense, shape  # a dense view's clone keeps its layout
     for same in (torch.zeros(0, 3), torch.tensor(2.0), torch.ones(1), torch.arange(6)):
         assert strided(same) is same and layout_of(same) is None
+
+
+def _view_merging_prelu(x, weight):
+    """Right on contiguous memory only: .view merges the dimensions after the channel."""
+    if x.dim() == 1:
+        return torch.where(x > 0, x, weight * x)
+    n, c = x.shape[:2]
+    flat = x.view(n, c, math.prod(x.shape[2:]))
+    return torch.where(flat > 0, flat, weight.view(1, -1, 1) * flat).view(x.shape)
+
+
+def _view_merging_neuron(x, w, b):
+    """Right on contiguous memory only: .view merges a batch of batches."""
+    z = x.view(-1, x.shape[-1]) @ w + b
+    return torch.sigmoid(z).view(*x.shape[:-1], *w.shape[1:])
+
+
+@pytest.mark.parametrize("exercise, fn", [("prelu", _view_merging_prelu), ("neuron", _view_merging_neuron)])
+def test_a_view_that_merges_dimensions_fails_on_the_case_with_the_most_dimensions(prepare, exercise, fn):
+    prepared = prepare(exercise, "values")
+    wrong = failures(probed(prepared, fn))
+    assert wrong and all("non-contiguous" in v.label for v in wrong), [v.label for v in wrong]
+    assert all(len(case.args["x"].shape) == max(len(c.args["x"].shape) for c in prepared.cases)
+               for case in prepared.cases if case.strided)
+
+
+def test_the_gradient_is_taken_with_respect_to_the_non_contiguous_inputs_themselves(prepare):
+    prepared = prepare("neuron", "gradient")
+    seen = []
+
+    def neuron(x, w, b):
+        seen.append([t.is_contiguous() for t in (x, w, b) if t.dim() and t.numel() > 1])
+        return torch.sigmoid(x @ w + b)
+
+    assert failures(probed(prepared, neuron)) == []
+    strided_calls = [i for i, case in enumerate(prepared.cases) if case.strided]
+    assert strided_calls and all(not any(seen[i]) for i in strided_calls), seen
+    assert all(all(seen[i]) for i in range(len(seen)) if i not in strided_calls)
+
+
+def test_feedback_says_the_layout_is_the_cause_when_only_the_strided_case_fails(prepare):
+    from grader.judge import LAYOUT_NOTE, with_layout_note
+    prepared = prepare("relu", "values")
+    verdicts = probed(prepared, lambda x: torch.where(x.view(-1) > 0, x.view(-1), 0.0).view(x.shape))
+    noted = with_layout_note(prepared.cases, verdicts)
+    assert LAYOUT_NOTE in next(v for v in noted if not v.passed).message
+    wrong_everywhere = probed(prepared, lambda x: torch.where(x.reshape(-1) > 0, x.reshape(-1), 0.1).view(x.shape))
+    assert all(LAYOUT_NOTE not in v.message for v in with_layout_note(prepared.cases, wrong_everywhere))

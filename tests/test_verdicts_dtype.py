@@ -68,7 +68,7 @@ def test_float64_results_computed_in_float32_fail_and_say_so(grade_files):
         values = check_of(result, exercise, "values")
         assert values.status == "failed", exercise
         assert "float64" in values.feedback.split("First failing case:")[1].split("\n")[0], values.feedback
-        assert "only as closely as float32" in values.feedback and "torch.tensor" in values.feedback
+        assert "float32" in values.feedback and "torch.tensor" in values.feedback
 
 
 RIGHT_FLOAT64_STYLES = """
@@ -113,10 +113,33 @@ def test_the_float32_diagnosis_is_given_for_float32_rounding_only():
     expected = torch.linspace(-3, 3, 101, dtype=torch.float64).sigmoid()
     rounded = expected.float().double()
     problem = compare_values(expected, rounded, rtol, atol)
-    assert problem is not None and problem.hint_key == "dtype" and "float32" in problem.message
+    assert problem is not None and problem.hint_key == "dtype" and "is a float32 number" in problem.message
+    slope = torch.tensor(0.01, dtype=torch.float32).double() / 0.01   # a float32 constant inside
+    problem = compare_values(expected, expected * slope, rtol, atol)
+    assert problem is not None and "off by at most 2.2e-08 relative" in problem.message
     wrong = expected * 1.01                  # a wrong formula: no float32 story
     problem = compare_values(expected, wrong, rtol, atol)
     assert problem is not None and problem.hint_key == "values" and "float32" not in problem.message
     few_ulps = expected * (1 + 4 * torch.finfo(torch.float64).eps)
     assert compare_values(expected, few_ulps, rtol, atol) is None
     assert compare_values(expected.float(), rounded.float() * 1.01, *DEFAULT_TOLERANCE["float32"]).hint_key == "values"
+
+
+def test_the_float32_diagnosis_is_not_given_for_a_clamp_or_an_epsilon():
+    from grader.checks.compare import DEFAULT_TOLERANCE, compare_values
+    rtol, atol = DEFAULT_TOLERANCE["float64"]
+    x = torch.tensor([-100.0, -30.0, -1.0, 0.0, 1.0, 30.0], dtype=torch.float64)
+    clamped = compare_values(torch.sigmoid(x), torch.sigmoid(x.clamp(-20, 20)), rtol, atol)
+    assert clamped is not None and "float32" not in clamped.message
+    e = torch.exp(x - x.max())
+    epsilon = compare_values(e / e.sum(), e / (e.sum() + 1e-7), rtol, atol)
+    assert epsilon is not None and "an epsilon" in epsilon.message and "is a float32 number" not in epsilon.message
+
+
+def test_a_near_miss_in_float64_shows_enough_digits_to_read_the_difference():
+    from grader.checks.compare import DEFAULT_TOLERANCE, compare_values
+    expected = torch.tensor([0.01, 0.5], dtype=torch.float64)
+    problem = compare_values(expected, torch.tensor([0.01, 0.5], dtype=torch.float32).double(), *DEFAULT_TOLERANCE["float64"])
+    worst = next(line for line in problem.message.splitlines() if line.startswith("Worst"))
+    shown = worst.split("expected ")[1].split(", got ")
+    assert shown[0] != shown[1].rstrip("."), worst

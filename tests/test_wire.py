@@ -19,6 +19,13 @@ def test_every_dtype_and_shape_comes_back_exactly(dtype, shape):
     assert torch.equal(back, source)
 
 
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (1, 1, 1)])
+def test_one_element_expanded_with_stride_0_comes_back(shape):
+    """x.new_ones(()).expand(x.shape) on a one-element x: contiguous by torch's rule, yet of stride 0."""
+    source = torch.tensor(0.25).expand(shape)
+    assert wire.loads(wire.dumps({"t": source}))["t"].tolist() == source.tolist()
+
+
 def test_special_values_views_and_flags_survive_as_plain_values():
     x = torch.tensor([float("nan"), float("inf"), -0.0, 1e-45], dtype=torch.float32)
     strided = torch.arange(12.0).reshape(3, 4).t()[::2]

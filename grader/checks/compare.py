@@ -47,8 +47,8 @@ def describe_record(record: dict[str, Any]) -> str:
     return f"a {record.get('type', record['kind'])}"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
+def _fmt(value: float, digits: int = 6) -> str:
+    return f"{value:.{digits}g}"
 
 
 def _index(flat_index: int, shape: torch.Size) -> str:
@@ -108,14 +108,10 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
     hint_key = "nan" if bool(non_finite.any()) else "values"
     lines = [f"{count} of {total} element{'s' if total != 1 else ''} ({100 * count / total:.3g}%) "
              f"differ{'s' if count == 1 and total == 1 else ''} from the expected value{'s' if total != 1 else ''}."]
-    if _float32_precision_only(expected, e, g, rtol, atol):
-        hint_key = "dtype"
-        lines.insert(0, "Your float64 result agrees with the expected values only as closely as float32 "
-                        "arithmetic can (about 7 significant digits, not float64's 15): somewhere your "
-                        "computation runs in float32: a .float() on the way, or a tensor made without "
-                        "dtype=x.dtype (torch.tensor(0.01), torch.ones(n), torch.where(c, 1.0, 0.01) with two "
-                        "Python numbers: all float32). Keep every step in the input's dtype; a Python number "
-                        "combined with x takes x's.")
+    story, float32_numbers = _precision_story(expected, e, g, bad)
+    if story is not None:
+        lines.insert(0, story)
+        hint_key = "dtype" if float32_numbers else hint_key
     if hint_key == "nan":
         first = int(non_finite.flatten().nonzero()[0])
         lines.append(f"Your result has nan or inf where the expected value is finite, e.g. at "
@@ -126,8 +122,11 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
         zero = torch.zeros_like(diff)
         worst = int(torch.where(finite_bad, diff, zero).flatten().argmax())
         where = _index(worst, e.shape) or "(scalar)"
-        lines.append(f"Worst at index {where}: expected {_fmt(float(e.flatten()[worst]))}, "
-                     f"got {_fmt(float(g.flatten()[worst]))}" + _input_at(inputs, expected.shape, worst) + ".")
+        want, got_there = float(e.flatten()[worst]), float(g.flatten()[worst])
+        # as many digits as it takes for the two numbers to read differently (a float64 near miss needs 17)
+        digits = next((d for d in (6, 10, 17) if _fmt(want, d) != _fmt(got_there, d)), 17)
+        lines.append(f"Worst at index {where}: expected {_fmt(want, digits)}, "
+                     f"got {_fmt(got_there, digits)}" + _input_at(inputs, expected.shape, worst) + ".")
         relative = _relative(diff, e, finite_bad)
         lines.append(f"Greatest absolute difference {_fmt(float(diff.flatten()[worst]))} at {where}; " + (
             f"{relative} (allowed: absolute {atol:g} + relative {rtol:g} × |expected|)." if relative else
@@ -136,14 +135,35 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
     return Problem("\n".join(lines), hint_key)
 
 
-def _float32_precision_only(expected: torch.Tensor, e: torch.Tensor, g: torch.Tensor, rtol: float,
-                            atol: float) -> bool:
-    """A float64 result that fails its tolerance but would pass as a float32 result: float32 arithmetic
-    somewhere, more likely than a wrong formula."""
-    if expected.dtype != torch.float64 or (rtol, atol) >= DEFAULT_TOLERANCE["float32"]:
-        return False
-    rtol32, atol32 = DEFAULT_TOLERANCE["float32"]
-    return bool(torch.isclose(g, e, rtol=rtol32, atol=atol32, equal_nan=True).all())
+def _precision_story(expected: torch.Tensor, e: torch.Tensor, g: torch.Tensor, bad: torch.Tensor) -> tuple[str | None, bool]:
+    """What a float64 result that misses by a float32-sized amount says of its cause, and whether every one
+    of its numbers is a float32 number (computed in float32, converted at the end). (None, False) where
+    the miss is of another size (a clamp, a wrong formula): there the numbers speak for themselves."""
+    if expected.dtype != torch.float64:
+        return None, False
+    finite = torch.isfinite(e) & torch.isfinite(g)
+    if not bool((finite | (g == e) | (torch.isnan(g) & torch.isnan(e))).all()):
+        return None, False
+    if bool((finite & (g.float().double() == g)).sum() == finite.sum()):
+        return FLOAT32_NUMBERS, True
+    off = bad & finite
+    if bool((off & (e == 0)).any()):
+        return None, False
+    relative = float(((g - e).abs() / e.abs().where(e != 0, torch.ones_like(e))).where(off, torch.zeros_like(e)).max())
+    if relative > 1e-6:
+        return None, False
+    return (f"Your float64 result is off by at most {relative:.2g} relative: more than float64 rounding, far less "
+            f"than a wrong formula. Look for a number held in float32 (torch.tensor(0.01), or torch.where(c, 1.0, "
+            f"0.01) with two Python numbers, are float32; a Python number combined with x takes x's dtype) or a "
+            f"small constant added on the way (an epsilon)."), False
+
+
+#: Said of a float64 result every number of which is a float32 number.
+FLOAT32_NUMBERS = ("Every number of your float64 result is a float32 number: your function computes in float32 "
+                   "and converts at the end (a .float() on the way, or a tensor made without dtype=x.dtype: "
+                   "torch.tensor(0.01), torch.ones(n) and torch.where(c, 1.0, 0.01) with two Python numbers are "
+                   "all float32). float64 input needs float64 arithmetic at every step; a Python number combined "
+                   "with x takes x's dtype.")
 
 
 def _relative(diff: torch.Tensor, expected: torch.Tensor, bad: torch.Tensor) -> str | None:

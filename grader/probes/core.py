@@ -19,8 +19,7 @@ _EQUAL, _EQ, _ISNAN, _ALL, _OR, _AND = torch.equal, torch.eq, torch.isnan, torch
 
 
 def _arguments(call: dict[str, Any], device: str | None = None) -> list[torch.Tensor]:
-    target = device or call.get("device", "cpu")
-    return [t.to(target) if isinstance(t, torch.Tensor) else t for t in arguments(call)]  # .to keeps a dense view's strides
+    return arguments(call, device)
 
 
 def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -54,9 +53,12 @@ def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
 def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     """Back-propagate a fixed upstream gradient through fn; return the input gradients."""
     wrt = set(call["options"]["wrt"])
+    # fresh copies for autograd to differentiate by, made before the strided view (a clone of a view that
+    # skips elements would be contiguous): a view of a fresh base may require grad itself
+    fresh = dict(call, args=[a.clone() if isinstance(a, torch.Tensor) else a for a in call["args"]])
     args = [
-        a.clone().requires_grad_(name in wrt) if isinstance(a, torch.Tensor) and name in wrt else a
-        for name, a in zip(call["arg_names"], _arguments(call))
+        a.requires_grad_() if isinstance(a, torch.Tensor) and name in wrt else a
+        for name, a in zip(call["arg_names"], _arguments(fresh))
     ]
     try:
         out = invoke(fn, args, call.get("kwargs", {}))

@@ -21,7 +21,7 @@ _IS_FLOAT, _IS_COMPLEX, _NUMEL = torch.is_floating_point, torch.is_complex, torc
 def finite_probe(fn: Callable, call: Call) -> FiniteRecord:
     """Call fn once on the case (under the operator recorder where the exercise is watched); count its
     nan and inf."""
-    args = [a.to(call["device"]) if isinstance(a, torch.Tensor) else a for a in arguments(call)]
+    args = arguments(call, call["device"])
     try:
         out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
