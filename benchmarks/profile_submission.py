@@ -49,6 +49,8 @@ def forget_child_state() -> None:
     """Per-child memos (the plot probe's shared observations) start empty, as in a fresh fork."""
     for module in list(sys.modules.values()):
         seen = getattr(module, "_SEEN", None) if getattr(module, "__name__", "").startswith(("grader.probes", "grader.kinds")) else None
+        if getattr(module, "__name__", "") == "grader.recording":
+            module._MAIN_RUNS.clear()
         if isinstance(seen, dict):
             seen.clear()
 
