@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from . import kinds, wire
+from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
@@ -56,7 +57,22 @@ def _import(module: str, submission_dir: str) -> tuple[Any, dict | None]:
         _close_figures()
 
 
-def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict[str, Any]:
+class _Running:
+    """Notes the call about to run in entry.RUNNING_FILE, written in place, so that a stop (a hang, an exit,
+    a crash) can be told which case it happened in (execute.running_case)."""
+
+    def __init__(self, folder: Path | None):
+        self._fd = os.open(folder / RUNNING_FILE, os.O_WRONLY | os.O_CREAT, 0o600) if folder is not None else None
+
+    def note(self, exercise_id: str, key: str) -> None:
+        """Tab-separated: a key alone (`values/random-3`) is found in many exercises."""
+        if self._fd is not None:
+            line = f"{exercise_id}\t{key}".encode("utf-8", "replace")[:RUNNING_WIDTH]
+            os.pwrite(self._fd, line.ljust(RUNNING_WIDTH), 0)
+
+
+def run_exercise(task: dict[str, Any], module: Any, submission_dir: str,
+                 running: _Running | None = None, exercise_id: str = "") -> dict[str, Any]:
     fn = getattr(module, task["function"], None)
     if fn is None or not callable(fn):
         return {"status": "missing_function"}
@@ -74,6 +90,8 @@ def run_exercise(task: dict[str, Any], module: Any, submission_dir: str) -> dict
     watch_exercise(bool(last))
     for call in [call for call in task["calls"] if call["probe"] not in RUN_LAST] + last:
         call = dict(call, submission_dir=submission_dir)
+        if running is not None:
+            running.note(exercise_id, call["key"])
         probe = PROBES[call["probe"]]
         try:
             results[call["key"]] = probe(fn, call)
@@ -223,6 +241,7 @@ def main(argument: dict[str, Any], steps) -> None:
     tasks = _TASKS[argument["tasks_file"]][1]
     imported: dict[str, tuple[Any, dict | None]] = {}
     exercises = argument["exercises"]
+    running = _Running(out_dir)
     state: ProcessState | None = None
     for exercise_id in exercises:
         task = tasks[exercise_id]
@@ -236,7 +255,7 @@ def main(argument: dict[str, Any], steps) -> None:
         steps.start(exercise_id)
         module, failure = imported[module_name]
         loaded = len(sys.modules)
-        record = failure if failure is not None else run_exercise(task, module, submission_dir)
+        record = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
         changed = state.changes() if state is not None and failure is None else []
         if changed:  # noted; the later exercises get a fresh child (execute.run_children), as the import left it
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))

@@ -7,3 +7,8 @@ imports then overlap."""
 
 CHILD_TARGET = "grader.child:main"
 PRELOAD = ("grader.child",)
+
+#: The file in a child's out folder that names the call running now (`<exercise id>\t<call key>`, padded
+#: with spaces to RUNNING_WIDTH bytes), so that a stop can say which case it happened in.
+RUNNING_FILE = "running"
+RUNNING_WIDTH = 512

@@ -13,7 +13,7 @@ from typing import Any, Callable, Collection, Mapping, Protocol
 
 from . import wire
 from .calls import runs_on_cuda
-from .entry import CHILD_TARGET
+from .entry import CHILD_TARGET, RUNNING_FILE, RUNNING_WIDTH
 from .plan import Plan, exercises_by_module
 from .records import Record, is_saved, read_record
 from .sandbox import ForkServer, Job, Limits, Outcome, SandboxRefused
@@ -224,7 +224,7 @@ class _Run:
                     continue
                 outcome = dataclasses.replace(outcome, reason="exit")
             step = outcome.failed_step or remaining[0]
-            message = describe_stop(outcome, limits, step)
+            message = describe_stop(outcome, limits, step) + running_case(plan, step, out_dir)
             if outcome.reason == "timeout" and outcome.wall_s >= left - 0.5:  # the module's budget, not the step's
                 message = (f"Your code in {module}.py used up the module's time ({limits.total_s:g} s) while this "
                            f"ran: the exercises of {module}.py before it, or this one, spent the rest (waiting, "
@@ -240,6 +240,28 @@ class _Run:
             if len(remaining) == before:  # no progress: blame the next exercise so the loop ends
                 failures[remaining[0]] = ("error", message)
                 remaining = remaining[1:]
+
+
+def running_case(plan: Plan, exercise_id: str, out_dir: Path) -> str:
+    """' It was stopped in the values check, on the case x: float32 (16, 32) on cpu.' where the child's note of the call it
+    was running (child.RUNNING_FILE) names one of the exercise's calls; else ''. The note is the child's,
+    so untrusted: read bounded, and only a key of this exercise's calls is believed (a forged one can only
+    change this exercise's own words)."""
+    try:
+        with open(out_dir / RUNNING_FILE, "rb") as handle:
+            note = handle.read(RUNNING_WIDTH + 1)
+    except OSError:
+        return ""
+    if len(note) > RUNNING_WIDTH:
+        return ""
+    noted_exercise, _, key = note.decode("utf-8", "replace").rstrip(" ").partition("\t")
+    if noted_exercise != exercise_id:
+        return ""
+    for prepared in plan.prepared.get(exercise_id, ()):
+        for case, call in zip(prepared.cases, prepared.calls):
+            if call["key"] == key:
+                return f" It was stopped in the {prepared.check.label} check, on the case {case.label}."
+    return ""
 
 
 def starts_cuda(plan: Plan, exercises: list[str]) -> bool:

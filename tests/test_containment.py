@@ -113,6 +113,36 @@ def test_a_raising_function_names_the_line(grade_files):
     assert check_of(result, "sigmoid", "values").status == "error"
 
 
+def test_a_stop_names_the_case_it_happened_in(grade_files):
+    """The child notes each call before it runs it: a function that ends the process on 3-D input only is
+    told which check and case ended it, not just that it did."""
+    source = (REPO / "solutions" / "activations.py").read_text().replace(
+        "def relu(x):\n", "def relu(x):\n    if x.dim() == 3:\n        import os\n        os._exit(3)\n", 1)
+    result = grade_files({"activations.py": source}, exercises=["relu", "sigmoid"])
+    feedback = check_of(result, "relu", "values").feedback
+    assert "ended the process (exit code 3)" in feedback
+    assert "It was stopped in the values check, on the case x: float32 (2, 3, 4)" in feedback, feedback
+    sigmoid = next(e for e in result.exercises if e.id == "sigmoid")
+    assert sigmoid.score == sigmoid.max_score > 0
+
+
+def test_a_forged_or_foreign_note_of_the_running_case_is_not_believed(tmp_path):
+    from types import SimpleNamespace
+
+    from grader.entry import RUNNING_FILE, RUNNING_WIDTH
+    from grader.execute import running_case
+    case = SimpleNamespace(label="x: float32 (7,) on cpu")
+    plan = SimpleNamespace(prepared={"relu": [SimpleNamespace(check=SimpleNamespace(label="values"), cases=[case],
+                                                              calls=[{"key": "values/random-0"}])]})
+    note = tmp_path / RUNNING_FILE
+    for text, said in [("relu\tvalues/random-0", True), ("sigmoid\tvalues/random-0", False),
+                       ("relu\tvalues/random-9", False), ("relu\tvalues/random-0" + " " * RUNNING_WIDTH, False)]:
+        note.write_text(text.ljust(RUNNING_WIDTH) if len(text) <= RUNNING_WIDTH else text)
+        assert (running_case(plan, "relu", tmp_path) != "") is said, text
+    note.unlink()
+    assert running_case(plan, "relu", tmp_path) == ""
+
+
 @pytest.mark.parametrize("reason,words", [
     ("timeout", "ran for more than 30 s and was stopped"),
     ("step_cpu", "computed for more than 10 s (CPU time) and was stopped"),
