@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dis
 import hashlib
+import inspect
 from typing import Any, Callable
 
 import torch
@@ -152,8 +153,19 @@ def _run(fn: Callable, kwargs: dict[str, Any], submission_dir: str | None,
 _MAIN_RUNS: dict[tuple[int, str], tuple[Callable, dict[str, Any]]] = {}
 
 
+def _arguments_key(fn: Callable, kwargs: dict[str, Any]) -> str:
+    """The call's arguments with the signature's defaults filled in: f(depth=10) and f(depth=10, init="default")
+    are one call where init defaults to "default"."""
+    try:
+        bound = inspect.signature(fn).bind(**kwargs)
+        bound.apply_defaults()
+        return repr(sorted(bound.arguments.items(), key=lambda item: item[0]))
+    except (TypeError, ValueError):
+        return repr(sorted(kwargs.items()))
+
+
 def _main_run(fn: Callable, kwargs: dict[str, Any], where: str | None) -> dict[str, Any]:
-    key = (id(fn), repr(sorted(kwargs.items())))
+    key = (id(fn), _arguments_key(fn, kwargs))
     held = _MAIN_RUNS.get(key)
     if held is not None and held[0] is fn:  # the function is kept with its run, so its id is not reused
         return held[1]

@@ -90,10 +90,16 @@ def graded_norms(plans, server, tmp_path_factory):
 def test_a_recipe_that_remembers_its_results_scores_full_marks(grade_files):
     """Several checks call gradient_norms with the same keywords; functools.lru_cache answers the later
     calls without running the network, and each check reads the one observed run of those keywords."""
-    source = "import functools\n" + SOLUTION.replace("def gradient_norms(", "@functools.lru_cache(maxsize=None)\ndef gradient_norms(")
-    assert "lru_cache" in source
-    result = grade_files({"experiments.py": source}, exercises=["gradient_norms"])
-    assert result.score == result.max_score > 0, [c.feedback for e in result.exercises for c in e.checks]
+    cached = "import functools\n" + SOLUTION.replace("def gradient_norms(", "@functools.lru_cache(maxsize=None)\ndef gradient_norms(")
+    # a cached helper called with every argument: gradient_norms(depth=10) and gradient_norms(depth=10,
+    # init="default") are one call to it
+    helper = "import functools\n" + SOLUTION.replace("def gradient_norms(", "@functools.lru_cache(maxsize=None)\ndef _norms(") + (
+        "\n\ndef gradient_norms(activation, depth, init=\"default\", width=64, seed=0):\n"
+        "    return list(_norms(activation, depth, init, width, seed))\n")
+    for name, source in (("cached", cached), ("helper", helper)):
+        assert "lru_cache" in source
+        result = grade_files({"experiments.py": source}, exercises=["gradient_norms"], name=name)
+        assert result.score == result.max_score > 0, [c.feedback for e in result.exercises for c in e.checks]
 
 
 def test_reference_experiments_score_full_marks(grade_files):

@@ -117,6 +117,8 @@ def test_the_float32_diagnosis_is_given_for_float32_rounding_only():
     slope = torch.tensor(0.01, dtype=torch.float32).double() / 0.01   # a float32 constant inside
     problem = compare_values(expected, expected * slope, rtol, atol)
     assert problem is not None and "off by at most 2.2e-08 relative" in problem.message
+    zero_one = (expected > 0.5).double()
+    assert "float32" not in compare_values(zero_one, 1 - zero_one, rtol, atol).message  # float32 numbers, far off
     wrong = expected * 1.01                  # a wrong formula: no float32 story
     problem = compare_values(expected, wrong, rtol, atol)
     assert problem is not None and problem.hint_key == "values" and "float32" not in problem.message
