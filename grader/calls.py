@@ -96,35 +96,43 @@ def runs_on_cuda(call: Call) -> bool:
     return call.get("device") == "cuda" or options.get("device") == "cuda"
 
 
-def strided(t: Any) -> Any:
-    """The same numbers, not contiguous in memory, for float tensors of two elements or more (others as
-    they are). Where two or more dimensions exceed 1: all its dimensions laid out in reverse order (dense,
-    so a clone keeps the strides, and no two dimensions can be merged by .view); else every other element
-    of a tensor twice as long along its one long dimension. The child calls it on the tensors the grader
-    sent (the wire sends contiguous ones)."""
+def strided(t: Any, variant: int = 0) -> Any:
+    """The same numbers, not contiguous in memory and with gaps between them, for float tensors of two
+    elements or more (others as they are). Where two or more dimensions exceed 1, its dimensions are laid
+    out in reverse order (no .view can merge two of them) with a gap after each element of its first long
+    dimension (variant 0) or after each row of its last (variant 1); where one dimension exceeds 1, every
+    other element of a tensor twice as long. Two inputs of one call get different variants (`variant_of`),
+    so code that reads them in memory order finds gaps in different places. The child calls it on the
+    tensors the grader sent (the wire sends contiguous ones)."""
     if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.numel() < 2:
         return t
-    if _long_dimensions(t) >= 2:
+    long = [i for i, n in enumerate(t.shape) if n > 1]
+    gap = long[-1] if len(long) >= 2 and variant % 2 else long[0]
+    wide_shape = [2 * n if i == gap else n for i, n in enumerate(t.shape)]
+    if len(long) >= 2:
         reverse = list(range(t.dim() - 1, -1, -1))
-        return t.permute(reverse).contiguous().permute(reverse)
-    long = max(i for i, n in enumerate(t.shape) if n > 1)
-    wide = t.new_zeros(*t.shape[:long], 2 * t.shape[long], *t.shape[long + 1:])
-    every_other = (slice(None),) * long + (slice(None, None, 2),)
-    wide[every_other] = t
-    return wide[every_other]
+        wide = t.new_zeros([wide_shape[i] for i in reverse]).permute(reverse)
+    else:
+        wide = t.new_zeros(wide_shape)
+    every_other = (slice(None),) * gap + (slice(None, None, 2),)
+    view = wide[every_other]
+    view.copy_(t)
+    return view
 
 
-def layout_of(t: Any) -> str | None:
+def variant_of(names: list[str], name: str) -> int:
+    """Which layout `strided` gives the argument `name` of a call with these arguments: by the sorted
+    names, so the case's label and the child's call agree whatever order each lists them in."""
+    return sorted(names).index(name) % 2
+
+
+def layout_of(t: Any, variant: int = 0) -> str | None:
     """How feedback names the view `strided` makes of t; None where it hands t over as it is."""
-    if strided(t) is t:
+    if strided(t, variant) is t:
         return None
-    if _long_dimensions(t) >= 2:
-        return "non-contiguous: its dimensions laid out in memory in reverse order"
+    if sum(n > 1 for n in t.shape) >= 2:
+        return "non-contiguous: its dimensions in reverse order in memory, with gaps"
     return "non-contiguous: every other element of a longer tensor"
-
-
-def _long_dimensions(t: torch.Tensor) -> int:
-    return sum(n > 1 for n in t.shape)
 
 
 def arguments(call: Call, device: str | None = None) -> list[Any]:
@@ -132,4 +140,7 @@ def arguments(call: Call, device: str | None = None) -> list[Any]:
     then strided where the case is (moving a view to another device would make it contiguous again)."""
     target = device or call.get("device", "cpu")
     args = [a.to(target) if isinstance(a, torch.Tensor) else a for a in call["args"]]
-    return [strided(a) for a in args] if call.get("strided") else args
+    if not call.get("strided"):
+        return args
+    names = list(call.get("arg_names") or [str(i) for i in range(len(args))])
+    return [strided(a, variant_of(names, name)) for name, a in zip(names, args)]

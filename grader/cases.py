@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .calls import layout_of
+from .calls import layout_of, variant_of
 from .spec import Course, Exercise
 from .spec.checks import CaseSource, CheckBase, LiteralTensor, TensorInput
 
@@ -48,7 +48,9 @@ class Case:
     @functools.cached_property
     def label(self) -> str:
         """How feedback names this case; asked for every case judged, so made once."""
-        parts = [f"{name}: {describe_tensor(t)}" + (f" ({layout})" if self.strided and (layout := layout_of(t)) else "")
+        names = list(self.args)
+        parts = [f"{name}: {describe_tensor(t)}" +
+                 (f" ({layout})" if self.strided and (layout := layout_of(t, variant_of(names, name))) else "")
                  for name, t in self.args.items()]
         parts += [f"{key}={value!r}" for key, value in self.kwargs.items()]
         return ", ".join(parts) + f" on {self.device}"

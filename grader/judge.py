@@ -90,22 +90,33 @@ class EarlyVerdicts:
         self._judging.shutdown(wait=False, cancel_futures=True)
 
 
-#: Said where only a check's non-contiguous case failed: the misconception, not just the input.
-LAYOUT_NOTE = ("Every other case passed; this one hands your function the same kind of input laid out "
-               "differently in memory (not contiguous), so your function depends on the layout: .view() "
-               "needs contiguous memory (use .reshape(), or .contiguous() first), and code that walks "
-               "x.storage() or calls torch.as_strided assumes the layout of a fresh tensor.")
+#: Said where a check's non-contiguous case failed and the same numbers, contiguous, pass.
+LAYOUT_NOTE = ("The same numbers laid out contiguously pass: your function depends on how its input sits in "
+               "memory. .view() needs contiguous memory (use .reshape(), or .contiguous() first), and code that "
+               "walks x.storage() or calls torch.as_strided assumes the layout of a fresh tensor.")
 
 
-def with_layout_note(cases: list, verdicts: list[CaseVerdict]) -> list[CaseVerdict]:
-    """The verdicts, the first failing one told so where only the check's strided cases failed."""
-    failed = [(case, v) for case, v in zip(cases, verdicts) if not v.passed]
-    if not failed or not all(getattr(case, "strided", False) for case, _ in failed) \
-            or not any(v.passed for case, v in zip(cases, verdicts) if not getattr(case, "strided", False)):
-        return verdicts
-    first = verdicts.index(failed[0][1])
-    return [*verdicts[:first], dataclasses.replace(verdicts[first], message=verdicts[first].message + "\n" + LAYOUT_NOTE),
-            *verdicts[first + 1:]]
+def with_layout_note(prepared, verdicts: list[CaseVerdict], results: dict) -> list[CaseVerdict]:
+    """The verdicts, the first failing one told that the layout is the cause where it is a strided case whose
+    run on contiguous copies (the call probe's `contiguous`) passes the same judging."""
+    kind = kinds.judge(prepared.check.kind)
+    for index, (case, call, verdict) in enumerate(zip(prepared.cases, prepared.calls, verdicts)):
+        if verdict.passed:
+            continue
+        result = results.get(call["key"])
+        if not getattr(case, "strided", False) or not isinstance(result, dict) \
+                or not isinstance(result.get("contiguous"), dict):
+            return verdicts
+        control = result["contiguous"]
+        control = dict(control) if "error" in control else {"output": control, "inputs_changed": []}
+        try:
+            if not kind.judge_case(prepared, case, control).passed:
+                return verdicts
+        except Exception:
+            return verdicts
+        noted = dataclasses.replace(verdict, message=verdict.message + "\n" + LAYOUT_NOTE)
+        return [*verdicts[:index], noted, *verdicts[index + 1:]]
+    return verdicts
 
 
 def drawn_in_judging(plan: Plan) -> frozenset[str]:
@@ -154,7 +165,7 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
             if not verdicts[-1].passed and not named:
                 named = True
                 mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
-        verdicts = with_layout_note(prepared.cases, verdicts)
+        verdicts = with_layout_note(prepared, verdicts, results)
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
         judged.append((prepared.check, verdicts, mistake))

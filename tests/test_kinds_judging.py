@@ -294,16 +294,35 @@ def test_a_function_right_only_for_contiguous_memory_fails_the_strided_case_and_
     assert "view size is not compatible" in viewing[0].message
 
 
-def test_the_strided_views_hold_the_same_numbers_and_are_not_contiguous():
-    from grader.calls import layout_of, strided
+def test_the_strided_views_hold_the_same_numbers_with_gaps_and_two_inputs_get_different_orders():
+    from grader.calls import layout_of, strided, variant_of
     for shape in [(7,), (16, 32), (2, 3, 4), (6, 1), (1, 3), (4, 5, 6, 7), (2, 1, 3)]:
         x = torch.randn(shape, dtype=torch.float64)
-        view = strided(x)
-        assert torch.equal(view, x) and not view.is_contiguous() and layout_of(x), shape
-        dense = sum(n > 1 for n in shape) >= 2
-        assert view.clone().is_contiguous() != dense, shape  # a dense view's clone keeps its layout
+        for variant in (0, 1):
+            view = strided(x, variant)
+            assert torch.equal(view, x) and not view.is_contiguous() and layout_of(x, variant), (shape, variant)
+            assert view.untyped_storage().nbytes() == 2 * x.numel() * x.element_size()  # a gap after each element
+        if sum(n > 1 for n in shape) >= 2:  # one input's memory order is not another's
+            assert strided(x, 0).stride() != strided(x, 1).stride()
     for same in (torch.zeros(0, 3), torch.tensor(2.0), torch.ones(1), torch.arange(6)):
         assert strided(same) is same and layout_of(same) is None
+    assert variant_of(["target", "p"], "p") == 0 and variant_of(["p", "target"], "target") == 1
+
+
+def _memory_order_bce(p, target):
+    """Right where both inputs are laid out alike: reads each in memory order."""
+    flat_p = torch.as_strided(p, (p.numel(),), (1,))
+    flat_t = torch.as_strided(target, (target.numel(),), (1,))
+    return -(flat_t * flat_p.log().clamp(min=-100) + (1 - flat_t) * (1 - flat_p).log().clamp(min=-100)).mean()
+
+
+def test_code_that_reads_its_inputs_in_memory_order_fails_the_strided_case(prepare):
+    wrong = failures(probed(prepare("bce_loss", "values"), _memory_order_bce))
+    assert wrong and all("non-contiguous" in v.label for v in wrong), [v.label for v in wrong]
+    round_trip = failures(probed(prepare("relu", "values"), lambda x: torch.where(
+        torch.as_strided(x, (x.numel(),), (1,)) > 0, torch.as_strided(x, (x.numel(),), (1,)), 0.0
+    ).as_strided(x.shape, x.stride())))
+    assert round_trip and all("non-contiguous" in v.label for v in round_trip)
 
 
 def _view_merging_prelu(x, weight):
@@ -344,11 +363,25 @@ def test_the_gradient_is_taken_with_respect_to_the_non_contiguous_inputs_themsel
     assert all(all(seen[i]) for i in range(len(seen)) if i not in strided_calls)
 
 
-def test_feedback_says_the_layout_is_the_cause_when_only_the_strided_case_fails(prepare):
-    from grader.judge import LAYOUT_NOTE, with_layout_note
-    prepared = prepare("relu", "values")
-    verdicts = probed(prepared, lambda x: torch.where(x.view(-1) > 0, x.view(-1), 0.0).view(x.shape))
-    noted = with_layout_note(prepared.cases, verdicts)
-    assert LAYOUT_NOTE in next(v for v in noted if not v.passed).message
-    wrong_everywhere = probed(prepared, lambda x: torch.where(x.reshape(-1) > 0, x.reshape(-1), 0.1).view(x.shape))
-    assert all(LAYOUT_NOTE not in v.message for v in with_layout_note(prepared.cases, wrong_everywhere))
+def _noted(prepared: Prepared, fn: Callable) -> list[CaseVerdict]:
+    """The verdicts with_layout_note gives on the probe's records of fn."""
+    from grader.judge import with_layout_note
+    records = {}
+    for call in prepared.calls:
+        records[call["key"]] = sent(kinds.probes()[call["probe"]](fn, dict(call, submission_dir=None)))
+    verdicts = judge(prepared, [records[call["key"]] for call in prepared.calls])
+    return with_layout_note(prepared, verdicts, records)
+
+
+def test_feedback_says_the_layout_is_the_cause_only_where_the_same_numbers_contiguous_pass(prepare):
+    from grader.judge import LAYOUT_NOTE
+    viewing = _noted(prepare("relu", "values"), lambda x: torch.where(x.view(-1) > 0, x.view(-1), 0.0).view(x.shape))
+    assert LAYOUT_NOTE in next(v for v in viewing if not v.passed).message
+    wrong_everywhere = _noted(prepare("relu", "values"), lambda x: torch.where(x > 0, x, 0.1))
+    assert all(LAYOUT_NOTE not in v.message for v in wrong_everywhere)
+
+    def prelu_wrong_for_4d(x, weight):  # a broadcasting bug on 4-D input, whatever its layout
+        a = weight.reshape(-1, 1) if x.dim() > 2 else weight
+        return torch.where(x > 0, x, a * x)
+    shape_bug = _noted(prepare("prelu", "values"), prelu_wrong_for_4d)
+    assert any(not v.passed for v in shape_bug) and all(LAYOUT_NOTE not in v.message for v in shape_bug)

@@ -36,18 +36,26 @@ def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Call fn once; return its output and which inputs it modified."""
+    """Call fn once; return its output and which inputs it modified. A strided call also runs once on
+    contiguous copies of the same numbers (`contiguous`): where only the layout fails, feedback says so."""
     args = _arguments(call)
     originals = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
     try:
         out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
-        return {"error": encode_error(exc, call.get("submission_dir"))}
-    changed = [
-        name for name, before, after in zip(call["arg_names"], originals, args)
-        if isinstance(after, torch.Tensor) and not _unchanged(after, before)
-    ]
-    return {"output": encode_value(out), "inputs_changed": changed}
+        record = {"error": encode_error(exc, call.get("submission_dir"))}
+    else:
+        changed = [
+            name for name, before, after in zip(call["arg_names"], originals, args)
+            if isinstance(after, torch.Tensor) and not _unchanged(after, before)
+        ]
+        record = {"output": encode_value(out), "inputs_changed": changed}
+    if call.get("strided"):
+        try:
+            record["contiguous"] = encode_value(invoke(fn, _arguments(dict(call, strided=False)), call.get("kwargs", {})))
+        except BaseException as exc:
+            record["contiguous"] = {"error": encode_error(exc, call.get("submission_dir"))}
+    return record
 
 
 def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:

@@ -13,3 +13,5 @@ class CallRecord(TypedDict, total=False):
     #: the names of the arguments whose tensors changed during the call
     inputs_changed: list[str]
     error: RecordedError
+    #: a strided call's output on contiguous copies of the same numbers (or its error)
+    contiguous: EncodedValue
