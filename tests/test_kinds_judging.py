@@ -385,3 +385,13 @@ def test_feedback_says_the_layout_is_the_cause_only_where_the_same_numbers_conti
         return torch.where(x > 0, x, a * x)
     shape_bug = _noted(prepare("prelu", "values"), prelu_wrong_for_4d)
     assert any(not v.passed for v in shape_bug) and all(LAYOUT_NOTE not in v.message for v in shape_bug)
+
+
+def test_a_small_whole_factor_also_names_gradients_left_from_an_earlier_call():
+    from grader.kinds.experiment.judge.property_rules import _close
+    from grader.kinds.experiment.model import CloseToReference
+    spec = CloseToReference(rtol=1e-5, atol=0.0)
+    doubled = _close(spec, [0.2, 0.4, 0.8], [0.1, 0.2, 0.4])
+    assert "2 × the reference's" in doubled and "an earlier call" in doubled
+    summed = _close(spec, [819.2, 1638.4], [0.1, 0.2])
+    assert "a sum where a mean belongs" in summed and "an earlier call" not in summed

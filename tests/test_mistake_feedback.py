@@ -91,6 +91,23 @@ def test_mistake_outputs_are_computed_once_in_the_plan(plans):
     assert {"square_missing", "tanh_squared", "sigmoid_pattern"} <= ids
 
 
+def test_the_catalogues_wrong_code_prints_no_warning_to_the_student(course):
+    """prelu's leaky_relu_in_disguise makes torch warn while its outputs are computed for the plan: a
+    student's `check` must not show the grader's own catalogue talking."""
+    import warnings
+
+    from grader.checks import Context
+    from grader.checks.mistakes import mistake_outputs
+    from grader import kinds
+    exercise = course.exercise("prelu")
+    ctx = Context(course=course, hidden=True)
+    prepared = [kinds.judge(c.kind).prepare(ctx, exercise, c) for c in exercise.checks]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs = mistake_outputs(ctx, exercise, prepared)
+    assert outputs and not [w for w in caught if "mistake" in str(w.filename)], [str(w.message) for w in caught]
+
+
 def test_a_result_the_matcher_cannot_read_names_no_mistake_and_keeps_its_verdict(plans):
     from grader.checks.mistakes import matching_mistake
     plan = plans(("tanh_grad",), True)

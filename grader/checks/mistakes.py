@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -49,7 +50,10 @@ def mistake_outputs(ctx: Context, exercise: Exercise, prepared: list[Prepared]) 
     base = solutions.read_text(encoding="utf-8")
     out: dict[str, list[tuple[str, Any]]] = {}
     default_dtype = torch.get_default_dtype()
-    with torch.random.fork_rng(devices=[]):  # a mistake that draws or reseeds leaves the grader's RNG as it was
+    # a mistake that draws or reseeds leaves the grader's RNG as it was; the warnings a mistake's code raises
+    # (torch's, on purpose-made wrong code) are the teacher's catalogue talking, not something to print to a student
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             _run_mistakes(ctx, exercise, items, base, solutions.parent, out)
         finally:

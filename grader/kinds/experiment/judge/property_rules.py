@@ -141,8 +141,11 @@ def _close(spec: CloseToReference | None, numbers: Numbers, reference: Numbers |
              f"relative {spec.rtol:g} × |expected|)."]
     scales = [g / e for g, e in zip(numbers, reference) if e != 0]
     if scales and all(math.isfinite(s) for s in scales) and max(scales) - min(scales) <= 1e-3 * abs(scales[0]):
+        whole = 2 <= round(scales[0]) <= 5 and abs(scales[0] - round(scales[0])) <= 1e-3 * abs(scales[0])  # calls a check makes
         lines.append(f"Every number is {scales[0]:.4g} × the reference's: look for a constant factor, such as a "
-                     f"sum where a mean belongs.")
+                     f"sum where a mean belongs" + (
+                         ", or gradients added to those of an earlier call (.grad accumulates until it is zeroed: "
+                         "build the network inside the call, or zero its gradients first)." if whole else "."))
     return "\n".join(lines)
 
 
