@@ -195,6 +195,10 @@ def warm() -> None:
     for warm_kind in kinds.probe_warmers():
         warm_kind(backward)  # e.g. matplotlib on Agg with its font cache built, torch.nn and autograd warm
     wire.loads(wire.dumps({"x": x}))
+    try:  # torch.vmap registers its operators at first use: done here, a learner's vmap leaves nothing changed
+        torch.vmap(torch.sum)(torch.ones(2, 3))
+    except Exception:
+        pass
 
 
 def start_gpu() -> None:

@@ -87,8 +87,29 @@ def sample_of(tensor: torch.Tensor, size: int | None) -> torch.Tensor:
 FINGERPRINT_VALUES = 16
 
 
+#: Products a layer's weight may be applied by instead of F.linear (an nn.Linear's weight used by hand:
+#: torch.addmm(lin.bias, x, lin.weight.t()), x @ lin.weight.T): a 2-D nn.Parameter taking part in one, or
+#: whose view does, counts as a layer's weight.
+_PRODUCTS = frozenset({torch.addmm, torch.mm, torch.matmul, torch.einsum, torch.Tensor.addmm, torch.Tensor.mm,
+                       torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__})
+
+
+def _weights_in(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """The 2-D nn.Parameters among a product's operands, or behind a view of one (lin.weight.t())."""
+    found = []
+    for value in (*args, *kwargs.values()):
+        for item in (value if isinstance(value, (list, tuple)) else (value,)):
+            if not isinstance(item, torch.Tensor):
+                continue
+            base = item if isinstance(item, torch.nn.Parameter) else item._base
+            if isinstance(base, torch.nn.Parameter) and base.dim() == 2:
+                found.append(base)
+    return found
+
+
 class LinearWeights(TorchFunctionMode):
-    """Records a fingerprint of each distinct weight tensor passed to F.linear (nn.Linear uses it)."""
+    """Records a fingerprint of each distinct weight tensor passed to F.linear (nn.Linear uses it), or
+    applied by hand in a matrix product (`_PRODUCTS`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,15 +120,20 @@ class LinearWeights(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.linear:
-            weight = args[1] if len(args) > 1 else kwargs.get("weight")
-            if isinstance(weight, torch.Tensor) and id(weight) not in self.seen and weight.device.type != "meta":
-                flat = weight.detach().reshape(-1)
-                self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
-                    float(flat.double().sum()), float(flat.numel())]
-                self._alive.append(weight)
-                if weight.requires_grad:
-                    self._watch(weight)
+            self._note(args[1] if len(args) > 1 else kwargs.get("weight"))
+        elif func in _PRODUCTS:
+            for weight in _weights_in(args, kwargs):
+                self._note(weight)
         return func(*args, **kwargs)
+
+    def _note(self, weight: Any) -> None:
+        if isinstance(weight, torch.Tensor) and id(weight) not in self.seen and weight.device.type != "meta":
+            flat = weight.detach().reshape(-1)
+            self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
+                float(flat.double().sum()), float(flat.numel())]
+            self._alive.append(weight)
+            if weight.requires_grad:
+                self._watch(weight)
 
     def _watch(self, weight: torch.Tensor) -> None:
         """Keep the norm of every gradient computed for `weight`, by backward() or torch.autograd.grad."""

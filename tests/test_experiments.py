@@ -87,6 +87,27 @@ def graded_norms(plans, server, tmp_path_factory):
 
 # --- full marks ----------------------------------------------------------------------------------
 
+BY_HAND = {  # each nn.Linear's weight applied by hand instead of calling the layer
+    "addmm": "h = torch.addmm(linear.bias, h, linear.weight.t())",
+    "matmul": "h = h @ linear.weight.T + linear.bias",
+}
+NETWORK_CALLED = """    network = nn.Sequential(*layers)
+    x = torch.randn(BATCH, width)
+    loss = network(x).pow(2).mean()"""
+
+
+@pytest.mark.parametrize("product", sorted(BY_HAND))
+def test_nn_linear_layers_applied_by_hand_score_full_marks(grade_files, product):
+    """The layers are nn.Linear, used through a matrix product rather than called: their weights are
+    observed all the same (the statement asks for nn.Linear layers, not for calling them)."""
+    by_hand = SOLUTION.replace(NETWORK_CALLED, "\n".join([
+        "    x = torch.randn(BATCH, width)", "    h = x", "    for linear in linears:",
+        f"        {BY_HAND[product]}", "        h = ACTIVATIONS[activation]()(h)", "    loss = h.pow(2).mean()"]))
+    assert BY_HAND[product] in by_hand
+    result = grade_files({"experiments.py": by_hand}, exercises=["gradient_norms"], name=product)
+    assert result.score == result.max_score > 0, [c.feedback for e in result.exercises for c in e.checks]
+
+
 def test_a_recipe_that_remembers_its_results_scores_full_marks(grade_files):
     """Several checks call gradient_norms with the same keywords; functools.lru_cache answers the later
     calls without running the network, and each check reads the one observed run of those keywords."""

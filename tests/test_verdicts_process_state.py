@@ -129,3 +129,39 @@ def test_every_setting_the_child_compares_has_words_for_the_learner():
     from grader.judge import _CHANGED
     from grader.probes.process_state import SETTINGS
     assert set(SETTINGS) <= set(_CHANGED)
+
+
+TORCH_FUNC_LOSS = '''
+import torch
+
+
+def _row_loss(row, t):
+    return torch.logsumexp(row, dim=0) - row.gather(0, t.unsqueeze(0)).squeeze(0)
+
+
+def cross_entropy(logits, target):
+    return torch.vmap(_row_loss)(logits, target).mean()   # torch.func's first use loads torch's compiler
+'''
+
+
+def test_torch_loading_its_compiler_at_a_learners_first_vmap_is_not_the_learners_change(grade_files):
+    """torch.vmap's first call loads torch._dynamo, which wraps torch.manual_seed, registers operators and sets
+    warnings and variables: torch's doing, so right work gets no note and no fresh child."""
+    result = grade_files({"losses.py": TORCH_FUNC_LOSS}, exercises=["cross_entropy"])
+    exercise = next(e for e in result.exercises if e.id == "cross_entropy")
+    assert all("not as it found it" not in c.feedback for c in exercise.checks), [c.feedback for c in exercise.checks]
+    assert exercise.score == exercise.max_score, [c.feedback for c in exercise.checks]
+
+
+def test_what_torch_changes_while_loading_a_part_of_itself_is_not_noted_and_the_rest_still_is():
+    from grader.probes.process_state import torch_loads
+    state = ProcessState()
+    original = torch.manual_seed
+    try:
+        torch_loads(lambda: setattr(torch, "manual_seed", lambda *args: None))  # as the compiler wraps it
+        assert state.changes() == []
+        torch.use_deterministic_algorithms(True)
+        assert state.changes() == ["deterministic"]
+    finally:
+        torch.manual_seed = original
+        torch.use_deterministic_algorithms(False)

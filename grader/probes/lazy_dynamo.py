@@ -160,6 +160,8 @@ def _load_real() -> types.ModuleType:
         torch = sys.modules["torch"]
         if torch.__dict__.get("_dynamo") is module:
             torch.__dict__.pop("_dynamo", None)
+        from .process_state import torch_loads  # what the compiler changes as it loads is torch's, not the learner's
+        return torch_loads(lambda: importlib.import_module(_NAME))
     return importlib.import_module(_NAME)
 
 

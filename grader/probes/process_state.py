@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import warnings
+import weakref
 from types import FunctionType, ModuleType
 from typing import Any, Callable
 
@@ -200,6 +201,33 @@ class ProcessState:
             self._codes += [(f"{space_name}.{key}", value, value.__code__) for key, value in saved.items()
                             if type(value) is FunctionType]
         self._modules = {name: sys.modules.get(name) for name in self._spaces}
+        _LIVE.add(self)
+
+    def _observed(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+        """The settings, the watched names' values and the functions' code, as they are now."""
+        return ({name: _read(get) for name, get in SETTINGS.items()},
+                {space: {key: live.get(key, _MISSING) for key in saved}
+                 for space, (live, _, saved, _) in self._spaces.items()},
+                {name: function.__code__ for name, function, _ in self._codes})
+
+    def _absorb(self, before: tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]) -> None:
+        """Take what changed since `before` as the state to compare with: torch's own doing (`torch_loads`)."""
+        settings, spaces, codes = before
+        for name, get in SETTINGS.items():
+            now = _read(get)
+            if not _same(now, settings[name]):
+                self._settings[name] = now
+        for space, (live, additions, saved, _) in self._spaces.items():
+            for key, value in spaces[space].items():
+                now = live.get(key, _MISSING)
+                if not _same(now, value):
+                    if now is _MISSING:
+                        saved.pop(key, None)
+                    else:
+                        saved[key] = now
+            self._spaces[space] = (live, additions, saved, len(live))
+        self._codes = [(name, function, function.__code__ if function.__code__ is not codes[name] else code)
+                       for name, function, code in self._codes]
 
     @staticmethod
     def names_now() -> dict[str, frozenset[str]]:
@@ -229,6 +257,24 @@ class ProcessState:
                 return found[:limit]
         found += [f"replaced:{name}" for name, function, code in self._codes if function.__code__ is not code]
         return found[:limit]
+
+
+_LIVE: "weakref.WeakSet[ProcessState]" = weakref.WeakSet()
+
+
+def torch_loads(load: Callable[[], Any]) -> Any:
+    """Run `load` (torch importing a part of itself late, as the compiler when first asked for) and take what
+    it changes as the state every ProcessState compares with: torch.func's first call loads the compiler,
+    which wraps torch.manual_seed, registers operators and sets warnings and variables; none of that is the
+    learner's doing. (A setting the learner changed earlier in the same call and the load changes again is
+    taken too.)"""
+    states = list(_LIVE)
+    before = [state._observed() for state in states]
+    try:
+        return load()
+    finally:
+        for state, seen in zip(states, before):
+            state._absorb(seen)
 
 
 def _fill_lazy_caches() -> None:
