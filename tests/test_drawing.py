@@ -34,3 +34,19 @@ def test_preparation_happens_once_in_the_background_and_leaves_matplotlib_ready(
     assert done.returncode == 0, done.stderr
     # not loaded before; one daemon thread however often asked; done after ready(), without pyplot's global state
     assert done.stdout.split("\n")[:3] == ["False", "True True", "False True False"]
+
+
+def test_a_process_that_ends_while_matplotlib_is_being_prepared_waits_for_it():
+    """A daemon thread still in matplotlib's C++ code when the interpreter finalises can abort the process
+    ('terminate called without an active exception'): the preparation is waited for at exit, so a process
+    that ends at once still ends cleanly, with the preparation done."""
+    code = textwrap.dedent("""
+        import atexit
+        from grader.checks import drawing
+        atexit.register(lambda: print("prepared" if not drawing._PREPARATION.is_alive() else "still preparing"))
+        drawing.prepare_in_background()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "prepared"  # exit handlers run last-in first-out: the wait ran before this print

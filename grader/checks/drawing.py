@@ -8,6 +8,7 @@ thread-safe): a kind that draws without saying DRAWS_PICTURES only misses the he
 """
 from __future__ import annotations
 
+import atexit
 import io
 import threading
 
@@ -16,12 +17,16 @@ _PREPARATION: threading.Thread | None = None
 
 
 def prepare_in_background() -> None:
-    """Start preparing matplotlib, once per process."""
+    """Start preparing matplotlib, once per process. The process waits for it before it exits: a daemon
+    thread still inside matplotlib's or torch's C++ code when the interpreter finalises aborts the process
+    ("terminate called without an active exception", pytorch/pytorch#38228), as a short pytest run in the
+    student bundle did."""
     global _PREPARATION
     with _STARTING:
         if _PREPARATION is None:
             _PREPARATION = threading.Thread(target=_prepare, name="torchgrade-matplotlib", daemon=True)
             _PREPARATION.start()
+            atexit.register(ready)
 
 
 def ready() -> None:
