@@ -164,7 +164,7 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
             verdicts.append(kind.judge_case(prepared, case, result))
             if not verdicts[-1].passed and not named:
                 named = True
-                mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}))
+                mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}), results)
         verdicts = with_layout_note(prepared, verdicts, results)
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]

@@ -178,3 +178,29 @@ def test_the_cached_plan_keeps_the_mistakes_outputs(course, tmp_path):
     assert again.mistakes.keys() == first.mistakes.keys() == {"relu_grad"}
     key = next(iter(first.mistakes["relu_grad"]))
     assert [m for m, _ in again.mistakes["relu_grad"][key]] == [m for m, _ in first.mistakes["relu_grad"][key]]
+
+
+def test_a_mistake_is_named_only_where_the_outputs_agree_with_it_on_every_case(plans):
+    """A threshold instead of == 0 fails only the case with a value of 1e-30, where its output happens to be
+    any-instead-of-all's; on the first case any-instead-of-all gives 1.0 and it 0.5: not that mistake."""
+    from grader.judge import judge_exercise
+    plan = plans(("dead_relu_fraction",), True)
+    exercise = plan.exercises[0]
+    prepared = plan.prepared[exercise.id][0]
+
+    def threshold(h):
+        return (h.sum(dim=0) < 1e-6).to(h.dtype).mean()
+
+    def any_instead_of_all(h):
+        return (h == 0).any(dim=0).to(h.dtype).mean()
+
+    def record_of(fn):
+        results = {call["key"]: {"output": encode_value(fn(*[a.clone() for a in call["args"]])), "inputs_changed": []}
+                   for call in prepared.calls if call.get("device", "cpu") == "cpu"}
+        return {"status": "ok", "results": results}
+
+    from grader.encode import encode_value
+    told = judge_exercise(plan, exercise, record_of(threshold), None).checks[0]
+    assert told.status == "failed" and told.mistake is None, told.feedback
+    named = judge_exercise(plan, exercise, record_of(any_instead_of_all), None).checks[0]
+    assert named.mistake == "any_instead_of_all", named.feedback

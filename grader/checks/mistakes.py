@@ -111,17 +111,20 @@ def plain(value: Any) -> torch.Tensor | None:
 
 
 def matching_mistake(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
-                     outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
-    """The catalogued mistake whose outputs on `case` the learner's `result` matches, if any. Naming a
-    mistake only adds words to feedback: whatever the result holds, it never costs the learner a verdict."""
+                     outputs: dict[str, list[tuple[str, Any]]], results: dict[str, Any] | None = None) -> Mistake | None:
+    """The catalogued mistake whose outputs on `case` the learner's `result` matches, if any, and, where the
+    kind can tell (`agrees_with_mistake`) and `results` holds the check's other records, whose outputs the
+    learner's equal on every other case too: a function that fails one case as a mistake would, but passes
+    cases the mistake fails, made another mistake. Naming a mistake only adds words to feedback: whatever
+    the result holds, it never costs the learner a verdict."""
     try:
-        return _matching(exercise, prepared, case, result, outputs)
+        return _matching(exercise, prepared, case, result, outputs, results or {})
     except Exception:
         return None
 
 
 def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[str, Any],
-              outputs: dict[str, list[tuple[str, Any]]]) -> Mistake | None:
+              outputs: dict[str, list[tuple[str, Any]]], results: dict[str, Any]) -> Mistake | None:
     candidates = outputs.get(call_key(prepared.check, case))
     if not candidates or "error" in result:
         return None
@@ -130,9 +133,27 @@ def _matching(exercise: Exercise, prepared: Prepared, case: Case, result: dict[s
     by_id = {m.id: m for m in exercise.mistakes}
     judge = kinds.judge(prepared.check.kind)
     for mistake_id, theirs in candidates:
-        if mistake_id in by_id and judge.matches_mistake(result, theirs, expected, rtol, atol):
+        if mistake_id in by_id and judge.matches_mistake(result, theirs, expected, rtol, atol) \
+                and _agrees_elsewhere(judge, prepared, mistake_id, outputs, results):
             return by_id[mistake_id]
     return None
+
+
+def _agrees_elsewhere(judge: Any, prepared: Prepared, mistake_id: str, outputs: dict[str, list[tuple[str, Any]]],
+                      results: dict[str, Any]) -> bool:
+    """Whether the learner's output equals the mistake's on every other case where both are known."""
+    agrees = getattr(judge, "agrees_with_mistake", None)
+    if agrees is None:
+        return True
+    for case in prepared.cases:
+        key = call_key(prepared.check, case)
+        mine = results.get(key)
+        theirs = next((value for given, value in outputs.get(key, ()) if given == mistake_id), None)
+        if theirs is None or not isinstance(mine, dict) or "error" in mine:
+            continue
+        if not agrees(mine, theirs, *tolerance_for(prepared.check, case.dtype)):
+            return False
+    return True
 
 
 def record_tensor(record: Any) -> torch.Tensor | None:

@@ -85,6 +85,12 @@ def matches_mistake(record: CallRecord, theirs: Output, expected: Any, rtol: flo
     return wrong_output or both_changed
 
 
+def agrees_with_mistake(record: CallRecord, theirs: Output, rtol: float, atol: float) -> bool:
+    """The learner's output on a case is the mistake's, right or wrong."""
+    got = record_tensor(record.get("output"))
+    return got is not None and same(got, theirs.value, rtol, atol)
+
+
 def _left_to_device_check(case: Case) -> CaseVerdict:
     """Device mistakes cost the device check alone, on a GPU machine as on a CPU-only one (where the
     device check proxies CUDA on meta), so a submission scores the same on both."""
