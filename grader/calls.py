@@ -55,6 +55,9 @@ class RecordedError(TypedDict, total=False):
     line: str
     #: raised outside the learner's code (while the grader called the function or read what it returned)
     outside: bool
+    #: nothing raised: what the function returned could not be sent back (too large, not plain data); the
+    #: message says why, in the grader's words
+    unsaved: bool
 
 
 class EncodedValue(TypedDict, total=False):

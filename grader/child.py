@@ -153,7 +153,7 @@ def sendable(record: dict[str, Any], submission_dir: str, limit: int | None = No
 
 
 def _unsaved(words: str, submission_dir: str) -> dict[str, Any]:
-    return {"error": encode_error(TypeError(words), submission_dir)}
+    return {"error": {**encode_error(TypeError(words), submission_dir), "unsaved": True}}
 
 
 #: Device files of GPUs torch's autograd engine would find: NVIDIA, AMD (ROCm), a GPU passed to WSL.

@@ -216,6 +216,9 @@ def relu(x):
     feedback = check_of(result, "relu", "values").feedback
     assert "returned for this input (7.6 MB)" in feedback and "more than the 64 MB the grader takes back" in feedback
     assert "ended the process" not in feedback and "could not read the results" not in feedback
+    assert "Your function returned, but the grader cannot read back" in feedback and "raised TypeError" not in feedback
+    device = check_of(result, "relu", "device").feedback  # nothing went wrong with the device
+    assert "the device is what went wrong" not in device, device
     assert scores(result)["tanh"] == honest["tanh"] > 0
 
 def test_right_work_that_asks_torch_for_four_threads_keeps_full_marks(grade_files):

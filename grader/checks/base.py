@@ -107,7 +107,18 @@ def learner_error(result: Mapping[str, Any]) -> str:
 
 
 def error_verdict(case: Case, result: Mapping[str, Any]) -> CaseVerdict:
-    return CaseVerdict(case.id, case.label, False, f"Your function raised {learner_error(result)}", "error")
+    return CaseVerdict(case.id, case.label, False, unsaved_words(result) or f"Your function raised "
+                       f"{learner_error(result)}", "error")
+
+
+def unsaved_words(result: Mapping[str, Any]) -> str | None:
+    """Where the child could not send back what the function returned (nothing raised): saying so, else None.
+    The flag is the child's, so a learner can set it; it changes only that case's words."""
+    error = result.get("error")
+    if not isinstance(error, dict) or error.get("unsaved") is not True or not isinstance(error.get("message"), str):
+        return None
+    words = error["message"].strip()
+    return f"Your function returned, but {words[0].lower() + words[1:] if words else 'its result could not be read'}."
 
 
 def ordered_args(exercise: Exercise, case: Case) -> list[Any]:

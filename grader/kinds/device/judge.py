@@ -16,7 +16,7 @@ from typing import Any
 from grader.cases import build_cases
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
-from grader.checks.base import CaseVerdict, Context, Prepared, learner_error, make_call
+from grader.checks.base import CaseVerdict, Context, Prepared, learner_error, make_call, unsaved_words
 from grader.checks.compare import describe_record
 
 CASES_PER_CHECK = 3
@@ -44,6 +44,8 @@ def judge_case(prepared: Prepared, case, result: dict[str, Any]) -> CaseVerdict:
         return CaseVerdict(case.id, case.label, False,
                            f"Your function raised {learner_error({'error': result['cpu_error']})}\n"
                            f"It must run on the CPU before it can be checked on {where}.", "error")
+    if unsaved_words(result):
+        return CaseVerdict(case.id, case.label, False, f"With the input on {where}: {unsaved_words(result)}", "error")
     if "error" in result:
         return CaseVerdict(case.id, case.label, False,
                            f"With the input on {where}, your function raised {learner_error(result)}\n"

@@ -21,7 +21,7 @@ from grader.cases import DTYPES
 from grader.recording import sentinel
 from grader.spec import Exercise
 from grader.spec.checks import CheckBase
-from grader.checks.base import CaseVerdict, Context, Prepared, learner_error
+from grader.checks.base import CaseVerdict, Context, Prepared, learner_error, unsaved_words
 from grader.checks.compare import describe_record
 from grader.checks.init_cases import InitCase, build_init_cases, fail, init_call, raised_verdict
 
@@ -76,6 +76,8 @@ def _judge_device(case: InitCase, result: dict[str, Any]) -> CaseVerdict:
     if "cpu_error" in result:
         return fail(case, f"Your function raised {learner_error({'error': result['cpu_error']})}\n"
                           f"It must run on the CPU before it can be checked on {where}.", "error")
+    if unsaved_words(result):
+        return fail(case, f"With the tensor on {where}: {unsaved_words(result)}", "error")
     if "error" in result:
         return fail(case, f"With the tensor on {where}, your function raised {learner_error(result)}\n"
                           f"It ran on the CPU, so the device is what went wrong: a tensor or a generator made inside "
