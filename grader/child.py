@@ -255,7 +255,7 @@ def main(argument: dict[str, Any], steps) -> None:
             steps.start(f"import:{module_name}")
             imported[module_name] = _import(module_name, submission_dir)
             steps.done(f"import:{module_name}")
-            state = ProcessState(known)  # what the module's exercises start from
+            state = ProcessState(known, imported[module_name][0])  # what the module's exercises start from
         steps.start(exercise_id)
         module, failure = imported[module_name]
         loaded = len(sys.modules)

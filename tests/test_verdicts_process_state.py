@@ -165,3 +165,23 @@ def test_what_torch_changes_while_loading_a_part_of_itself_is_not_noted_and_the_
     finally:
         torch.manual_seed = original
         torch.use_deterministic_algorithms(False)
+
+
+def test_a_call_that_rebinds_its_own_modules_functions_costs_no_other_exercise_a_point(grade_files):
+    """relu replaces sigmoid and tanh in its own module's globals: the later exercises run in a fresh child,
+    where the module is as its import left it, and relu is told what it changed."""
+    source = (REPO / "solutions" / "activations.py").read_text() + '''
+
+_relu = relu
+
+
+def relu(x):
+    globals()["sigmoid"] = lambda t: t * 0
+    globals()["tanh"] = lambda t: t * 0
+    return _relu(x)
+'''
+    result = grade_files({"activations.py": source}, exercises=["relu", "sigmoid", "tanh", "sigmoid_grad"])
+    honest = grade_files(reference_with(), exercises=["relu", "sigmoid", "tanh", "sigmoid_grad"], name="honest")
+    assert scores(result) == scores(honest)
+    relu_note = note_of(next(e for e in result.exercises if e.id == "relu").checks[0])
+    assert relu_note is not None and "activations.sigmoid" in relu_note and "activations.tanh" in relu_note

@@ -186,9 +186,11 @@ class ProcessState:
     """The settings and namespaces above as they are now; `changes()` names what differs later.
 
     `known`: the names each namespace held before the learner's code ran (`names_now()`): only those are
-    reported, so that a note never shows a name the learner chose."""
+    reported, so that a note never shows a name the learner chose. `learner`: the learner's module, whose
+    functions and classes are watched too (a call that rebinds `sigmoid` in its own module would change
+    what the later exercises call); its names are the learner's own, so they may be shown."""
 
-    def __init__(self, known: dict[str, frozenset[str]] | None = None) -> None:
+    def __init__(self, known: dict[str, frozenset[str]] | None = None, learner: ModuleType | None = None) -> None:
         _fill_lazy_caches()
         self._settings = {name: _read(get) for name, get in SETTINGS.items()}
         self._spaces: dict[str, tuple[Any, bool, dict[str, Any], int]] = {}
@@ -199,6 +201,13 @@ class ProcessState:
                      if _watched(space_name, key, value) and (names is None or key in names)}
             self._spaces[space_name] = (live, additions, saved, len(live))
             self._codes += [(f"{space_name}.{key}", value, value.__code__) for key, value in saved.items()
+                            if type(value) is FunctionType]
+        if isinstance(learner, ModuleType) and learner.__name__ not in self._spaces:
+            live = vars(learner)
+            saved = {key: value for key, value in live.items()
+                     if callable(value) and not (key.startswith("__") and key.endswith("__"))}
+            self._spaces[learner.__name__] = (live, False, saved, len(live))
+            self._codes += [(f"{learner.__name__}.{key}", value, value.__code__) for key, value in saved.items()
                             if type(value) is FunctionType]
         self._modules = {name: sys.modules.get(name) for name in self._spaces}
         _LIVE.add(self)
