@@ -8,7 +8,7 @@ needs. Records are untrusted data from the child: a judge reads them defensively
 """
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Callable, TypedDict
 
 import torch
 
@@ -91,6 +91,18 @@ class FillRecord(TypedDict, total=False):
     error: RecordedError
     #: the names of the exception's classes, most derived first
     raised: list[str]
+
+
+#: Set by the child: writes which part of the current call runs now (child._Running.part).
+PART_NOTES: list[Callable[[str], None]] = []
+
+
+def note_part(part: str) -> None:
+    """Tell the grader which part of a call runs now: "contiguous" (a strided case's run on contiguous
+    copies), "again", "changed:<i>" or "plot:<i>" (an experiment's reruns), so that a stop there names it.
+    Does nothing outside a child."""
+    for write in PART_NOTES:
+        write(part)
 
 
 def runs_on_cuda(call: Call) -> bool:

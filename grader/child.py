@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from . import kinds, wire
+from .calls import PART_NOTES
 from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
 from .probes.core import hide_recorders, watch_exercise
@@ -63,12 +64,20 @@ class _Running:
 
     def __init__(self, folder: Path | None):
         self._fd = os.open(folder / RUNNING_FILE, os.O_WRONLY | os.O_CREAT, 0o600) if folder is not None else None
+        self._call = ""
 
     def note(self, exercise_id: str, key: str) -> None:
         """Tab-separated: a key alone (`values/random-3`) is found in many exercises."""
+        self._call = f"{exercise_id}\t{key}"
+        self._write(self._call)
+
+    def part(self, part: str) -> None:
+        """The part of the noted call that runs now (grader.calls.note_part)."""
+        self._write(f"{self._call}\t{part}")
+
+    def _write(self, text: str) -> None:
         if self._fd is not None:
-            line = f"{exercise_id}\t{key}".encode("utf-8", "replace")[:RUNNING_WIDTH]
-            os.pwrite(self._fd, line.ljust(RUNNING_WIDTH), 0)
+            os.pwrite(self._fd, text.encode("utf-8", "replace")[:RUNNING_WIDTH].ljust(RUNNING_WIDTH), 0)
 
 
 def run_exercise(task: dict[str, Any], module: Any, submission_dir: str,
@@ -246,6 +255,7 @@ def main(argument: dict[str, Any], steps) -> None:
     imported: dict[str, tuple[Any, dict | None]] = {}
     exercises = argument["exercises"]
     running = _Running(out_dir)
+    PART_NOTES[:] = [running.part]
     state: ProcessState | None = None
     for exercise_id in exercises:
         task = tasks[exercise_id]

@@ -254,13 +254,30 @@ def running_case(plan: Plan, exercise_id: str, out_dir: Path) -> str:
         return ""
     if len(note) > RUNNING_WIDTH:
         return ""
-    noted_exercise, _, key = note.decode("utf-8", "replace").rstrip(" ").partition("\t")
+    noted_exercise, key, part = (note.decode("utf-8", "replace").rstrip(" ").split("\t") + ["", ""])[:3]
     if noted_exercise != exercise_id:
         return ""
     for prepared in plan.prepared.get(exercise_id, ()):
         for case, call in zip(prepared.cases, prepared.calls):
             if call["key"] == key:
-                return f" It was stopped in the {prepared.check.label} check, on the case {case.label}."
+                return f" It was stopped in the {prepared.check.label} check, on the case {case.label}{_part_words(call, part)}."
+    return ""
+
+
+def _part_words(call: dict[str, Any], part: str) -> str:
+    """', in the grader's second run of it on contiguous copies of the same numbers' and the like, for the
+    part of a call the child noted (grader.calls.note_part); '' for an unknown or forged one."""
+    options = call.get("options") or {}
+    kind, _, index = part.partition(":")
+    if part == "contiguous":
+        return ", in the grader's second run of it, on contiguous copies of the same numbers"
+    if part == "again":
+        return ", in its second call with the same arguments (to see that the numbers repeat)"
+    if kind in ("changed", "plot") and index.isdigit():
+        runs = options.get("changes" if kind == "changed" else "plot") or []
+        if int(index) < len(runs) and isinstance(runs[int(index)], dict):
+            given = ", ".join(f"{name}={value!r}" for name, value in runs[int(index)].items())
+            return f", in the call with {given} {'instead' if kind == 'changed' else 'made to draw its picture'}"
     return ""
 
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from .calls import note_part
 from .encode import encode_error, encode_value, plain_tensor
 
 
@@ -215,8 +216,15 @@ def experiment_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         record["measured"] = run["measured"]
     if "error" not in main:
         if options.get("rerun"):
+            note_part("again")
             record["again"] = _run(fn, kwargs, where)
-        record["changed"] = [_run(fn, {**kwargs, **overrides}, where) for overrides in options.get("changes", [])]
+        record["changed"] = []
+        for index, overrides in enumerate(options.get("changes", [])):
+            note_part(f"changed:{index}")
+            record["changed"].append(_run(fn, {**kwargs, **overrides}, where))
     if options.get("plot"):
-        record["plot"] = [_run(fn, dict(more), where) for more in options["plot"]]
+        record["plot"] = []
+        for index, more in enumerate(options["plot"]):
+            note_part(f"plot:{index}")
+            record["plot"].append(_run(fn, dict(more), where))
     return record

@@ -126,6 +126,23 @@ def test_a_stop_names_the_case_it_happened_in(grade_files):
     assert sigmoid.score == sigmoid.max_score > 0
 
 
+
+def test_a_stop_in_a_second_run_of_a_call_names_that_run(grade_files):
+    """The grader runs some calls again (a strided case on contiguous copies, an experiment with a seed
+    changed): a stop there names that run, not the first."""
+    relu = (REPO / "solutions" / "activations.py").read_text().replace(
+        "def relu(x):\n", "def relu(x):\n    if x.dim() == 3 and x.numel() and x.is_contiguous():\n"
+                          "        import os\n        os._exit(3)\n", 1)
+    norms = (REPO / "solutions" / "experiments.py").read_text().replace(
+        "    torch.manual_seed(seed)\n", "    if seed == 1:\n        import os\n        os._exit(3)\n"
+                                       "    torch.manual_seed(seed)\n", 1)
+    result = grade_files({"activations.py": relu, "experiments.py": norms}, exercises=["relu", "gradient_norms"])
+    words = check_of(result, "relu", "values").feedback
+    assert "(2, 3, 4) (non-contiguous" in words and "second run of it, on contiguous copies" in words, words
+    words = check_of(result, "gradient_norms", "seeded").feedback
+    assert "in the call with seed=1 instead" in words, words
+
+
 def test_a_forged_or_foreign_note_of_the_running_case_is_not_believed(tmp_path):
     from types import SimpleNamespace
 

@@ -8,7 +8,7 @@ import torch.autograd.forward_ad as _forward_ad
 from torch._C._functorch import TransformType as _TransformType, peek_interpreter_stack as _interpreter
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ..calls import arguments
+from ..calls import arguments, note_part
 from ..encode import encode_error, encode_value
 from .cuda_model import CudaModel, encode_shown, to_model
 
@@ -51,6 +51,7 @@ def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
         ]
         record = {"output": encode_value(out), "inputs_changed": changed}
     if call.get("strided"):
+        note_part("contiguous")
         try:
             record["contiguous"] = encode_value(invoke(fn, _arguments(dict(call, strided=False)), call.get("kwargs", {})))
         except BaseException as exc:
