@@ -108,15 +108,44 @@ def _weights_in(args: tuple, kwargs: dict) -> list[torch.Tensor]:
     return found
 
 
+def _fingerprint(weight: torch.Tensor) -> list[float]:
+    flat = weight.detach().reshape(-1)
+    return [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [float(flat.double().sum()), float(flat.numel())]
+
+
 class LinearWeights(TorchFunctionMode):
-    """Records a fingerprint of each distinct weight tensor passed to F.linear (nn.Linear uses it), or
-    applied by hand in a matrix product (`_PRODUCTS`)."""
+    """Records each distinct nn.Linear weight of the call, in the order first seen: an nn.Linear made during
+    the call (its weight's registration, however the weight is then used: a copy, .double(), a broadcast
+    product), a weight passed to F.linear (nn.Linear's forward), or a 2-D nn.Parameter applied by hand in a
+    matrix product (`_PRODUCTS`); with a fingerprint of the numbers it held when first used (or, if never
+    used through those, when the call ended)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: dict[int, list[float]] = {}
+        self.seen: dict[int, list[float] | None] = {}
         self._alive: list[torch.Tensor] = []  # keeps ids unique while recording
         self.computed: dict[int, float] = {}  # id(weight) -> norm of the last gradient computed for it
+        self._registration: Any = None
+
+    def __enter__(self) -> "LinearWeights":
+        register = getattr(torch.nn.modules.module, "register_module_parameter_registration_hook", None)
+        if register is not None:
+            self._registration = register(self._registered)
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._registration is not None:
+            self._registration.remove()
+            self._registration = None
+        super().__exit__(*exc)
+
+    def _registered(self, module: Any, name: str, param: Any) -> None:
+        """Every module's parameter registration while recording: an nn.Linear's weight is a layer's."""
+        try:
+            if name == "weight" and isinstance(module, torch.nn.Linear):
+                self._note(param, used=False)
+        except Exception:
+            pass  # never the learner's problem
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -127,14 +156,22 @@ class LinearWeights(TorchFunctionMode):
                 self._note(weight)
         return func(*args, **kwargs)
 
-    def _note(self, weight: Any) -> None:
-        if isinstance(weight, torch.Tensor) and id(weight) not in self.seen and weight.device.type != "meta":
-            flat = weight.detach().reshape(-1)
-            self.seen[id(weight)] = [float(v) for v in flat[:FINGERPRINT_VALUES].tolist()] + [
-                float(flat.double().sum()), float(flat.numel())]
-            self._alive.append(weight)
-            if weight.requires_grad:
-                self._watch(weight)
+    def _note(self, weight: Any, used: bool = True) -> None:
+        if not isinstance(weight, torch.Tensor) or weight.device.type == "meta":
+            return
+        if id(weight) in self.seen:
+            if used and self.seen[id(weight)] is None:
+                self.seen[id(weight)] = _fingerprint(weight)  # registered before its numbers were drawn
+            return
+        self.seen[id(weight)] = _fingerprint(weight) if used else None
+        self._alive.append(weight)
+        if weight.requires_grad:
+            self._watch(weight)
+
+    def layers(self) -> list[list[float]]:
+        """Each recorded weight's fingerprint, first seen first."""
+        return [fingerprint if (fingerprint := self.seen[id(weight)]) is not None else _fingerprint(weight)
+                for weight in self._alive]
 
     def _watch(self, weight: torch.Tensor) -> None:
         """Keep the norm of every gradient computed for `weight`, by backward() or torch.autograd.grad."""
@@ -198,7 +235,7 @@ def _main_run(fn: Callable, kwargs: dict[str, Any], where: str | None) -> dict[s
         return held[1]
     recorder = LinearWeights()
     out = _run(fn, kwargs, where, recorder)
-    run = {"out": out, "layers": list(recorder.seen.values()), "measured": recorder.gradient_norms()}
+    run = {"out": out, "layers": recorder.layers(), "measured": recorder.gradient_norms()}
     _MAIN_RUNS[key] = (fn, run)
     return run
 

@@ -90,6 +90,9 @@ def graded_norms(plans, server, tmp_path_factory):
 BY_HAND = {  # each nn.Linear's weight applied by hand instead of calling the layer
     "addmm": "h = torch.addmm(linear.bias, h, linear.weight.t())",
     "matmul": "h = h @ linear.weight.T + linear.bias",
+    "a copy": "h = h @ linear.weight.clone().T + linear.bias",
+    "in float64": "h = (h.double() @ linear.weight.double().T + linear.bias.double()).float()",
+    "broadcast": "h = (h[:, None, :] * linear.weight[None]).sum(-1) + linear.bias",
 }
 NETWORK_CALLED = """    network = nn.Sequential(*layers)
     x = torch.randn(BATCH, width)
@@ -98,13 +101,14 @@ NETWORK_CALLED = """    network = nn.Sequential(*layers)
 
 @pytest.mark.parametrize("product", sorted(BY_HAND))
 def test_nn_linear_layers_applied_by_hand_score_full_marks(grade_files, product):
-    """The layers are nn.Linear, used through a matrix product rather than called: their weights are
-    observed all the same (the statement asks for nn.Linear layers, not for calling them)."""
+    """The layers are nn.Linear, used through a product (of the weight, a copy of it, or a broadcast)
+    rather than called: their weights are observed all the same, made in the call (the statement asks
+    for nn.Linear layers, not for calling them)."""
     by_hand = SOLUTION.replace(NETWORK_CALLED, "\n".join([
         "    x = torch.randn(BATCH, width)", "    h = x", "    for linear in linears:",
         f"        {BY_HAND[product]}", "        h = ACTIVATIONS[activation]()(h)", "    loss = h.pow(2).mean()"]))
     assert BY_HAND[product] in by_hand
-    result = grade_files({"experiments.py": by_hand}, exercises=["gradient_norms"], name=product)
+    result = grade_files({"experiments.py": by_hand}, exercises=["gradient_norms"], name=product.replace(" ", "-"))
     assert result.score == result.max_score > 0, [c.feedback for e in result.exercises for c in e.checks]
 
 
