@@ -108,7 +108,6 @@ def with_layout_note(prepared, verdicts: list[CaseVerdict], results: dict) -> li
                 or not isinstance(result.get("contiguous"), dict):
             return verdicts
         control = result["contiguous"]
-        control = dict(control) if "error" in control else {"output": control, "inputs_changed": []}
         try:
             if not kind.judge_case(prepared, case, control).passed:
                 return verdicts

@@ -53,14 +53,24 @@ def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     if call.get("strided"):
         note_part("contiguous")
         try:
-            record["contiguous"] = encode_value(invoke(fn, _arguments(dict(call, strided=False)), call.get("kwargs", {})))
+            record["contiguous"] = {"output": encode_value(invoke(fn, _arguments(dict(call, strided=False)),
+                                                                  call.get("kwargs", {}))), "inputs_changed": []}
         except BaseException as exc:
             record["contiguous"] = {"error": encode_error(exc, call.get("submission_dir"))}
     return record
 
 
 def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Back-propagate a fixed upstream gradient through fn; return the input gradients."""
+    """Back-propagate a fixed upstream gradient through fn; return the input gradients. A strided call also
+    runs on contiguous copies of the same numbers (`contiguous`, the same record), as the call probe's does."""
+    record = _grad_record(fn, call)
+    if call.get("strided"):
+        note_part("contiguous")
+        record["contiguous"] = _grad_record(fn, dict(call, strided=False))
+    return record
+
+
+def _grad_record(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     wrt = set(call["options"]["wrt"])
     # fresh copies for autograd to differentiate by, made before the strided view (a clone of a view that
     # skips elements would be contiguous): a view of a fresh base may require grad itself

@@ -18,3 +18,5 @@ class GradRecord(TypedDict, total=False):
     error: RecordedError
     #: "backward" where the error came from back-propagating, not from the call
     during: str
+    #: a strided call's record on contiguous copies of the same numbers (the same keys)
+    contiguous: dict

@@ -13,5 +13,5 @@ class CallRecord(TypedDict, total=False):
     #: the names of the arguments whose tensors changed during the call
     inputs_changed: list[str]
     error: RecordedError
-    #: a strided call's output on contiguous copies of the same numbers (or its error)
-    contiguous: EncodedValue
+    #: a strided call's record on contiguous copies of the same numbers (its output, or its error)
+    contiguous: dict
