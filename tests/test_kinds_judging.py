@@ -90,12 +90,10 @@ def test_derivative_fails_a_leaky_relu_gradient_without_its_slope(prepare):
     assert failures(probed(prepare("leaky_relu_grad", "derivative"),
                            lambda x, negative_slope=0.01: torch.where(x > 0, torch.ones_like(x),
                                                                       torch.full_like(x, negative_slope)))) == []
-    # torch.where with two Python numbers makes a float32 tensor: its slope is 0.01 rounded to float32, which
-    # float64 cases tell apart (2e-8 relative), naming the float32 arithmetic
-    in_float32 = failures(probed(prepare("leaky_relu_grad", "derivative"),
-                                 lambda x, negative_slope=0.01: torch.where(x > 0, 1.0, negative_slope).to(x.dtype)))
-    assert in_float32 and all(v.hint_key == "dtype" and "float32" in v.message for v in in_float32)
-    assert {"float64"} == {v.label.split(":")[1].split()[0] for v in in_float32}
+    # torch.where with two Python numbers makes a float32 tensor: its slope is 0.01 rounded to float32,
+    # 2.2e-8 relative, within float64's relative tolerance (torch's 1e-7)
+    assert failures(probed(prepare("leaky_relu_grad", "derivative"),
+                           lambda x, negative_slope=0.01: torch.where(x > 0, 1.0, negative_slope).to(x.dtype))) == []
     assert failures(probed(prepare("leaky_relu_grad", "derivative"),
                            lambda x, negative_slope=0.01: (x > 0).to(x.dtype)))
 

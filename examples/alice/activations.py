@@ -38,7 +38,8 @@ def relu_grad(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    return x * torch.where(x > 0, 1.0, negative_slope)
+    # torch.where of two Python numbers is float32: .to(x.dtype) keeps a float16 x float16
+    return x * torch.where(x > 0, 1.0, negative_slope).to(x.dtype)
 
 
 def leaky_relu_grad(x, negative_slope=0.01):
