@@ -185,3 +185,50 @@ def relu(x):
     assert scores(result) == scores(honest)
     relu_note = note_of(next(e for e in result.exercises if e.id == "relu").checks[0])
     assert relu_note is not None and "activations.sigmoid" in relu_note and "activations.tanh" in relu_note
+
+
+def test_a_call_that_changes_its_modules_globals_defaults_or_closures_costs_no_other_exercise_a_point(grade_files):
+    """relu sets a module global, another function's default and a closure cell, each making a wrong
+    function right: the later exercises run in a fresh child as the import left them, and score as
+    they would alone."""
+    source = (REPO / "solutions" / "activations.py").read_text() + '''
+
+_MODE = "wrong"
+_sigmoid = sigmoid
+
+
+def sigmoid(x):
+    return _sigmoid(x) if _MODE == "ok" else x * 0.5
+
+
+_softmax = softmax
+
+
+def softmax(x, dim=0):
+    return _softmax(x, dim=dim)
+
+
+def _make_tanh():
+    k = 3.0
+
+    def tanh(x):
+        return torch.tanh(x) * (k - 1.0)
+    return tanh
+
+
+tanh = _make_tanh()
+_relu = relu
+
+
+def relu(x):
+    globals()["_MODE"] = "ok"
+    softmax.__defaults__ = (-1,)
+    tanh.__closure__[0].cell_contents = 2.0
+    return _relu(x)
+'''
+    exercises = ["relu", "sigmoid", "softmax", "tanh"]
+    together = grade_files({"activations.py": source}, exercises=exercises)
+    alone = grade_files({"activations.py": source}, exercises=["sigmoid", "softmax", "tanh"], name="alone")
+    assert {k: v for k, v in scores(together).items() if k != "relu"} == scores(alone)
+    note = note_of(next(e for e in together.exercises if e.id == "relu").checks[0])
+    assert note is not None and all(name in note for name in ("_MODE", "softmax", "tanh")), note

@@ -202,13 +202,14 @@ class ProcessState:
             self._spaces[space_name] = (live, additions, saved, len(live))
             self._codes += [(f"{space_name}.{key}", value, value.__code__) for key, value in saved.items()
                             if type(value) is FunctionType]
+        self._function_state: list[tuple[str, FunctionType, tuple]] = []
         if isinstance(learner, ModuleType) and learner.__name__ not in self._spaces:
             live = vars(learner)
-            saved = {key: value for key, value in live.items()
-                     if callable(value) and not (key.startswith("__") and key.endswith("__"))}
+            saved = {key: value for key, value in live.items() if not (key.startswith("__") and key.endswith("__"))}
             self._spaces[learner.__name__] = (live, False, saved, len(live))
-            self._codes += [(f"{learner.__name__}.{key}", value, value.__code__) for key, value in saved.items()
-                            if type(value) is FunctionType]
+            functions = [(f"{learner.__name__}.{key}", value) for key, value in saved.items() if type(value) is FunctionType]
+            self._codes += [(name, function, function.__code__) for name, function in functions]
+            self._function_state = [(name, function, _function_state(function)) for name, function in functions]
         self._modules = {name: sys.modules.get(name) for name in self._spaces}
         _LIVE.add(self)
 
@@ -265,6 +266,8 @@ class ProcessState:
             if len(found) >= limit:
                 return found[:limit]
         found += [f"replaced:{name}" for name, function, code in self._codes if function.__code__ is not code]
+        found += [f"replaced:{name}" for name, function, state in self._function_state
+                  if f"replaced:{name}" not in found and _function_state(function) != state]
         return found[:limit]
 
 
@@ -284,6 +287,18 @@ def torch_loads(load: Callable[[], Any]) -> Any:
     finally:
         for state, seen in zip(states, before):
             state._absorb(seen)
+
+
+def _function_state(function: FunctionType) -> tuple:
+    """What a call can change of a learner's function besides its code: its defaults, and what its closure
+    holds (by identity: a cell given another object)."""
+    cells = []
+    for cell in function.__closure__ or ():
+        try:
+            cells.append(id(cell.cell_contents))
+        except ValueError:  # an empty cell
+            cells.append(None)
+    return (id(function.__defaults__), id(function.__kwdefaults__), tuple(cells))
 
 
 def _fill_lazy_caches() -> None:
