@@ -118,6 +118,28 @@ def with_layout_note(prepared, verdicts: list[CaseVerdict], results: dict) -> li
     return verdicts
 
 
+#: Said where only a check's float16/bfloat16 cases failed.
+HALF_PRECISION_NOTE = ("Only the float16 and bfloat16 cases fail; float32 and float64 pass. In half precision each step "
+                       "keeps about 3 significant digits (bfloat16: 2), so a formula that subtracts nearly equal "
+                       "numbers, such as x + (negative_slope - 1) * x, loses them: compute each value the way that "
+                       "rounds least (negative_slope * x directly), as torch does.")
+
+
+def with_half_precision_note(cases: list, verdicts: list[CaseVerdict]) -> list[CaseVerdict]:
+    """The verdicts, the first failing one told so where every failing case is a half-precision one and a
+    float32 or float64 case passed."""
+    failed = [i for i, (case, v) in enumerate(zip(cases, verdicts)) if not v.passed]
+    if not failed or not all(getattr(cases[i], "dtype", None) in ("float16", "bfloat16") for i in failed) \
+            or not any(v.passed and getattr(case, "dtype", None) in ("float32", "float64")
+                       for case, v in zip(cases, verdicts)):
+        return verdicts
+    first = failed[0]
+    if HALF_PRECISION_NOTE in verdicts[first].message:
+        return verdicts
+    noted = dataclasses.replace(verdicts[first], message=verdicts[first].message + "\n" + HALF_PRECISION_NOTE)
+    return [*verdicts[:first], noted, *verdicts[first + 1:]]
+
+
 def drawn_in_judging(plan: Plan) -> frozenset[str]:
     """The exercises whose judging may draw with matplotlib, the costliest to judge: worth preparing
     matplotlib in the background for, and running their modules first so that judging them overlaps the
@@ -164,7 +186,7 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
             if not verdicts[-1].passed and not named:
                 named = True
                 mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}), results)
-        verdicts = with_layout_note(prepared, verdicts, results)
+        verdicts = with_half_precision_note(prepared.cases, with_layout_note(prepared, verdicts, results))
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
         judged.append((prepared.check, verdicts, mistake))

@@ -425,3 +425,20 @@ def test_two_runs_that_differ_in_the_last_digits_are_shown_differently():
     assert _told_apart(0.5, 0.25) == ("0.5", "0.25")
     a, b = _told_apart(0.1, 0.1 + 2 ** -55)
     assert a != b
+
+
+def test_a_formula_that_cancels_in_half_precision_is_told_so():
+    from grader.judge import HALF_PRECISION_NOTE, with_half_precision_note
+    from grader.checks import CaseVerdict
+    from types import SimpleNamespace
+    cases = [SimpleNamespace(dtype=d) for d in ("float32", "float64", "float16", "bfloat16")]
+    only_half = [CaseVerdict(str(i), "", ok, "") for i, ok in enumerate((True, True, False, False))]
+    assert HALF_PRECISION_NOTE in with_half_precision_note(cases, only_half)[2].message
+    everywhere = [CaseVerdict(str(i), "", ok, "") for i, ok in enumerate((False, True, False, False))]
+    assert all(HALF_PRECISION_NOTE not in v.message for v in with_half_precision_note(cases, everywhere))
+
+
+def test_leaky_relu_written_with_a_cancelling_formula_fails_only_in_half_precision(prepare):
+    verdicts = probed(prepare("leaky_relu", "values"), lambda x, negative_slope=0.01: x + (negative_slope - 1) * x.clamp(max=0))
+    failed = failures(verdicts)
+    assert failed and {v.label.split(":")[1].split()[0] for v in failed} <= {"float16", "bfloat16"}
