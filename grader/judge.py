@@ -113,8 +113,7 @@ def with_layout_note(prepared, verdicts: list[CaseVerdict], results: dict) -> li
                 return verdicts
         except Exception:
             return verdicts
-        noted = dataclasses.replace(verdict, message=verdict.message + "\n" + LAYOUT_NOTE)
-        return [*verdicts[:index], noted, *verdicts[index + 1:]]
+        return _with_note(verdicts, index, LAYOUT_NOTE)
     return verdicts
 
 
@@ -133,11 +132,13 @@ def with_half_precision_note(cases: list, verdicts: list[CaseVerdict]) -> list[C
             or not any(v.passed and getattr(case, "dtype", None) in ("float32", "float64")
                        for case, v in zip(cases, verdicts)):
         return verdicts
-    first = failed[0]
-    if HALF_PRECISION_NOTE in verdicts[first].message:
-        return verdicts
-    noted = dataclasses.replace(verdicts[first], message=verdicts[first].message + "\n" + HALF_PRECISION_NOTE)
-    return [*verdicts[:first], noted, *verdicts[first + 1:]]
+    return _with_note(verdicts, failed[0], HALF_PRECISION_NOTE)
+
+
+def _with_note(verdicts: list[CaseVerdict], index: int, note: str) -> list[CaseVerdict]:
+    """The verdicts, the one at `index` with `note` on a line of its own after its message."""
+    return [*verdicts[:index], dataclasses.replace(verdicts[index], message=verdicts[index].message + "\n" + note),
+            *verdicts[index + 1:]]
 
 
 def drawn_in_judging(plan: Plan) -> frozenset[str]:

@@ -47,8 +47,16 @@ def describe_record(record: dict[str, Any]) -> str:
     return f"a {record.get('type', record['kind'])}"
 
 
-def _fmt(value: float, digits: int = 6) -> str:
-    return f"{value:.{digits}g}"
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def told_apart(a: float, b: float) -> tuple[str, str]:
+    """Two numbers with as many digits as it takes to read them differently (a float64 near miss needs 17)."""
+    for digits in (6, 10, 17):
+        if f"{a:.{digits}g}" != f"{b:.{digits}g}":
+            break
+    return f"{a:.{digits}g}", f"{b:.{digits}g}"
 
 
 def _index(flat_index: int, shape: torch.Size) -> str:
@@ -122,11 +130,9 @@ def compare_values(expected: torch.Tensor, got: torch.Tensor, rtol: float, atol:
         zero = torch.zeros_like(diff)
         worst = int(torch.where(finite_bad, diff, zero).flatten().argmax())
         where = _index(worst, e.shape) or "(scalar)"
-        want, got_there = float(e.flatten()[worst]), float(g.flatten()[worst])
-        # as many digits as it takes for the two numbers to read differently (a float64 near miss needs 17)
-        digits = next((d for d in (6, 10, 17) if _fmt(want, d) != _fmt(got_there, d)), 17)
-        lines.append(f"Worst at index {where}: expected {_fmt(want, digits)}, "
-                     f"got {_fmt(got_there, digits)}" + _input_at(inputs, expected.shape, worst) + ".")
+        want, got_there = told_apart(float(e.flatten()[worst]), float(g.flatten()[worst]))
+        lines.append(f"Worst at index {where}: expected {want}, got {got_there}"
+                     + _input_at(inputs, expected.shape, worst) + ".")
         relative = _relative(diff, e, finite_bad)
         lines.append(f"Greatest absolute difference {_fmt(float(diff.flatten()[worst]))} at {where}; " + (
             f"{relative} (allowed: absolute {atol:g} + relative {rtol:g} × |expected|)." if relative else

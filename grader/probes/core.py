@@ -35,39 +35,40 @@ def _unchanged(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(_ALL(same))
 
 
+def _with_contiguous_run(record_of: Callable[[Callable, dict[str, Any]], dict[str, Any]], fn: Callable,
+                         call: dict[str, Any]) -> dict[str, Any]:
+    """The probe's record of the call; a strided call's also holds, as `contiguous`, its record on contiguous
+    copies of the same numbers, so that where only the layout fails, feedback can say so."""
+    record = record_of(fn, call)
+    if call.get("strided"):
+        note_part("contiguous")
+        record["contiguous"] = record_of(fn, dict(call, strided=False))
+    return record
+
+
 def call_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Call fn once; return its output and which inputs it modified. A strided call also runs once on
-    contiguous copies of the same numbers (`contiguous`): where only the layout fails, feedback says so."""
+    """Call fn once; return its output and which inputs it modified (and the same on contiguous copies)."""
+    return _with_contiguous_run(_call_record, fn, call)
+
+
+def _call_record(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
     args = _arguments(call)
     originals = [a.clone() if isinstance(a, torch.Tensor) else a for a in args]
     try:
         out = invoke(fn, args, call.get("kwargs", {}))
     except BaseException as exc:
-        record = {"error": encode_error(exc, call.get("submission_dir"))}
-    else:
-        changed = [
-            name for name, before, after in zip(call["arg_names"], originals, args)
-            if isinstance(after, torch.Tensor) and not _unchanged(after, before)
-        ]
-        record = {"output": encode_value(out), "inputs_changed": changed}
-    if call.get("strided"):
-        note_part("contiguous")
-        try:
-            record["contiguous"] = {"output": encode_value(invoke(fn, _arguments(dict(call, strided=False)),
-                                                                  call.get("kwargs", {}))), "inputs_changed": []}
-        except BaseException as exc:
-            record["contiguous"] = {"error": encode_error(exc, call.get("submission_dir"))}
-    return record
+        return {"error": encode_error(exc, call.get("submission_dir"))}
+    changed = [
+        name for name, before, after in zip(call["arg_names"], originals, args)
+        if isinstance(after, torch.Tensor) and not _unchanged(after, before)
+    ]
+    return {"output": encode_value(out), "inputs_changed": changed}
 
 
 def grad_probe(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:
-    """Back-propagate a fixed upstream gradient through fn; return the input gradients. A strided call also
-    runs on contiguous copies of the same numbers (`contiguous`, the same record), as the call probe's does."""
-    record = _grad_record(fn, call)
-    if call.get("strided"):
-        note_part("contiguous")
-        record["contiguous"] = _grad_record(fn, dict(call, strided=False))
-    return record
+    """Back-propagate a fixed upstream gradient through fn; return the input gradients (and the same on
+    contiguous copies)."""
+    return _with_contiguous_run(_grad_record, fn, call)
 
 
 def _grad_record(fn: Callable, call: dict[str, Any]) -> dict[str, Any]:

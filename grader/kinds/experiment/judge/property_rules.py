@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from grader.checks.compare import describe_record
+from grader.checks.compare import describe_record, told_apart
 
 from ..model import CloseToReference, Property, RatioProperty
 
@@ -149,14 +149,6 @@ def _close(spec: CloseToReference | None, numbers: Numbers, reference: Numbers |
     return "\n".join(lines)
 
 
-def _told_apart(a: float, b: float) -> tuple[str, str]:
-    """The two numbers with as many digits as it takes to read them differently (up to 17)."""
-    for digits in (6, 10, 17):
-        if f"{a:.{digits}g}" != f"{b:.{digits}g}":
-            break
-    return f"{a:.{digits}g}", f"{b:.{digits}g}"
-
-
 def _deterministic(numbers: Numbers, again: dict[str, Any] | None) -> str | None:
     second, problem = numbers_of(again) if again is not None else (None, "it was not called again")
     if second is None:
@@ -165,7 +157,7 @@ def _deterministic(numbers: Numbers, again: dict[str, Any] | None) -> str | None
         return None
     diff = next((i for i, (a, b) in enumerate(zip(numbers, second)) if a != b), min(len(numbers), len(second)))
     if diff < min(len(numbers), len(second)):
-        first_run, second_run = _told_apart(numbers[diff], second[diff])
+        first_run, second_run = told_apart(numbers[diff], second[diff])
         detail = f"{ordinal(diff)} was {first_run}, then {second_run}"
     else:
         detail = f"{len(numbers)} numbers, then {len(second)}"
