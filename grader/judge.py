@@ -8,9 +8,11 @@ import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import torch
+
 from . import kinds, wire
 from .checks import CaseVerdict
-from .checks.mistakes import matching_mistake
+from .checks.mistakes import matching_mistake, record_tensor
 from .intake import Submission, unread_module
 from .plan import Plan, checks_of
 from .records import Record, read_record
@@ -124,15 +126,31 @@ HALF_PRECISION_NOTE = ("Only the float16 and bfloat16 cases fail; float32 and fl
                        "rounds least (negative_slope * x directly), as torch does.")
 
 
-def with_half_precision_note(cases: list, verdicts: list[CaseVerdict]) -> list[CaseVerdict]:
-    """The verdicts, the first failing one told so where every failing case is a half-precision one and a
-    float32 or float64 case passed."""
+def with_half_precision_note(cases: list, verdicts: list[CaseVerdict], near: list[bool] | None = None) -> list[CaseVerdict]:
+    """The verdicts, the first failing one told so where every failing case is a half-precision one whose
+    numbers are near the expected ones (`near`: a rounding loss, not a sign, a formula or a dtype gone wrong)
+    and a float32 or float64 case passed."""
     failed = [i for i, (case, v) in enumerate(zip(cases, verdicts)) if not v.passed]
     if not failed or not all(getattr(cases[i], "dtype", None) in ("float16", "bfloat16") for i in failed) \
+            or not all(near is None or near[i] for i in failed) \
             or not any(v.passed and getattr(case, "dtype", None) in ("float32", "float64")
                        for case, v in zip(cases, verdicts)):
         return verdicts
     return _with_note(verdicts, failed[0], HALF_PRECISION_NOTE)
+
+
+def _near_expected(prepared, results: dict) -> list[bool]:
+    """Per case: the learner's output is a tensor of the expected dtype and shape within 10 % of the expected,
+    or 1 % of the largest expected magnitude (what rounding loses where nearly equal numbers cancel)."""
+    near = []
+    for call in prepared.calls:
+        got = record_tensor((results.get(call["key"]) or {}).get("output"))
+        want = prepared.expected.get(call["key"])
+        near.append(isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor) and got.dtype == want.dtype
+                    and got.shape == want.shape and bool(torch.isclose(
+                        got.double(), want.double(), rtol=0.1, equal_nan=True,
+                        atol=0.01 * float(want.double().abs().nan_to_num(0.0, 0.0, 0.0).amax()) if want.numel() else 0.0).all()))
+    return near
 
 
 def _with_note(verdicts: list[CaseVerdict], index: int, note: str) -> list[CaseVerdict]:
@@ -187,7 +205,8 @@ def judge_exercise(plan: Plan, exercise: Exercise, record: dict | None,
             if not verdicts[-1].passed and not named:
                 named = True
                 mistake = matching_mistake(exercise, prepared, case, result, plan.mistakes.get(exercise.id, {}), results)
-        verdicts = with_half_precision_note(prepared.cases, with_layout_note(prepared, verdicts, results))
+        verdicts = with_half_precision_note(prepared.cases, with_layout_note(prepared, verdicts, results),
+                                            _near_expected(prepared, results))
         if not pictures_of_passing_work and all(v.passed for v in verdicts):
             verdicts = [dataclasses.replace(v, attachments={}, message="") if v.attachments else v for v in verdicts]
         judged.append((prepared.check, verdicts, mistake))

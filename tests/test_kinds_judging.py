@@ -436,9 +436,30 @@ def test_a_formula_that_cancels_in_half_precision_is_told_so():
     assert HALF_PRECISION_NOTE in with_half_precision_note(cases, only_half)[2].message
     everywhere = [CaseVerdict(str(i), "", ok, "") for i, ok in enumerate((False, True, False, False))]
     assert all(HALF_PRECISION_NOTE not in v.message for v in with_half_precision_note(cases, everywhere))
+    far_off = with_half_precision_note(cases, only_half, [True, True, True, False])  # a sign or a dtype wrong
+    assert all(HALF_PRECISION_NOTE not in v.message for v in far_off)
 
 
 def test_leaky_relu_written_with_a_cancelling_formula_fails_only_in_half_precision(prepare):
     verdicts = probed(prepare("leaky_relu", "values"), lambda x, negative_slope=0.01: x + (negative_slope - 1) * x.clamp(max=0))
     failed = failures(verdicts)
     assert failed and {v.label.split(":")[1].split()[0] for v in failed} <= {"float16", "bfloat16"}
+
+
+def test_the_half_precision_note_is_not_given_for_a_wrong_sign_or_dtype_in_half_precision(prepare, plans):
+    from grader.judge import HALF_PRECISION_NOTE, _near_expected, with_half_precision_note
+    prepared = prepare("leaky_relu", "values")
+
+    def notes(fn):
+        records = {call["key"]: sent(kinds.probes()[call["probe"]](fn, dict(call, submission_dir=None)))
+                   for call in prepared.calls}
+        verdicts = judge(prepared, [records[call["key"]] for call in prepared.calls])
+        return [v.message for v in with_half_precision_note(prepared.cases, verdicts, _near_expected(prepared, records))]
+
+    cancelling = notes(lambda x, negative_slope=0.01: x + (negative_slope - 1) * x.clamp(max=0))
+    assert any(HALF_PRECISION_NOTE in m for m in cancelling)
+    half = (torch.float16, torch.bfloat16)
+    wrong_sign = notes(lambda x, negative_slope=0.01: torch.where(x > 0, x, (-1 if x.dtype in half else 1) * negative_slope * x))
+    wrong_dtype = notes(lambda x, negative_slope=0.01: torch.where(x > 0, x, negative_slope * x).float() if x.dtype in half
+                        else torch.where(x > 0, x, negative_slope * x))
+    assert not any(HALF_PRECISION_NOTE in m for m in wrong_sign + wrong_dtype)
