@@ -109,6 +109,26 @@ def _become_subreaper() -> None:
         pass  # not Linux: process groups still apply
 
 
+def _drop_inherited_files(keep: set[int]) -> None:
+    """Point every inherited file descriptor but `keep` at /dev/null: the files stay out of reach, and the numbers
+    stay taken. Python objects of the server's (a font file matplotlib holds open) still own them, and one
+    garbage-collected later would close whatever file had reused its number: the child's own, mid-write."""
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in range(3, 256):
+            if fd not in keep and fd != null:
+                try:
+                    os.fstat(fd)
+                except OSError:
+                    continue  # not open: nothing to hide
+                try:
+                    os.dup2(null, fd, inheritable=False)
+                except OSError:
+                    pass
+    finally:
+        os.close(null)
+
+
 def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep: set[int],
            read_only: list[str], in_cgroup: bool) -> None:
     """In the child (forked, or a fresh `--once` process). Never returns."""
@@ -118,12 +138,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, events_w: int, keep:
             os.setpgid(0, 0)
         except PermissionError:
             pass  # a spawned child already leads its own session and group
-        for fd in range(3, 256):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        _drop_inherited_files(keep)
         limits = request["limits"]
         workdir = request["workdir"]
         confine.clean_environment(workdir, request.get("env") or {}, confine.uses_gpu(request))
