@@ -3,16 +3,20 @@
 Runs in the sandbox's child process, so nothing here is trusted by the grader: it only
 produces `<exercise>.data` files of plain data (grader.wire, read by the grader with an unpickler that builds
 nothing but builtins and tensors). Each module's
-import and each exercise is a sandbox step, so a hang or a crash is blamed on that step alone.
+import and each exercise is a sandbox step, so a hang or a crash is blamed on that step alone; each
+exercise runs in a copy of the process as the module's import left it (in_a_copy), so that what one
+exercise's code changes reaches no other's verdict.
 """
 from __future__ import annotations
 
 import importlib
 import os
 import resource
+import signal
 import sys
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -257,7 +261,7 @@ def main(argument: dict[str, Any], steps) -> None:
     running = _Running(out_dir)
     PART_NOTES[:] = [running.part]
     state: ProcessState | None = None
-    for exercise_id in exercises:
+    for index, exercise_id in enumerate(exercises):
         task = tasks[exercise_id]
         module_name = task["module"]
         if module_name not in imported:
@@ -268,13 +272,90 @@ def main(argument: dict[str, Any], steps) -> None:
             state = ProcessState(known, imported[module_name][0])  # what the module's exercises start from
         steps.start(exercise_id)
         module, failure = imported[module_name]
+        save = _saver(task, module, failure, state, submission_dir, running, exercise_id, out_dir)
+        last = index == len(exercises) - 1  # nothing runs after it in this process: no copy needed
+        if failure is not None or last or not in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}"):
+            if save():  # here: a CUDA context cannot be copied (the learner's import may have started one)
+                break  # the process was left changed: the later exercises get a fresh child (execute)
+        steps.done(exercise_id)
+    sys.stdout.flush()
+
+
+def _saver(task: dict[str, Any], module: Any, failure: dict | None, state: ProcessState | None, submission_dir: str,
+           running: _Running, exercise_id: str, out_dir: Path) -> Callable[[], bool]:
+    """Runs the exercise and saves its record; the function returns whether it left the process changed."""
+    def save() -> bool:
         loaded = len(sys.modules)
         record = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
         changed = state.changes() if state is not None and failure is None else []
-        if changed:  # noted; the later exercises get a fresh child (execute.run_children), as the import left it
+        if changed:  # noted in the record: feedback, never a point
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
         (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
-        steps.done(exercise_id)
-        if changed:
-            break
-    sys.stdout.flush()
+        return bool(changed)
+    return save
+
+
+def in_a_copy(run: Callable[[], object], saves: Path) -> bool:
+    """Call `run`, which saves the file `saves`, in a forked copy of this process and wait for it; False where
+    it was not run (no copy possible).
+
+    Whatever the learner's code changes in place while `run` runs — its module's lists, dicts and tensors, a
+    class attribute, a function's mutable default, torch's settings — ends with the copy, so every exercise of
+    a module starts from the process as the module's import left it, and no exercise's verdict depends on
+    another's code. A copy that ends otherwise than by returning from `run` (a crash, os._exit, a signal)
+    ends this process the same way, so that the server blames the step it was in, as if it had run here.
+    Not possible once CUDA has started in this process (a forked CUDA context is unusable), nor where the
+    learner's code has used up the processes it may have."""
+    if torch.cuda.is_initialized():
+        return False
+    for stream in (sys.stdout, sys.stderr):  # written once, by this process, not again by the copy
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    reaping = signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a learner's handler (or SIG_IGN) would reap the copy
+    try:
+        pid = os.fork()
+    except OSError:
+        _set_handler(signal.SIGCHLD, reaping)
+        return False
+    if pid == 0:
+        code = 1
+        try:
+            _set_handler(signal.SIGCHLD, reaping)
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            try:
+                traceback.print_exc()
+            except BaseException:
+                pass
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    _set_handler(signal.SIGCHLD, reaping)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0 and saves.is_file():
+        return True
+    if code >= 0:
+        os._exit(code)
+    _set_handler(-code, signal.SIG_DFL)  # the learner's handler, if any, would keep this process alive
+    os.kill(os.getpid(), -code)
+    os._exit(128 - code)
+
+
+def _set_handler(signum: int, handler: Any) -> None:
+    """signal.signal where it can be: not for SIGKILL, nor a handler set from C (getsignal's None)."""
+    try:
+        if handler is not None:
+            signal.signal(signum, handler)
+    except (OSError, ValueError, TypeError):
+        pass
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 import signal as signals
 import threading
 from pathlib import Path
@@ -178,24 +179,25 @@ class _Run:
                     failures[exercise_id] = ("error", f"Your code in {module}.py used up the module's time "
                                                       f"({limits.total_s:g} s) before this exercise ran.")
                 return
-            cuda = starts_cuda(plan, remaining)
+            batch = child_batch(plan, remaining)
+            cuda = starts_cuda(plan, batch)
             children += 1
             work = self.home / f"{module}-{children}"  # named by what it runs, never by when: the same in any order
             work.mkdir()
             out_dir = work / "out"
             job = Job(CHILD_TARGET, {"submission_dir": str(self.staged), "tasks_file": str(plan.tasks_file),
-                                     "out_dir": str(out_dir), "exercises": remaining, "cuda": cuda},
+                                     "out_dir": str(out_dir), "exercises": batch, "cuda": cuda},
                       workdir=str(work), limits=dataclasses.replace(limits, total_s=left),
                       readable=(str(self.staged), str(plan.tasks_file)),
                       require=required(plan.course.sandbox), gpu=cuda,
                       prepare=("grader.child:load_tasks", str(plan.tasks_file)),
-                      steps=tuple(scheduled_steps(remaining, self.by_module, cuda)),
+                      steps=tuple(scheduled_steps(batch, self.by_module, cuda)),
                       # absolute: the fork server resolves paths from its own working folder, not the grader's
                       hidden=tuple(str(Path(root).resolve()) for root in [getattr(plan.course, "root", None)] if root))
             early = self.early
             outcome = server.run(job, None if early is None else
                                  (lambda step, out=out_dir: early.offer(step, out / f"{step}{wire.SUFFIX}")),
-                                 steps=remaining)
+                                 steps=batch)
             if outcome.reason == "refused":
                 raise SandboxRefused(outcome.stderr)
             if outcome.failed_step == "start:cuda":  # before any learner code ran: the machine's fault, never theirs
@@ -208,7 +210,7 @@ class _Run:
                 details["wall_s"] += outcome.wall_s
                 details["output_truncated"] |= outcome.output_truncated
                 details["confinement"] = list(outcome.confinement)
-            for exercise_id in remaining:
+            for exercise_id in batch:
                 file = out_dir / f"{exercise_id}{wire.SUFFIX}"
                 if is_saved(file):
                     self.saved[exercise_id] = file
@@ -279,6 +281,15 @@ def _part_words(call: dict[str, Any], part: str) -> str:
             given = ", ".join(f"{name}={value!r}" for name, value in runs[int(index)].items())
             return f", in the call with {given} {'instead' if kind == 'changed' else 'made to draw its picture'}"
     return ""
+
+
+def child_batch(plan: Plan, remaining: list[str]) -> list[str]:
+    """The exercises of `remaining` the next child runs: all of them, each in a copy of the child as the module's
+    import left it (child.in_a_copy). A child that starts CUDA cannot be copied, so there an exercise with calls
+    on the GPU has a child of its own, and the exercises before the next such one share a child."""
+    if starts_cuda(plan, remaining[:1]):
+        return remaining[:1]
+    return list(itertools.takewhile(lambda exercise_id: not starts_cuda(plan, [exercise_id]), remaining))
 
 
 def starts_cuda(plan: Plan, exercises: list[str]) -> bool:

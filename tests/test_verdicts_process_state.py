@@ -52,7 +52,7 @@ def test_the_exercises_after_one_that_left_its_process_changed_run_in_a_fresh_on
                            exercises=exercises, name="careless")
     assert scores(careless) == full_marks(careless)
     assert check_of(careless, "sigmoid", "gradient").status == "passed"
-    assert careless.details["children"] == 2  # the module's child, then a fresh one after leaky_relu_grad
+    assert careless.details["children"] == 1  # each exercise in a copy of the module's child: nothing to start again
     note = note_of(careless.exercises[0].checks[0])
     assert note is not None and "default dtype" in note and "saved-tensors hook" in note
 
@@ -121,6 +121,19 @@ def test_only_a_child_whose_calls_run_on_the_gpu_starts_cuda(course, tmp_path):
     assert starts_cuda(on_gpu, ["sigmoid"]) and not starts_cuda(on_gpu, ["relu_over_sigmoid"])
     on_cpu = build_plan(course, hidden=True, exercises=["sigmoid"], cuda=False, workdir=tmp_path / "cpu")
     assert not starts_cuda(on_cpu, ["sigmoid"])
+
+
+def test_on_a_gpu_an_exercise_with_gpu_cases_has_a_child_of_its_own_and_the_rest_share_one(course, tmp_path):
+    """A CUDA context cannot be copied, so exercises with GPU cases cannot each run in a copy of one child."""
+    from grader.execute import child_batch
+    from grader.plan import build_plan
+    ids = ["calculate_gain", "fan_in_and_fan_out", "zeros_", "kaiming_normal_"]  # the first two: no GPU cases
+    on_gpu = build_plan(course, hidden=True, exercises=ids, cuda=True, workdir=tmp_path)
+    assert child_batch(on_gpu, ids) == ["calculate_gain", "fan_in_and_fan_out"]
+    assert child_batch(on_gpu, ids[2:]) == ["zeros_"]
+    assert child_batch(on_gpu, ["kaiming_normal_", "calculate_gain"]) == ["kaiming_normal_"]
+    on_cpu = build_plan(course, hidden=True, exercises=ids, cuda=False, workdir=tmp_path / "cpu")
+    assert child_batch(on_cpu, ids) == ids
 
 
 def test_every_setting_the_child_compares_has_words_for_the_learner():
@@ -232,3 +245,66 @@ def relu(x):
     assert {k: v for k, v in scores(together).items() if k != "relu"} == scores(alone)
     note = note_of(next(e for e in together.exercises if e.id == "relu").checks[0])
     assert note is not None and all(name in note for name in ("_MODE", "softmax", "tanh")), note
+
+
+def test_a_call_that_changes_its_modules_objects_in_place_costs_no_other_exercise_a_point(grade_files):
+    """relu changes module-level objects in place — a dict, a list, a tensor, a class attribute, an attribute of
+    another function, a mutable default — that the module's right sigmoid, tanh and softmax read: no
+    comparison could see every such change, so each exercise runs in a copy of the child as the import left
+    it, and they score as they do alone."""
+    source = (REPO / "solutions" / "activations.py").read_text() + '''
+
+_SETTINGS = {"scale": 1.0}
+_OFFSETS = [0.0]
+_ONE = torch.ones(())
+
+
+class _Config:
+    dim = 0
+
+
+_sigmoid, _tanh, _softmax = sigmoid, tanh, softmax
+
+
+def sigmoid(x):
+    return _sigmoid(x) * _SETTINGS["scale"] + _OFFSETS[0]
+
+
+def tanh(x, _cache={}):
+    return _tanh(x) * _ONE.item() + len(_cache)
+
+
+def softmax(x, dim=-1):
+    return _softmax(x, dim=dim) * getattr(sigmoid, "factor", 1.0) if _Config.dim == 0 else x
+
+
+_relu = relu
+
+
+def relu(x):
+    _SETTINGS["scale"] = 0.0
+    _OFFSETS.append(1.0)
+    _OFFSETS[0] = 3.0
+    _ONE.add_(1)
+    _Config.dim = 1
+    sigmoid.factor = 2.0
+    tanh.__defaults__[0]["seen"] = True
+    return _relu(x)
+'''
+    exercises = ["relu", "sigmoid", "tanh", "softmax"]
+    together = grade_files({"activations.py": source}, exercises=exercises)
+    honest = grade_files(reference_with(), exercises=exercises, name="honest")
+    assert scores(together) == scores(honest)
+    assert together.details["children"] == 1  # copies of one child, not a child per exercise
+
+
+def test_a_module_that_reaps_or_ignores_child_processes_still_gets_every_point(grade_files):
+    """A learner's SIGCHLD handler (or SIG_IGN, which reaps by itself) must not take the exercises' copies'
+    exit statuses from the child that waits for them."""
+    exercises = ["relu", "sigmoid", "tanh"]
+    honest = grade_files(reference_with(), exercises=exercises, name="honest")
+    for name, setup in {"ignored": "signal.signal(signal.SIGCHLD, signal.SIG_IGN)",
+                        "reaped": "signal.signal(signal.SIGCHLD, lambda *_: os.waitpid(-1, os.WNOHANG))"}.items():
+        source = f"import os, signal\n{setup}\n" + (REPO / "solutions" / "activations.py").read_text()
+        result = grade_files({"activations.py": source}, exercises=exercises, name=name)
+        assert scores(result) == scores(honest), name

@@ -1,16 +1,13 @@
-"""What a learner's call leaves changed for the whole process, noticed so that it reaches no later exercise.
+"""What a learner's call leaves changed for the whole process, noticed so that the learner is told.
 
-Each learner module is graded in a child of its own, so nothing one module does reaches another's
-exercises (unless that module imports it itself). A module's exercises run one after another in its
-child, though: a derivative that switches gradients off for good, sets the default dtype, enters a device
-context, a saved-tensors hook or a dual level and never leaves it, or replaces `torch.exp`, would change
-how the module's later exercises run, and right work there would fail under the wrong name. So the child
-notes the process's state once the module is imported and compares it after each exercise; where it
-differs, that exercise's record says what changed and the child ends, and the grader grades the module's
-remaining exercises in a fresh child, where only the import has run. The fresh child is what isolates;
-what is compared here only decides when one is needed, and what it does not look at (a kernel registered
-in torch's dispatcher from C, a container of a library changed in place) stays within the learner's own
-module.
+Each learner module is graded in a child of its own, and each of its exercises in a copy of that child
+forked once the module is imported (grader.child.in_a_copy), so whatever a call changes — torch's
+settings, its functions, the module's own lists, dicts and tensors — ends with the copy and reaches no
+other exercise. The child notes the process's state once the module is imported and each copy compares it
+after its exercise: where it differs, the exercise's record says what changed, so that the learner hears
+that a program calling the function would be affected (feedback, never a point). Where no copy can be made
+(a CUDA context cannot be forked), the exercise runs in the child itself, and a difference ends the child:
+the grader grades the module's remaining exercises in a fresh child, where only the import has run.
 
 Only getters that import nothing are used: a confined child may not be able to read torch's files.
 """
