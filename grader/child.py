@@ -274,24 +274,30 @@ def main(argument: dict[str, Any], steps) -> None:
         module, failure = imported[module_name]
         save = _saver(task, module, failure, state, submission_dir, running, exercise_id, out_dir)
         last = index == len(exercises) - 1  # nothing runs after it in this process: no copy needed
-        if failure is not None or last or not in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}"):
-            if save():  # here: a CUDA context cannot be copied (the learner's import may have started one)
-                break  # the process was left changed: the later exercises get a fresh child (execute)
+        if failure is None and not last and in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}"):
+            pass
+        elif save(libraries=not last and failure is None):  # here, where a CUDA context cannot be copied:
+            break  # the process was left changed, the later exercises get a fresh child (execute)
         steps.done(exercise_id)
     sys.stdout.flush()
 
 
 def _saver(task: dict[str, Any], module: Any, failure: dict | None, state: ProcessState | None, submission_dir: str,
-           running: _Running, exercise_id: str, out_dir: Path) -> Callable[[], bool]:
-    """Runs the exercise and saves its record; the function returns whether it left the process changed."""
-    def save() -> bool:
+           running: _Running, exercise_id: str, out_dir: Path) -> Callable[..., bool]:
+    """Runs the exercise and saves its record; the function returns whether it left the process changed.
+
+    The note (feedback, never a point) says what the settings and the learner's module show, wherever the
+    exercise ran; torch's, numpy's and matplotlib's attributes are compared too only where that decides
+    whether the later exercises need a fresh child (`libraries`, ProcessState.changes)."""
+    def save(libraries: bool = False) -> bool:
         loaded = len(sys.modules)
         record = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
-        changed = state.changes() if state is not None and failure is None else []
-        if changed:  # noted in the record: feedback, never a point
+        watched = state is not None and failure is None
+        changed = state.changes(libraries=False) if watched else []
+        if changed:
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
         (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
-        return bool(changed)
+        return bool(changed) or (libraries and watched and bool(state.changes()))
     return save
 
 

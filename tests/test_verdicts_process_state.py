@@ -73,13 +73,25 @@ def test_the_process_state_names_what_a_call_left_changed_and_nothing_else():
         torch.exp = lambda x: x
         warnings.simplefilter("error")
         changed = before.changes()
+        settings_only = before.changes(libraries=False)
     finally:
         torch.set_grad_enabled(True)
         torch.set_default_dtype(dtype)
         torch.exp = exp
         warnings.filters.pop(0)
     assert set(changed) == {"grad_mode", "default_dtype", "replaced:torch.exp", "warnings"}
+    assert set(settings_only) == {"grad_mode", "default_dtype", "warnings"}
     assert before.changes() == []
+
+
+def test_without_the_libraries_the_learners_module_is_still_compared():
+    import types
+    learner = types.ModuleType("learner")
+    exec("def sigmoid(x):\n    return x\n\ndef tanh(x, k=[1]):\n    return x\n", vars(learner))
+    before = ProcessState(learner=learner)
+    learner.sigmoid = lambda x: x * 0
+    learner.tanh.__defaults__ = ([2],)
+    assert set(before.changes(libraries=False)) == {"replaced:learner.sigmoid", "replaced:learner.tanh"}
 
 
 def test_a_device_context_or_a_saved_tensors_hook_left_open_is_noticed():
@@ -308,3 +320,25 @@ def test_a_module_that_reaps_or_ignores_child_processes_still_gets_every_point(g
         source = f"import os, signal\n{setup}\n" + (REPO / "solutions" / "activations.py").read_text()
         result = grade_files({"activations.py": source}, exercises=exercises, name=name)
         assert scores(result) == scores(honest), name
+
+
+def test_a_module_that_leaves_no_process_to_copy_into_is_graded_one_exercise_after_another(grade_files):
+    """The import lowers the child's process limit to what it has: no copy can be forked (where the limit
+    binds: not for root without a pids cgroup), so the exercises run in the child itself, and a function
+    that rebinds another still costs it nothing (the comparison ends the child, a fresh one goes on)."""
+    source = ("import resource\n"
+              "resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))\n" + (REPO / "solutions" / "activations.py").read_text() + '''
+
+_relu = relu
+
+
+def relu(x):
+    globals()["sigmoid"] = lambda t: t * 0
+    return _relu(x)
+''')
+    exercises = ["relu", "sigmoid", "tanh"]
+    result = grade_files({"activations.py": source}, exercises=exercises)
+    honest = grade_files(reference_with(), exercises=exercises, name="honest")
+    assert scores(result) == scores(honest)
+    if "own-user" in result.details["confinement"]:  # the limit binds: the exercises ran in the child itself
+        assert result.details["children"] == 2  # relu's change ended it; sigmoid and tanh in a fresh one

@@ -112,12 +112,21 @@ LEFT_CHANGED = {
 }
 
 
+#: Changes to a library's attributes (its functions, constants, classes' methods): contained like the rest,
+#: but not compared, so not noted (reading every attribute of torch, numpy and matplotlib after each exercise
+#: would cost each exercise's forked copy thousands of pages).
+NOT_NOTED = {"torch_function_code_swapped", "pickle_protocol_lowered", "tensor_method_shadowed",
+             "builtins_len_replaced", "nn_linear_forward_replaced", "matplotlib_bar_height_replaced",
+             "matplotlib_print_figure_replaced", "tempfile_folder_changed"}
+
+
 @pytest.mark.parametrize("case", list(LEFT_CHANGED))
 def test_what_one_exercise_leaves_changed_costs_no_later_exercise_a_point(grade_files, case):
     module, function, lines, exercises = LEFT_CHANGED[case]
     changed = grade_files(reference_with(**{module: inserted(module, function, lines)}), exercises=exercises, name=case)
     assert {e.id: e.score for e in changed.exercises[1:]} == {e.id: e.max_score for e in changed.exercises[1:]}
-    assert any(note_of(check) for check in changed.exercises[0].checks)
+    noted = any(note_of(check) for check in changed.exercises[0].checks)
+    assert noted == (case not in NOT_NOTED)
 
 
 def test_the_last_exercise_of_a_module_is_told_what_it_left_changed(grade_files):
