@@ -12,9 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import resource
-import signal
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +22,7 @@ from . import kinds, wire
 from .calls import PART_NOTES
 from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
+from .probes.copies import AsImported, handlers_now, in_a_copy
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
 from .probes.process_state import ProcessState
@@ -261,23 +260,40 @@ def main(argument: dict[str, Any], steps) -> None:
     running = _Running(out_dir)
     PART_NOTES[:] = [running.part]
     state: ProcessState | None = None
+    as_imported: AsImported | None = None
     for index, exercise_id in enumerate(exercises):
         task = tasks[exercise_id]
         module_name = task["module"]
         if module_name not in imported:
             known = ProcessState.names_now()  # what a note may name: nothing the learner's code added
+            handlers = handlers_now()
             steps.start(f"import:{module_name}")
             imported[module_name] = _import(module_name, submission_dir)
             steps.done(f"import:{module_name}")
             state = ProcessState(known, imported[module_name][0])  # what the module's exercises start from
+            as_imported = AsImported(handlers)
+            as_imported.set_aside()  # no learner code runs here between the copies
         steps.start(exercise_id)
         module, failure = imported[module_name]
         save = _saver(task, module, failure, state, submission_dir, running, exercise_id, out_dir)
         last = index == len(exercises) - 1  # nothing runs after it in this process: no copy needed
-        if failure is None and not last and in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}"):
+
+        def prepare(as_imported: AsImported | None = as_imported) -> None:
+            if as_imported is not None:
+                as_imported.restore()
+
+        def prepare_copy() -> None:
+            steps.close()  # only this process announces steps
+            prepare()
+
+        if failure is None and not last and in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}", prepare_copy):
             pass
-        elif save(libraries=not last and failure is None):  # here, where a CUDA context cannot be copied:
-            break  # the process was left changed, the later exercises get a fresh child (execute)
+        else:  # here: the last exercise, or where a CUDA context cannot be copied
+            prepare()
+            if save(everything=not last and failure is None):
+                break  # the process was left changed: the later exercises get a fresh child (execute)
+            if as_imported is not None:
+                as_imported.set_aside()
         steps.done(exercise_id)
     sys.stdout.flush()
 
@@ -286,82 +302,16 @@ def _saver(task: dict[str, Any], module: Any, failure: dict | None, state: Proce
            running: _Running, exercise_id: str, out_dir: Path) -> Callable[..., bool]:
     """Runs the exercise and saves its record; the function returns whether it left the process changed.
 
-    The note (feedback, never a point) says what the settings and the learner's module show, wherever the
-    exercise ran; torch's, numpy's and matplotlib's attributes are compared too only where that decides
-    whether the later exercises need a fresh child (`libraries`, ProcessState.changes)."""
-    def save(libraries: bool = False) -> bool:
+    The note (feedback, never a point) names the settings the exercise left changed, wherever it ran; the
+    libraries' attributes and the learner's module are compared too only where that decides whether the
+    later exercises need a fresh child (`everything`, ProcessState.changes)."""
+    def save(everything: bool = False) -> bool:
         loaded = len(sys.modules)
         record = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
         watched = state is not None and failure is None
-        changed = state.changes(libraries=False) if watched else []
+        changed = state.settings_changed() if watched else []
         if changed:
             record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
         (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
-        return bool(changed) or (libraries and watched and bool(state.changes()))
+        return bool(changed) or (everything and watched and bool(state.changes()))
     return save
-
-
-def in_a_copy(run: Callable[[], object], saves: Path) -> bool:
-    """Call `run`, which saves the file `saves`, in a forked copy of this process and wait for it; False where
-    it was not run (no copy possible).
-
-    Whatever the learner's code changes in place while `run` runs — its module's lists, dicts and tensors, a
-    class attribute, a function's mutable default, torch's settings — ends with the copy, so every exercise of
-    a module starts from the process as the module's import left it, and no exercise's verdict depends on
-    another's code. A copy that ends otherwise than by returning from `run` (a crash, os._exit, a signal)
-    ends this process the same way, so that the server blames the step it was in, as if it had run here.
-    Not possible once CUDA has started in this process (a forked CUDA context is unusable), nor where the
-    learner's code has used up the processes it may have."""
-    if torch.cuda.is_initialized():
-        return False
-    for stream in (sys.stdout, sys.stderr):  # written once, by this process, not again by the copy
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-    reaping = signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a learner's handler (or SIG_IGN) would reap the copy
-    try:
-        pid = os.fork()
-    except OSError:
-        _set_handler(signal.SIGCHLD, reaping)
-        return False
-    if pid == 0:
-        code = 1
-        try:
-            _set_handler(signal.SIGCHLD, reaping)
-            run()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:
-            try:
-                traceback.print_exc()
-            except BaseException:
-                pass
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except BaseException:
-                    pass
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    _set_handler(signal.SIGCHLD, reaping)
-    code = os.waitstatus_to_exitcode(status)
-    if code == 0 and saves.is_file():
-        return True
-    if code >= 0:
-        os._exit(code)
-    _set_handler(-code, signal.SIG_DFL)  # the learner's handler, if any, would keep this process alive
-    os.kill(os.getpid(), -code)
-    os._exit(128 - code)
-
-
-def _set_handler(signum: int, handler: Any) -> None:
-    """signal.signal where it can be: not for SIGKILL, nor a handler set from C (getsignal's None)."""
-    try:
-        if handler is not None:
-            signal.signal(signum, handler)
-    except (OSError, ValueError, TypeError):
-        pass
-

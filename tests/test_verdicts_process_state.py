@@ -73,7 +73,7 @@ def test_the_process_state_names_what_a_call_left_changed_and_nothing_else():
         torch.exp = lambda x: x
         warnings.simplefilter("error")
         changed = before.changes()
-        settings_only = before.changes(libraries=False)
+        settings_only = before.settings_changed()
     finally:
         torch.set_grad_enabled(True)
         torch.set_default_dtype(dtype)
@@ -84,14 +84,17 @@ def test_the_process_state_names_what_a_call_left_changed_and_nothing_else():
     assert before.changes() == []
 
 
-def test_without_the_libraries_the_learners_module_is_still_compared():
+def test_the_learners_module_is_compared_with_everything_else_not_with_the_settings():
+    """Rebinding a module global is how Python counts and caches (`global _calls`): no note; it is compared
+    only where it decides whether the later exercises need a fresh child."""
     import types
     learner = types.ModuleType("learner")
     exec("def sigmoid(x):\n    return x\n\ndef tanh(x, k=[1]):\n    return x\n", vars(learner))
     before = ProcessState(learner=learner)
     learner.sigmoid = lambda x: x * 0
     learner.tanh.__defaults__ = ([2],)
-    assert set(before.changes(libraries=False)) == {"replaced:learner.sigmoid", "replaced:learner.tanh"}
+    assert before.settings_changed() == []
+    assert set(before.changes()) == {"replaced:learner.sigmoid", "replaced:learner.tanh"}
 
 
 def test_a_device_context_or_a_saved_tensors_hook_left_open_is_noticed():
@@ -193,8 +196,8 @@ def test_what_torch_changes_while_loading_a_part_of_itself_is_not_noted_and_the_
 
 
 def test_a_call_that_rebinds_its_own_modules_functions_costs_no_other_exercise_a_point(grade_files):
-    """relu replaces sigmoid and tanh in its own module's globals: the later exercises run in a fresh child,
-    where the module is as its import left it, and relu is told what it changed."""
+    """relu replaces sigmoid and tanh in its own module's globals: the later exercises run in copies of the
+    child as the import left it; rebinding a global is not noted (it is how Python counts and caches)."""
     source = (REPO / "solutions" / "activations.py").read_text() + '''
 
 _relu = relu
@@ -208,13 +211,12 @@ def relu(x):
     result = grade_files({"activations.py": source}, exercises=["relu", "sigmoid", "tanh", "sigmoid_grad"])
     honest = grade_files(reference_with(), exercises=["relu", "sigmoid", "tanh", "sigmoid_grad"], name="honest")
     assert scores(result) == scores(honest)
-    relu_note = note_of(next(e for e in result.exercises if e.id == "relu").checks[0])
-    assert relu_note is not None and "activations.sigmoid" in relu_note and "activations.tanh" in relu_note
+    assert note_of(next(e for e in result.exercises if e.id == "relu").checks[0]) is None  # `global` is Python's own
 
 
 def test_a_call_that_changes_its_modules_globals_defaults_or_closures_costs_no_other_exercise_a_point(grade_files):
     """relu sets a module global, another function's default and a closure cell, each making a wrong
-    function right: the later exercises run in a fresh child as the import left them, and score as
+    function right: the later exercises run in copies of the child as the import left it, and score as
     they would alone."""
     source = (REPO / "solutions" / "activations.py").read_text() + '''
 
@@ -255,8 +257,6 @@ def relu(x):
     together = grade_files({"activations.py": source}, exercises=exercises)
     alone = grade_files({"activations.py": source}, exercises=["sigmoid", "softmax", "tanh"], name="alone")
     assert {k: v for k, v in scores(together).items() if k != "relu"} == scores(alone)
-    note = note_of(next(e for e in together.exercises if e.id == "relu").checks[0])
-    assert note is not None and all(name in note for name in ("_MODE", "softmax", "tanh")), note
 
 
 def test_a_call_that_changes_its_modules_objects_in_place_costs_no_other_exercise_a_point(grade_files):

@@ -4,11 +4,12 @@ Each learner module is graded in a child of its own, and each of its exercises i
 forked once the module is imported (grader.child.in_a_copy), so whatever a call changes — torch's
 settings, its functions, the module's own lists, dicts and tensors — ends with the copy and reaches no
 other exercise. The child notes the process's state once the module is imported and each copy compares its
-settings and the learner's module after its exercise: where they differ, the exercise's record says what
+settings after its exercise (`settings_changed`): where they differ, the exercise's record says what
 changed, so that the learner hears that a program calling the function would be affected (feedback, never
 a point). Where no copy can be made (a CUDA context cannot be forked), the exercise runs in the child
-itself, the libraries' attributes are compared too, and a difference ends the child: the grader grades
-the module's remaining exercises in a fresh child, where only the import has run.
+itself and everything is compared (`changes`: the libraries' attributes, the learner's module's globals,
+functions' code, defaults and closure cells too): a difference ends the child, and the grader grades the
+module's remaining exercises in a fresh child, where only the import has run.
 
 Only getters that import nothing are used: a confined child may not be able to read torch's files.
 """
@@ -201,16 +202,12 @@ class ProcessState:
             self._codes += [(f"{space_name}.{key}", value, value.__code__) for key, value in saved.items()
                             if type(value) is FunctionType]
         self._function_state: list[tuple[str, FunctionType, tuple]] = []
-        self._learner: str | None = None
-        self._learner_codes: list[tuple[str, FunctionType, Any]] = []
         if isinstance(learner, ModuleType) and learner.__name__ not in self._spaces:
-            self._learner = learner.__name__
             live = vars(learner)
             saved = {key: value for key, value in live.items() if not (key.startswith("__") and key.endswith("__"))}
             self._spaces[learner.__name__] = (live, False, saved, len(live))
             functions = [(f"{learner.__name__}.{key}", value) for key, value in saved.items() if type(value) is FunctionType]
-            self._learner_codes = [(name, function, function.__code__) for name, function in functions]
-            self._codes += self._learner_codes
+            self._codes += [(name, function, function.__code__) for name, function in functions]
             self._function_state = [(name, function, _function_state(function)) for name, function in functions]
         self._modules = {name: sys.modules.get(name) for name in self._spaces}
         _LIVE.add(self)
@@ -240,24 +237,24 @@ class ProcessState:
             self._spaces[space] = (live, additions, saved, len(live))
         self._codes = [(name, function, function.__code__ if function.__code__ is not codes[name] else code)
                        for name, function, code in self._codes]
-        learner = {name for name, _, _ in self._learner_codes}
-        self._learner_codes = [entry for entry in self._codes if entry[0] in learner]
 
     @staticmethod
     def names_now() -> dict[str, frozenset[str]]:
         _fill_lazy_caches()
         return {name: frozenset(live) for name, (live, _) in _namespaces().items()}
 
-    def changes(self, limit: int = 8, libraries: bool = True) -> list[str]:
+    def settings_changed(self) -> list[str]:
+        """The settings that differ from the noted state (what a note tells the learner): cheap, where reading
+        every attribute of torch, numpy and matplotlib writes to thousands of their objects (their reference
+        counts), which a forked copy pays for in pages copied."""
+        return [name for name, get in SETTINGS.items() if not _same(_read(get), self._settings[name])]
+
+    def changes(self, limit: int = 8) -> list[str]:
         """What differs from the noted state: setting names, and `replaced:<namespace>.<name>` for an attribute
         replaced, removed, given other code, or (on a class) added. Attributes added to a module are left
-        alone: torch adds its lazy ones itself. Without `libraries`, the settings and the learner's module
-        only: reading every attribute of torch, numpy and matplotlib writes to thousands of their objects
-        (their reference counts), which a forked copy pays for in pages copied."""
-        found = [name for name, get in SETTINGS.items() if not _same(_read(get), self._settings[name])]
+        alone: torch adds its lazy ones itself."""
+        found = self.settings_changed()
         for space_name, (live, additions, saved, size) in self._spaces.items():
-            if not libraries and space_name != self._learner:
-                continue
             module = self._modules[space_name]
             if module is not None and sys.modules.get(space_name, module) is not module:
                 found.append(f"replaced:{space_name}")
@@ -273,8 +270,7 @@ class ProcessState:
                 found.append(f"added:{space_name}")
             if len(found) >= limit:
                 return found[:limit]
-        found += [f"replaced:{name}" for name, function, code in (self._codes if libraries else self._learner_codes)
-                  if function.__code__ is not code]
+        found += [f"replaced:{name}" for name, function, code in self._codes if function.__code__ is not code]
         found += [f"replaced:{name}" for name, function, state in self._function_state
                   if f"replaced:{name}" not in found and _function_state(function) != state]
         return found[:limit]

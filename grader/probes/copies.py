@@ -1,0 +1,130 @@
+"""Each exercise in a copy of the child, as the learner's module's import left the child.
+
+The child imports a learner module once, then runs each of its exercises in a forked copy (`in_a_copy`), so
+that whatever one exercise's code changes — its module's lists, dicts and tensors, a class attribute, a
+function's mutable default, torch's settings — ends with the copy and reaches no other exercise's verdict.
+
+What the import left that a fork does not carry is given to each copy again (`AsImported.restore`): Python's
+random state (the `random` module reseeds itself in every forked process) and interval timers (a fork does
+not inherit them). And no learner code runs in the child between copies: the learner's signal handlers and
+timers are set aside there (`AsImported.set_aside`), since a signal a copy sends the child would otherwise
+run a handler in it and change what every later copy starts from.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+#: signals whose handler may be read and set
+SIGNALS = tuple(sorted(set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}))
+
+
+def handlers_now() -> dict[int, Any]:
+    """Every signal's handler as Python sees it (None: one set from C)."""
+    found = {}
+    for signum in SIGNALS:
+        try:
+            found[signum] = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def set_handler(signum: int, handler: Any) -> None:
+    """signal.signal where it can be: not for SIGKILL, nor a handler set from C (getsignal's None)."""
+    try:
+        if handler is not None:
+            signal.signal(signum, handler)
+    except (OSError, ValueError, TypeError):
+        pass
+
+
+class AsImported:
+    """What the learner's import left that a forked copy would not start from by itself.
+
+    `before`: the handlers before the import (handlers_now()), so that only those the import set are the
+    learner's."""
+
+    def __init__(self, before: dict[int, Any]):
+        self._random = random.getstate()
+        self._timers = {which: signal.getitimer(which) for which in TIMERS}
+        self._handlers = {signum: handler for signum, handler in handlers_now().items()
+                          if handler is not before.get(signum)}
+
+    def set_aside(self) -> None:
+        """In the child, until the next copy: timers disarmed, the learner's handlers ignoring their signals,
+        and SIGCHLD at its default (a learner's handler, or SIG_IGN, would reap the copies the child waits for)."""
+        for which, (value, _) in self._timers.items():
+            if value > 0:
+                signal.setitimer(which, 0)
+        for signum, handler in self._handlers.items():
+            if callable(handler):
+                set_handler(signum, signal.SIG_IGN)
+        set_handler(signal.SIGCHLD, signal.SIG_DFL)
+
+    def restore(self) -> None:
+        """Where an exercise is about to run: as the import left it (the handlers first: a timer may fire at once)."""
+        random.setstate(self._random)
+        for signum, handler in self._handlers.items():
+            set_handler(signum, handler)
+        for which, (value, interval) in self._timers.items():
+            if value > 0:
+                signal.setitimer(which, value, interval)
+
+
+def in_a_copy(run: Callable[[], object], saves: Path, prepare: Callable[[], object]) -> bool:
+    """Call `prepare()` then `run()`, which saves the file `saves`, in a forked copy of this process, and wait
+    for it; False where it was not run (no copy possible).
+
+    A copy that ends otherwise than by returning from `run` (a crash, os._exit, a signal) ends this process
+    the same way, so that the server blames the step it was in, as if it had run here. Not possible once
+    CUDA has started in this process (a forked CUDA context is unusable), nor where the learner's code has
+    used up the processes it may have."""
+    if torch.cuda.is_initialized():
+        return False
+    for stream in (sys.stdout, sys.stderr):  # written once, by this process, not again by the copy
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:
+        code = 1
+        try:
+            prepare()
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            try:
+                traceback.print_exc()
+            except BaseException:
+                pass
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0 and saves.is_file():
+        return True
+    if code >= 0:
+        os._exit(code)
+    set_handler(-code, signal.SIG_DFL)  # a handler would keep this process alive
+    os.kill(os.getpid(), -code)
+    os._exit(128 - code)

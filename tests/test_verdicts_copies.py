@@ -1,0 +1,78 @@
+"""Each exercise of a learner module starts from the process as the module's import left it.
+
+The exercises run in forked copies of the module's child (grader.probes.copies): what the import left that
+a fork does not carry is given back to each copy, and nothing an exercise's code does reaches the process
+the later copies are forked from. Each case scores the same exercises together and alone.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO, scores
+from grader.scoring import note_of
+
+SOLUTION = (REPO / "solutions" / "activations.py").read_text()
+
+#: name → (what is appended to the reference activations.py, the exercise graded alone and after the others)
+TOGETHER_AS_ALONE = {
+    # right work in a plain style: `random` reseeds itself in every forked process
+    "random_seeded_at_import": '''
+import random as _random
+_random.seed(0)
+_FIRST = 0.8444218515250481  # random.random() right after random.seed(0)
+
+
+def relu(x):
+    if _random.random() != _FIRST:
+        raise RuntimeError("Python's random is not where the import left it")
+    return torch.where(x > 0, x, torch.zeros_like(x))
+''',
+    # a handler the import installed, run in the child by a signal an exercise sends it
+    "signal_to_the_child": '''
+import os as _os, signal as _signal
+_MODE = {"slope": 0.0}
+
+
+def _on_usr1(signum, frame):
+    _MODE["slope"] = 0.5
+
+
+_signal.signal(_signal.SIGUSR1, _on_usr1)
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    _os.kill(_os.getppid(), _signal.SIGUSR1)
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    return torch.where(x > 0, x, _MODE["slope"] * x)
+''',
+    # the channel that tells the server which exercise runs: closed in every copy
+    "step_announced_by_an_exercise": '''
+import os as _os, gc as _gc
+
+
+def leaky_relu(x, negative_slope=0.01):
+    steps = [o for o in _gc.get_objects() if type(o).__name__ == "Steps"]
+    if steps:
+        steps[0].start("relu")
+    _os._exit(3)
+''',
+}
+
+
+@pytest.mark.parametrize("case", list(TOGETHER_AS_ALONE))
+def test_an_exercise_scores_after_the_others_as_it_does_alone(grade_files, case):
+    files = {"activations.py": SOLUTION + TOGETHER_AS_ALONE[case]}
+    together = grade_files(files, exercises=["leaky_relu", "relu", "tanh"], name=f"{case}-together")
+    alone = grade_files(files, exercises=["relu"], name=f"{case}-alone")
+    assert scores(together)["relu"] == scores(alone)["relu"]
+
+
+def test_a_timer_the_import_set_is_the_imports_and_no_exercises_note(grade_files):
+    files = {"activations.py": SOLUTION + "\nimport signal as _signal\n_signal.setitimer(_signal.ITIMER_REAL, 1000)\n"}
+    result = grade_files(files, exercises=["leaky_relu", "relu", "tanh"], name="timer")
+    assert all(note_of(check) is None for exercise in result.exercises for check in exercise.checks)
+    assert scores(result) == {e.id: e.max_score for e in result.exercises}
