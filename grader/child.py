@@ -12,7 +12,10 @@ from __future__ import annotations
 import importlib
 import os
 import resource
+import shutil
+import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +26,7 @@ from .calls import PART_NOTES
 from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
 from .probes.copies import AsImported, handlers_now, in_a_copy
+from .sandbox.confine import confine_a_copy
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
 from .probes.process_state import ProcessState
@@ -244,14 +248,23 @@ def load_tasks(path: str) -> bool:
     return True
 
 
+#: The learner's working folder from the import on, below the job's: each copy may change the file system
+#: only there and in its temporary folders, never where the records are saved.
+FILES = "files"
+
+
 def main(argument: dict[str, Any], steps) -> None:
     submission_dir = argument["submission_dir"]
-    out_dir = Path(argument["out_dir"])
+    out_dir = Path(argument["out_dir"]).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     if argument.get("cuda"):
         steps.start("start:cuda")
         start_gpu()
         steps.done("start:cuda")
+    files = Path.cwd() / FILES
+    files.mkdir(exist_ok=True)
+    os.chdir(files)
+    learners = LearnersFiles([str(files), tempfile.gettempdir(), os.environ.get("MPLCONFIGDIR", "")])
     sys.path.insert(0, submission_dir)
     load_tasks(argument["tasks_file"])
     tasks = _TASKS[argument["tasks_file"]][1]
@@ -273,10 +286,11 @@ def main(argument: dict[str, Any], steps) -> None:
             state = ProcessState(known, imported[module_name][0])  # what the module's exercises start from
             as_imported = AsImported(handlers)
             as_imported.set_aside()  # no learner code runs here between the copies
+            learners.note()
         steps.start(exercise_id)
         module, failure = imported[module_name]
-        save = _saver(task, module, failure, state, submission_dir, running, exercise_id, out_dir)
-        last = index == len(exercises) - 1  # nothing runs after it in this process: no copy needed
+        record = Record(out_dir / f"{exercise_id}{wire.SUFFIX}")
+        save = _saver(task, module, failure, state, submission_dir, running, exercise_id, record)
 
         def prepare(as_imported: AsImported | None = as_imported) -> None:
             if as_imported is not None:
@@ -284,34 +298,117 @@ def main(argument: dict[str, Any], steps) -> None:
 
         def prepare_copy() -> None:
             steps.close()  # only this process announces steps
+            confine_a_copy(learners.folders)
             prepare()
 
-        if failure is None and not last and in_a_copy(save, out_dir / f"{exercise_id}{wire.SUFFIX}", prepare_copy):
-            pass
-        else:  # here: the last exercise, or where a CUDA context cannot be copied
+        if failure is None and in_a_copy(save, record.written, prepare_copy):
+            learners.restore()  # what the exercise's code wrote ends with it too
+        else:  # here, where a CUDA context cannot be copied: one exercise after another
             prepare()
-            if save(everything=not last and failure is None):
+            if save(everything=index < len(exercises) - 1 and failure is None):
+                record.keep()
                 break  # the process was left changed: the later exercises get a fresh child (execute)
             if as_imported is not None:
                 as_imported.set_aside()
+        record.keep()
         steps.done(exercise_id)
     sys.stdout.flush()
 
 
+class Record:
+    """An exercise's record, written through a descriptor the child opens before the exercise runs, to a name
+    the grader does not read (`<id>.data.part`), and given its name by the child once the exercise has
+    ended: a copy's code may write nothing in the records' folder (confine_a_copy), and no record is
+    the grader's before its exercise is over."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._part = path.with_name(path.name + ".part")
+        for stale in (path, self._part):  # put there by code that ran where no Landlock keeps it out
+            _remove(stale)
+        self.fd = os.open(self._part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view.nbytes:
+            view = view[os.write(self.fd, view):]
+
+    def written(self) -> bool:
+        return os.fstat(self.fd).st_size > 0
+
+    def keep(self) -> None:
+        """Close it; a written record gets its name."""
+        if self.fd < 0:
+            return
+        written = self.written()
+        os.close(self.fd)
+        self.fd = -1
+        if written:
+            _remove(self.path)
+            os.rename(self._part, self.path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+class LearnersFiles:
+    """The folders the learner's code may write in (its working folder, its temporary folders): what the import
+    left there is noted, and what a copy adds is removed once it has ended, so that no exercise finds a file
+    another wrote. (A file of the import's that a copy changes stays changed.)"""
+
+    def __init__(self, folders: list[str]):
+        self.folders = [folder for folder in dict.fromkeys(folders) if folder and os.path.isdir(folder)]
+        self._noted: set[str] = set()
+
+    def _now(self) -> set[str]:
+        found: set[str] = set()
+        waiting = list(self.folders)
+        while waiting:  # without recursion: a learner's folders may nest deeper than Python's stack
+            try:
+                with os.scandir(waiting.pop()) as entries:
+                    for entry in entries:
+                        found.add(entry.path)
+                        if entry.is_dir(follow_symlinks=False):
+                            waiting.append(entry.path)
+            except OSError:
+                continue
+        return found
+
+    def note(self) -> None:
+        self._noted = self._now()
+
+    def restore(self) -> None:
+        for path in sorted(self._now() - self._noted, key=lambda path: path.count(os.sep), reverse=True):
+            try:  # what is inside a folder first
+                if stat.S_ISDIR(os.lstat(path).st_mode):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
 def _saver(task: dict[str, Any], module: Any, failure: dict | None, state: ProcessState | None, submission_dir: str,
-           running: _Running, exercise_id: str, out_dir: Path) -> Callable[..., bool]:
-    """Runs the exercise and saves its record; the function returns whether it left the process changed.
+           running: _Running, exercise_id: str, record: Record) -> Callable[..., bool]:
+    """Runs the exercise and writes its record; the function returns whether it left the process changed.
 
     The note (feedback, never a point) names the settings the exercise left changed, wherever it ran; the
     libraries' attributes and the learner's module are compared too only where that decides whether the
     later exercises need a fresh child (`everything`, ProcessState.changes)."""
     def save(everything: bool = False) -> bool:
         loaded = len(sys.modules)
-        record = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
+        result = failure if failure is not None else run_exercise(task, module, submission_dir, running, exercise_id)
         watched = state is not None and failure is None
         changed = state.settings_changed() if watched else []
         if changed:
-            record = dict(record, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
-        (out_dir / f"{exercise_id}{wire.SUFFIX}").write_bytes(sendable(record, submission_dir))
+            result = dict(result, left_changed=changed + ["imported"] * (len(sys.modules) > loaded))
+        record.write(sendable(result, submission_dir))
         return bool(changed) or (everything and watched and bool(state.changes()))
     return save

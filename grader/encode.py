@@ -5,6 +5,7 @@ nothing of grader, so both sides may use it.
 """
 from __future__ import annotations
 
+import errno
 import os
 import traceback
 from typing import Any
@@ -82,5 +83,15 @@ def encode_error(exc: BaseException, submission_dir: str | None = None) -> dict[
         message = "<the exception could not be printed>"
     if isinstance(exc, RuntimeError) and message == "can't start new thread":
         message += " (graded code runs on one thread: compute in your function itself, not on a thread)"
+    if isinstance(exc, PermissionError) and exc.errno == errno.EPERM and _starts_a_process(exc):
+        message += " (a graded function may not start processes: compute in your function itself)"
     return {"type": type(exc).__name__, "message": message[:2000], "where": where, "line": line[:300],
             "outside": outside}
+
+
+def _starts_a_process(exc: BaseException) -> bool:
+    """Whether the exception was raised starting a process (os.fork, subprocess, multiprocessing)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and ("fork" in (frames[-1].line or "") or any(
+        os.path.basename(frame.filename) in ("subprocess.py", "popen_fork.py", "popen_spawn_posix.py")
+        for frame in frames))

@@ -286,6 +286,11 @@ def test_a_gpu_job_starts_cuda_and_autograd_before_the_learners_code_runs(tmp_pa
         def start(self, name): order.append(f"start {name}")
         def done(self, name): pass
 
+    import tempfile
+    monkeypatch.chdir(tmp_path)  # the child's folders are its job's own
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
     for cuda in (True, False):
         order.clear()
         child.main({"submission_dir": str(tmp_path), "out_dir": str(tmp_path / f"out{cuda}"), "tasks_file": str(tasks),

@@ -78,21 +78,30 @@ def test_right_work_is_judged_while_the_child_runs(grade_files, monkeypatch):
     assert dict(used) == {"sigmoid": True, "tanh": True, "relu": True}
 
 
-def test_a_record_rewritten_after_it_was_judged_is_judged_again_from_what_is_left(grade_files):
-    # tanh runs after sigmoid, whose record has been judged (as passing) by then; it spoils that file.
+def test_a_later_exercise_cannot_spoil_a_record_judged_already(grade_files):
+    """tanh runs after sigmoid, whose record has been judged (as passing) by then, and writes over that file.
+    Each exercise's copy may change files only in the learner's folders (Landlock): the record stays as it
+    was. Where no Landlock confines the child, the record is spoiled, and judged again from what is left."""
     spoiling = SOLUTION_ACTIVATIONS + textwrap.dedent("""
 
         _right_tanh = tanh
         def tanh(x):
+            import os
             from pathlib import Path
-            for record in Path("out").glob("sigmoid.*"):
-                record.write_bytes(b"not a record")
+            for record in (Path(os.environ["HOME"]) / "out").glob("sigmoid.*"):
+                try:
+                    record.write_bytes(b"not a record")
+                except OSError:
+                    pass
             return _right_tanh(x)
     """)
     result = grade_files({"activations.py": spoiling}, exercises=["sigmoid", "tanh"])
     sigmoid = next(e for e in result.exercises if e.id == "sigmoid")
-    assert sigmoid.score == 0
-    assert all(c.status == "error" and "could not read the results" in c.feedback for c in sigmoid.checks)
+    if "landlock-fs" in result.details["confinement"]:
+        assert sigmoid.score == sigmoid.max_score
+    else:
+        assert sigmoid.score == 0
+        assert all(c.status == "error" and "could not read the results" in c.feedback for c in sigmoid.checks)
 
 
 def test_an_early_verdict_is_used_only_for_the_very_bytes_it_judged(plans, tmp_path):

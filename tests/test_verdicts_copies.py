@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, scores
+from grader.sandbox import seccomp
 from grader.scoring import note_of
 
 SOLUTION = (REPO / "solutions" / "activations.py").read_text()
@@ -60,6 +61,62 @@ def leaky_relu(x, negative_slope=0.01):
         steps[0].start("relu")
     _os._exit(3)
 ''',
+    # a file one exercise leaves in the working or temporary folder, read by another
+    "file_left_behind": '''
+import os as _os, tempfile as _tempfile
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    open("flag", "w").close()
+    open(_os.path.join(_tempfile.gettempdir(), "flag"), "w").close()
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    seen = _os.path.exists("flag") or _os.path.exists(_os.path.join(_tempfile.gettempdir(), "flag"))
+    return torch.where(x > 0, x, (0.5 if seen else 0.0) * x)
+''',
+    # a process an exercise leaves behind, which ends the module's child while a later exercise runs
+    "process_left_behind": '''
+import os as _os, signal as _signal, time as _time
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    child = _os.getppid()
+    try:
+        if not hasattr(leaky_relu, "forked") and _os.fork() == 0:
+            _os.setsid()
+            _time.sleep(2.0)  # until relu runs
+            _os.kill(child, _signal.SIGKILL)
+            _os._exit(0)
+        leaky_relu.forked = True
+    except OSError:
+        pass
+    return _leaky_relu(x, negative_slope)
+
+
+_relu = relu
+
+
+def relu(x):
+    _time.sleep(0.2)
+    return _relu(x)
+''',
+    # a record written for another exercise, in the folder the grader reads records from
+    "record_planted": '''
+import os as _os
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    try:
+        _os.makedirs(_os.path.join(_os.environ["HOME"], "out", "relu.data"))
+    except OSError:
+        pass
+    return _leaky_relu(x, negative_slope)
+''',
 }
 
 
@@ -76,3 +133,20 @@ def test_a_timer_the_import_set_is_the_imports_and_no_exercises_note(grade_files
     result = grade_files(files, exercises=["leaky_relu", "relu", "tanh"], name="timer")
     assert all(note_of(check) is None for exercise in result.exercises for check in exercise.checks)
     assert scores(result) == {e.id: e.max_score for e in result.exercises}
+
+
+def test_a_function_that_starts_a_process_is_told_it_may_not(grade_files):
+    source = SOLUTION + '''
+import os as _os
+
+
+def relu(x):
+    if _os.fork() == 0:
+        _os._exit(0)
+    return torch.where(x > 0, x, torch.zeros_like(x))
+'''
+    result = grade_files({"activations.py": source}, exercises=["relu", "tanh"], name="fork")
+    relu = next(e for e in result.exercises if e.id == "relu")
+    if seccomp.supported():  # where the kernel filter is not, the fork succeeds and the copy's child is gone at once
+        assert relu.score == 0 and "may not start processes" in relu.checks[0].feedback, relu.checks[0].feedback
+    assert scores(result)["tanh"] == next(e for e in result.exercises if e.id == "tanh").max_score

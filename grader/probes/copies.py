@@ -17,7 +17,6 @@ import random
 import signal
 import sys
 import traceback
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -80,9 +79,9 @@ class AsImported:
                 signal.setitimer(which, value, interval)
 
 
-def in_a_copy(run: Callable[[], object], saves: Path, prepare: Callable[[], object]) -> bool:
-    """Call `prepare()` then `run()`, which saves the file `saves`, in a forked copy of this process, and wait
-    for it; False where it was not run (no copy possible).
+def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Callable[[], object]) -> bool:
+    """Call `prepare()` then `run()`, which saves what `saved()` then finds, in a forked copy of this process,
+    and wait for it; False where it was not run (no copy possible).
 
     A copy that ends otherwise than by returning from `run` (a crash, os._exit, a signal) ends this process
     the same way, so that the server blames the step it was in, as if it had run here. Not possible once
@@ -121,7 +120,7 @@ def in_a_copy(run: Callable[[], object], saves: Path, prepare: Callable[[], obje
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
-    if code == 0 and saves.is_file():
+    if code == 0 and saved():
         return True
     if code >= 0:
         os._exit(code)

@@ -189,6 +189,22 @@ REQUIRED = {
 }
 
 
+def confine_a_copy(writable: list[str]) -> list[str]:
+    """What a copy of a job's child does to itself before the learner's code runs in it (one exercise, where
+    the child ran the module's import): it may change the file system only beneath the folders `writable`,
+    and start no process, so that nothing it does outlives it or reaches what the child or a later copy
+    writes. Returns what was applied ("landlock-copy", "seccomp-no-processes")."""
+    applied = []
+    try:
+        if landlock.restrict_changes(writable):
+            applied.append("landlock-copy")
+    except landlock.LandlockError:
+        pass
+    if seccomp.deny_processes():
+        applied.append("seccomp-no-processes")
+    return applied
+
+
 def _become_own_user(request: dict[str, Any], needed: list[str]) -> list[str]:
     """Under root: the child's own uid and gid, with its work folder handed over and every path it needs
     reachable; raises identity.Unavailable where that cannot be done (the child then stays root,

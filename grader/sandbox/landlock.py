@@ -117,6 +117,33 @@ def restrict(read: list[str], write: list[str], read_write_files: list[str] = ()
     return applied
 
 
+#: The rights that change the file system: what a further layer (restrict_changes) takes away.
+CHANGES = WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_CHAR | MAKE_DIR | MAKE_REG | MAKE_SOCK | MAKE_FIFO | \
+    MAKE_BLOCK | MAKE_SYM | REFER | TRUNCATE
+
+
+def restrict_changes(beneath: list[str]) -> bool:
+    """Add a layer to this process's confinement (and every process it forks): it may change the file system
+    only beneath the folders `beneath`; reading, and all it could do before elsewhere, stay as they were.
+    Files opened before stay writable. False where the kernel has no Landlock."""
+    version = abi()
+    if version < 1:
+        return False
+    handled = CHANGES & _FS_BY_ABI.get(version, _FS_BY_ABI[5])
+    attr = _RulesetAttr(handled, 0, 0)
+    libc = _libc()
+    ruleset = _check(libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
+                                  ctypes.c_uint32(0)), "create_ruleset")
+    try:
+        for path in beneath:
+            _add_path_rule(libc, ruleset, path, handled)
+        _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+        _check(libc.syscall(SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "restrict_self")
+    finally:
+        os.close(ruleset)
+    return True
+
+
 def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)

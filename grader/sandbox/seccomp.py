@@ -62,6 +62,9 @@ METADATA = {
 PRLIMIT = {"x86_64": 302, "aarch64": 261}
 #: machine → (clone, clone3): threads refused in a single-threaded child.
 CLONES = {"x86_64": (56, 435), "aarch64": (220, 435)}
+#: machine → the calls that start a process (clone3 is answered ENOSYS, as for threads: the C library falls
+#: back to clone).
+PROCESSES = {"x86_64": (56, 57, 58), "aarch64": (220,)}
 #: AUDIT_ARCH_* → connect(), denied where Unix sockets are allowed.
 CONNECT = {0xC000003E: 42, 0xC00000B7: 203}
 
@@ -118,11 +121,26 @@ def _program(arch: int, calls: dict[str, int], x86: bool, local_sockets: bool,
                  (AND_K, 0, 0, 0xF),
                  (JEQ_K, "allow", 0, SOCK_STREAM),
                  (JEQ_K, "allow", "deny", SOCK_SEQPACKET)]  # what the CUDA driver listens on
-    code += [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES), (RET_K, 0, 0, RET_ERRNO | errno.EPERM),
-             (RET_K, 0, 0, RET_ERRNO | errno.ENOSYS)]
+    return _assemble(code)
+
+
+def _assemble(code: list[tuple[int, int | str, int | str, int]]) -> list[tuple[int, int, int, int]]:
+    """The program with its returns appended and the jumps to "allow", "deny" (EACCES), "refuse" (EPERM) and
+    "nosys" (ENOSYS) made relative."""
+    code = code + [(RET_K, 0, 0, RET_ALLOW), (RET_K, 0, 0, RET_ERRNO | errno.EACCES),
+                   (RET_K, 0, 0, RET_ERRNO | errno.EPERM), (RET_K, 0, 0, RET_ERRNO | errno.ENOSYS)]
     labels = {"allow": len(code) - 4, "deny": len(code) - 3, "refuse": len(code) - 2, "nosys": len(code) - 1}
     return [(op, labels[jt] - i - 1 if isinstance(jt, str) else jt, labels[jf] - i - 1 if isinstance(jf, str) else jf, k)
             for i, (op, jt, jf, k) in enumerate(code)]
+
+
+def _install(code: list[tuple[int, int, int, int]]) -> bool:
+    filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
+    program = _Program(len(code), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
 
 
 def deny_sockets(allow_local: bool = False, shared_uid: bool = False, threads: bool = True) -> bool:
@@ -136,11 +154,19 @@ def deny_sockets(allow_local: bool = False, shared_uid: bool = False, threads: b
     machine = platform.machine()
     arch, calls = ARCHES[machine]
     refused = tuple(GUARDED[machine].values()) + (tuple(METADATA[machine].values()) if shared_uid else ())
-    code = _program(arch, calls, machine == "x86_64", allow_local, refused, PRLIMIT[machine],
-                    None if threads else CLONES[machine])
-    filters = (_Filter * len(code))(*[_Filter(*op) for op in code])
-    program = _Program(len(code), filters)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    return _install(_program(arch, calls, machine == "x86_64", allow_local, refused, PRLIMIT[machine],
+                             None if threads else CLONES[machine]))
+
+
+def deny_processes() -> bool:
+    """Add a filter to this process: it may start no process and no thread (clone, fork, vfork → EPERM;
+    clone3 → ENOSYS); False where unsupported. Filters stack: the first one's rules stay."""
+    if not supported():
         return False
-    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) == 0
+    machine = platform.machine()
+    arch, _ = ARCHES[machine]
+    code: list[tuple[int, int | str, int | str, int]] = [(LD_W_ABS, 0, 0, 4), (JEQ_K, 0, "deny", arch),
+                                                         (LD_W_ABS, 0, 0, 0)]
+    code += [(JEQ_K, "refuse", 0, n) for n in PROCESSES[machine]]
+    code += [(JEQ_K, "nosys", "allow", CLONES[machine][1])]
+    return _install(_assemble(code))
