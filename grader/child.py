@@ -25,7 +25,7 @@ from . import kinds, wire
 from .calls import PART_NOTES
 from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
-from .probes.copies import AsImported, handlers_now, in_a_copy
+from .probes.copies import AsImported, defines_no_code, handlers_now, in_a_copy
 from .sandbox.confine import confine_a_copy
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
@@ -269,6 +269,7 @@ def main(argument: dict[str, Any], steps) -> None:
     load_tasks(argument["tasks_file"])
     tasks = _TASKS[argument["tasks_file"]][1]
     imported: dict[str, tuple[Any, dict | None]] = {}
+    data_only: dict[str, bool] = {}  # modules that define no code: their exercises need no copies
     exercises = argument["exercises"]
     running = _Running(out_dir)
     PART_NOTES[:] = [running.part]
@@ -287,6 +288,7 @@ def main(argument: dict[str, Any], steps) -> None:
             as_imported = AsImported(handlers)
             as_imported.set_aside()  # no learner code runs here between the copies
             learners.note()
+            data_only[module_name] = defines_no_code(imported[module_name][0])
         steps.start(exercise_id)
         module, failure = imported[module_name]
         record = Record(out_dir / f"{exercise_id}{wire.SUFFIX}")
@@ -301,11 +303,13 @@ def main(argument: dict[str, Any], steps) -> None:
             confine_a_copy(learners.folders)
             prepare()
 
-        if failure is None and in_a_copy(save, record.written, prepare_copy):
+        if failure is None and not data_only[module_name] and in_a_copy(save, record.written, prepare_copy):
             learners.restore()  # what the exercise's code wrote ends with it too
+        elif failure is not None or data_only[module_name]:  # no learner code to run: here
+            save()
         else:  # here, where a CUDA context cannot be copied: one exercise after another
             prepare()
-            if save(everything=index < len(exercises) - 1 and failure is None):
+            if save(everything=index < len(exercises) - 1):
                 record.keep()
                 break  # the process was left changed: the later exercises get a fresh child (execute)
             if as_imported is not None:

@@ -150,3 +150,18 @@ def relu(x):
     if seccomp.supported():  # where the kernel filter is not, the fork succeeds and the copy's child is gone at once
         assert relu.score == 0 and "may not start processes" in relu.checks[0].feedback, relu.checks[0].feedback
     assert scores(result)["tanh"] == next(e for e in result.exercises if e.id == "tanh").max_score
+
+
+def test_only_a_module_of_plain_data_is_read_without_copies():
+    import types
+    from grader.probes.copies import defines_no_code
+    answers = types.ModuleType("answers")
+    exec("import math\nSTUDENT = 'ada'\nANSWERS = {'a': 'B', 'b': ['C', 'D'], 'c': 0.25 ** 10, 'd': None}\n",
+         vars(answers))
+    assert defines_no_code(answers)
+    for code in ("def helper():\n    pass\n", "class Answer(str):\n    pass\nX = Answer('B')\n",
+                 "ANSWERS = {'a': lambda: 'B'}\n", "def __getattr__(name):\n    return 'B'\n",
+                 "import collections\nANSWERS = collections.OrderedDict(a='B')\n"):
+        module = types.ModuleType("answers")
+        exec(code, vars(module))
+        assert not defines_no_code(module), code

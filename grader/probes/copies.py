@@ -17,6 +17,7 @@ import random
 import signal
 import sys
 import traceback
+from types import ModuleType
 from typing import Any, Callable
 
 import torch
@@ -77,6 +78,40 @@ class AsImported:
         for which, (value, interval) in self._timers.items():
             if value > 0:
                 signal.setitimer(which, value, interval)
+
+
+#: Values whose use runs no code of the learner's: what a module that defines no code holds.
+PLAIN = (str, int, float, bool, type(None), bytes, complex)
+CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def defines_no_code(module: Any) -> bool:
+    """Whether the learner's module holds data only (an answers.py): no function, class or other object of
+    its own, nothing but numbers, strings and containers of them (and modules it imported). Reading such a
+    module runs none of the learner's code, so its exercises need no copies."""
+    if type(module) is not ModuleType:
+        return False
+    budget = [100_000]
+
+    def plain(value: Any, depth: int) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if type(value) in PLAIN:
+            return True
+        if depth >= 8 or type(value) not in CONTAINERS:
+            return False
+        items = [item for pair in value.items() for item in pair] if type(value) is dict else list(value)
+        return all(plain(item, depth + 1) for item in items)
+
+    for name, value in vars(module).items():
+        if name.startswith("__") and name.endswith("__"):
+            if name in ("__getattr__", "__dir__"):  # hooks a module may define for its attributes
+                return False
+            continue
+        if type(value) is not ModuleType and not plain(value, 0):
+            return False
+    return True
 
 
 def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Callable[[], object]) -> bool:
