@@ -61,6 +61,18 @@ def leaky_relu(x, negative_slope=0.01):
         steps[0].start("relu")
     _os._exit(3)
 ''',
+    # code the import registered to run around every fork, counting the grader's copies
+    "fork_hooks_registered_at_import": '''
+import os as _os, sys as _sys
+_FORKS = [0]
+_os.register_at_fork(before=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1),
+                     after_in_parent=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+_sys.addaudithook(lambda event, args: event == "os.fork" and _FORKS.__setitem__(0, _FORKS[0] + 1))
+
+
+def relu(x):
+    return torch.where(x > 0, x, (0.0 if _FORKS[0] == 0 else 0.5) * x)
+''',
     # a file one exercise leaves in the working or temporary folder, read by another
     "file_left_behind": '''
 import os as _os, tempfile as _tempfile

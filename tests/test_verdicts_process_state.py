@@ -183,6 +183,7 @@ def test_torch_loading_its_compiler_at_a_learners_first_vmap_is_not_the_learners
 
 def test_what_torch_changes_while_loading_a_part_of_itself_is_not_noted_and_the_rest_still_is():
     from grader.probes.process_state import torch_loads
+    import torch._dynamo  # noqa: F401  what use_deterministic_algorithms loads at its first call, in this process
     state = ProcessState()
     original = torch.manual_seed
     try:

@@ -12,6 +12,7 @@ run a handler in it and change what every later copy starts from.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import random
 import signal
@@ -114,6 +115,23 @@ def defines_no_code(module: Any) -> bool:
     return True
 
 
+def _fork() -> int:
+    """fork(), running none of the Python code registered to run in the parent around a fork (the learner's
+    import may have registered some: os.register_at_fork's `before` and `after_in_parent`, an audit hook's
+    "os.fork" event), which would run the learner's code in this process before every copy. The copy still
+    updates the interpreter's state for itself (PyOS_AfterFork_Child, as os.fork does), running the
+    hooks registered for the child there; this process is single-threaded, so nothing needs the import
+    lock that PyOS_BeforeFork would take."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = libc.fork()
+    if pid < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+    return pid
+
+
 def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Callable[[], object]) -> bool:
     """Call `prepare()` then `run()`, which saves what `saved()` then finds, in a forked copy of this process,
     and wait for it; False where it was not run (no copy possible).
@@ -130,7 +148,7 @@ def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Cal
         except BaseException:
             pass
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError:
         return False
     if pid == 0:
