@@ -26,13 +26,13 @@ from .calls import PART_NOTES
 from .entry import RUNNING_FILE, RUNNING_WIDTH
 from .encode import encode_error
 from .probes.copies import AsImported, defines_no_code, handlers_now, in_a_copy
-from .sandbox.confine import confine_a_copy
 from .probes.core import hide_recorders, watch_exercise
 from .probes.signature import signature_problem
 from .probes.process_state import ProcessState
 from .probes.lazy_dynamo import defer_dynamo
 from .probes.cuda_model import install_generator_model
 from .probes.eager_compile import run_compiled_code_eagerly
+from .sandbox.confine import confine_a_copy
 
 defer_dynamo()  # before any probe runs: torch's eager code would load its compiler (1 s) for nothing
 install_generator_model()  # torch.Generator(device=x.device) on the simulated GPU, however the learner imports it
@@ -303,19 +303,20 @@ def main(argument: dict[str, Any], steps) -> None:
             confine_a_copy(learners.folders)
             prepare()
 
+        left_changed = False
         if failure is None and not data_only[module_name] and in_a_copy(save, record.written, prepare_copy):
             learners.restore()  # what the exercise's code wrote ends with it too
         elif failure is not None or data_only[module_name]:  # no learner code to run: here
             save()
         else:  # here, where a CUDA context cannot be copied: one exercise after another
             prepare()
-            if save(everything=index < len(exercises) - 1):
-                record.keep()
-                break  # the process was left changed: the later exercises get a fresh child (execute)
+            left_changed = save(everything=index < len(exercises) - 1)
             if as_imported is not None:
                 as_imported.set_aside()
         record.keep()
         steps.done(exercise_id)
+        if left_changed:
+            break  # the later exercises get a fresh child (execute), as the import left it
     sys.stdout.flush()
 
 
