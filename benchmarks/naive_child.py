@@ -26,6 +26,9 @@ class NoSteps:
     def done(self, name: str) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 if __name__ == "__main__":
     tasks_file, submission, out_dir, threads, *exercises = sys.argv[1:]

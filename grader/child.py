@@ -264,6 +264,7 @@ def main(argument: dict[str, Any], steps) -> None:
     files = Path.cwd() / FILES
     files.mkdir(exist_ok=True)
     os.chdir(files)
+    os.environ["HOME"] = str(files)  # the job's own folder holds the records, which no copy may change
     learners = LearnersFiles([str(files), tempfile.gettempdir(), os.environ.get("MPLCONFIGDIR", "")])
     sys.path.insert(0, submission_dir)
     load_tasks(argument["tasks_file"])
@@ -303,19 +304,24 @@ def main(argument: dict[str, Any], steps) -> None:
             confine_a_copy(learners.folders)
             prepare()
 
-        left_changed = False
-        if failure is None and not data_only[module_name] and in_a_copy(save, record.written, prepare_copy):
-            learners.restore()  # what the exercise's code wrote ends with it too
+        end_here = False
+        if failure is None and not data_only[module_name] and not argument.get("cuda"):
+            if in_a_copy(save, record.written, prepare_copy):
+                learners.restore()  # what the exercise's code wrote ends with it too
+            else:  # the import left no process to fork: this exercise here, the rest in fresh children
+                prepare()
+                save()
+                end_here = True
         elif failure is not None or data_only[module_name]:  # no learner code to run: here
             save()
-        else:  # here, where a CUDA context cannot be copied: one exercise after another
+        else:  # here, where a CUDA context cannot be copied (an exercise with GPU cases has a child of its own)
             prepare()
-            left_changed = save(everything=index < len(exercises) - 1)
+            end_here = save(everything=index < len(exercises) - 1)
             if as_imported is not None:
                 as_imported.set_aside()
         record.keep()
         steps.done(exercise_id)
-        if left_changed:
+        if end_here:
             break  # the later exercises get a fresh child (execute), as the import left it
     sys.stdout.flush()
 

@@ -73,6 +73,68 @@ _sys.addaudithook(lambda event, args: event == "os.fork" and _FORKS.__setitem__(
 def relu(x):
     return torch.where(x > 0, x, (0.0 if _FORKS[0] == 0 else 0.5) * x)
 ''',
+    # torch.cuda made to say at import that CUDA has started, which no copy can be forked from
+    "cuda_said_started_at_import": '''
+import torch.cuda as _cuda
+_cuda.is_initialized = lambda: True
+_SEEN = {}
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    _SEEN["leaky_relu"] = True
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    return torch.where(x > 0, x, (0.0 if _SEEN else 0.01) * x)
+''',
+    # the processes an import may start, used up: no copy can be forked, and nothing runs without one
+    "no_process_left_by_the_import": '''
+import os as _os, time as _time
+for _ in range(200):
+    try:
+        if _os.fork() == 0:
+            _time.sleep(60)
+            _os._exit(0)
+    except OSError:
+        break
+_SEEN = {}
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    _SEEN["leaky_relu"] = True
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    return torch.where(x > 0, x, (0.0 if _SEEN else 0.01) * x)
+''',
+    # right work: a file the import opened, read lazily by the first function that needs it
+    "file_opened_at_import_read_lazily": '''
+_SOURCE = open(__file__, "rb")
+_CACHE = {}
+
+
+def _source():
+    if "text" not in _CACHE:
+        _CACHE["text"] = _SOURCE.read()
+    return _CACHE["text"]
+
+
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    assert len(_source()) > 100
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    assert len(_source()) > 100
+    return torch.where(x > 0, x, torch.zeros_like(x))
+''',
     # a file one exercise leaves in the working or temporary folder, read by another
     "file_left_behind": '''
 import os as _os, tempfile as _tempfile
@@ -177,3 +239,20 @@ def test_only_a_module_of_plain_data_is_read_without_copies():
         module = types.ModuleType("answers")
         exec(code, vars(module))
         assert not defines_no_code(module), code
+
+
+def test_a_function_may_write_in_its_home_folder(grade_files):
+    source = SOLUTION + '''
+import os as _os
+_relu = relu
+
+
+def relu(x):
+    folder = _os.path.expanduser("~/.cache/activations")
+    _os.makedirs(folder, exist_ok=True)
+    with open(_os.path.join(folder, "calls.txt"), "a") as log:
+        log.write("relu")
+    return _relu(x)
+'''
+    result = grade_files({"activations.py": source}, exercises=["relu"], name="home")
+    assert scores(result) == {"relu": result.exercises[0].max_score}

@@ -323,10 +323,11 @@ def test_a_module_that_reaps_or_ignores_child_processes_still_gets_every_point(g
         assert scores(result) == scores(honest), name
 
 
-def test_a_module_that_leaves_no_process_to_copy_into_is_graded_one_exercise_after_another(grade_files):
+def test_a_module_that_leaves_no_process_to_copy_into_is_graded_a_child_for_each_exercise(grade_files):
     """The import lowers the child's process limit to what it has: no copy can be forked (where the limit
-    binds: not for root without a pids cgroup), so the exercises run in the child itself, and a function
-    that rebinds another still costs it nothing (the comparison ends the child, a fresh one goes on)."""
+    binds: not for root without a pids cgroup), so each exercise runs in the child itself and the child
+    ends after it; the next runs in a fresh child, as the import left it, and relu's rebinding reaches
+    neither."""
     source = ("import resource\n"
               "resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))\n" + (REPO / "solutions" / "activations.py").read_text() + '''
 
@@ -341,5 +342,5 @@ def relu(x):
     result = grade_files({"activations.py": source}, exercises=exercises)
     honest = grade_files(reference_with(), exercises=exercises, name="honest")
     assert scores(result) == scores(honest)
-    if "own-user" in result.details["confinement"]:  # the limit binds: the exercises ran in the child itself
-        assert result.details["children"] == 2  # relu's change ended it; sigmoid and tanh in a fresh one
+    if "own-user" in result.details["confinement"]:  # the limit binds
+        assert result.details["children"] == 3

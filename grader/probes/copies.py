@@ -5,10 +5,13 @@ that whatever one exercise's code changes — its module's lists, dicts and tens
 function's mutable default, torch's settings — ends with the copy and reaches no other exercise's verdict.
 
 What the import left that a fork does not carry is given to each copy again (`AsImported.restore`): Python's
-random state (the `random` module reseeds itself in every forked process) and interval timers (a fork does
-not inherit them). And no learner code runs in the child between copies: the learner's signal handlers and
-timers are set aside there (`AsImported.set_aside`), since a signal a copy sends the child would otherwise
-run a handler in it and change what every later copy starts from.
+random state (the `random` module reseeds itself in every forked process), interval timers (a fork does
+not inherit them) and where each file the import opened stands (a fork shares the offsets). And none of
+the learner's code runs in the child between copies by the grader's doing: the learner's signal handlers
+and timers are set aside there (`AsImported.set_aside`), since a signal a copy sends the child would run a
+handler in it and change what every later copy starts from, and copies are forked without the hooks the
+import may have registered around forks (`_fork`). (Python still runs an import's `gc.callbacks` when it
+collects garbage in the child.)
 """
 from __future__ import annotations
 
@@ -16,12 +19,12 @@ import ctypes
 import os
 import random
 import signal
+import stat
 import sys
 import traceback
 from types import ModuleType
 from typing import Any, Callable
 
-import torch
 
 TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 #: signals whose handler may be read and set
@@ -48,6 +51,19 @@ def set_handler(signum: int, handler: Any) -> None:
         pass
 
 
+def _file_offsets() -> dict[int, int]:
+    """Where each open regular file stands (file descriptor → offset): a file the import opened and a copy read
+    on would stand elsewhere for the next copy, which shares it."""
+    offsets = {}
+    for fd in range(3, 1024):
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                offsets[fd] = os.lseek(fd, 0, os.SEEK_CUR)
+        except OSError:
+            continue
+    return offsets
+
+
 class AsImported:
     """What the learner's import left that a forked copy would not start from by itself.
 
@@ -55,6 +71,7 @@ class AsImported:
     learner's."""
 
     def __init__(self, before: dict[int, Any]):
+        self._offsets = _file_offsets()
         self._random = random.getstate()
         self._timers = {which: signal.getitimer(which) for which in TIMERS}
         self._handlers = {signum: handler for signum, handler in handlers_now().items()
@@ -74,6 +91,11 @@ class AsImported:
     def restore(self) -> None:
         """Where an exercise is about to run: as the import left it (the handlers first: a timer may fire at once)."""
         random.setstate(self._random)
+        for fd, offset in self._offsets.items():  # a forked process shares its parent's file offsets
+            try:
+                os.lseek(fd, offset, os.SEEK_SET)
+            except OSError:
+                pass
         for signum, handler in self._handlers.items():
             set_handler(signum, handler)
         for which, (value, interval) in self._timers.items():
@@ -115,6 +137,12 @@ def defines_no_code(module: Any) -> bool:
     return True
 
 
+#: Bound before any learner code runs: an import may rebind ctypes' names, not what is held here.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_AFTER_FORK_IN_CHILD = ctypes.pythonapi.PyOS_AfterFork_Child
+_FORK, _WAITPID, _EXIT, _KILL, _STATUS = _LIBC.fork, os.waitpid, os._exit, os.kill, os.waitstatus_to_exitcode
+
+
 def _fork() -> int:
     """fork(), running none of the Python code registered to run in the parent around a fork (the learner's
     import may have registered some: os.register_at_fork's `before` and `after_in_parent`, an audit hook's
@@ -122,13 +150,12 @@ def _fork() -> int:
     updates the interpreter's state for itself (PyOS_AfterFork_Child, as os.fork does), running the
     hooks registered for the child there; this process is single-threaded, so nothing needs the import
     lock that PyOS_BeforeFork would take."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pid = libc.fork()
+    pid = _FORK()
     if pid < 0:
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
     if pid == 0:
-        ctypes.pythonapi.PyOS_AfterFork_Child()
+        _AFTER_FORK_IN_CHILD()
     return pid
 
 
@@ -137,11 +164,10 @@ def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Cal
     and wait for it; False where it was not run (no copy possible).
 
     A copy that ends otherwise than by returning from `run` (a crash, os._exit, a signal) ends this process
-    the same way, so that the server blames the step it was in, as if it had run here. Not possible once
-    CUDA has started in this process (a forked CUDA context is unusable), nor where the learner's code has
-    used up the processes it may have."""
-    if torch.cuda.is_initialized():
-        return False
+    the same way, so that the server blames the step it was in, as if it had run here. Not possible where the
+    learner's code has used up the processes it may have, and not to be asked once CUDA has started in this
+    process (a forked CUDA context is unusable): the caller knows whether it started CUDA, where torch.cuda
+    would answer what the learner's import made it answer."""
     for stream in (sys.stdout, sys.stderr):  # written once, by this process, not again by the copy
         try:
             stream.flush()
@@ -170,13 +196,13 @@ def in_a_copy(run: Callable[[], object], saved: Callable[[], bool], prepare: Cal
                     stream.flush()
                 except BaseException:
                     pass
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+            _EXIT(code)
+    _, status = _WAITPID(pid, 0)
+    code = _STATUS(status)
     if code == 0 and saved():
         return True
     if code >= 0:
-        os._exit(code)
+        _EXIT(code)
     set_handler(-code, signal.SIG_DFL)  # a handler would keep this process alive
-    os.kill(os.getpid(), -code)
-    os._exit(128 - code)
+    _KILL(os.getpid(), -code)
+    _EXIT(128 - code)
