@@ -273,8 +273,8 @@ def left_changed_note(changed: object) -> str | None:
     subject = "it, or a module it imported," if imported else "it"
     return (f"After your function returned, the process was not as it found it: {subject} " + "; ".join(what) +
             " — and did not undo that. In a program, everything that runs afterwards would be affected. The "
-            "grader graded the exercises after this one in a fresh process, as if this one had not run. Undo "
-            "what you change before returning: " +
+            "grader grades each exercise in a copy of the process as your module's import left it, so this "
+            "costs no other exercise a point. Undo what you change before returning: " +
             ("`with torch.no_grad():` switches gradients off for its block only." if "grad_mode" in changed else
              "a `with` block sets a mode or context for its block only."))
 

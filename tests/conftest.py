@@ -53,6 +53,7 @@ LAYER_OF_FILE = {
                      "test_sandbox.py", "test_verdicts_bundle.py", "test_verdicts_dtype.py",
                      "test_verdicts_experiments.py", "test_verdicts_forbid.py", "test_verdicts_forbid_function.py",
                      "test_verdicts_copies.py", "test_verdicts_plots.py", "test_verdicts_process_state.py",
+                     "test_verdicts_sandboxed_right_work.py",
                      "test_verdicts_side_effects.py"], "security"),
     **dict.fromkeys(["test_audit_course.py", "test_checks_catch_mistakes.py", "test_experiments.py",
                      "test_initializers.py", "test_initializers_statistics.py", "test_mistake_feedback.py",

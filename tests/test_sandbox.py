@@ -490,7 +490,8 @@ def test_the_child_gets_a_clean_environment_and_its_own_folder(server, tmp_path,
     from grader.sandbox.switches import GPU_ENVIRONMENT
     gpu = {name: os.environ[name] for name in GPU_ENVIRONMENT if name in os.environ}  # as the server started
     assert seen["env"] == {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-                           "PYTHONDONTWRITEBYTECODE": "1", "HOME": work, "TMPDIR": f"{work}/tmp",
+                           "PYTHONDONTWRITEBYTECODE": "1", "USER": "learner", "LOGNAME": "learner",
+                           "HOME": work, "TMPDIR": f"{work}/tmp",
                            "MPLCONFIGDIR": f"{work}/.mpl", **gpu,
                            "CUDA_VISIBLE_DEVICES": "", "HIP_VISIBLE_DEVICES": "", "ROCR_VISIBLE_DEVICES": ""}
     assert seen["tmp"] == f"{work}/tmp"

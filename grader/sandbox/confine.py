@@ -17,7 +17,9 @@ from . import identity, landlock, namespaces, paths, seccomp, switches
 class Refused(Exception):
     """The job requires a confinement this kernel cannot give (e.g. Landlock under `refuse`)."""
 
-SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+#: USER and LOGNAME: getpass.getuser() reads them first, where the child's own uid has no name to look up.
+SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+            "USER": "learner", "LOGNAME": "learner"}
 
 
 def status_bytes(field: str = "VmSize:") -> int:

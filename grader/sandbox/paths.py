@@ -20,6 +20,8 @@ SYSTEM_READ = (
     "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib", "/etc/ld.so.cache",
     "/sys/devices/system/cpu", "/proc/cpuinfo", "/usr/share/zoneinfo", "/etc/localtime",
     "/dev/urandom", "/dev/random", "/dev/zero",
+    # the system's fonts, which matplotlib lists beside its own: a style or font name may pick one
+    "/usr/share/fonts", "/usr/local/share/fonts", "/usr/X11R6/lib/X11/fonts", "/usr/X11/lib/X11/fonts",
 )
 READ_WRITE_FILES = ("/dev/null",)
 #: What a CUDA child needs besides its device nodes (the driver reads PCI, NUMA and its own /proc files).
