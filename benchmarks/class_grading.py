@@ -103,13 +103,15 @@ def fork_server_run(course_file: Path, folders: list[Path], out: Path, jobs: int
 
 def naive_one(plan, folder: Path, threads: int) -> SubmissionResult:
     work = Path(tempfile.mkdtemp(prefix="naive-"))
+    tmp = work / "tmp"
+    tmp.mkdir()
     try:
         ids = [e.id for e in plan.exercises]
         limit = plan.limits().total_s
         subprocess.run([PYTHON, str(REPO / "benchmarks" / "naive_child.py"), str(plan.tasks_file), str(folder),
                         str(work / "out"), str(threads), *ids], cwd=work, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=limit,
-                       env=dict(os.environ, TMPDIR=str(work)))  # its own temporary folder, as a sandboxed child has
+                       env=dict(os.environ, TMPDIR=str(tmp)))  # its own temporary folder, as a sandboxed child has
         results = []
         for exercise in plan.exercises:
             file = work / "out" / f"{exercise.id}{wire.SUFFIX}"

@@ -265,7 +265,7 @@ def main(argument: dict[str, Any], steps) -> None:
     files.mkdir(exist_ok=True)
     os.chdir(files)
     os.environ["HOME"] = str(files)  # the job's own folder holds the records, which no copy may change
-    learners = LearnersFiles([str(files), tempfile.gettempdir(), os.environ.get("MPLCONFIGDIR", "")])
+    learners = LearnersFiles([str(files), tempfile.gettempdir(), os.environ.get("MPLCONFIGDIR", "")], out_dir)
     sys.path.insert(0, submission_dir)
     load_tasks(argument["tasks_file"])
     tasks = _TASKS[argument["tasks_file"]][1]
@@ -374,8 +374,9 @@ class LearnersFiles:
     left there is noted, and what a copy adds is removed once it has ended, so that no exercise finds a file
     another wrote. (A file of the import's that a copy changes stays changed.)"""
 
-    def __init__(self, folders: list[str]):
+    def __init__(self, folders: list[str], records: Path):
         self.folders = [folder for folder in dict.fromkeys(folders) if folder and os.path.isdir(folder)]
+        self._records = str(records)  # never the learner's, wherever the folders lie
         self._noted: set[str] = set()
 
     def _now(self) -> set[str]:
@@ -385,6 +386,8 @@ class LearnersFiles:
             try:
                 with os.scandir(waiting.pop()) as entries:
                     for entry in entries:
+                        if entry.path == self._records:
+                            continue
                         found.add(entry.path)
                         if entry.is_dir(follow_symlinks=False):
                             waiting.append(entry.path)

@@ -256,3 +256,18 @@ def relu(x):
 '''
     result = grade_files({"activations.py": source}, exercises=["relu"], name="home")
     assert scores(result) == {"relu": result.exercises[0].max_score}
+
+
+def test_what_a_copy_adds_to_the_learners_folders_is_removed_and_the_records_never_are(tmp_path):
+    from grader.child import LearnersFiles
+    (tmp_path / "from_the_import.txt").write_text("kept")
+    learners = LearnersFiles([str(tmp_path)], tmp_path / "out")
+    learners.note()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "relu.data").write_bytes(b"a record")
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / "flag").write_text("")
+    (tmp_path / "flag").write_text("")
+    learners.restore()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["from_the_import.txt", "out"]
+    assert (tmp_path / "out" / "relu.data").read_bytes() == b"a record"
