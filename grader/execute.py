@@ -175,9 +175,12 @@ class _Run:
         while remaining:
             left = limits.total_s - used
             if left < 1.0:
+                spent = ["the import" if stop["step"].startswith("import:") else stop["step"]
+                         for stop in stopped if stop["reason"] in ("timeout", "step_cpu", "cpu")]
+                by = f" {', '.join(spent)} ran until stopped." if spent else ""
                 for exercise_id in remaining:
                     failures[exercise_id] = ("error", f"Your code in {module}.py used up the module's time "
-                                                      f"({limits.total_s:g} s) before this exercise ran.")
+                                                      f"({limits.total_s:g} s) before this exercise ran.{by}")
                 return
             batch = child_batch(plan, remaining)
             cuda = starts_cuda(plan, batch)
