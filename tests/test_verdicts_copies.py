@@ -14,6 +14,21 @@ from grader.scoring import note_of
 
 SOLUTION = (REPO / "solutions" / "activations.py").read_text()
 
+#: relu, right only where leaky_relu's call left its mark in the process: a later exercise reached by an earlier one
+RELU_RIGHT_ONLY_AFTER_LEAKY_RELU = '''
+_SEEN = {}
+_leaky_relu = leaky_relu
+
+
+def leaky_relu(x, negative_slope=0.01):
+    _SEEN["leaky_relu"] = True
+    return _leaky_relu(x, negative_slope)
+
+
+def relu(x):
+    return torch.where(x > 0, x, (0.0 if _SEEN else 0.01) * x)
+'''
+
 #: name → (what is appended to the reference activations.py, the exercise graded alone and after the others)
 TOGETHER_AS_ALONE = {
     # right work in a plain style: `random` reseeds itself in every forked process
@@ -77,18 +92,7 @@ def relu(x):
     "cuda_said_started_at_import": '''
 import torch.cuda as _cuda
 _cuda.is_initialized = lambda: True
-_SEEN = {}
-_leaky_relu = leaky_relu
-
-
-def leaky_relu(x, negative_slope=0.01):
-    _SEEN["leaky_relu"] = True
-    return _leaky_relu(x, negative_slope)
-
-
-def relu(x):
-    return torch.where(x > 0, x, (0.0 if _SEEN else 0.01) * x)
-''',
+''' + RELU_RIGHT_ONLY_AFTER_LEAKY_RELU,
     # the processes an import may start, used up: no copy can be forked, and nothing runs without one
     "no_process_left_by_the_import": '''
 import os as _os, time as _time
@@ -99,18 +103,7 @@ for _ in range(200):
             _os._exit(0)
     except OSError:
         break
-_SEEN = {}
-_leaky_relu = leaky_relu
-
-
-def leaky_relu(x, negative_slope=0.01):
-    _SEEN["leaky_relu"] = True
-    return _leaky_relu(x, negative_slope)
-
-
-def relu(x):
-    return torch.where(x > 0, x, (0.0 if _SEEN else 0.01) * x)
-''',
+''' + RELU_RIGHT_ONLY_AFTER_LEAKY_RELU,
     # right work: a file the import opened, read lazily by the first function that needs it
     "file_opened_at_import_read_lazily": '''
 _SOURCE = open(__file__, "rb")
